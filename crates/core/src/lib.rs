@@ -1,0 +1,12 @@
+//! Latchkey's domain: identifiers, secrets, password and lockout policy, network trust
+//! and the login decision. Nothing in this crate performs I/O; time is passed in.
+
+pub mod blocklist;
+pub mod clock;
+pub mod ids;
+pub mod login;
+pub mod network;
+pub mod password;
+pub mod policy;
+pub mod secret;
+pub mod status;

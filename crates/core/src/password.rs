@@ -1,0 +1,168 @@
+//! Password hashing with argon2id, stored as PHC strings. Passwords are chosen by people,
+//! so they get a hash that is slow on purpose. These calls are CPU-bound: callers run
+//! them on a bounded blocking pool, never on an async worker.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashParams {
+    /// Memory in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Iterations (OWASP: 2).
+    pub iterations: u32,
+    /// Lanes (OWASP: 1).
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    /// The OWASP recommendation for argon2id: m=19456 KiB, t=2, p=1.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl HashParams {
+    /// Deliberately cheap parameters for tests.
+    pub const FAST_INSECURE: Self = Self {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+}
+
+/// Hashing failed: the parameters are out of range or a stored hash is unreadable.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing: {0}")]
+pub struct HashError(String);
+
+/// Hashes and verifies passwords at one set of parameters.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    params: HashParams,
+    argon: Argon2<'static>,
+}
+
+/// The result of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// The password does not match.
+    Mismatch,
+    /// It matches, and the stored hash uses the current parameters.
+    Match,
+    /// It matches, but the stored hash should be recomputed at the current parameters.
+    MatchNeedsRehash,
+}
+
+impl Verification {
+    /// Whether the password matched.
+    pub fn matched(self) -> bool {
+        !matches!(self, Self::Mismatch)
+    }
+}
+
+impl PasswordHasher {
+    /// A hasher for `params`; fails when argon2 rejects them.
+    pub fn new(params: HashParams) -> Result<Self, HashError> {
+        let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
+            .map_err(|e| HashError(e.to_string()))?;
+        Ok(Self {
+            params,
+            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, p),
+        })
+    }
+
+    /// The parameters new hashes are made with.
+    pub fn params(&self) -> HashParams {
+        self.params
+    }
+
+    /// Hashes `password` with a fresh salt into a PHC string.
+    pub fn hash(&self, password: &str) -> Result<String, HashError> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| HashError(e.to_string()))
+    }
+
+    /// Checks `password` against a PHC string (made with any parameters).
+    pub fn verify(&self, password: &str, phc: &str) -> Result<Verification, HashError> {
+        let parsed = PasswordHash::new(phc).map_err(|e| HashError(e.to_string()))?;
+        if self
+            .argon
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Ok(Verification::Mismatch);
+        }
+        let current = Params::try_from(&parsed).ok().is_some_and(|p| {
+            parsed.algorithm == Algorithm::Argon2id.ident()
+                && p.m_cost() == self.params.memory_kib
+                && p.t_cost() == self.params.iterations
+                && p.p_cost() == self.params.parallelism
+        });
+        Ok(if current {
+            Verification::Match
+        } else {
+            Verification::MatchNeedsRehash
+        })
+    }
+
+    /// Spends the same work as one verification, for unknown usernames (equal timing).
+    pub fn dummy_verify(&self, password: &str) {
+        let salt = SaltString::from_b64("bGF0Y2hrZXlkdW1teXNhbHQ").ok();
+        if let Some(salt) = salt {
+            let _ = self.argon.hash_password(password.as_bytes(), &salt);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_phc_and_verify() {
+        let h = PasswordHasher::new(HashParams::FAST_INSECURE).unwrap();
+        let phc = h.hash("correct horse").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
+        assert_eq!(h.verify("correct horse", &phc).unwrap(), Verification::Match);
+        assert_eq!(h.verify("wrong horse", &phc).unwrap(), Verification::Mismatch);
+        assert_ne!(phc, h.hash("correct horse").unwrap(), "salted");
+    }
+
+    #[test]
+    fn changed_parameters_ask_for_a_rehash() {
+        let old = PasswordHasher::new(HashParams::FAST_INSECURE).unwrap();
+        let phc = old.hash("pw").unwrap();
+        let new = PasswordHasher::new(HashParams {
+            memory_kib: 128,
+            ..HashParams::FAST_INSECURE
+        })
+        .unwrap();
+        assert_eq!(new.verify("pw", &phc).unwrap(), Verification::MatchNeedsRehash);
+        assert_eq!(new.verify("nope", &phc).unwrap(), Verification::Mismatch);
+    }
+
+    #[test]
+    fn default_is_owasp() {
+        assert_eq!(
+            HashParams::default(),
+            HashParams {
+                memory_kib: 19_456,
+                iterations: 2,
+                parallelism: 1
+            }
+        );
+        assert!(PasswordHasher::new(HashParams { memory_kib: 1, iterations: 0, parallelism: 1 }).is_err());
+    }
+}
