@@ -228,6 +228,14 @@ impl Lockout {
         }
     }
 
+    /// The failures that still count at `now`: none once a lock has expired.
+    pub fn effective_failures(&self, now: DateTime<Utc>) -> u32 {
+        match self.locked_until {
+            Some(l) if !l.holds_at(now) => 0,
+            _ => self.failures,
+        }
+    }
+
     /// A successful login: the counter restarts.
     pub fn record_success(&mut self) {
         self.failures = 0;
