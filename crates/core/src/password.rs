@@ -166,3 +166,26 @@ mod tests {
         assert!(PasswordHasher::new(HashParams { memory_kib: 1, iterations: 0, parallelism: 1 }).is_err());
     }
 }
+
+/// A stored argon2id PHC string. Not a secret in itself, but it never belongs in a log
+/// or an output, so its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhcString(String);
+
+impl PhcString {
+    /// Wraps a PHC string.
+    pub fn new(phc: String) -> Self {
+        Self(phc)
+    }
+
+    /// The PHC string, for storage and verification.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PhcString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PhcString(***)")
+    }
+}

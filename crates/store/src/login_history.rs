@@ -1,0 +1,141 @@
+//! Login history: one row per attempt, with Salesforce's status strings.
+
+use chrono::{DateTime, Utc};
+use latchkey_core::ids::{LoginHistoryId, OrgId, UserId};
+use serde::Serialize;
+use sqlx::FromRow;
+
+use crate::time::from_millis;
+use crate::{Conn, StoreError};
+
+/// One login attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginRecord {
+    /// Row id (`0Ya…`).
+    pub id: String,
+    /// The org, when the user is known.
+    pub org_id: Option<String>,
+    /// The user, when known.
+    pub user_id: Option<String>,
+    /// The username as presented (lower case).
+    pub username: String,
+    /// When.
+    pub login_time: DateTime<Utc>,
+    /// From where.
+    pub source_ip: String,
+    /// `LoginType`: Application, Other Apex API, Remote Access 2.0.
+    pub login_type: String,
+    /// Status text.
+    pub status: String,
+    /// Client or connected-app name.
+    pub application: String,
+    /// API type, e.g. "SOAP Partner", or "N/A".
+    pub api_type: String,
+    /// API version, e.g. "59.0", or "N/A".
+    pub api_version: String,
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: String,
+    org_id: Option<String>,
+    user_id: Option<String>,
+    username: String,
+    login_time: i64,
+    source_ip: String,
+    login_type: String,
+    status: String,
+    application: String,
+    api_type: String,
+    api_version: String,
+}
+
+/// A row to write.
+#[derive(Debug, Clone)]
+pub struct NewLogin<'a> {
+    /// The org, when the user is known.
+    pub org_id: Option<&'a OrgId>,
+    /// The user, when known.
+    pub user_id: Option<&'a UserId>,
+    /// The username as presented.
+    pub username: &'a str,
+    /// When.
+    pub login_time: DateTime<Utc>,
+    /// From where.
+    pub source_ip: &'a str,
+    /// `LoginType`.
+    pub login_type: &'a str,
+    /// Status text.
+    pub status: &'a str,
+    /// Client or app name.
+    pub application: &'a str,
+    /// API type or "N/A".
+    pub api_type: &'a str,
+    /// API version or "N/A".
+    pub api_version: &'a str,
+}
+
+/// Appends a row.
+pub async fn insert(conn: &mut Conn, row: &NewLogin<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, \
+         application, api_type, api_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(LoginHistoryId::generate().as_str())
+    .bind(row.org_id.map(OrgId::as_str))
+    .bind(row.user_id.map(UserId::as_str))
+    .bind(row.username.trim().to_lowercase())
+    .bind(row.login_time.timestamp_millis())
+    .bind(row.source_ip)
+    .bind(row.login_type)
+    .bind(row.status)
+    .bind(row.application)
+    .bind(row.api_type)
+    .bind(row.api_version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Which rows to read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter<'a> {
+    /// Only this org's users.
+    pub org_id: Option<&'a OrgId>,
+    /// Only this user.
+    pub user_id: Option<&'a UserId>,
+    /// At most this many (newest first).
+    pub limit: i64,
+}
+
+/// The newest rows matching `filter`.
+pub async fn list(conn: &mut Conn, filter: &Filter<'_>) -> Result<Vec<LoginRecord>, StoreError> {
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT id, org_id, user_id, username, login_time, source_ip, login_type, status, application, \
+         api_type, api_version FROM login_history \
+         WHERE ($1 IS NULL OR org_id = $1) AND ($2 IS NULL OR user_id = $2) \
+         ORDER BY login_time DESC, id DESC LIMIT $3",
+    )
+    .bind(filter.org_id.map(OrgId::as_str))
+    .bind(filter.user_id.map(UserId::as_str))
+    .bind(filter.limit.max(1))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(LoginRecord {
+                login_time: from_millis(r.login_time, "login_time")?,
+                id: r.id,
+                org_id: r.org_id,
+                user_id: r.user_id,
+                username: r.username,
+                source_ip: r.source_ip,
+                login_type: r.login_type,
+                status: r.status,
+                application: r.application,
+                api_type: r.api_type,
+                api_version: r.api_version,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,321 @@
+//! Orgs, their password policy, profiles with login IP ranges, and trusted IP ranges.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use latchkey_core::ids::{OrgId, ProfileId};
+use latchkey_core::network::IpRange;
+use latchkey_core::policy::{PasswordExpiry, PasswordPolicy};
+use sqlx::FromRow;
+
+use crate::time::{flag, from_millis};
+use crate::{Conn, StoreError};
+
+/// An organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    /// Its id (`00D…`).
+    pub id: OrgId,
+    /// Display name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Its password policy.
+    pub policy: PasswordPolicy,
+    /// Session idle timeout.
+    pub session_timeout_minutes: i64,
+}
+
+#[derive(FromRow)]
+struct OrgRow {
+    id: String,
+    name: String,
+    created_at: i64,
+    pw_expiry_days: i64,
+    pw_history: i64,
+    pw_min_length: i64,
+    pw_complexity: String,
+    max_invalid_attempts: i64,
+    lockout_minutes: i64,
+    session_timeout_minutes: i64,
+}
+
+impl TryFrom<OrgRow> for Org {
+    type Error = StoreError;
+    fn try_from(r: OrgRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id.parse().map_err(|_| StoreError::Corrupt("org id"))?,
+            name: r.name,
+            created_at: from_millis(r.created_at, "org created_at")?,
+            policy: PasswordPolicy::from_stored(
+                r.pw_expiry_days,
+                r.pw_history,
+                r.pw_min_length,
+                &r.pw_complexity,
+                r.max_invalid_attempts,
+                r.lockout_minutes,
+            )
+            .map_err(|_| StoreError::Corrupt("password policy"))?,
+            session_timeout_minutes: r.session_timeout_minutes,
+        })
+    }
+}
+
+const ORG_COLUMNS: &str = "id, name, created_at, pw_expiry_days, pw_history, pw_min_length, pw_complexity, \
+                           max_invalid_attempts, lockout_minutes, session_timeout_minutes";
+
+/// A profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Its id (`00e…`).
+    pub id: ProfileId,
+    /// Its org.
+    pub org_id: OrgId,
+    /// Its name, unique in the org.
+    pub name: String,
+    /// May use Setup.
+    pub is_admin: bool,
+    /// May use the API.
+    pub api_enabled: bool,
+    /// May use only the API (no UI login).
+    pub api_only: bool,
+}
+
+#[derive(FromRow)]
+struct ProfileRow {
+    id: String,
+    org_id: String,
+    name: String,
+    is_admin: i64,
+    api_enabled: i64,
+    api_only: i64,
+}
+
+impl TryFrom<ProfileRow> for Profile {
+    type Error = StoreError;
+    fn try_from(r: ProfileRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id.parse().map_err(|_| StoreError::Corrupt("profile id"))?,
+            org_id: r.org_id.parse().map_err(|_| StoreError::Corrupt("org id"))?,
+            name: r.name,
+            is_admin: flag(r.is_admin),
+            api_enabled: flag(r.api_enabled),
+            api_only: flag(r.api_only),
+        })
+    }
+}
+
+/// The standard profiles every new org gets: (name, admin, api enabled, api only).
+pub const STANDARD_PROFILES: [(&str, bool, bool, bool); 3] = [
+    ("System Administrator", true, true, false),
+    ("Standard User", false, true, false),
+    ("API Only User", false, true, true),
+];
+
+/// Creates an org with the default policy and the standard profiles.
+pub async fn create(conn: &mut Conn, name: &str, now: DateTime<Utc>) -> Result<Org, StoreError> {
+    let id = OrgId::generate();
+    let p = PasswordPolicy::default();
+    sqlx::query(
+        "INSERT INTO orgs (id, name, created_at, pw_expiry_days, pw_history, pw_min_length, pw_complexity, \
+         max_invalid_attempts, lockout_minutes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id.as_str())
+    .bind(name)
+    .bind(now.timestamp_millis())
+    .bind(p.expiry.days())
+    .bind(i64::from(p.history))
+    .bind(i64::from(p.min_length))
+    .bind(p.complexity.name())
+    .bind(p.max_invalid_attempts.stored())
+    .bind(p.lockout.minutes())
+    .execute(&mut *conn)
+    .await?;
+    for (profile, admin, api, api_only) in STANDARD_PROFILES {
+        sqlx::query("INSERT INTO profiles (id, org_id, name, is_admin, api_enabled, api_only) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(ProfileId::generate().as_str())
+            .bind(id.as_str())
+            .bind(profile)
+            .bind(i64::from(admin))
+            .bind(i64::from(api))
+            .bind(i64::from(api_only))
+            .execute(&mut *conn)
+            .await?;
+    }
+    get(conn, &id).await
+}
+
+/// The org with `id`.
+pub async fn get(conn: &mut Conn, id: &OrgId) -> Result<Org, StoreError> {
+    find(conn, id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+}
+
+/// The org with `id`, if any.
+pub async fn find(conn: &mut Conn, id: &OrgId) -> Result<Option<Org>, StoreError> {
+    sqlx::query_as::<_, OrgRow>(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(Org::try_from)
+        .transpose()
+}
+
+/// Every org, oldest first.
+pub async fn list(conn: &mut Conn) -> Result<Vec<Org>, StoreError> {
+    sqlx::query_as::<_, OrgRow>(&format!("SELECT {ORG_COLUMNS} FROM orgs ORDER BY created_at, id"))
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(Org::try_from)
+        .collect()
+}
+
+/// Saves a new password policy. Users' expiry dates only move earlier, or are cleared
+/// when passwords no longer expire (Salesforce's rule).
+pub async fn set_policy(conn: &mut Conn, org: &OrgId, policy: &PasswordPolicy) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE orgs SET pw_expiry_days = $2, pw_history = $3, pw_min_length = $4, pw_complexity = $5, \
+         max_invalid_attempts = $6, lockout_minutes = $7 WHERE id = $1",
+    )
+    .bind(org.as_str())
+    .bind(policy.expiry.days())
+    .bind(i64::from(policy.history))
+    .bind(i64::from(policy.min_length))
+    .bind(policy.complexity.name())
+    .bind(policy.max_invalid_attempts.stored())
+    .bind(policy.lockout.minutes())
+    .execute(&mut *conn)
+    .await?;
+    match policy.expiry {
+        PasswordExpiry::Never => {
+            sqlx::query("UPDATE users SET password_expires_at = NULL WHERE org_id = $1")
+                .bind(org.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        PasswordExpiry::Days(_) => {
+            let lifetime = Duration::days(policy.expiry.days()).num_milliseconds();
+            sqlx::query(
+                "UPDATE users SET password_expires_at = password_set_at + $2 \
+                 WHERE org_id = $1 AND password_set_at IS NOT NULL \
+                 AND (password_expires_at IS NULL OR password_set_at + $2 < password_expires_at)",
+            )
+            .bind(org.as_str())
+            .bind(lifetime)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+const PROFILE_COLUMNS: &str = "id, org_id, name, is_admin, api_enabled, api_only";
+
+/// The org's profiles, by name.
+pub async fn profiles(conn: &mut Conn, org: &OrgId) -> Result<Vec<Profile>, StoreError> {
+    sqlx::query_as::<_, ProfileRow>(&format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE org_id = $1 ORDER BY name"))
+        .bind(org.as_str())
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(Profile::try_from)
+        .collect()
+}
+
+/// The profile named `name` (case-insensitive) in the org.
+pub async fn profile_by_name(conn: &mut Conn, org: &OrgId, name: &str) -> Result<Option<Profile>, StoreError> {
+    sqlx::query_as::<_, ProfileRow>(&format!(
+        "SELECT {PROFILE_COLUMNS} FROM profiles WHERE org_id = $1 AND LOWER(name) = LOWER($2)"
+    ))
+    .bind(org.as_str())
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(Profile::try_from)
+    .transpose()
+}
+
+/// The profile with `id`.
+pub async fn profile(conn: &mut Conn, id: &ProfileId) -> Result<Profile, StoreError> {
+    sqlx::query_as::<_, ProfileRow>(&format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_into()
+}
+
+#[derive(FromRow)]
+struct RangeRow {
+    start_ip: String,
+    end_ip: String,
+}
+
+fn ranges(rows: Vec<RangeRow>) -> Result<Vec<IpRange>, StoreError> {
+    rows.into_iter()
+        .map(|r| {
+            let start: IpAddr = r.start_ip.parse().map_err(|_| StoreError::Corrupt("IP range"))?;
+            let end: IpAddr = r.end_ip.parse().map_err(|_| StoreError::Corrupt("IP range"))?;
+            IpRange::new(start, end).map_err(|_| StoreError::Corrupt("IP range"))
+        })
+        .collect()
+}
+
+/// The login IP ranges of a profile (empty: unrestricted).
+pub async fn login_ranges(conn: &mut Conn, profile: &ProfileId) -> Result<Vec<IpRange>, StoreError> {
+    let rows = sqlx::query_as::<_, RangeRow>(
+        "SELECT start_ip, end_ip FROM profile_login_ranges WHERE profile_id = $1 ORDER BY id",
+    )
+    .bind(profile.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    ranges(rows)
+}
+
+/// Replaces the login IP ranges of a profile (an empty list clears them).
+pub async fn set_login_ranges(conn: &mut Conn, profile: &ProfileId, list: &[IpRange]) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM profile_login_ranges WHERE profile_id = $1")
+        .bind(profile.as_str())
+        .execute(&mut *conn)
+        .await?;
+    for r in list {
+        sqlx::query("INSERT INTO profile_login_ranges (profile_id, start_ip, end_ip) VALUES ($1, $2, $3)")
+            .bind(profile.as_str())
+            .bind(r.start.to_string())
+            .bind(r.end.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The org's trusted IP ranges.
+pub async fn trusted_ranges(conn: &mut Conn, org: &OrgId) -> Result<Vec<IpRange>, StoreError> {
+    let rows = sqlx::query_as::<_, RangeRow>("SELECT start_ip, end_ip FROM trusted_ranges WHERE org_id = $1 ORDER BY id")
+        .bind(org.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    ranges(rows)
+}
+
+/// Adds a trusted range.
+pub async fn add_trusted_range(conn: &mut Conn, org: &OrgId, range: &IpRange) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO trusted_ranges (org_id, start_ip, end_ip) VALUES ($1, $2, $3)")
+        .bind(org.as_str())
+        .bind(range.start.to_string())
+        .bind(range.end.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::duplicate_as("trusted range"))?;
+    Ok(())
+}
+
+/// Removes a trusted range; `false` when there was no such range.
+pub async fn remove_trusted_range(conn: &mut Conn, org: &OrgId, range: &IpRange) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM trusted_ranges WHERE org_id = $1 AND start_ip = $2 AND end_ip = $3")
+        .bind(org.as_str())
+        .bind(range.start.to_string())
+        .bind(range.end.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

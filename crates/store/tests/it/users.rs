@@ -1,0 +1,119 @@
+use latchkey_core::password::PhcString;
+use latchkey_core::secret::SecretDigest;
+use latchkey_store::users::{NewUser, PasswordChange};
+use latchkey_store::{login_history, orgs, users, Store, StoreError};
+
+use crate::store_test;
+use crate::support::t0;
+
+pub async fn org_and_user(store: &Store, username: &str) -> (orgs::Org, users::User) {
+    let mut c = store.conn().await.unwrap();
+    let org = orgs::create(&mut c, "Acme", t0()).await.unwrap();
+    let profile = orgs::profile_by_name(&mut c, &org.id, "Standard User").await.unwrap().unwrap();
+    let user = users::insert(
+        &mut c,
+        &NewUser { org_id: &org.id, profile_id: &profile.id, username, email: "jane@acme.test", first_name: Some("Jane"), last_name: "Doe" },
+        t0(),
+    )
+    .await
+    .unwrap();
+    (org, user)
+}
+
+store_test!(usernames_are_unique_across_orgs_and_case);
+async fn usernames_are_unique_across_orgs_and_case(store: &Store) {
+    let (_, user) = org_and_user(store, "Jane@Acme.test").await;
+    assert_eq!(user.username, "jane@acme.test");
+    assert_eq!(user.full_name(), "Jane Doe");
+    assert!(user.active && !user.frozen && user.password_hash.is_none());
+    let mut c = store.conn().await.unwrap();
+    let found = users::find_by_username(&mut c, " JANE@acme.TEST ").await.unwrap();
+    assert_eq!(found.as_ref().map(|u| &u.id), Some(&user.id));
+    let other = orgs::create(&mut c, "Other", t0()).await.unwrap();
+    let profile = orgs::profile_by_name(&mut c, &other.id, "Standard User").await.unwrap().unwrap();
+    let again = users::insert(
+        &mut c,
+        &NewUser { org_id: &other.id, profile_id: &profile.id, username: "jane@ACME.test", email: "x@y.z", first_name: None, last_name: "X" },
+        t0(),
+    )
+    .await;
+    assert!(matches!(again, Err(StoreError::Duplicate("username"))), "{again:?}");
+}
+
+store_test!(password_history_keeps_the_policy_count);
+async fn password_history_keeps_the_policy_count(store: &Store) {
+    let (_, user) = org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    for n in 0..5 {
+        let hash = PhcString::new(format!("hash-{n}"));
+        let change = PasswordChange { hash: &hash, set_at: t0(), expires_at: None, history: 3 };
+        users::set_password(&mut c, &user.id, &change).await.unwrap();
+    }
+    let kept: Vec<String> = users::recent_password_hashes(&mut c, &user.id, 24)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().to_owned())
+        .collect();
+    assert_eq!(kept, ["hash-4", "hash-3", "hash-2"]);
+    assert_eq!(users::get(&mut c, &user.id).await.unwrap().password_hash, Some(PhcString::new("hash-4".into())));
+}
+
+store_test!(token_freeze_and_unlock);
+async fn token_freeze_and_unlock(store: &Store) {
+    let (_, user) = org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    let digest = SecretDigest::of("ABCDEFGHIJKLMNOPQRSTUVWX");
+    users::set_token(&mut c, &user.id, &digest).await.unwrap();
+    assert_eq!(users::get(&mut c, &user.id).await.unwrap().token_digest, Some(digest));
+    assert!(users::set_frozen(&mut c, &user.id, true).await.unwrap());
+    assert!(!users::set_frozen(&mut c, &user.id, true).await.unwrap(), "already frozen");
+    assert!(users::get(&mut c, &user.id).await.unwrap().frozen);
+    assert!(users::set_frozen(&mut c, &user.id, false).await.unwrap());
+    assert!(!users::unlock(&mut c, &user.id, t0()).await.unwrap(), "was not locked");
+}
+
+store_test!(login_history_filters_by_user_newest_first);
+async fn login_history_filters_by_user_newest_first(store: &Store) {
+    let (org, user) = org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    for (n, status) in ["Invalid Password", "Success"].iter().enumerate() {
+        let row = login_history::NewLogin {
+            org_id: Some(&org.id),
+            user_id: Some(&user.id),
+            username: "Jane@acme.test",
+            login_time: t0() + chrono::Duration::seconds(n as i64),
+            source_ip: "127.0.0.1",
+            login_type: "Other Apex API",
+            status,
+            application: "jsforce",
+            api_type: "SOAP Partner",
+            api_version: "59.0",
+        };
+        login_history::insert(&mut c, &row).await.unwrap();
+    }
+    let unknown = login_history::NewLogin {
+        org_id: None,
+        user_id: None,
+        username: "nobody@x.test",
+        login_time: t0(),
+        source_ip: "::1",
+        login_type: "Application",
+        status: "Invalid login",
+        application: "Browser",
+        api_type: "N/A",
+        api_version: "N/A",
+    };
+    login_history::insert(&mut c, &unknown).await.unwrap();
+    let mine = login_history::list(&mut c, &login_history::Filter { user_id: Some(&user.id), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    let statuses: Vec<_> = mine.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["Success", "Invalid Password"]);
+    assert_eq!(mine[0].username, "jane@acme.test");
+    assert!(mine[0].id.starts_with("0Ya"));
+    let all = login_history::list(&mut c, &login_history::Filter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let one = login_history::list(&mut c, &login_history::Filter { limit: 1, ..Default::default() }).await.unwrap();
+    assert_eq!(one.len(), 1);
+}
