@@ -1,0 +1,338 @@
+//! Account administration: orgs, users, passwords, security tokens, locks, policy and
+//! network access. Every change that sends mail enqueues it in the same transaction.
+
+use latchkey_core::ids::OrgId;
+use latchkey_core::network::IpRange;
+use latchkey_core::policy::{PasswordPolicy, PasswordRejection};
+use latchkey_core::secret::{generate_security_token, random_alphanumeric, SecretDigest};
+use latchkey_store::orgs::{self, Org, Profile};
+use latchkey_store::outbox::{self, NewMail};
+use latchkey_store::users::{self, NewUser, PasswordChange, User};
+use latchkey_store::{commit, Conn};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::mail::templates::{self, Rendered};
+use crate::{AccountError, Services};
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct CreateUser {
+    /// The org (`None`: the only org of the deployment).
+    pub org: Option<String>,
+    /// Login name, e-mail shaped.
+    pub username: String,
+    /// Where mail goes.
+    pub email: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name (defaults to the part of the username before `@`).
+    pub last_name: Option<String>,
+    /// Profile name (default "Standard User").
+    pub profile: Option<String>,
+    /// Initial password, if any; checked against the policy.
+    pub password: Option<SecretString>,
+}
+
+/// Why a token was (re)issued, as the e-mail says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenReason {
+    /// The user was just created.
+    NewUser,
+    /// The password was changed.
+    PasswordChanged,
+    /// The password was reset by an administrator.
+    PasswordReset,
+    /// The user or an administrator asked for a new token.
+    Requested,
+}
+
+impl TokenReason {
+    fn sentence(self) -> &'static str {
+        match self {
+            Self::NewUser => "Your user account has been created.",
+            Self::PasswordChanged => "Your password was changed, so your security token was reset.",
+            Self::PasswordReset => "Your password was reset, so your security token was reset.",
+            Self::Requested => "A new security token was requested for your account.",
+        }
+    }
+}
+
+fn valid_username(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                && s.len() <= 80 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+async fn enqueue(conn: &mut Conn, mail: &Rendered, now: chrono::DateTime<chrono::Utc>) -> Result<(), AccountError> {
+    outbox::enqueue(conn, &NewMail { to: &mail.to, subject: &mail.subject, text: &mail.text, html: Some(&mail.html) }, now).await?;
+    Ok(())
+}
+
+impl Services {
+    /// Creates an org with the default policy and standard profiles.
+    pub async fn create_org(&self, name: &str) -> Result<Org, AccountError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 80 {
+            return Err(AccountError::Invalid("org name must be 1 to 80 characters".into()));
+        }
+        let mut tx = self.store.begin().await?;
+        let org = orgs::create(&mut tx, name, self.clock.now()).await?;
+        commit(tx).await?;
+        Ok(org)
+    }
+
+    /// The org named by id or name, or the only org when `None`.
+    pub async fn resolve_org(&self, org: Option<&str>) -> Result<Org, AccountError> {
+        let mut conn = self.store.conn().await?;
+        let all = orgs::list(&mut conn).await?;
+        match org {
+            Some(key) => all
+                .into_iter()
+                .find(|o| o.id.as_str() == key || o.id.short() == key || o.name.eq_ignore_ascii_case(key))
+                .ok_or_else(|| AccountError::NotFound(format!("org {key:?}"))),
+            None => match all.len() {
+                1 => all.into_iter().next().ok_or_else(|| AccountError::NotFound("org".into())),
+                0 => Err(AccountError::NotFound("org (create one with `latchkey org create NAME`)".into())),
+                n => Err(AccountError::OrgAmbiguous(n)),
+            },
+        }
+    }
+
+    /// The user with `username`.
+    pub async fn user(&self, username: &str) -> Result<User, AccountError> {
+        let mut conn = self.store.conn().await?;
+        users::find_by_username(&mut conn, username)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("user {:?}", username.trim())))
+    }
+
+    /// The users of an org.
+    pub async fn users(&self, org: &OrgId) -> Result<Vec<User>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(users::list(&mut conn, org).await?)
+    }
+
+    /// A profile by id.
+    pub async fn profile_of(&self, user: &User) -> Result<Profile, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(orgs::profile(&mut conn, &user.profile_id).await?)
+    }
+
+    /// Creates a user, issues and mails a security token, and sets the initial
+    /// password when one is given.
+    pub async fn create_user(&self, req: CreateUser) -> Result<User, AccountError> {
+        let username = req.username.trim().to_lowercase();
+        if !valid_username(&username) {
+            return Err(AccountError::Invalid(format!(
+                "username {username:?} must look like an e-mail address (name@example.com)"
+            )));
+        }
+        let email = req.email.trim();
+        if !valid_username(email) {
+            return Err(AccountError::Invalid(format!("e-mail address {email:?} is not valid")));
+        }
+        let org = self.resolve_org(req.org.as_deref()).await?;
+        let profile_name = req.profile.as_deref().unwrap_or("Standard User");
+        let now = self.clock.now();
+        let password_hash = match &req.password {
+            Some(p) => {
+                org.policy.check_new_password(p.expose_secret(), &username)?;
+                Some(self.hasher.hash(p).await?)
+            }
+            None => None,
+        };
+        let default_last = username.split('@').next().unwrap_or_default().to_owned();
+        let mut tx = self.store.begin().await?;
+        let profile = orgs::profile_by_name(&mut tx, &org.id, profile_name)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("profile {profile_name:?}")))?;
+        let user = users::insert(
+            &mut tx,
+            &NewUser {
+                org_id: &org.id,
+                profile_id: &profile.id,
+                username: &username,
+                email,
+                first_name: req.first_name.as_deref(),
+                last_name: req.last_name.as_deref().unwrap_or(&default_last),
+            },
+            now,
+        )
+        .await?;
+        if let Some(hash) = &password_hash {
+            let change = PasswordChange { hash, set_at: now, expires_at: org.policy.expiry.expires_at(now), history: org.policy.history };
+            users::set_password(&mut tx, &user.id, &change).await?;
+        }
+        self.issue_token(&mut tx, &user, TokenReason::NewUser).await?;
+        let user = users::get(&mut tx, &user.id).await?;
+        commit(tx).await?;
+        tracing::info!(user_id = %user.id, org_id = %org.id, "user created");
+        Ok(user)
+    }
+
+    /// Generates a token, stores its digest, and enqueues the e-mail; inside `conn`'s
+    /// transaction.
+    async fn issue_token(&self, conn: &mut Conn, user: &User, reason: TokenReason) -> Result<(), AccountError> {
+        let token = generate_security_token();
+        users::set_token(conn, &user.id, &SecretDigest::of(token.expose_secret())).await?;
+        let mail = templates::security_token(&self.mail, &user.email, &user.username, token.expose_secret(), reason.sentence());
+        enqueue(conn, &mail, self.clock.now()).await
+    }
+
+    /// Checks a new password against the policy and the remembered passwords.
+    async fn check_new_password(&self, user: &User, policy: &PasswordPolicy, password: &SecretString) -> Result<(), AccountError> {
+        policy.check_new_password(password.expose_secret(), &user.username)?;
+        let remembered = {
+            let mut conn = self.store.conn().await?;
+            users::recent_password_hashes(&mut conn, &user.id, policy.history).await?
+        };
+        for old in &remembered {
+            if self.hasher.verify(password.expose_secret(), old).await?.matched() {
+                return Err(PasswordRejection::Reused.into());
+            }
+        }
+        Ok(())
+    }
+
+    async fn org_of(&self, user: &User) -> Result<Org, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(orgs::get(&mut conn, &user.org_id).await?)
+    }
+
+    /// Sets a new password (by the user, or by an administrator), enforcing the
+    /// policy; the security token is reset and mailed; sessions end (later issues).
+    pub async fn set_password(&self, username: &str, password: &SecretString) -> Result<User, AccountError> {
+        let user = self.user(username).await?;
+        let org = self.org_of(&user).await?;
+        self.check_new_password(&user, &org.policy, password).await?;
+        let hash = self.hasher.hash(password).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let change = PasswordChange { hash: &hash, set_at: now, expires_at: org.policy.expiry.expires_at(now), history: org.policy.history };
+        users::set_password(&mut tx, &user.id, &change).await?;
+        self.issue_token(&mut tx, &user, TokenReason::PasswordChanged).await?;
+        commit(tx).await?;
+        tracing::info!(user_id = %user.id, "password changed; security token reset");
+        self.user(username).await
+    }
+
+    /// Administrator reset: a temporary password (expired at once, so it must be
+    /// changed at next login) and a new token are mailed; a lock is lifted.
+    pub async fn reset_password(&self, username: &str) -> Result<User, AccountError> {
+        let user = self.user(username).await?;
+        if user.frozen {
+            return Err(AccountError::Invalid(format!("user {:?} is frozen: unfreeze before resetting the password", user.username)));
+        }
+        let org = self.org_of(&user).await?;
+        let temporary = temporary_password(&org.policy, &user.username);
+        let hash = self.hasher.hash(&temporary).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let change = PasswordChange { hash: &hash, set_at: now, expires_at: Some(now), history: org.policy.history };
+        users::set_password(&mut tx, &user.id, &change).await?;
+        let mail = templates::temporary_password(&self.mail, &user.email, &user.username, temporary.expose_secret());
+        enqueue(&mut tx, &mail, now).await?;
+        self.issue_token(&mut tx, &user, TokenReason::PasswordReset).await?;
+        commit(tx).await?;
+        tracing::info!(user_id = %user.id, "password reset by administrator");
+        self.user(username).await
+    }
+
+    /// Issues and mails a new security token; the old one stops working.
+    pub async fn reset_token(&self, username: &str) -> Result<User, AccountError> {
+        let user = self.user(username).await?;
+        let mut tx = self.store.begin().await?;
+        self.issue_token(&mut tx, &user, TokenReason::Requested).await?;
+        commit(tx).await?;
+        tracing::info!(user_id = %user.id, "security token reset");
+        self.user(username).await
+    }
+
+    /// Lifts a lock; `true` when the user was locked.
+    pub async fn unlock(&self, username: &str) -> Result<bool, AccountError> {
+        let user = self.user(username).await?;
+        let mut conn = self.store.conn().await?;
+        let was = users::unlock(&mut conn, &user.id, self.clock.now()).await?;
+        tracing::info!(user_id = %user.id, was_locked = was, "user unlocked");
+        Ok(was)
+    }
+
+    /// Freezes or unfreezes; `true` when that changed anything.
+    pub async fn set_frozen(&self, username: &str, frozen: bool) -> Result<bool, AccountError> {
+        let user = self.user(username).await?;
+        let mut conn = self.store.conn().await?;
+        let changed = users::set_frozen(&mut conn, &user.id, frozen).await?;
+        tracing::info!(user_id = %user.id, frozen, changed, "user freeze state set");
+        Ok(changed)
+    }
+
+    /// Saves a password policy after checking it.
+    pub async fn set_policy(&self, org: &OrgId, policy: &PasswordPolicy) -> Result<(), AccountError> {
+        policy.validate()?;
+        let mut tx = self.store.begin().await?;
+        orgs::set_policy(&mut tx, org, policy).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// The org's trusted IP ranges.
+    pub async fn trusted_ranges(&self, org: &OrgId) -> Result<Vec<IpRange>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(orgs::trusted_ranges(&mut conn, org).await?)
+    }
+
+    /// Adds a trusted IP range.
+    pub async fn add_trusted_range(&self, org: &OrgId, range: &IpRange) -> Result<(), AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(orgs::add_trusted_range(&mut conn, org, range).await?)
+    }
+
+    /// Removes a trusted IP range.
+    pub async fn remove_trusted_range(&self, org: &OrgId, range: &IpRange) -> Result<(), AccountError> {
+        let mut conn = self.store.conn().await?;
+        if orgs::remove_trusted_range(&mut conn, org, range).await? {
+            Ok(())
+        } else {
+            Err(AccountError::NotFound(format!("trusted range {range}")))
+        }
+    }
+
+    /// Replaces a profile's login IP ranges (empty clears them).
+    pub async fn set_login_ranges(&self, org: &OrgId, profile: &str, ranges: &[IpRange]) -> Result<Profile, AccountError> {
+        let mut tx = self.store.begin().await?;
+        let p = orgs::profile_by_name(&mut tx, org, profile)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("profile {profile:?}")))?;
+        orgs::set_login_ranges(&mut tx, &p.id, ranges).await?;
+        commit(tx).await?;
+        Ok(p)
+    }
+
+    /// A profile's login IP ranges.
+    pub async fn login_ranges(&self, profile: &Profile) -> Result<Vec<IpRange>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(orgs::login_ranges(&mut conn, &profile.id).await?)
+    }
+
+    /// The org's profiles.
+    pub async fn profiles(&self, org: &OrgId) -> Result<Vec<Profile>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(orgs::profiles(&mut conn, org).await?)
+    }
+}
+
+/// A random temporary password that meets any complexity level of `policy`.
+fn temporary_password(policy: &PasswordPolicy, username: &str) -> SecretString {
+    loop {
+        let body = random_alphanumeric(usize::from(policy.min_length).max(12));
+        let candidate = SecretString::from(format!("{}aZ7!", body.expose_secret()));
+        if policy.check_new_password(candidate.expose_secret(), username).is_ok() {
+            return candidate;
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The login flow: gathers the inputs of the core's decision, hashes only when the
+//! decision asks for it, persists the outcome (failure count, lock, history, mail)
+//! and reports what happened. Every attempt writes one login-history row.
+
+use std::net::IpAddr;
+
+use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
+use latchkey_core::password::Verification;
+use latchkey_core::policy::LockUntil;
+use latchkey_core::secret::split_token;
+use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_store::login_history::{self, NewLogin};
+use latchkey_store::users::{self, User};
+use latchkey_store::{commit, orgs, Conn};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::mail::templates;
+use crate::{AccountError, Services};
+
+/// One login attempt.
+#[derive(Debug, Clone)]
+pub struct LoginRequest<'a> {
+    /// Username as typed.
+    pub username: &'a str,
+    /// Password, or password + security token.
+    pub secret: &'a SecretString,
+    /// Source address.
+    pub ip: IpAddr,
+    /// Surface.
+    pub channel: Channel,
+    /// UI only: the browser was verified before.
+    pub device_verified: bool,
+    /// Client or connected-app name for login history.
+    pub application: &'a str,
+    /// API type for login history ("SOAP Partner", "N/A").
+    pub api_type: &'a str,
+    /// API version for login history.
+    pub api_version: &'a str,
+}
+
+/// What a login attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Logged in.
+    Success {
+        /// The user.
+        user: Box<User>,
+        /// Only a password change is allowed.
+        password_expired: bool,
+    },
+    /// Refused; the status says why (for history and logs — clients see a generic
+    /// error except where the wire protocol distinguishes, such as the token case).
+    Refused(LoginStatus),
+}
+
+impl Services {
+    /// Runs one login attempt to its end.
+    pub async fn login(&self, req: &LoginRequest<'_>) -> Result<LoginOutcome, AccountError> {
+        let now = self.clock.now();
+        let mut conn = self.store.conn().await?;
+        let user = users::find_by_username(&mut conn, req.username).await?;
+        let (org, profile_ranges, trusted) = match &user {
+            Some(u) => {
+                let org = orgs::get(&mut conn, &u.org_id).await?;
+                let ranges = orgs::login_ranges(&mut conn, &u.profile_id).await?;
+                let trusted = orgs::trusted_ranges(&mut conn, &u.org_id).await?;
+                (Some(org), ranges, trusted)
+            }
+            None => (None, Vec::new(), Vec::new()),
+        };
+        drop(conn);
+        let state = user.as_ref().map(|u| UserState {
+            active: u.active,
+            frozen: u.frozen,
+            locked_until: u.locked_until,
+            password_expires_at: u.password_expires_at,
+        });
+        let attempt = Attempt {
+            user: state.as_ref(),
+            profile_ranges: &profile_ranges,
+            trusted_ranges: &trusted,
+            ip: req.ip,
+            channel: req.channel,
+            device_verified: req.device_verified,
+            now,
+        };
+        let stage = match login::decide(&attempt) {
+            Step::Refused(refusal) => {
+                if refusal.spend_dummy_hash {
+                    self.hasher.dummy_verify(req.secret.expose_secret()).await?;
+                }
+                let mut conn = self.store.conn().await?;
+                self.write_history(&mut conn, req, user.as_ref(), refusal.status).await?;
+                tracing::info!(username = %req.username.trim().to_lowercase(), ip = %req.ip, status = refusal.status.as_str(), "login refused");
+                return Ok(LoginOutcome::Refused(refusal.status));
+            }
+            Step::CheckSecret(stage) => stage,
+        };
+        let (Some(user), Some(org)) = (user, org) else {
+            return Err(AccountError::NotFound("user".into()));
+        };
+        let presented = req.secret.expose_secret();
+        let split = if stage.accepts_token() {
+            split_token(presented, user.token_digest.as_ref())
+        } else {
+            split_token(presented, None)
+        };
+        let verification = match &user.password_hash {
+            Some(phc) => self.hasher.verify(split.password, phc).await?,
+            None => {
+                self.hasher.dummy_verify(presented).await?;
+                Verification::Mismatch
+            }
+        };
+        let check = SecretCheck { password_matches: verification.matched(), token_appended: split.token_appended };
+        match stage.conclude(check) {
+            Conclusion::Failure(status) => {
+                let rule = LockoutRule { max: org.policy.max_invalid_attempts, period: org.policy.lockout };
+                let fingerprint = self.fingerprint_key.fingerprint(user.id.as_str(), presented);
+                let mut tx = self.store.begin().await?;
+                let effect = users::record_failure(&mut tx, &user.id, &fingerprint, rule, now).await?;
+                if let FailureEffect::Locked(_, until) = effect {
+                    let until = match until {
+                        LockUntil::Time(t) => Some(t),
+                        LockUntil::AdminUnlock => None,
+                    };
+                    let mail = templates::account_locked(&self.mail, &user.email, &user.username, until);
+                    latchkey_store::outbox::enqueue(
+                        &mut tx,
+                        &latchkey_store::outbox::NewMail { to: &mail.to, subject: &mail.subject, text: &mail.text, html: Some(&mail.html) },
+                        now,
+                    )
+                    .await?;
+                }
+                self.write_history(&mut tx, req, Some(&user), status).await?;
+                commit(tx).await?;
+                tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, "login failed");
+                Ok(LoginOutcome::Refused(status))
+            }
+            Conclusion::Success { password_expired } => {
+                let mut conn = self.store.conn().await?;
+                if !users::record_success(&mut conn, &user.id, now).await? {
+                    self.write_history(&mut conn, req, Some(&user), LoginStatus::PasswordLockout).await?;
+                    return Ok(LoginOutcome::Refused(LoginStatus::PasswordLockout));
+                }
+                if verification == Verification::MatchNeedsRehash {
+                    if let Some(old) = &user.password_hash {
+                        let new = self.hasher.hash(&SecretString::from(split.password)).await?;
+                        users::replace_password_hash(&mut conn, &user.id, old, &new).await?;
+                        tracing::info!(user_id = %user.id, "password rehashed at current parameters");
+                    }
+                }
+                self.write_history(&mut conn, req, Some(&user), LoginStatus::Success).await?;
+                tracing::info!(user_id = %user.id, ip = %req.ip, password_expired, "login succeeded");
+                let user = users::get(&mut conn, &user.id).await?;
+                Ok(LoginOutcome::Success { user: Box::new(user), password_expired })
+            }
+        }
+    }
+
+    async fn write_history(&self, conn: &mut Conn, req: &LoginRequest<'_>, user: Option<&User>, status: LoginStatus) -> Result<(), AccountError> {
+        let ip = req.ip.to_string();
+        let row = NewLogin {
+            org_id: user.map(|u| &u.org_id),
+            user_id: user.map(|u| &u.id),
+            username: req.username,
+            login_time: self.clock.now(),
+            source_ip: &ip,
+            login_type: req.channel.login_type(),
+            status: status.as_str(),
+            application: req.application,
+            api_type: req.api_type,
+            api_version: req.api_version,
+        };
+        login_history::insert(conn, &row).await?;
+        Ok(())
+    }
+}

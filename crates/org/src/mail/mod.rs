@@ -1,0 +1,30 @@
+//! Mail: the messages Latchkey sends (templates) and their delivery from the outbox,
+//! by SMTP or — the embedded default — as `.eml` files in a folder.
+
+pub mod delivery;
+pub mod folder;
+pub mod templates;
+
+use serde::{Deserialize, Serialize};
+
+/// Who mail comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailIdentity {
+    /// `From:` address.
+    pub from: String,
+    /// Product name used in subjects and bodies.
+    pub product: String,
+    /// Who users should contact when locked out (shown in lockout notices).
+    pub admin_contact: String,
+}
+
+impl Default for MailIdentity {
+    fn default() -> Self {
+        Self {
+            from: "Latchkey <no-reply@latchkey.localhost>".into(),
+            product: "Latchkey".into(),
+            admin_contact: "your Latchkey administrator".into(),
+        }
+    }
+}

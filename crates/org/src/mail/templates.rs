@@ -1,0 +1,133 @@
+//! The messages Latchkey sends. Each is a plain-text body with an HTML alternative;
+//! values are HTML-escaped in the HTML part.
+
+use chrono::{DateTime, Utc};
+
+use super::MailIdentity;
+
+/// A rendered message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Recipient.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered").field("subject", &self.subject).finish_non_exhaustive()
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+fn html(paragraphs: &[String]) -> String {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    format!("<!doctype html>\n<html><body style=\"font-family:sans-serif\">\n{body}</body></html>\n")
+}
+
+/// "Your new security token": sent on user creation, password change or reset, and
+/// on a requested token reset.
+pub fn security_token(id: &MailIdentity, to: &str, username: &str, token: &str, reason: &str) -> Rendered {
+    let product = &id.product;
+    Rendered {
+        to: to.into(),
+        subject: format!("Your new {product} security token"),
+        text: format!(
+            "{reason}\n\nUsername: {username}\nSecurity token (case-sensitive): {token}\n\n\
+             Append the token to your password when an API client or desktop add-in logs in \
+             from outside your company's trusted networks: for password \"mypassword\" send \
+             \"mypassword{token}\".\n\nYour previous security token no longer works. Update every \
+             integration that uses it.\n"
+        ),
+        html: html(&[
+            escape(reason),
+            format!("Username: <b>{}</b><br>Security token (case-sensitive): <code>{}</code>", escape(username), escape(token)),
+            "Append the token to your password when an API client or desktop add-in logs in from outside your company's trusted networks.".into(),
+            "Your previous security token no longer works. Update every integration that uses it.".into(),
+        ]),
+    }
+}
+
+/// A temporary password after an administrator reset it.
+pub fn temporary_password(id: &MailIdentity, to: &str, username: &str, password: &str) -> Rendered {
+    let product = &id.product;
+    Rendered {
+        to: to.into(),
+        subject: format!("Your {product} password has been reset"),
+        text: format!(
+            "An administrator reset your {product} password.\n\nUsername: {username}\nTemporary password: {password}\n\n\
+             You must choose a new password when you next log in. Your security token has been reset as well; \
+             it arrives in a separate message.\n"
+        ),
+        html: html(&[
+            format!("An administrator reset your {} password.", escape(product)),
+            format!("Username: <b>{}</b><br>Temporary password: <code>{}</code>", escape(username), escape(password)),
+            "You must choose a new password when you next log in. Your security token has been reset as well; it arrives in a separate message.".into(),
+        ]),
+    }
+}
+
+/// "Your account was locked".
+pub fn account_locked(id: &MailIdentity, to: &str, username: &str, until: Option<DateTime<Utc>>) -> Rendered {
+    let product = &id.product;
+    let when = until.map_or_else(
+        || format!("until {} unlocks it", id.admin_contact),
+        |t| format!("until {} UTC", t.format("%Y-%m-%d %H:%M")),
+    );
+    Rendered {
+        to: to.into(),
+        subject: format!("Your {product} account is locked"),
+        text: format!(
+            "Your {product} account {username} was locked after too many failed login attempts. It stays locked {when}.\n\n\
+             If an integration holds an old password or security token, update it before you log in again. \
+             For help, contact {}.\n",
+            id.admin_contact
+        ),
+        html: html(&[
+            format!(
+                "Your {} account <b>{}</b> was locked after too many failed login attempts. It stays locked {}.",
+                escape(product),
+                escape(username),
+                escape(&when)
+            ),
+            format!(
+                "If an integration holds an old password or security token, update it before you log in again. For help, contact {}.",
+                escape(&id.admin_contact)
+            ),
+        ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_mail_carries_the_token_and_escapes_html() {
+        let id = MailIdentity::default();
+        let m = security_token(&id, "a@b.test", "<jane>@acme.test", "ABCdef123", "Your password was changed.");
+        assert!(m.text.contains("Security token (case-sensitive): ABCdef123"));
+        assert!(m.html.contains("&lt;jane&gt;@acme.test") && !m.html.contains("<jane>"));
+        assert!(!format!("{m:?}").contains("ABCdef123"), "Debug hides bodies");
+    }
+
+    #[test]
+    fn lock_notice_names_the_way_out() {
+        let id = MailIdentity::default();
+        assert!(account_locked(&id, "a", "u", None).text.contains("until your Latchkey administrator unlocks it"));
+        let t = DateTime::from_timestamp(1_767_225_600, 0);
+        assert!(account_locked(&id, "a", "u", t).text.contains("until 2026-01-01 00:00 UTC"));
+    }
+}

@@ -1,0 +1,96 @@
+use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_org::login::LoginOutcome;
+use latchkey_org::mail::delivery::{Deliverer, SmtpSecurity, SmtpSettings, Transport};
+use latchkey_org::mail::folder;
+use latchkey_store::outbox;
+use mail_parser::MessageParser;
+use secrecy::SecretString;
+
+use crate::support::{token_in, SmtpSink, Stack, PASSWORD, UNTRUSTED};
+
+fn smtp(port: u16) -> Transport {
+    Transport::Smtp(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: SmtpSecurity::None,
+        username: None,
+        password: None,
+        timeout_secs: 10,
+    })
+}
+
+/// The acceptance test of the foundation: a password change mails a new token through
+/// a real SMTP server; the new token works and the old one no longer does.
+#[tokio::test]
+async fn password_change_mails_a_new_token_over_smtp_and_the_old_one_dies() {
+    let stack = Stack::new().await;
+    let sink = SmtpSink::start(&stack.dir.path().join("smtp"));
+    let deliverer = Deliverer::new(stack.services.clone(), smtp(sink.port)).unwrap();
+    stack.org_with_user("jane@acme.test").await;
+    assert_eq!(deliverer.deliver_due().await.unwrap().sent, 1);
+
+    stack.services.set_password("jane@acme.test", &SecretString::from("amber-lantern-77")).await.unwrap();
+    assert_eq!(deliverer.deliver_due().await.unwrap().sent, 1);
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    let tokens: Vec<String> = messages
+        .iter()
+        .map(|raw| {
+            let msg = MessageParser::default().parse(raw).unwrap();
+            assert_eq!(msg.to().and_then(|a| a.first()).and_then(|a| a.address()), Some("jane@acme.test"));
+            assert_eq!(msg.subject(), Some("Your new Latchkey security token"));
+            token_in(&msg.body_text(0).unwrap()).expect("token in the message")
+        })
+        .collect();
+    let (old, new) = (&tokens[0], &tokens[1]);
+    assert_ne!(old, new);
+    assert_eq!(new.len(), 24);
+
+    let with_old = stack.login("jane@acme.test", &format!("amber-lantern-77{old}"), Channel::Soap, UNTRUSTED).await;
+    assert_eq!(with_old, LoginOutcome::Refused(LoginStatus::InvalidPassword), "the old token no longer verifies");
+    let with_new = stack.login("jane@acme.test", &format!("amber-lantern-77{new}"), Channel::Soap, UNTRUSTED).await;
+    assert!(matches!(with_new, LoginOutcome::Success { password_expired: false, .. }), "{with_new:?}");
+    let old_password = stack.login("jane@acme.test", &format!("{PASSWORD}{new}"), Channel::Soap, UNTRUSTED).await;
+    assert_eq!(old_password, LoginOutcome::Refused(LoginStatus::InvalidPassword));
+
+    let mut conn = stack.services.store.conn().await.unwrap();
+    assert_eq!(outbox::counts(&mut conn).await.unwrap().sent, 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_relay_is_retried_with_backoff_then_delivered() {
+    let stack = Stack::new().await;
+    stack.org_with_user("jane@acme.test").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let report = Deliverer::new(stack.services.clone(), smtp(dead_port)).unwrap().deliver_due().await.unwrap();
+    assert_eq!((report.sent, report.retried), (0, 1));
+
+    let sink = SmtpSink::start(&stack.dir.path().join("smtp"));
+    let live = Deliverer::new(stack.services.clone(), smtp(sink.port)).unwrap();
+    assert_eq!(live.deliver_due().await.unwrap().sent, 0, "not due before the backoff");
+    stack.clock.advance(chrono::Duration::seconds(40));
+    assert_eq!(live.deliver_due().await.unwrap().sent, 1);
+    assert_eq!(sink.messages().len(), 1, "nothing lost, nothing duplicated");
+}
+
+#[tokio::test]
+async fn the_embedded_default_writes_eml_files_that_read_back() {
+    let stack = Stack::new().await;
+    stack.org_with_user("jane@acme.test").await;
+    stack.deliver().await;
+    let mails = folder::list(&stack.mail_dir()).unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, "jane@acme.test");
+    assert!(token_in(&mails[0].text).is_some());
+    let shown = folder::show(&stack.mail_dir(), "1").unwrap().unwrap();
+    assert_eq!(shown, mails[0]);
+    assert_eq!(folder::show(&stack.mail_dir(), "99").unwrap(), None);
+    assert!(folder::list(&stack.dir.path().join("absent")).unwrap().is_empty());
+
+    let mut conn = stack.services.store.conn().await.unwrap();
+    let leftover = outbox::lease_due(&mut conn, stack.services.clock.now(), chrono::Duration::hours(2), 10).await.unwrap();
+    assert!(leftover.is_empty());
+}

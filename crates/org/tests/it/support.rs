@@ -1,0 +1,157 @@
+//! A service stack on a fresh SQLite database with a manual clock, and a real SMTP
+//! sink process.
+
+use std::io::{BufRead, BufReader};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+
+use chrono::DateTime;
+use latchkey_core::clock::ManualClock;
+use latchkey_core::password::HashParams;
+use latchkey_core::secret::FingerprintKey;
+use latchkey_core::status::Channel;
+use latchkey_org::accounts::CreateUser;
+use latchkey_org::hashing::HashPool;
+use latchkey_org::login::{LoginOutcome, LoginRequest};
+use latchkey_org::mail::delivery::{Deliverer, Transport};
+use latchkey_org::mail::MailIdentity;
+use latchkey_org::Services;
+use latchkey_store::{Store, StoreOptions};
+use secrecy::SecretString;
+
+pub const PASSWORD: &str = "violet-kettle-42";
+pub const UNTRUSTED: &str = "203.0.113.9";
+
+pub struct Stack {
+    pub services: Services,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Stack {
+    pub async fn new() -> Self {
+        Self::with_params(HashParams::FAST_INSECURE).await
+    }
+
+    pub async fn with_params(params: HashParams) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&StoreOptions::new(StoreOptions::sqlite_in(dir.path()))).await.expect("store");
+        let clock = Arc::new(ManualClock::new(DateTime::from_timestamp_millis(1_767_225_600_000).expect("time")));
+        let services = Services {
+            store,
+            hasher: HashPool::new(params, 2).expect("hasher"),
+            clock: clock.clone(),
+            fingerprint_key: FingerprintKey::new([9; 32]),
+            mail: MailIdentity::default(),
+        };
+        Self { services, clock, dir }
+    }
+
+    /// The same database with other hashing parameters.
+    pub fn rehashing(&self, params: HashParams) -> Services {
+        Services { hasher: HashPool::new(params, 2).expect("hasher"), ..self.services.clone() }
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    /// Delivers the outbox into the mail folder.
+    pub async fn deliver(&self) {
+        Deliverer::new(self.services.clone(), Transport::Folder(self.mail_dir()))
+            .expect("deliverer")
+            .deliver_due()
+            .await
+            .expect("delivery");
+    }
+
+    pub async fn org_with_user(&self, username: &str) {
+        self.services.create_org("Acme").await.expect("org");
+        self.services
+            .create_user(CreateUser {
+                org: None,
+                username: username.into(),
+                email: "jane@acme.test".into(),
+                first_name: Some("Jane".into()),
+                last_name: Some("Doe".into()),
+                profile: None,
+                password: Some(SecretString::from(PASSWORD)),
+            })
+            .await
+            .expect("user");
+    }
+
+    pub async fn login(&self, username: &str, secret: &str, channel: Channel, ip: &str) -> LoginOutcome {
+        let secret = SecretString::from(secret);
+        let ip: IpAddr = ip.parse().expect("ip");
+        self.services
+            .login(&LoginRequest {
+                username,
+                secret: &secret,
+                ip,
+                channel,
+                device_verified: false,
+                application: "test",
+                api_type: "SOAP Partner",
+                api_version: "59.0",
+            })
+            .await
+            .expect("login runs")
+    }
+}
+
+/// Extracts the security token from a token e-mail's text.
+pub fn token_in(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Security token (case-sensitive): "))
+        .map(|t| t.trim().to_owned())
+}
+
+/// aiosmtpd on a loopback port, storing messages as files; stopped on drop.
+pub struct SmtpSink {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    pub port: u16,
+    pub folder: PathBuf,
+}
+
+impl SmtpSink {
+    pub fn start(folder: &Path) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(folder)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (pip install -r tools/requirements.txt)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("sink prints its port");
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("SMTP sink did not start: {line:?}"));
+        let stdin = child.stdin.take();
+        Self { child, stdin, port, folder: folder.to_owned() }
+    }
+
+    /// The received messages, oldest first, as raw bytes.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut paths: Vec<_> = std::fs::read_dir(&self.folder)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .unwrap_or_default();
+        paths.sort();
+        paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
