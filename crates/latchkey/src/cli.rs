@@ -1,0 +1,329 @@
+//! The command line: the product and the operator's toolbox.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Latchkey: an org server that never lets a password reset silently break an
+/// integration, and the tools to run it.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Data directory (embedded database, mail folder, keys).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: postgres://… (default: SQLite in the data directory).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Configuration file (default: ./latchkey.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up a demo org with an administrator and a standard user, and print how to
+    /// use them.
+    Demo,
+    /// Apply database migrations.
+    Migrate,
+    /// Hash a password read from standard input and print the PHC string.
+    HashPassword {
+        /// Read the password from standard input (required; passwords never go in argv).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// The embedded mail folder and the outbox.
+    #[command(subcommand)]
+    Mail(MailCommand),
+    /// Administer orgs, users, policies and network access.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+/// `latchkey mail …`
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// List the messages in the mail folder.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one message.
+    Show {
+        /// Message id, as `mail list` prints it.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deliver every due message in the outbox now.
+    Deliver,
+}
+
+/// `latchkey org …`
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an org; prints its id.
+    Create {
+        /// Display name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List orgs.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Security tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The password policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Network access.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Login history, newest first.
+    LoginHistory {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `latchkey org user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; a security token is generated and mailed.
+    Create {
+        /// Username (looks like an e-mail address).
+        username: String,
+        /// E-mail address for tokens and notices.
+        #[arg(long)]
+        email: String,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Profile name.
+        #[arg(long, default_value = "Standard User")]
+        profile: String,
+        /// Given name.
+        #[arg(long)]
+        first_name: Option<String>,
+        /// Family name.
+        #[arg(long)]
+        last_name: Option<String>,
+        /// Read the initial password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user.
+    Show {
+        /// Username.
+        username: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an org's users.
+    List {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a password (read from standard input); the token resets and is mailed.
+    SetPassword {
+        /// Username.
+        username: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Mail a temporary password that must be changed at next login; resets the token
+    /// and lifts a lock.
+    ResetPassword {
+        /// Username.
+        username: String,
+    },
+    /// Lift a lockout.
+    Unlock {
+        /// Username.
+        username: String,
+    },
+    /// Block every login without deactivating.
+    Freeze {
+        /// Username.
+        username: String,
+    },
+    /// Allow logins again.
+    Unfreeze {
+        /// Username.
+        username: String,
+    },
+}
+
+/// `latchkey org token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue and mail a new security token; the old one stops working.
+    Reset {
+        /// Username.
+        username: String,
+    },
+}
+
+/// `latchkey org policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Show the password policy.
+    Show {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change the password policy; unnamed settings keep their values.
+    Set {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// 30d, 60d, 90d, 180d, 365d or never.
+        #[arg(long)]
+        password_expiry: Option<String>,
+        /// 3, 5, 10 or none.
+        #[arg(long)]
+        max_invalid_attempts: Option<String>,
+        /// 15m, 30m, 60m or forever.
+        #[arg(long)]
+        lockout: Option<String>,
+        /// Passwords remembered, 0–24.
+        #[arg(long)]
+        history: Option<String>,
+        /// Minimum length, 5–50.
+        #[arg(long)]
+        min_length: Option<String>,
+        /// none, alpha-numeric, alpha-numeric-special, upper-lower-numeric,
+        /// upper-lower-numeric-special or any-3.
+        #[arg(long)]
+        complexity: Option<String>,
+    },
+}
+
+/// `latchkey org network …`
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Org-wide trusted IP ranges.
+    #[command(subcommand)]
+    Trusted(TrustedCommand),
+}
+
+/// `latchkey org network trusted …`
+#[derive(Debug, Subcommand)]
+pub enum TrustedCommand {
+    /// Trust a range (CIDR, START-END or one address).
+    Add {
+        /// The range.
+        range: String,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Stop trusting a range.
+    Remove {
+        /// The range.
+        range: String,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// List trusted ranges.
+    List {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `latchkey org profile …`
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Login IP ranges: logins from outside them are refused.
+    #[command(subcommand)]
+    LoginRanges(LoginRangesCommand),
+    /// List profiles with their login IP ranges.
+    List {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `latchkey org profile login-ranges …`
+#[derive(Debug, Subcommand)]
+pub enum LoginRangesCommand {
+    /// Replace a profile's login IP ranges.
+    Set {
+        /// Profile name.
+        profile: String,
+        /// Ranges (CIDR, START-END or one address).
+        #[arg(required = true)]
+        ranges: Vec<String>,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Remove every login IP range of a profile.
+    Clear {
+        /// Profile name.
+        profile: String,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}

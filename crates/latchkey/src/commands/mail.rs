@@ -1,0 +1,57 @@
+//! `latchkey mail …`: the embedded mail folder and outbox delivery.
+
+use latchkey_org::mail::delivery::Deliverer;
+use latchkey_org::mail::folder;
+use latchkey_org::Services;
+
+use super::{usage, Failure};
+use crate::cli::MailCommand;
+use crate::config::Config;
+use crate::output;
+use crate::wiring;
+
+/// Delivers every due message now; CLI changes call this so the mail folder (or the
+/// SMTP relay) has their messages at once. Undeliverable mail stays queued.
+pub async fn deliver_now(services: &Services, config: &Config) -> Result<(), Failure> {
+    let report = Deliverer::new(services.clone(), wiring::transport(config))?.deliver_due().await?;
+    if report.retried + report.failed > 0 {
+        eprintln!(
+            "warning: {} message(s) could not be delivered yet; they stay in the outbox",
+            report.retried + report.failed
+        );
+    }
+    Ok(())
+}
+
+pub async fn run(cmd: MailCommand, config: &Config) -> Result<(), Failure> {
+    let dir = wiring::mail_dir(config);
+    match cmd {
+        MailCommand::List { json } => {
+            let mails = folder::list(&dir).map_err(anyhow::Error::from)?;
+            if json {
+                return Ok(output::json(&mails)?);
+            }
+            if mails.is_empty() {
+                println!("no mail in {}", dir.display());
+            }
+            for m in mails {
+                println!("{}  {}  {:<32} {}", m.id, m.date, m.to, m.subject);
+            }
+            Ok(())
+        }
+        MailCommand::Show { id, json } => {
+            let mail = folder::show(&dir, &id)
+                .map_err(anyhow::Error::from)?
+                .ok_or_else(|| usage(format!("no message {id:?} in {}", dir.display())))?;
+            if json {
+                return Ok(output::json(&mail)?);
+            }
+            println!("To: {}\nDate: {}\nSubject: {}\n\n{}", mail.to, mail.date, mail.subject, mail.text);
+            Ok(())
+        }
+        MailCommand::Deliver => {
+            let services = wiring::services(config).await?;
+            deliver_now(&services, config).await
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! `latchkey org …`: administration straight against the configured database.
+
+use latchkey_core::network::IpRange;
+use latchkey_org::accounts::CreateUser;
+use latchkey_org::Services;
+use latchkey_store::login_history::{self, Filter};
+
+use super::mail::deliver_now;
+use super::{read_password_stdin, usage, Failure};
+use crate::cli::{LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand, ProfileCommand, TokenCommand, TrustedCommand, UserCommand};
+use crate::config::Config;
+use crate::output::{self, OrgView, PolicyView, ProfileView, UserView};
+use crate::wiring;
+
+fn parse_range(s: &str) -> Result<IpRange, Failure> {
+    s.parse().map_err(|e: latchkey_core::network::RangeError| usage(e.to_string()))
+}
+
+fn parse<T: std::str::FromStr>(value: &str) -> Result<T, Failure>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e: T::Err| usage(e.to_string()))
+}
+
+async fn show_user(services: &Services, username: &str, json: bool) -> Result<(), Failure> {
+    let user = services.user(username).await?;
+    let profile = services.profile_of(&user).await?;
+    let view = UserView::new(&user, &profile.name, services.clock.now());
+    if json {
+        output::json(&view)?;
+    } else {
+        view.print();
+    }
+    Ok(())
+}
+
+pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
+    let services = wiring::services(config).await?;
+    match cmd {
+        OrgCommand::Create { name, json } => {
+            let org = services.create_org(&name).await?;
+            if json {
+                output::json(&OrgView::new(&org))?;
+            } else {
+                println!("{}", org.id);
+            }
+        }
+        OrgCommand::List { json } => {
+            let mut conn = services.store.conn().await?;
+            let orgs = latchkey_store::orgs::list(&mut conn).await?;
+            if json {
+                output::json(&orgs.iter().map(OrgView::new).collect::<Vec<_>>())?;
+            } else {
+                for o in &orgs {
+                    println!("{}  {}", o.id, o.name);
+                }
+            }
+        }
+        OrgCommand::User(cmd) => user(cmd, &services, config).await?,
+        OrgCommand::Token(TokenCommand::Reset { username }) => {
+            let user = services.reset_token(&username).await?;
+            deliver_now(&services, config).await?;
+            println!("new security token for {} sent to {}", user.username, user.email);
+        }
+        OrgCommand::Policy(cmd) => policy(cmd, &services).await?,
+        OrgCommand::Network(NetworkCommand::Trusted(cmd)) => trusted(cmd, &services).await?,
+        OrgCommand::Profile(cmd) => profile(cmd, &services).await?,
+        OrgCommand::LoginHistory { org, user, limit, json } => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let user = match &user {
+                Some(u) => Some(services.user(u).await?),
+                None => None,
+            };
+            let mut conn = services.store.conn().await?;
+            let filter = Filter { org_id: Some(&org.id), user_id: user.as_ref().map(|u| &u.id), limit };
+            let rows = login_history::list(&mut conn, &filter).await?;
+            if json {
+                output::json(&rows)?;
+            } else {
+                for r in rows {
+                    println!(
+                        "{}  {:<32} {:<16} {:<18} {:<38} {}",
+                        r.login_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        r.username,
+                        r.source_ip,
+                        r.login_type,
+                        r.status,
+                        r.application
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<(), Failure> {
+    match cmd {
+        UserCommand::Create { username, email, org, profile, first_name, last_name, password_stdin, json } => {
+            let password = if password_stdin { Some(read_password_stdin()?) } else { None };
+            let user = services
+                .create_user(CreateUser { org, username, email, first_name, last_name, profile: Some(profile), password })
+                .await?;
+            deliver_now(services, config).await?;
+            if json {
+                show_user(services, &user.username, true).await?;
+            } else {
+                println!("{}", user.id);
+                eprintln!("security token sent to {}", user.email);
+            }
+        }
+        UserCommand::Show { username, json } => show_user(services, &username, json).await?,
+        UserCommand::List { org, json } => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let profiles = services.profiles(&org.id).await?;
+            let now = services.clock.now();
+            let views: Vec<UserView> = services
+                .users(&org.id)
+                .await?
+                .iter()
+                .map(|u| {
+                    let profile = profiles.iter().find(|p| p.id == u.profile_id).map_or("?", |p| p.name.as_str());
+                    UserView::new(u, profile, now)
+                })
+                .collect();
+            if json {
+                output::json(&views)?;
+            } else {
+                for v in &views {
+                    println!("{}", v.line());
+                }
+            }
+        }
+        UserCommand::SetPassword { username, .. } => {
+            let password = read_password_stdin()?;
+            let user = services.set_password(&username, &password).await?;
+            deliver_now(services, config).await?;
+            println!("password set for {}; new security token sent to {}", user.username, user.email);
+        }
+        UserCommand::ResetPassword { username } => {
+            let user = services.reset_password(&username).await?;
+            deliver_now(services, config).await?;
+            println!("temporary password and new security token sent to {}", user.email);
+        }
+        UserCommand::Unlock { username } => {
+            let was = services.unlock(&username).await?;
+            println!("{}", if was { "unlocked" } else { "was not locked; failure count cleared" });
+        }
+        UserCommand::Freeze { username } => {
+            let changed = services.set_frozen(&username, true).await?;
+            println!("{}", if changed { "frozen" } else { "already frozen" });
+        }
+        UserCommand::Unfreeze { username } => {
+            let changed = services.set_frozen(&username, false).await?;
+            println!("{}", if changed { "unfrozen" } else { "was not frozen" });
+        }
+    }
+    Ok(())
+}
+
+async fn policy(cmd: PolicyCommand, services: &Services) -> Result<(), Failure> {
+    match cmd {
+        PolicyCommand::Show { org, json } => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let view = PolicyView::new(&org.policy);
+            if json {
+                output::json(&view)?;
+            } else {
+                view.print();
+            }
+        }
+        PolicyCommand::Set { org, password_expiry, max_invalid_attempts, lockout, history, min_length, complexity } => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let mut p = org.policy;
+            if let Some(v) = password_expiry {
+                p.expiry = parse(&v)?;
+            }
+            if let Some(v) = max_invalid_attempts {
+                p.max_invalid_attempts = parse(&v)?;
+            }
+            if let Some(v) = lockout {
+                p.lockout = parse(&v)?;
+            }
+            if let Some(v) = history {
+                p.history = v.parse().ok().filter(|h| *h <= 24).ok_or_else(|| usage(format!("password history must be 0 to 24, not {v:?}")))?;
+            }
+            if let Some(v) = min_length {
+                p.min_length = v.parse().ok().filter(|l| (5..=50).contains(l)).ok_or_else(|| usage(format!("minimum password length must be 5 to 50, not {v:?}")))?;
+            }
+            if let Some(v) = complexity {
+                p.complexity = parse(&v)?;
+            }
+            services.set_policy(&org.id, &p).await?;
+            PolicyView::new(&p).print();
+        }
+    }
+    Ok(())
+}
+
+async fn trusted(cmd: TrustedCommand, services: &Services) -> Result<(), Failure> {
+    match cmd {
+        TrustedCommand::Add { range, org } => {
+            let range = parse_range(&range)?;
+            let org = services.resolve_org(org.as_deref()).await?;
+            services.add_trusted_range(&org.id, &range).await?;
+            println!("trusted {range}");
+        }
+        TrustedCommand::Remove { range, org } => {
+            let range = parse_range(&range)?;
+            let org = services.resolve_org(org.as_deref()).await?;
+            services.remove_trusted_range(&org.id, &range).await?;
+            println!("no longer trusted: {range}");
+        }
+        TrustedCommand::List { org, json } => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let ranges: Vec<String> = services.trusted_ranges(&org.id).await?.iter().map(ToString::to_string).collect();
+            if json {
+                output::json(&ranges)?;
+            } else {
+                for r in ranges {
+                    println!("{r}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn profile(cmd: ProfileCommand, services: &Services) -> Result<(), Failure> {
+    match cmd {
+        ProfileCommand::LoginRanges(LoginRangesCommand::Set { profile, ranges, org }) => {
+            let ranges = ranges.iter().map(|r| parse_range(r)).collect::<Result<Vec<_>, _>>()?;
+            let org = services.resolve_org(org.as_deref()).await?;
+            let p = services.set_login_ranges(&org.id, &profile, &ranges).await?;
+            println!("{}", ProfileView::new(&p, &ranges).line());
+        }
+        ProfileCommand::LoginRanges(LoginRangesCommand::Clear { profile, org }) => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let p = services.set_login_ranges(&org.id, &profile, &[]).await?;
+            println!("{}", ProfileView::new(&p, &[]).line());
+        }
+        ProfileCommand::List { org, json } => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let mut views = Vec::new();
+            for p in services.profiles(&org.id).await? {
+                let ranges = services.login_ranges(&p).await?;
+                views.push(ProfileView::new(&p, &ranges));
+            }
+            if json {
+                output::json(&views)?;
+            } else {
+                for v in &views {
+                    println!("{}", v.line());
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! What the CLI prints: readable lines for a person, `--json` for scripts. Views hold
+//! only what may be shown — never a password, token or hash.
+
+use chrono::{DateTime, Utc};
+use latchkey_core::network::IpRange;
+use latchkey_core::policy::PasswordPolicy;
+use latchkey_store::orgs::{Org, Profile};
+use latchkey_store::users::User;
+use serde::Serialize;
+
+/// Prints `value` as pretty JSON.
+pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn time(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// A user as shown.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    id: String,
+    org_id: String,
+    profile: String,
+    username: String,
+    email: String,
+    name: String,
+    active: bool,
+    frozen: bool,
+    locked: bool,
+    locked_until: Option<String>,
+    failed_attempts: i64,
+    has_password: bool,
+    has_security_token: bool,
+    password_set_at: Option<String>,
+    password_expires_at: Option<String>,
+    password_expired: bool,
+    last_login_at: Option<String>,
+    created_at: Option<String>,
+}
+
+impl UserView {
+    /// The view of `user` at `now`.
+    pub fn new(user: &User, profile: &str, now: DateTime<Utc>) -> Self {
+        let locked_until = user.locked_until.filter(|l| l.holds_at(now)).map(|l| match l {
+            latchkey_core::policy::LockUntil::Time(t) => time(Some(t)).unwrap_or_default(),
+            latchkey_core::policy::LockUntil::AdminUnlock => "until unlocked by an administrator".into(),
+        });
+        Self {
+            id: user.id.to_string(),
+            org_id: user.org_id.to_string(),
+            profile: profile.to_owned(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            name: user.full_name(),
+            active: user.active,
+            frozen: user.frozen,
+            locked: locked_until.is_some(),
+            locked_until,
+            failed_attempts: user.failed_attempts,
+            has_password: user.password_hash.is_some(),
+            has_security_token: user.token_digest.is_some(),
+            password_set_at: time(user.password_set_at),
+            password_expires_at: time(user.password_expires_at),
+            password_expired: user.password_expires_at.is_some_and(|t| t <= now),
+            last_login_at: time(user.last_login_at),
+            created_at: time(Some(user.created_at)),
+        }
+    }
+
+    /// Prints the view as `key: value` lines.
+    pub fn print(&self) {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        println!("username:            {}", self.username);
+        println!("id:                  {}", self.id);
+        println!("org:                 {}", self.org_id);
+        println!("profile:             {}", self.profile);
+        println!("name:                {}", self.name);
+        println!("email:               {}", self.email);
+        let state = match (self.active, self.frozen, &self.locked_until) {
+            (false, _, _) => "inactive".to_owned(),
+            (_, true, _) => "frozen".to_owned(),
+            (_, _, Some(until)) => format!("locked ({until})"),
+            _ => "active".to_owned(),
+        };
+        println!("state:               {state}");
+        println!("failed attempts:     {}", self.failed_attempts);
+        println!("password set:        {}", opt(&self.password_set_at));
+        let expiry = match (&self.password_expires_at, self.password_expired) {
+            (Some(t), true) => format!("{t} (expired)"),
+            (Some(t), false) => t.clone(),
+            (None, _) => if self.has_password { "never".into() } else { "no password set".into() },
+        };
+        println!("password expires:    {expiry}");
+        println!("security token:      {}", if self.has_security_token { "issued (sent by e-mail)" } else { "none" });
+        println!("last login:          {}", opt(&self.last_login_at));
+    }
+
+    /// One line for a list.
+    pub fn line(&self) -> String {
+        let state = if self.frozen { "frozen" } else if self.locked { "locked" } else if self.active { "active" } else { "inactive" };
+        format!("{:<40} {:<8} {:<22} {}", self.username, state, self.profile, self.id)
+    }
+}
+
+/// An org as shown.
+#[derive(Debug, Serialize)]
+pub struct OrgView<'a> {
+    id: &'a str,
+    name: &'a str,
+    created_at: Option<String>,
+}
+
+impl<'a> OrgView<'a> {
+    /// The view of `org`.
+    pub fn new(org: &'a Org) -> Self {
+        Self { id: org.id.as_str(), name: &org.name, created_at: time(Some(org.created_at)) }
+    }
+}
+
+/// The password policy as shown.
+#[derive(Debug, Serialize)]
+pub struct PolicyView {
+    password_expiry: String,
+    history: u8,
+    min_length: u8,
+    complexity: String,
+    max_invalid_attempts: String,
+    lockout: String,
+}
+
+impl PolicyView {
+    /// The view of `p`.
+    pub fn new(p: &PasswordPolicy) -> Self {
+        Self {
+            password_expiry: p.expiry.to_string(),
+            history: p.history,
+            min_length: p.min_length,
+            complexity: p.complexity.to_string(),
+            max_invalid_attempts: p.max_invalid_attempts.to_string(),
+            lockout: p.lockout.to_string(),
+        }
+    }
+
+    /// Prints the policy as `key: value` lines, in the Setup page's words.
+    pub fn print(&self) {
+        println!("User passwords expire in:         {}", self.password_expiry);
+        println!("Enforce password history:         {} passwords remembered", self.history);
+        println!("Minimum password length:          {}", self.min_length);
+        println!("Password complexity requirement:  {}", self.complexity);
+        println!("Maximum invalid login attempts:   {}", self.max_invalid_attempts);
+        println!("Lockout effective period:         {}", self.lockout);
+    }
+}
+
+/// A profile with its ranges as shown.
+#[derive(Debug, Serialize)]
+pub struct ProfileView {
+    id: String,
+    name: String,
+    is_admin: bool,
+    api_enabled: bool,
+    api_only: bool,
+    login_ranges: Vec<String>,
+}
+
+impl ProfileView {
+    /// The view of `p` with `ranges`.
+    pub fn new(p: &Profile, ranges: &[IpRange]) -> Self {
+        Self {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            is_admin: p.is_admin,
+            api_enabled: p.api_enabled,
+            api_only: p.api_only,
+            login_ranges: ranges.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// One line for a list.
+    pub fn line(&self) -> String {
+        let ranges = if self.login_ranges.is_empty() { "any address".to_owned() } else { self.login_ranges.join(", ") };
+        format!("{:<24} {}  login IP ranges: {ranges}", self.name, self.id)
+    }
+}

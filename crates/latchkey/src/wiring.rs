@@ -1,0 +1,99 @@
+//! Builds the services from the configuration.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use latchkey_core::clock::SystemClock;
+use latchkey_core::secret::{random_alphanumeric, FingerprintKey};
+use latchkey_org::hashing::HashPool;
+use latchkey_org::mail::delivery::Transport;
+use latchkey_org::Services;
+use latchkey_store::{Store, StoreOptions};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::{env_secret, Config, TransportKind};
+
+/// Where the embedded mail folder is.
+pub fn mail_dir(config: &Config) -> PathBuf {
+    config.data_dir.join("mail")
+}
+
+/// The mail transport the configuration selects.
+pub fn transport(config: &Config) -> Transport {
+    match config.mail.transport {
+        TransportKind::Folder => Transport::Folder(mail_dir(config)),
+        TransportKind::Smtp => Transport::Smtp(config.mail.smtp.clone()),
+    }
+}
+
+/// Opens the database (creating the data directory for SQLite) and migrates it.
+pub async fn store(config: &Config) -> anyhow::Result<Store> {
+    let url = if config.database_url.is_empty() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        StoreOptions::sqlite_in(&config.data_dir)
+    } else {
+        config.database_url.clone()
+    };
+    let store = Store::open(&StoreOptions::new(url)).await.context("opening the database")?;
+    Ok(store)
+}
+
+/// The server secret: `LATCHKEY_SECRET_KEY(_FILE)`, the configured file, or
+/// `<data_dir>/secret.key` generated on first use (mode 0600).
+fn server_secret(config: &Config) -> anyhow::Result<SecretString> {
+    if let Some(s) = env_secret("LATCHKEY_SECRET_KEY")? {
+        return Ok(s);
+    }
+    let path = if config.secrets.secret_key_file.is_empty() {
+        config.data_dir.join("secret.key")
+    } else {
+        PathBuf::from(&config.secrets.secret_key_file)
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(SecretString::from(text.trim().to_owned())),
+        Ok(_) => anyhow::bail!("secret key file {} is empty", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let secret = random_alphanumeric(48);
+    write_private(&path, secret.expose_secret())?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("creating {}", path.display()))
+}
+
+/// The org services over the configured database.
+pub async fn services(config: &Config) -> anyhow::Result<Services> {
+    let store = store(config).await?;
+    let secret = server_secret(config)?;
+    let hasher = HashPool::new(config.hashing.params(), config.hashing.concurrency)
+        .context("hashing parameters out of range")?;
+    Ok(Services {
+        store,
+        hasher,
+        clock: std::sync::Arc::new(SystemClock),
+        fingerprint_key: FingerprintKey::derive(&secret, "latchkey failed-secret fingerprint v1"),
+        mail: config.mail.identity(),
+    })
+}
