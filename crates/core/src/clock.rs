@@ -38,8 +38,7 @@ impl ManualClock {
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: chrono::Duration) {
-        self.millis
-            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+        self.millis.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
 }
 

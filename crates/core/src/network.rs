@@ -153,7 +153,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_ranges() {
-        for bad in ["10.0.0/8", "10.0.0.1/8", "banana", "10.0.0.9-10.0.0.1", "10.0.0.1-::1", ""] {
+        for bad in [
+            "10.0.0/8",
+            "10.0.0.1/8",
+            "banana",
+            "10.0.0.9-10.0.0.1",
+            "10.0.0.1-::1",
+            "",
+        ] {
             assert!(bad.parse::<IpRange>().is_err(), "{bad}");
         }
         assert!(matches!("0.0.0.0/0".parse::<IpRange>(), Err(RangeError::TooWide(_))));

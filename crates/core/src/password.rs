@@ -97,11 +97,7 @@ impl PasswordHasher {
     /// Checks `password` against a PHC string (made with any parameters).
     pub fn verify(&self, password: &str, phc: &str) -> Result<Verification, HashError> {
         let parsed = PasswordHash::new(phc).map_err(|e| HashError(e.to_string()))?;
-        if self
-            .argon
-            .verify_password(password.as_bytes(), &parsed)
-            .is_err()
-        {
+        if self.argon.verify_password(password.as_bytes(), &parsed).is_err() {
             return Ok(Verification::Mismatch);
         }
         let current = Params::try_from(&parsed).ok().is_some_and(|p| {
@@ -163,7 +159,12 @@ mod tests {
                 parallelism: 1
             }
         );
-        assert!(PasswordHasher::new(HashParams { memory_kib: 1, iterations: 0, parallelism: 1 }).is_err());
+        assert!(PasswordHasher::new(HashParams {
+            memory_kib: 1,
+            iterations: 0,
+            parallelism: 1
+        })
+        .is_err());
     }
 }
 

@@ -45,7 +45,11 @@ impl PasswordExpiry {
         match days {
             0 => Ok(Self::Never),
             30 | 60 | 90 | 180 | 365 => Ok(Self::Days(days as u16)),
-            _ => Err(PolicyValueError::new("password expiry", &days.to_string(), Self::ALLOWED)),
+            _ => Err(PolicyValueError::new(
+                "password expiry",
+                &days.to_string(),
+                Self::ALLOWED,
+            )),
         }
     }
 
@@ -108,7 +112,11 @@ impl MaxInvalidAttempts {
         match n {
             0 => Ok(Self::NoLimit),
             3 | 5 | 10 => Ok(Self::Limit(n as u8)),
-            _ => Err(PolicyValueError::new("maximum invalid login attempts", &n.to_string(), Self::ALLOWED)),
+            _ => Err(PolicyValueError::new(
+                "maximum invalid login attempts",
+                &n.to_string(),
+                Self::ALLOWED,
+            )),
         }
     }
 
@@ -267,7 +275,10 @@ impl Complexity {
         (Self::AlphaNumeric, "alpha-numeric"),
         (Self::SpecialCharacters, "alpha-numeric-special"),
         (Self::UpperLowerCaseNumeric, "upper-lower-numeric"),
-        (Self::UpperLowerCaseNumericSpecialCharacters, "upper-lower-numeric-special"),
+        (
+            Self::UpperLowerCaseNumericSpecialCharacters,
+            "upper-lower-numeric-special",
+        ),
         (Self::Any3UpperLowerCaseNumericSpecialCharacters, "any-3"),
     ];
     const ALLOWED: &'static str =
@@ -275,10 +286,7 @@ impl Complexity {
 
     /// The short name used by the CLI and the store.
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(c, _)| *c == self)
-            .map_or("none", |(_, n)| n)
+        Self::ALL.iter().find(|(c, _)| *c == self).map_or("none", |(_, n)| n)
     }
 
     /// What the user is told when a password falls short.
@@ -530,8 +538,14 @@ mod tests {
             Err(PasswordRejection::Complexity(Complexity::AlphaNumeric))
         );
         assert_eq!(p.check_new_password("password1", "u"), Err(PasswordRejection::Common));
-        assert_eq!(p.check_new_password("jane1@x.io", "Jane1@x.io"), Err(PasswordRejection::SameAsUsername));
-        assert_eq!(p.check_new_password(&"a1".repeat(8001), "u"), Err(PasswordRejection::TooLong));
+        assert_eq!(
+            p.check_new_password("jane1@x.io", "Jane1@x.io"),
+            Err(PasswordRejection::SameAsUsername)
+        );
+        assert_eq!(
+            p.check_new_password(&"a1".repeat(8001), "u"),
+            Err(PasswordRejection::TooLong)
+        );
         assert_eq!(p.check_new_password("violet-kettle-42", "u"), Ok(()));
         assert_eq!(
             PasswordRejection::TooShort(8).to_string(),

@@ -169,7 +169,11 @@ mod tests {
         let s = split_token("pässword", Some(&digest));
         assert_eq!((s.password, s.token_appended), ("pässword", false));
         let s = split_token(token, Some(&digest));
-        assert_eq!((s.password, s.token_appended), (token, false), "a bare token is no password");
+        assert_eq!(
+            (s.password, s.token_appended),
+            (token, false),
+            "a bare token is no password"
+        );
         let wrong = format!("password{}", "X".repeat(24));
         assert!(!split_token(&wrong, Some(&digest)).token_appended);
         assert!(!split_token(&with, None).token_appended);

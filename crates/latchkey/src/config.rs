@@ -246,7 +246,11 @@ mod tests {
     fn keys(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
         if let toml::Value::Table(t) = v {
             for (k, child) in t {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 out.push(path.clone());
                 keys(&path, child, out);
             }
@@ -260,7 +264,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let example: Config = toml::from_str(&text).unwrap();
         let as_value = |c: &Config| toml::Value::try_from(c).unwrap();
-        assert_eq!(as_value(&example), as_value(&Config::default()), "example values are the defaults");
+        assert_eq!(
+            as_value(&example),
+            as_value(&Config::default()),
+            "example values are the defaults"
+        );
         let mut want = Vec::new();
         keys("", &as_value(&Config::default()), &mut want);
         let mut have = Vec::new();

@@ -91,16 +91,37 @@ impl UserView {
         let expiry = match (&self.password_expires_at, self.password_expired) {
             (Some(t), true) => format!("{t} (expired)"),
             (Some(t), false) => t.clone(),
-            (None, _) => if self.has_password { "never".into() } else { "no password set".into() },
+            (None, _) => {
+                if self.has_password {
+                    "never".into()
+                } else {
+                    "no password set".into()
+                }
+            }
         };
         println!("password expires:    {expiry}");
-        println!("security token:      {}", if self.has_security_token { "issued (sent by e-mail)" } else { "none" });
+        println!(
+            "security token:      {}",
+            if self.has_security_token {
+                "issued (sent by e-mail)"
+            } else {
+                "none"
+            }
+        );
         println!("last login:          {}", opt(&self.last_login_at));
     }
 
     /// One line for a list.
     pub fn line(&self) -> String {
-        let state = if self.frozen { "frozen" } else if self.locked { "locked" } else if self.active { "active" } else { "inactive" };
+        let state = if self.frozen {
+            "frozen"
+        } else if self.locked {
+            "locked"
+        } else if self.active {
+            "active"
+        } else {
+            "inactive"
+        };
         format!("{:<40} {:<8} {:<22} {}", self.username, state, self.profile, self.id)
     }
 }
@@ -116,7 +137,11 @@ pub struct OrgView<'a> {
 impl<'a> OrgView<'a> {
     /// The view of `org`.
     pub fn new(org: &'a Org) -> Self {
-        Self { id: org.id.as_str(), name: &org.name, created_at: time(Some(org.created_at)) }
+        Self {
+            id: org.id.as_str(),
+            name: &org.name,
+            created_at: time(Some(org.created_at)),
+        }
     }
 }
 
@@ -147,7 +172,10 @@ impl PolicyView {
     /// Prints the policy as `key: value` lines, in the Setup page's words.
     pub fn print(&self) {
         println!("User passwords expire in:         {}", self.password_expiry);
-        println!("Enforce password history:         {} passwords remembered", self.history);
+        println!(
+            "Enforce password history:         {} passwords remembered",
+            self.history
+        );
         println!("Minimum password length:          {}", self.min_length);
         println!("Password complexity requirement:  {}", self.complexity);
         println!("Maximum invalid login attempts:   {}", self.max_invalid_attempts);
@@ -181,7 +209,33 @@ impl ProfileView {
 
     /// One line for a list.
     pub fn line(&self) -> String {
-        let ranges = if self.login_ranges.is_empty() { "any address".to_owned() } else { self.login_ranges.join(", ") };
+        let ranges = if self.login_ranges.is_empty() {
+            "any address".to_owned()
+        } else {
+            self.login_ranges.join(", ")
+        };
         format!("{:<24} {}  login IP ranges: {ranges}", self.name, self.id)
+    }
+}
+
+/// A message in a listing: headers only; bodies (which may carry a token) are shown by
+/// `mail show`, the mailbox viewer.
+#[derive(Debug, Serialize)]
+pub struct MailSummary<'a> {
+    id: &'a str,
+    to: &'a str,
+    subject: &'a str,
+    date: &'a str,
+}
+
+impl<'a> MailSummary<'a> {
+    /// The summary of `mail`.
+    pub fn new(mail: &'a latchkey_org::mail::folder::StoredMail) -> Self {
+        Self {
+            id: &mail.id,
+            to: &mail.to,
+            subject: &mail.subject,
+            date: &mail.date,
+        }
     }
 }

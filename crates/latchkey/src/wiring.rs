@@ -35,7 +35,9 @@ pub async fn store(config: &Config) -> anyhow::Result<Store> {
     } else {
         config.database_url.clone()
     };
-    let store = Store::open(&StoreOptions::new(url)).await.context("opening the database")?;
+    let store = Store::open(&StoreOptions::new(url))
+        .await
+        .context("opening the database")?;
     Ok(store)
 }
 

@@ -61,15 +61,29 @@ fn valid_username(s: &str) -> bool {
     let s = s.trim();
     match s.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-                && s.len() <= 80 && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && s.len() <= 80
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
         }
         None => false,
     }
 }
 
 async fn enqueue(conn: &mut Conn, mail: &Rendered, now: chrono::DateTime<chrono::Utc>) -> Result<(), AccountError> {
-    outbox::enqueue(conn, &NewMail { to: &mail.to, subject: &mail.subject, text: &mail.text, html: Some(&mail.html) }, now).await?;
+    outbox::enqueue(
+        conn,
+        &NewMail {
+            to: &mail.to,
+            subject: &mail.subject,
+            text: &mail.text,
+            html: Some(&mail.html),
+        },
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -96,8 +110,13 @@ impl Services {
                 .find(|o| o.id.as_str() == key || o.id.short() == key || o.name.eq_ignore_ascii_case(key))
                 .ok_or_else(|| AccountError::NotFound(format!("org {key:?}"))),
             None => match all.len() {
-                1 => all.into_iter().next().ok_or_else(|| AccountError::NotFound("org".into())),
-                0 => Err(AccountError::NotFound("org (create one with `latchkey org create NAME`)".into())),
+                1 => all
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| AccountError::NotFound("org".into())),
+                0 => Err(AccountError::NotFound(
+                    "org (create one with `latchkey org create NAME`)".into(),
+                )),
                 n => Err(AccountError::OrgAmbiguous(n)),
             },
         }
@@ -165,7 +184,12 @@ impl Services {
         )
         .await?;
         if let Some(hash) = &password_hash {
-            let change = PasswordChange { hash, set_at: now, expires_at: org.policy.expiry.expires_at(now), history: org.policy.history };
+            let change = PasswordChange {
+                hash,
+                set_at: now,
+                expires_at: org.policy.expiry.expires_at(now),
+                history: org.policy.history,
+            };
             users::set_password(&mut tx, &user.id, &change).await?;
         }
         self.issue_token(&mut tx, &user, TokenReason::NewUser).await?;
@@ -180,12 +204,23 @@ impl Services {
     async fn issue_token(&self, conn: &mut Conn, user: &User, reason: TokenReason) -> Result<(), AccountError> {
         let token = generate_security_token();
         users::set_token(conn, &user.id, &SecretDigest::of(token.expose_secret())).await?;
-        let mail = templates::security_token(&self.mail, &user.email, &user.username, token.expose_secret(), reason.sentence());
+        let mail = templates::security_token(
+            &self.mail,
+            &user.email,
+            &user.username,
+            token.expose_secret(),
+            reason.sentence(),
+        );
         enqueue(conn, &mail, self.clock.now()).await
     }
 
     /// Checks a new password against the policy and the remembered passwords.
-    async fn check_new_password(&self, user: &User, policy: &PasswordPolicy, password: &SecretString) -> Result<(), AccountError> {
+    async fn check_new_password(
+        &self,
+        user: &User,
+        policy: &PasswordPolicy,
+        password: &SecretString,
+    ) -> Result<(), AccountError> {
         policy.check_new_password(password.expose_secret(), &user.username)?;
         let remembered = {
             let mut conn = self.store.conn().await?;
@@ -213,7 +248,12 @@ impl Services {
         let hash = self.hasher.hash(password).await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let change = PasswordChange { hash: &hash, set_at: now, expires_at: org.policy.expiry.expires_at(now), history: org.policy.history };
+        let change = PasswordChange {
+            hash: &hash,
+            set_at: now,
+            expires_at: org.policy.expiry.expires_at(now),
+            history: org.policy.history,
+        };
         users::set_password(&mut tx, &user.id, &change).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordChanged).await?;
         commit(tx).await?;
@@ -226,14 +266,22 @@ impl Services {
     pub async fn reset_password(&self, username: &str) -> Result<User, AccountError> {
         let user = self.user(username).await?;
         if user.frozen {
-            return Err(AccountError::Invalid(format!("user {:?} is frozen: unfreeze before resetting the password", user.username)));
+            return Err(AccountError::Invalid(format!(
+                "user {:?} is frozen: unfreeze before resetting the password",
+                user.username
+            )));
         }
         let org = self.org_of(&user).await?;
         let temporary = temporary_password(&org.policy, &user.username);
         let hash = self.hasher.hash(&temporary).await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let change = PasswordChange { hash: &hash, set_at: now, expires_at: Some(now), history: org.policy.history };
+        let change = PasswordChange {
+            hash: &hash,
+            set_at: now,
+            expires_at: Some(now),
+            history: org.policy.history,
+        };
         users::set_password(&mut tx, &user.id, &change).await?;
         let mail = templates::temporary_password(&self.mail, &user.email, &user.username, temporary.expose_secret());
         enqueue(&mut tx, &mail, now).await?;
@@ -303,7 +351,12 @@ impl Services {
     }
 
     /// Replaces a profile's login IP ranges (empty clears them).
-    pub async fn set_login_ranges(&self, org: &OrgId, profile: &str, ranges: &[IpRange]) -> Result<Profile, AccountError> {
+    pub async fn set_login_ranges(
+        &self,
+        org: &OrgId,
+        profile: &str,
+        ranges: &[IpRange],
+    ) -> Result<Profile, AccountError> {
         let mut tx = self.store.begin().await?;
         let p = orgs::profile_by_name(&mut tx, org, profile)
             .await?

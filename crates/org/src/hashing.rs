@@ -33,7 +33,10 @@ impl HashPool {
         })
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&PasswordHasher) -> T + Send + 'static) -> Result<T, AccountError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+    ) -> Result<T, AccountError> {
         let _permit = self.permits.acquire().await.map_err(|_| AccountError::Hash)?;
         let hasher = Arc::clone(&self.hasher);
         tokio::task::spawn_blocking(move || f(&hasher))

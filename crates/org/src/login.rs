@@ -90,7 +90,8 @@ impl Services {
                     self.hasher.dummy_verify(req.secret.expose_secret()).await?;
                 }
                 let mut conn = self.store.conn().await?;
-                self.write_history(&mut conn, req, user.as_ref(), refusal.status).await?;
+                self.write_history(&mut conn, req, user.as_ref(), refusal.status)
+                    .await?;
                 tracing::info!(username = %req.username.trim().to_lowercase(), ip = %req.ip, status = refusal.status.as_str(), "login refused");
                 return Ok(LoginOutcome::Refused(refusal.status));
             }
@@ -112,10 +113,16 @@ impl Services {
                 Verification::Mismatch
             }
         };
-        let check = SecretCheck { password_matches: verification.matched(), token_appended: split.token_appended };
+        let check = SecretCheck {
+            password_matches: verification.matched(),
+            token_appended: split.token_appended,
+        };
         match stage.conclude(check) {
             Conclusion::Failure(status) => {
-                let rule = LockoutRule { max: org.policy.max_invalid_attempts, period: org.policy.lockout };
+                let rule = LockoutRule {
+                    max: org.policy.max_invalid_attempts,
+                    period: org.policy.lockout,
+                };
                 let fingerprint = self.fingerprint_key.fingerprint(user.id.as_str(), presented);
                 let mut tx = self.store.begin().await?;
                 let effect = users::record_failure(&mut tx, &user.id, &fingerprint, rule, now).await?;
@@ -127,7 +134,12 @@ impl Services {
                     let mail = templates::account_locked(&self.mail, &user.email, &user.username, until);
                     latchkey_store::outbox::enqueue(
                         &mut tx,
-                        &latchkey_store::outbox::NewMail { to: &mail.to, subject: &mail.subject, text: &mail.text, html: Some(&mail.html) },
+                        &latchkey_store::outbox::NewMail {
+                            to: &mail.to,
+                            subject: &mail.subject,
+                            text: &mail.text,
+                            html: Some(&mail.html),
+                        },
                         now,
                     )
                     .await?;
@@ -140,7 +152,8 @@ impl Services {
             Conclusion::Success { password_expired } => {
                 let mut conn = self.store.conn().await?;
                 if !users::record_success(&mut conn, &user.id, now).await? {
-                    self.write_history(&mut conn, req, Some(&user), LoginStatus::PasswordLockout).await?;
+                    self.write_history(&mut conn, req, Some(&user), LoginStatus::PasswordLockout)
+                        .await?;
                     return Ok(LoginOutcome::Refused(LoginStatus::PasswordLockout));
                 }
                 if verification == Verification::MatchNeedsRehash {
@@ -150,15 +163,25 @@ impl Services {
                         tracing::info!(user_id = %user.id, "password rehashed at current parameters");
                     }
                 }
-                self.write_history(&mut conn, req, Some(&user), LoginStatus::Success).await?;
+                self.write_history(&mut conn, req, Some(&user), LoginStatus::Success)
+                    .await?;
                 tracing::info!(user_id = %user.id, ip = %req.ip, password_expired, "login succeeded");
                 let user = users::get(&mut conn, &user.id).await?;
-                Ok(LoginOutcome::Success { user: Box::new(user), password_expired })
+                Ok(LoginOutcome::Success {
+                    user: Box::new(user),
+                    password_expired,
+                })
             }
         }
     }
 
-    async fn write_history(&self, conn: &mut Conn, req: &LoginRequest<'_>, user: Option<&User>, status: LoginStatus) -> Result<(), AccountError> {
+    async fn write_history(
+        &self,
+        conn: &mut Conn,
+        req: &LoginRequest<'_>,
+        user: Option<&User>,
+        status: LoginStatus,
+    ) -> Result<(), AccountError> {
         let ip = req.ip.to_string();
         let row = NewLogin {
             org_id: user.map(|u| &u.org_id),

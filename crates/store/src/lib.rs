@@ -148,7 +148,8 @@ impl Store {
                 return Err(StoreError::UnsupportedUrl);
             }
             let mut conn = <Conn as sqlx::Connection>::connect(&options.url).await?;
-            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS \"{s}\"").as_str()).await?;
+            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS \"{s}\"").as_str())
+                .await?;
         }
         let connect = AnyConnectOptions::from_str(&options.url)?;
         let pool = AnyPoolOptions::new()

@@ -132,22 +132,26 @@ pub async fn create(conn: &mut Conn, name: &str, now: DateTime<Utc>) -> Result<O
     .execute(&mut *conn)
     .await?;
     for (profile, admin, api, api_only) in STANDARD_PROFILES {
-        sqlx::query("INSERT INTO profiles (id, org_id, name, is_admin, api_enabled, api_only) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(ProfileId::generate().as_str())
-            .bind(id.as_str())
-            .bind(profile)
-            .bind(i64::from(admin))
-            .bind(i64::from(api))
-            .bind(i64::from(api_only))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO profiles (id, org_id, name, is_admin, api_enabled, api_only) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ProfileId::generate().as_str())
+        .bind(id.as_str())
+        .bind(profile)
+        .bind(i64::from(admin))
+        .bind(i64::from(api))
+        .bind(i64::from(api_only))
+        .execute(&mut *conn)
+        .await?;
     }
     get(conn, &id).await
 }
 
 /// The org with `id`.
 pub async fn get(conn: &mut Conn, id: &OrgId) -> Result<Org, StoreError> {
-    find(conn, id).await?.ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    find(conn, id)
+        .await?
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
 }
 
 /// The org with `id`, if any.
@@ -213,13 +217,15 @@ const PROFILE_COLUMNS: &str = "id, org_id, name, is_admin, api_enabled, api_only
 
 /// The org's profiles, by name.
 pub async fn profiles(conn: &mut Conn, org: &OrgId) -> Result<Vec<Profile>, StoreError> {
-    sqlx::query_as::<_, ProfileRow>(&format!("SELECT {PROFILE_COLUMNS} FROM profiles WHERE org_id = $1 ORDER BY name"))
-        .bind(org.as_str())
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(Profile::try_from)
-        .collect()
+    sqlx::query_as::<_, ProfileRow>(&format!(
+        "SELECT {PROFILE_COLUMNS} FROM profiles WHERE org_id = $1 ORDER BY name"
+    ))
+    .bind(org.as_str())
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(Profile::try_from)
+    .collect()
 }
 
 /// The profile named `name` (case-insensitive) in the org.
@@ -290,10 +296,11 @@ pub async fn set_login_ranges(conn: &mut Conn, profile: &ProfileId, list: &[IpRa
 
 /// The org's trusted IP ranges.
 pub async fn trusted_ranges(conn: &mut Conn, org: &OrgId) -> Result<Vec<IpRange>, StoreError> {
-    let rows = sqlx::query_as::<_, RangeRow>("SELECT start_ip, end_ip FROM trusted_ranges WHERE org_id = $1 ORDER BY id")
-        .bind(org.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query_as::<_, RangeRow>("SELECT start_ip, end_ip FROM trusted_ranges WHERE org_id = $1 ORDER BY id")
+            .bind(org.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
     ranges(rows)
 }
 

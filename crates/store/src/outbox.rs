@@ -69,7 +69,12 @@ pub async fn enqueue(conn: &mut Conn, mail: &NewMail<'_>, now: DateTime<Utc>) ->
 
 /// Leases up to `limit` due messages for `lease`; a crashed worker's lease runs out
 /// and another worker picks the message up.
-pub async fn lease_due(conn: &mut Conn, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<QueuedMail>, StoreError> {
+pub async fn lease_due(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<QueuedMail>, StoreError> {
     let skip_locked = match Backend::of_connection(conn) {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -106,15 +111,23 @@ pub async fn mark_sent(conn: &mut Conn, id: i64, now: DateTime<Utc>) -> Result<(
 }
 
 /// Records a failed delivery: retry at `retry_at`, or give up (`None`) and blank the body.
-pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str, retry_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn mark_failed(
+    conn: &mut Conn,
+    id: i64,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     match retry_at {
         Some(at) => {
-            sqlx::query("UPDATE mail_outbox SET leased_until = NULL, next_attempt_at = $2, last_error = $3 WHERE id = $1")
-                .bind(id)
-                .bind(at.timestamp_millis())
-                .bind(error)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "UPDATE mail_outbox SET leased_until = NULL, next_attempt_at = $2, last_error = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(at.timestamp_millis())
+            .bind(error)
+            .execute(&mut *conn)
+            .await?;
         }
         None => {
             sqlx::query(

@@ -179,13 +179,15 @@ pub async fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<
 
 /// The org's users by username.
 pub async fn list(conn: &mut Conn, org: &OrgId) -> Result<Vec<User>, StoreError> {
-    sqlx::query_as::<_, UserRow>(&format!("SELECT {COLUMNS} FROM users WHERE org_id = $1 ORDER BY username"))
-        .bind(org.as_str())
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(User::try_from)
-        .collect()
+    sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {COLUMNS} FROM users WHERE org_id = $1 ORDER BY username"
+    ))
+    .bind(org.as_str())
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(User::try_from)
+    .collect()
 }
 
 /// A new password for a user.
@@ -237,7 +239,12 @@ pub async fn set_password(conn: &mut Conn, id: &UserId, change: &PasswordChange<
 
 /// Replaces the hash of the current password (rehash at new parameters), keeping its
 /// dates.
-pub async fn replace_password_hash(conn: &mut Conn, id: &UserId, old: &PhcString, new: &PhcString) -> Result<(), StoreError> {
+pub async fn replace_password_hash(
+    conn: &mut Conn,
+    id: &UserId,
+    old: &PhcString,
+    new: &PhcString,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2")
         .bind(id.as_str())
         .bind(old.as_str())
@@ -349,7 +356,9 @@ pub async fn record_failure(
     Ok(match counted {
         None => FailureEffect::AlreadyLocked,
         Some((n, None)) => FailureEffect::Counted(u32::try_from(n).unwrap_or(u32::MAX)),
-        Some((n, Some(until))) => FailureEffect::Locked(u32::try_from(n).unwrap_or(u32::MAX), LockUntil::from_millis(until)),
+        Some((n, Some(until))) => {
+            FailureEffect::Locked(u32::try_from(n).unwrap_or(u32::MAX), LockUntil::from_millis(until))
+        }
     })
 }
 

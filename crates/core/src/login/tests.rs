@@ -125,7 +125,10 @@ fn every_row_of_the_login_order() {
                 locked_until: Some(LockUntil::Time(t0() + Duration::minutes(1))),
                 ..active()
             }),
-            ..row("locked user, no hash, even with the right secret", Want::Refused(PasswordLockout, false))
+            ..row(
+                "locked user, no hash, even with the right secret",
+                Want::Refused(PasswordLockout, false),
+            )
         },
         Row {
             user: Some(UserState {
@@ -149,17 +152,26 @@ fn every_row_of_the_login_order() {
             profile: &["10.0.0.0/8"],
             from: "10.1.2.3",
             check: RIGHT,
-            ..row("inside the profile's ranges no token is needed", Want::Success { expired: false })
+            ..row(
+                "inside the profile's ranges no token is needed",
+                Want::Success { expired: false },
+            )
         },
         Row {
             profile: &["10.0.0.0/8"],
             channel: Channel::Ui,
             check: RIGHT,
-            ..row("restricted IP applies to the UI too", Want::Refused(RestrictedIp, false))
+            ..row(
+                "restricted IP applies to the UI too",
+                Want::Refused(RestrictedIp, false),
+            )
         },
         Row {
             check: RIGHT_WITH_TOKEN,
-            ..row("untrusted API login with password + token", Want::Success { expired: false })
+            ..row(
+                "untrusted API login with password + token",
+                Want::Success { expired: false },
+            )
         },
         Row {
             check: RIGHT,
@@ -178,7 +190,10 @@ fn every_row_of_the_login_order() {
         Row {
             trusted: &["203.0.113.0/24"],
             check: RIGHT_WITH_TOKEN,
-            ..row("trusted IP, password + token also works", Want::Success { expired: false })
+            ..row(
+                "trusted IP, password + token also works",
+                Want::Success { expired: false },
+            )
         },
         Row {
             check: WRONG,
@@ -196,7 +211,10 @@ fn every_row_of_the_login_order() {
         Row {
             channel: Channel::Ui,
             check: RIGHT,
-            ..row("untrusted UI login needs identity verification", Want::Failure(ChallengeRequired))
+            ..row(
+                "untrusted UI login needs identity verification",
+                Want::Failure(ChallengeRequired),
+            )
         },
         Row {
             channel: Channel::Ui,
@@ -279,7 +297,10 @@ fn repeated_identical_wrong_secret_counts_once() {
 fn distinct_wrong_secrets_lock_at_the_maximum() {
     let mut l = Lockout::default();
     for n in 1..5 {
-        assert_eq!(l.record_failure(fp(n), RULE5, t0()), FailureEffect::Counted(u32::from(n)));
+        assert_eq!(
+            l.record_failure(fp(n), RULE5, t0()),
+            FailureEffect::Counted(u32::from(n))
+        );
     }
     let until = LockUntil::Time(t0() + Duration::minutes(15));
     assert_eq!(l.record_failure(fp(5), RULE5, t0()), FailureEffect::Locked(5, until));

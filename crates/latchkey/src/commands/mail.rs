@@ -13,7 +13,9 @@ use crate::wiring;
 /// Delivers every due message now; CLI changes call this so the mail folder (or the
 /// SMTP relay) has their messages at once. Undeliverable mail stays queued.
 pub async fn deliver_now(services: &Services, config: &Config) -> Result<(), Failure> {
-    let report = Deliverer::new(services.clone(), wiring::transport(config))?.deliver_due().await?;
+    let report = Deliverer::new(services.clone(), wiring::transport(config))?
+        .deliver_due()
+        .await?;
     if report.retried + report.failed > 0 {
         eprintln!(
             "warning: {} message(s) could not be delivered yet; they stay in the outbox",
@@ -29,7 +31,8 @@ pub async fn run(cmd: MailCommand, config: &Config) -> Result<(), Failure> {
         MailCommand::List { json } => {
             let mails = folder::list(&dir).map_err(anyhow::Error::from)?;
             if json {
-                return Ok(output::json(&mails)?);
+                let summaries: Vec<output::MailSummary> = mails.iter().map(output::MailSummary::new).collect();
+                return Ok(output::json(&summaries)?);
             }
             if mails.is_empty() {
                 println!("no mail in {}", dir.display());
@@ -46,7 +49,10 @@ pub async fn run(cmd: MailCommand, config: &Config) -> Result<(), Failure> {
             if json {
                 return Ok(output::json(&mail)?);
             }
-            println!("To: {}\nDate: {}\nSubject: {}\n\n{}", mail.to, mail.date, mail.subject, mail.text);
+            println!(
+                "To: {}\nDate: {}\nSubject: {}\n\n{}",
+                mail.to, mail.date, mail.subject, mail.text
+            );
             Ok(())
         }
         MailCommand::Deliver => {

@@ -7,13 +7,17 @@ use latchkey_store::login_history::{self, Filter};
 
 use super::mail::deliver_now;
 use super::{read_password_stdin, usage, Failure};
-use crate::cli::{LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand, ProfileCommand, TokenCommand, TrustedCommand, UserCommand};
+use crate::cli::{
+    LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand, ProfileCommand, TokenCommand, TrustedCommand,
+    UserCommand,
+};
 use crate::config::Config;
 use crate::output::{self, OrgView, PolicyView, ProfileView, UserView};
 use crate::wiring;
 
 fn parse_range(s: &str) -> Result<IpRange, Failure> {
-    s.parse().map_err(|e: latchkey_core::network::RangeError| usage(e.to_string()))
+    s.parse()
+        .map_err(|e: latchkey_core::network::RangeError| usage(e.to_string()))
 }
 
 fn parse<T: std::str::FromStr>(value: &str) -> Result<T, Failure>
@@ -73,7 +77,11 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
                 None => None,
             };
             let mut conn = services.store.conn().await?;
-            let filter = Filter { org_id: Some(&org.id), user_id: user.as_ref().map(|u| &u.id), limit };
+            let filter = Filter {
+                org_id: Some(&org.id),
+                user_id: user.as_ref().map(|u| &u.id),
+                limit,
+            };
             let rows = login_history::list(&mut conn, &filter).await?;
             if json {
                 output::json(&rows)?;
@@ -97,10 +105,31 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
 
 async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<(), Failure> {
     match cmd {
-        UserCommand::Create { username, email, org, profile, first_name, last_name, password_stdin, json } => {
-            let password = if password_stdin { Some(read_password_stdin()?) } else { None };
+        UserCommand::Create {
+            username,
+            email,
+            org,
+            profile,
+            first_name,
+            last_name,
+            password_stdin,
+            json,
+        } => {
+            let password = if password_stdin {
+                Some(read_password_stdin()?)
+            } else {
+                None
+            };
             let user = services
-                .create_user(CreateUser { org, username, email, first_name, last_name, profile: Some(profile), password })
+                .create_user(CreateUser {
+                    org,
+                    username,
+                    email,
+                    first_name,
+                    last_name,
+                    profile: Some(profile),
+                    password,
+                })
                 .await?;
             deliver_now(services, config).await?;
             if json {
@@ -120,7 +149,10 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
                 .await?
                 .iter()
                 .map(|u| {
-                    let profile = profiles.iter().find(|p| p.id == u.profile_id).map_or("?", |p| p.name.as_str());
+                    let profile = profiles
+                        .iter()
+                        .find(|p| p.id == u.profile_id)
+                        .map_or("?", |p| p.name.as_str());
                     UserView::new(u, profile, now)
                 })
                 .collect();
@@ -136,7 +168,10 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
             let password = read_password_stdin()?;
             let user = services.set_password(&username, &password).await?;
             deliver_now(services, config).await?;
-            println!("password set for {}; new security token sent to {}", user.username, user.email);
+            println!(
+                "password set for {}; new security token sent to {}",
+                user.username, user.email
+            );
         }
         UserCommand::ResetPassword { username } => {
             let user = services.reset_password(&username).await?;
@@ -145,7 +180,14 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
         }
         UserCommand::Unlock { username } => {
             let was = services.unlock(&username).await?;
-            println!("{}", if was { "unlocked" } else { "was not locked; failure count cleared" });
+            println!(
+                "{}",
+                if was {
+                    "unlocked"
+                } else {
+                    "was not locked; failure count cleared"
+                }
+            );
         }
         UserCommand::Freeze { username } => {
             let changed = services.set_frozen(&username, true).await?;
@@ -170,7 +212,15 @@ async fn policy(cmd: PolicyCommand, services: &Services) -> Result<(), Failure> 
                 view.print();
             }
         }
-        PolicyCommand::Set { org, password_expiry, max_invalid_attempts, lockout, history, min_length, complexity } => {
+        PolicyCommand::Set {
+            org,
+            password_expiry,
+            max_invalid_attempts,
+            lockout,
+            history,
+            min_length,
+            complexity,
+        } => {
             let org = services.resolve_org(org.as_deref()).await?;
             let mut p = org.policy;
             if let Some(v) = password_expiry {
@@ -183,10 +233,18 @@ async fn policy(cmd: PolicyCommand, services: &Services) -> Result<(), Failure> 
                 p.lockout = parse(&v)?;
             }
             if let Some(v) = history {
-                p.history = v.parse().ok().filter(|h| *h <= 24).ok_or_else(|| usage(format!("password history must be 0 to 24, not {v:?}")))?;
+                p.history = v
+                    .parse()
+                    .ok()
+                    .filter(|h| *h <= 24)
+                    .ok_or_else(|| usage(format!("password history must be 0 to 24, not {v:?}")))?;
             }
             if let Some(v) = min_length {
-                p.min_length = v.parse().ok().filter(|l| (5..=50).contains(l)).ok_or_else(|| usage(format!("minimum password length must be 5 to 50, not {v:?}")))?;
+                p.min_length = v
+                    .parse()
+                    .ok()
+                    .filter(|l| (5..=50).contains(l))
+                    .ok_or_else(|| usage(format!("minimum password length must be 5 to 50, not {v:?}")))?;
             }
             if let Some(v) = complexity {
                 p.complexity = parse(&v)?;
@@ -214,7 +272,12 @@ async fn trusted(cmd: TrustedCommand, services: &Services) -> Result<(), Failure
         }
         TrustedCommand::List { org, json } => {
             let org = services.resolve_org(org.as_deref()).await?;
-            let ranges: Vec<String> = services.trusted_ranges(&org.id).await?.iter().map(ToString::to_string).collect();
+            let ranges: Vec<String> = services
+                .trusted_ranges(&org.id)
+                .await?
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             if json {
                 output::json(&ranges)?;
             } else {

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
+use latchkey_store::outbox::{self, QueuedMail};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use latchkey_store::outbox::{self, QueuedMail};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -118,14 +118,20 @@ impl Deliverer {
                     SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host)
                         .map_err(|e| AccountError::Invalid(format!("SMTP relay {}: {e}", s.host)))?,
                 };
-                let mut builder = builder.port(s.port).timeout(Some(StdDuration::from_secs(s.timeout_secs)));
+                let mut builder = builder
+                    .port(s.port)
+                    .timeout(Some(StdDuration::from_secs(s.timeout_secs)));
                 if let (Some(user), Some(pass)) = (&s.username, &s.password) {
                     builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_owned()));
                 }
                 Sender::Smtp(builder.build())
             }
         };
-        Ok(Self { services, identity, sender })
+        Ok(Self {
+            services,
+            identity,
+            sender,
+        })
     }
 
     fn build(&self, mail: &QueuedMail) -> Result<Message, SendError> {

@@ -20,7 +20,9 @@ pub struct Rendered {
 
 impl std::fmt::Debug for Rendered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rendered").field("subject", &self.subject).finish_non_exhaustive()
+        f.debug_struct("Rendered")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
     }
 }
 
@@ -117,7 +119,13 @@ mod tests {
     #[test]
     fn token_mail_carries_the_token_and_escapes_html() {
         let id = MailIdentity::default();
-        let m = security_token(&id, "a@b.test", "<jane>@acme.test", "ABCdef123", "Your password was changed.");
+        let m = security_token(
+            &id,
+            "a@b.test",
+            "<jane>@acme.test",
+            "ABCdef123",
+            "Your password was changed.",
+        );
         assert!(m.text.contains("Security token (case-sensitive): ABCdef123"));
         assert!(m.html.contains("&lt;jane&gt;@acme.test") && !m.html.contains("<jane>"));
         assert!(!format!("{m:?}").contains("ABCdef123"), "Debug hides bodies");
@@ -126,8 +134,12 @@ mod tests {
     #[test]
     fn lock_notice_names_the_way_out() {
         let id = MailIdentity::default();
-        assert!(account_locked(&id, "a", "u", None).text.contains("until your Latchkey administrator unlocks it"));
+        assert!(account_locked(&id, "a", "u", None)
+            .text
+            .contains("until your Latchkey administrator unlocks it"));
         let t = DateTime::from_timestamp(1_767_225_600, 0);
-        assert!(account_locked(&id, "a", "u", t).text.contains("until 2026-01-01 00:00 UTC"));
+        assert!(account_locked(&id, "a", "u", t)
+            .text
+            .contains("until 2026-01-01 00:00 UTC"));
     }
 }

@@ -26,36 +26,89 @@ async fn new_passwords_follow_the_policy_and_history() {
     stack.org_with_user("jane@acme.test").await;
     let services = &stack.services;
     let set = |p: &'static str| async move { services.set_password("jane@acme.test", &SecretString::from(p)).await };
-    assert!(matches!(set("short1").await, Err(AccountError::Password(PasswordRejection::TooShort(8)))));
-    assert!(matches!(set("onlyletters").await, Err(AccountError::Password(PasswordRejection::Complexity(_)))));
-    assert!(matches!(set("password1").await, Err(AccountError::Password(PasswordRejection::Common))));
-    assert!(matches!(set(PASSWORD).await, Err(AccountError::Password(PasswordRejection::Reused))));
+    assert!(matches!(
+        set("short1").await,
+        Err(AccountError::Password(PasswordRejection::TooShort(8)))
+    ));
+    assert!(matches!(
+        set("onlyletters").await,
+        Err(AccountError::Password(PasswordRejection::Complexity(_)))
+    ));
+    assert!(matches!(
+        set("password1").await,
+        Err(AccountError::Password(PasswordRejection::Common))
+    ));
+    assert!(matches!(
+        set(PASSWORD).await,
+        Err(AccountError::Password(PasswordRejection::Reused))
+    ));
     set("amber-lantern-77").await.unwrap();
     set("cobalt-window-31").await.unwrap();
     set("dusty-harbor-58").await.unwrap();
-    set(PASSWORD).await.expect("three newer passwords later, the first may come back");
+    set(PASSWORD)
+        .await
+        .expect("three newer passwords later, the first may come back");
 }
 
 #[tokio::test]
 async fn bad_input_is_refused_and_nothing_is_half_written() {
     let stack = Stack::new().await;
-    assert!(matches!(stack.services.create_user(user("a@b.test", None)).await, Err(AccountError::NotFound(_))), "no org yet");
+    assert!(
+        matches!(
+            stack.services.create_user(user("a@b.test", None)).await,
+            Err(AccountError::NotFound(_))
+        ),
+        "no org yet"
+    );
     stack.org_with_user("jane@acme.test").await;
     for bad in ["", "no-at-sign", "a@b", "@b.test", "sp ace@b.test"] {
-        assert!(matches!(stack.services.create_user(user(bad, None)).await, Err(AccountError::Invalid(_))), "{bad:?}");
+        assert!(
+            matches!(
+                stack.services.create_user(user(bad, None)).await,
+                Err(AccountError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
     }
-    assert!(matches!(stack.services.create_user(user("JANE@acme.test", None)).await, Err(AccountError::Duplicate("username"))));
-    assert!(matches!(stack.services.create_user(user("weak@acme.test", Some("abc"))).await, Err(AccountError::Password(_))));
-    assert!(matches!(stack.services.user("weak@acme.test").await, Err(AccountError::NotFound(_))), "not created");
+    assert!(matches!(
+        stack.services.create_user(user("JANE@acme.test", None)).await,
+        Err(AccountError::Duplicate("username"))
+    ));
+    assert!(matches!(
+        stack.services.create_user(user("weak@acme.test", Some("abc"))).await,
+        Err(AccountError::Password(_))
+    ));
+    assert!(
+        matches!(
+            stack.services.user("weak@acme.test").await,
+            Err(AccountError::NotFound(_))
+        ),
+        "not created"
+    );
     let mut with_profile = user("p@acme.test", None);
     with_profile.profile = Some("Nonexistent".into());
-    assert!(matches!(stack.services.create_user(with_profile).await, Err(AccountError::NotFound(_))));
-    assert!(matches!(stack.services.user("p@acme.test").await, Err(AccountError::NotFound(_))), "rolled back");
+    assert!(matches!(
+        stack.services.create_user(with_profile).await,
+        Err(AccountError::NotFound(_))
+    ));
+    assert!(
+        matches!(stack.services.user("p@acme.test").await, Err(AccountError::NotFound(_))),
+        "rolled back"
+    );
     let org = stack.services.resolve_org(None).await.unwrap();
-    let bad_policy = PasswordPolicy { history: 0, ..PasswordPolicy::default() };
-    assert!(matches!(stack.services.set_policy(&org.id, &bad_policy).await, Err(AccountError::Policy(_))));
+    let bad_policy = PasswordPolicy {
+        history: 0,
+        ..PasswordPolicy::default()
+    };
+    assert!(matches!(
+        stack.services.set_policy(&org.id, &bad_policy).await,
+        Err(AccountError::Policy(_))
+    ));
     stack.services.create_org("Second").await.unwrap();
-    assert!(matches!(stack.services.resolve_org(None).await, Err(AccountError::OrgAmbiguous(2))));
+    assert!(matches!(
+        stack.services.resolve_org(None).await,
+        Err(AccountError::OrgAmbiguous(2))
+    ));
     assert_eq!(stack.services.resolve_org(Some("second")).await.unwrap().name, "Second");
 }
 
@@ -68,13 +121,36 @@ async fn admin_reset_mails_a_temporary_password_that_must_be_changed() {
     let mails = folder::list(&stack.mail_dir()).unwrap();
     let temp = mails
         .iter()
-        .find_map(|m| m.text.lines().find_map(|l| l.strip_prefix("Temporary password: ")).map(str::to_owned))
+        .find_map(|m| {
+            m.text
+                .lines()
+                .find_map(|l| l.strip_prefix("Temporary password: "))
+                .map(str::to_owned)
+        })
         .expect("temporary password mailed");
     let token = mails.iter().rev().find_map(|m| token_in(&m.text)).unwrap();
-    let outcome = stack.login("jane@acme.test", &format!("{temp}{token}"), Channel::Soap, UNTRUSTED).await;
-    assert!(matches!(outcome, LoginOutcome::Success { password_expired: true, .. }), "{outcome:?}");
+    let outcome = stack
+        .login("jane@acme.test", &format!("{temp}{token}"), Channel::Soap, UNTRUSTED)
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            LoginOutcome::Success {
+                password_expired: true,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
     assert_eq!(
-        stack.login("jane@acme.test", &format!("{PASSWORD}{token}"), Channel::Soap, UNTRUSTED).await,
+        stack
+            .login(
+                "jane@acme.test",
+                &format!("{PASSWORD}{token}"),
+                Channel::Soap,
+                UNTRUSTED
+            )
+            .await,
         LoginOutcome::Refused(LoginStatus::InvalidPassword)
     );
 }
@@ -84,15 +160,31 @@ async fn token_reset_invalidates_the_old_token_at_once() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
     stack.deliver().await;
-    let old = folder::list(&stack.mail_dir()).unwrap().iter().find_map(|m| token_in(&m.text)).unwrap();
+    let old = folder::list(&stack.mail_dir())
+        .unwrap()
+        .iter()
+        .find_map(|m| token_in(&m.text))
+        .unwrap();
     stack.services.reset_token("jane@acme.test").await.unwrap();
     stack.deliver().await;
-    let new = folder::list(&stack.mail_dir()).unwrap().iter().rev().find_map(|m| token_in(&m.text)).unwrap();
+    let new = folder::list(&stack.mail_dir())
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|m| token_in(&m.text))
+        .unwrap();
     assert_ne!(old, new);
     assert_eq!(
-        stack.login("jane@acme.test", &format!("{PASSWORD}{old}"), Channel::Soap, UNTRUSTED).await,
+        stack
+            .login("jane@acme.test", &format!("{PASSWORD}{old}"), Channel::Soap, UNTRUSTED)
+            .await,
         LoginOutcome::Refused(LoginStatus::InvalidPassword),
         "an unknown suffix makes the whole string the password"
     );
-    assert!(matches!(stack.login("jane@acme.test", &format!("{PASSWORD}{new}"), Channel::Soap, UNTRUSTED).await, LoginOutcome::Success { .. }));
+    assert!(matches!(
+        stack
+            .login("jane@acme.test", &format!("{PASSWORD}{new}"), Channel::Soap, UNTRUSTED)
+            .await,
+        LoginOutcome::Success { .. }
+    ));
 }

@@ -11,12 +11,20 @@ use crate::support::{token_in, Stack, PASSWORD, UNTRUSTED};
 async fn token(stack: &Stack) -> String {
     stack.deliver().await;
     let mails = latchkey_org::mail::folder::list(&stack.mail_dir()).unwrap();
-    mails.iter().rev().find_map(|m| token_in(&m.text)).expect("a token mail")
+    mails
+        .iter()
+        .rev()
+        .find_map(|m| token_in(&m.text))
+        .expect("a token mail")
 }
 
 async fn set_max(stack: &Stack, max: MaxInvalidAttempts, lockout: LockoutPeriod) {
     let org = stack.services.resolve_org(None).await.unwrap();
-    let policy = PasswordPolicy { max_invalid_attempts: max, lockout, ..org.policy };
+    let policy = PasswordPolicy {
+        max_invalid_attempts: max,
+        lockout,
+        ..org.policy
+    };
     stack.services.set_policy(&org.id, &policy).await.unwrap();
 }
 
@@ -31,20 +39,68 @@ async fn trusted_networks_and_tokens() {
     let token = token(&stack).await;
     let ok = |o: &LoginOutcome| matches!(o, LoginOutcome::Success { .. });
 
-    assert!(ok(&stack.login("jane@acme.test", &format!("{PASSWORD}{token}"), Channel::Soap, UNTRUSTED).await));
-    assert!(ok(&stack.login("JANE@acme.test", &format!("{PASSWORD}{token}"), Channel::OAuth, UNTRUSTED).await), "usernames are case-insensitive");
-    assert_eq!(stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await, refused(LoginStatus::TokenRequired));
-    assert_eq!(stack.login("jane@acme.test", PASSWORD, Channel::Ui, UNTRUSTED).await, refused(LoginStatus::ChallengeRequired));
+    assert!(ok(&stack
+        .login(
+            "jane@acme.test",
+            &format!("{PASSWORD}{token}"),
+            Channel::Soap,
+            UNTRUSTED
+        )
+        .await));
+    assert!(
+        ok(&stack
+            .login(
+                "JANE@acme.test",
+                &format!("{PASSWORD}{token}"),
+                Channel::OAuth,
+                UNTRUSTED
+            )
+            .await),
+        "usernames are case-insensitive"
+    );
+    assert_eq!(
+        stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await,
+        refused(LoginStatus::TokenRequired)
+    );
+    assert_eq!(
+        stack.login("jane@acme.test", PASSWORD, Channel::Ui, UNTRUSTED).await,
+        refused(LoginStatus::ChallengeRequired)
+    );
 
     let org = stack.services.resolve_org(None).await.unwrap();
-    stack.services.add_trusted_range(&org.id, &"203.0.113.0/24".parse().unwrap()).await.unwrap();
-    assert!(ok(&stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await));
-    assert!(ok(&stack.login("jane@acme.test", &format!("{PASSWORD}{token}"), Channel::Soap, UNTRUSTED).await));
-    assert!(ok(&stack.login("jane@acme.test", PASSWORD, Channel::Ui, UNTRUSTED).await));
+    stack
+        .services
+        .add_trusted_range(&org.id, &"203.0.113.0/24".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(ok(&stack
+        .login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED)
+        .await));
+    assert!(ok(&stack
+        .login(
+            "jane@acme.test",
+            &format!("{PASSWORD}{token}"),
+            Channel::Soap,
+            UNTRUSTED
+        )
+        .await));
+    assert!(ok(&stack
+        .login("jane@acme.test", PASSWORD, Channel::Ui, UNTRUSTED)
+        .await));
 
-    stack.services.set_login_ranges(&org.id, "Standard User", &["10.0.0.0/8".parse().unwrap()]).await.unwrap();
-    assert_eq!(stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await, refused(LoginStatus::RestrictedIp));
-    assert!(ok(&stack.login("jane@acme.test", PASSWORD, Channel::Soap, "10.9.8.7").await), "inside the profile's ranges no token");
+    stack
+        .services
+        .set_login_ranges(&org.id, "Standard User", &["10.0.0.0/8".parse().unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(
+        stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await,
+        refused(LoginStatus::RestrictedIp)
+    );
+    assert!(
+        ok(&stack.login("jane@acme.test", PASSWORD, Channel::Soap, "10.9.8.7").await),
+        "inside the profile's ranges no token"
+    );
 }
 
 #[tokio::test]
@@ -55,19 +111,30 @@ async fn wrong_passwords_lock_and_unlock_restores() {
     let token = token(&stack).await;
     let right = format!("{PASSWORD}{token}");
     for n in 0..3 {
-        let o = stack.login("jane@acme.test", &format!("guess{n}{token}"), Channel::Soap, UNTRUSTED).await;
+        let o = stack
+            .login("jane@acme.test", &format!("guess{n}{token}"), Channel::Soap, UNTRUSTED)
+            .await;
         assert_eq!(o, refused(LoginStatus::InvalidPassword));
     }
-    assert_eq!(stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await, refused(LoginStatus::PasswordLockout));
+    assert_eq!(
+        stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
+        refused(LoginStatus::PasswordLockout)
+    );
     let user = stack.services.user("jane@acme.test").await.unwrap();
     assert!(user.is_locked(stack.services.clock.now()));
 
     stack.deliver().await;
     let mails = latchkey_org::mail::folder::list(&stack.mail_dir()).unwrap();
-    assert!(mails.iter().any(|m| m.subject == "Your Latchkey account is locked"), "lock notice mailed");
+    assert!(
+        mails.iter().any(|m| m.subject == "Your Latchkey account is locked"),
+        "lock notice mailed"
+    );
 
     assert!(stack.services.unlock("jane@acme.test").await.unwrap());
-    assert!(matches!(stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await, LoginOutcome::Success { .. }));
+    assert!(matches!(
+        stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
+        LoginOutcome::Success { .. }
+    ));
 }
 
 #[tokio::test]
@@ -77,13 +144,21 @@ async fn a_lock_expires_after_the_period() {
     set_max(&stack, MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15)).await;
     let token = token(&stack).await;
     for n in 0..3 {
-        stack.login("jane@acme.test", &format!("guess{n}"), Channel::Soap, UNTRUSTED).await;
+        stack
+            .login("jane@acme.test", &format!("guess{n}"), Channel::Soap, UNTRUSTED)
+            .await;
     }
     let right = format!("{PASSWORD}{token}");
     stack.clock.advance(Duration::minutes(14));
-    assert_eq!(stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await, refused(LoginStatus::PasswordLockout));
+    assert_eq!(
+        stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
+        refused(LoginStatus::PasswordLockout)
+    );
     stack.clock.advance(Duration::minutes(1));
-    assert!(matches!(stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await, LoginOutcome::Success { .. }));
+    assert!(matches!(
+        stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
+        LoginOutcome::Success { .. }
+    ));
 }
 
 #[tokio::test]
@@ -92,7 +167,9 @@ async fn a_stale_integration_retrying_one_secret_counts_once() {
     stack.org_with_user("jane@acme.test").await;
     set_max(&stack, MaxInvalidAttempts::Limit(3), LockoutPeriod::Forever).await;
     for _ in 0..100 {
-        stack.login("jane@acme.test", "old-password-and-old-token", Channel::Soap, UNTRUSTED).await;
+        stack
+            .login("jane@acme.test", "old-password-and-old-token", Channel::Soap, UNTRUSTED)
+            .await;
     }
     let user = stack.services.user("jane@acme.test").await.unwrap();
     assert_eq!((user.failed_attempts, user.locked_until), (1, None));
@@ -104,7 +181,9 @@ async fn no_limit_never_locks() {
     stack.org_with_user("jane@acme.test").await;
     set_max(&stack, MaxInvalidAttempts::NoLimit, LockoutPeriod::Minutes(15)).await;
     for n in 0..20 {
-        stack.login("jane@acme.test", &format!("guess{n}"), Channel::Soap, UNTRUSTED).await;
+        stack
+            .login("jane@acme.test", &format!("guess{n}"), Channel::Soap, UNTRUSTED)
+            .await;
     }
     let user = stack.services.user("jane@acme.test").await.unwrap();
     assert_eq!((user.failed_attempts, user.locked_until), (20, None));
@@ -119,10 +198,29 @@ async fn every_attempt_is_in_login_history() {
     stack.clock.advance(Duration::seconds(1));
     stack.login("jane@acme.test", "bad", Channel::Soap, UNTRUSTED).await;
     stack.clock.advance(Duration::seconds(1));
-    stack.login("jane@acme.test", &format!("{PASSWORD}{token}"), Channel::Soap, "::ffff:203.0.113.9").await;
+    stack
+        .login(
+            "jane@acme.test",
+            &format!("{PASSWORD}{token}"),
+            Channel::Soap,
+            "::ffff:203.0.113.9",
+        )
+        .await;
     let mut conn = stack.services.store.conn().await.unwrap();
-    let rows = login_history::list(&mut conn, &Filter { limit: 10, ..Default::default() }).await.unwrap();
-    let seen: Vec<(&str, &str, &str)> = rows.iter().rev().map(|r| (r.username.as_str(), r.status.as_str(), r.login_type.as_str())).collect();
+    let rows = login_history::list(
+        &mut conn,
+        &Filter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let seen: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .rev()
+        .map(|r| (r.username.as_str(), r.status.as_str(), r.login_type.as_str()))
+        .collect();
     assert_eq!(
         seen,
         [
@@ -132,7 +230,10 @@ async fn every_attempt_is_in_login_history() {
         ]
     );
     assert!(rows[2].user_id.is_none() && rows[0].user_id.is_some());
-    assert_eq!((rows[0].application.as_str(), rows[0].api_version.as_str()), ("test", "59.0"));
+    assert_eq!(
+        (rows[0].application.as_str(), rows[0].api_version.as_str()),
+        ("test", "59.0")
+    );
 }
 
 #[tokio::test]
@@ -142,21 +243,44 @@ async fn frozen_users_are_refused_until_unfrozen() {
     let token = token(&stack).await;
     let right = format!("{PASSWORD}{token}");
     assert!(stack.services.set_frozen("jane@acme.test", true).await.unwrap());
-    assert_eq!(stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await, refused(LoginStatus::UserFrozen));
-    assert!(stack.services.reset_password("jane@acme.test").await.is_err(), "frozen users' passwords are not reset");
+    assert_eq!(
+        stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
+        refused(LoginStatus::UserFrozen)
+    );
+    assert!(
+        stack.services.reset_password("jane@acme.test").await.is_err(),
+        "frozen users' passwords are not reset"
+    );
     assert!(stack.services.set_frozen("jane@acme.test", false).await.unwrap());
-    assert!(matches!(stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await, LoginOutcome::Success { .. }));
+    assert!(matches!(
+        stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
+        LoginOutcome::Success { .. }
+    ));
 }
 
 #[tokio::test]
 async fn changed_hash_parameters_rehash_on_login() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
-    let before = stack.services.user("jane@acme.test").await.unwrap().password_hash.unwrap();
+    let before = stack
+        .services
+        .user("jane@acme.test")
+        .await
+        .unwrap()
+        .password_hash
+        .unwrap();
     assert!(before.as_str().contains("m=64,t=1,p=1"));
-    let stronger = stack.rehashing(HashParams { memory_kib: 256, iterations: 1, parallelism: 1 });
+    let stronger = stack.rehashing(HashParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    });
     let org = stack.services.resolve_org(None).await.unwrap();
-    stack.services.add_trusted_range(&org.id, &UNTRUSTED.parse().unwrap()).await.unwrap();
+    stack
+        .services
+        .add_trusted_range(&org.id, &UNTRUSTED.parse().unwrap())
+        .await
+        .unwrap();
     let secret = secrecy::SecretString::from(PASSWORD);
     let outcome = stronger
         .login(&latchkey_org::login::LoginRequest {
@@ -172,9 +296,25 @@ async fn changed_hash_parameters_rehash_on_login() {
         .await
         .unwrap();
     assert!(matches!(outcome, LoginOutcome::Success { .. }));
-    let after = stack.services.user("jane@acme.test").await.unwrap().password_hash.unwrap();
+    let after = stack
+        .services
+        .user("jane@acme.test")
+        .await
+        .unwrap()
+        .password_hash
+        .unwrap();
     assert!(after.as_str().contains("m=256,t=1,p=1"), "rehashed");
-    assert!(matches!(stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await, LoginOutcome::Success { .. }), "still the same password");
+    assert!(
+        matches!(
+            stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await,
+            LoginOutcome::Success { .. }
+        ),
+        "still the same password"
+    );
     let mut conn = stack.services.store.conn().await.unwrap();
-    assert_eq!(outbox::counts(&mut conn).await.unwrap().pending, 1, "only the new-user token mail");
+    assert_eq!(
+        outbox::counts(&mut conn).await.unwrap().pending,
+        1,
+        "only the new-user token mail"
+    );
 }

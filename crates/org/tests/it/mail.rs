@@ -29,7 +29,11 @@ async fn password_change_mails_a_new_token_over_smtp_and_the_old_one_dies() {
     stack.org_with_user("jane@acme.test").await;
     assert_eq!(deliverer.deliver_due().await.unwrap().sent, 1);
 
-    stack.services.set_password("jane@acme.test", &SecretString::from("amber-lantern-77")).await.unwrap();
+    stack
+        .services
+        .set_password("jane@acme.test", &SecretString::from("amber-lantern-77"))
+        .await
+        .unwrap();
     assert_eq!(deliverer.deliver_due().await.unwrap().sent, 1);
 
     let messages = sink.messages();
@@ -38,7 +42,10 @@ async fn password_change_mails_a_new_token_over_smtp_and_the_old_one_dies() {
         .iter()
         .map(|raw| {
             let msg = MessageParser::default().parse(raw).unwrap();
-            assert_eq!(msg.to().and_then(|a| a.first()).and_then(|a| a.address()), Some("jane@acme.test"));
+            assert_eq!(
+                msg.to().and_then(|a| a.first()).and_then(|a| a.address()),
+                Some("jane@acme.test")
+            );
             assert_eq!(msg.subject(), Some("Your new Latchkey security token"));
             token_in(&msg.body_text(0).unwrap()).expect("token in the message")
         })
@@ -47,11 +54,40 @@ async fn password_change_mails_a_new_token_over_smtp_and_the_old_one_dies() {
     assert_ne!(old, new);
     assert_eq!(new.len(), 24);
 
-    let with_old = stack.login("jane@acme.test", &format!("amber-lantern-77{old}"), Channel::Soap, UNTRUSTED).await;
-    assert_eq!(with_old, LoginOutcome::Refused(LoginStatus::InvalidPassword), "the old token no longer verifies");
-    let with_new = stack.login("jane@acme.test", &format!("amber-lantern-77{new}"), Channel::Soap, UNTRUSTED).await;
-    assert!(matches!(with_new, LoginOutcome::Success { password_expired: false, .. }), "{with_new:?}");
-    let old_password = stack.login("jane@acme.test", &format!("{PASSWORD}{new}"), Channel::Soap, UNTRUSTED).await;
+    let with_old = stack
+        .login(
+            "jane@acme.test",
+            &format!("amber-lantern-77{old}"),
+            Channel::Soap,
+            UNTRUSTED,
+        )
+        .await;
+    assert_eq!(
+        with_old,
+        LoginOutcome::Refused(LoginStatus::InvalidPassword),
+        "the old token no longer verifies"
+    );
+    let with_new = stack
+        .login(
+            "jane@acme.test",
+            &format!("amber-lantern-77{new}"),
+            Channel::Soap,
+            UNTRUSTED,
+        )
+        .await;
+    assert!(
+        matches!(
+            with_new,
+            LoginOutcome::Success {
+                password_expired: false,
+                ..
+            }
+        ),
+        "{with_new:?}"
+    );
+    let old_password = stack
+        .login("jane@acme.test", &format!("{PASSWORD}{new}"), Channel::Soap, UNTRUSTED)
+        .await;
     assert_eq!(old_password, LoginOutcome::Refused(LoginStatus::InvalidPassword));
 
     let mut conn = stack.services.store.conn().await.unwrap();
@@ -65,7 +101,11 @@ async fn an_unreachable_relay_is_retried_with_backoff_then_delivered() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_port = closed.local_addr().unwrap().port();
     drop(closed);
-    let report = Deliverer::new(stack.services.clone(), smtp(dead_port)).unwrap().deliver_due().await.unwrap();
+    let report = Deliverer::new(stack.services.clone(), smtp(dead_port))
+        .unwrap()
+        .deliver_due()
+        .await
+        .unwrap();
     assert_eq!((report.sent, report.retried), (0, 1));
 
     let sink = SmtpSink::start(&stack.dir.path().join("smtp"));
@@ -91,6 +131,8 @@ async fn the_embedded_default_writes_eml_files_that_read_back() {
     assert!(folder::list(&stack.dir.path().join("absent")).unwrap().is_empty());
 
     let mut conn = stack.services.store.conn().await.unwrap();
-    let leftover = outbox::lease_due(&mut conn, stack.services.clock.now(), chrono::Duration::hours(2), 10).await.unwrap();
+    let leftover = outbox::lease_due(&mut conn, stack.services.clock.now(), chrono::Duration::hours(2), 10)
+        .await
+        .unwrap();
     assert!(leftover.is_empty());
 }

@@ -1,6 +1,9 @@
 //! Org services end to end on a real database, with real SMTP delivery.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod accounts;
 mod login;
+mod logs;
 mod mail;
 mod support;

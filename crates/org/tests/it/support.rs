@@ -37,8 +37,12 @@ impl Stack {
 
     pub async fn with_params(params: HashParams) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&StoreOptions::new(StoreOptions::sqlite_in(dir.path()))).await.expect("store");
-        let clock = Arc::new(ManualClock::new(DateTime::from_timestamp_millis(1_767_225_600_000).expect("time")));
+        let store = Store::open(&StoreOptions::new(StoreOptions::sqlite_in(dir.path())))
+            .await
+            .expect("store");
+        let clock = Arc::new(ManualClock::new(
+            DateTime::from_timestamp_millis(1_767_225_600_000).expect("time"),
+        ));
         let services = Services {
             store,
             hasher: HashPool::new(params, 2).expect("hasher"),
@@ -51,7 +55,10 @@ impl Stack {
 
     /// The same database with other hashing parameters.
     pub fn rehashing(&self, params: HashParams) -> Services {
-        Services { hasher: HashPool::new(params, 2).expect("hasher"), ..self.services.clone() }
+        Services {
+            hasher: HashPool::new(params, 2).expect("hasher"),
+            ..self.services.clone()
+        }
     }
 
     pub fn mail_dir(&self) -> PathBuf {
@@ -129,20 +136,32 @@ impl SmtpSink {
             .expect("python3 with aiosmtpd (pip install -r tools/requirements.txt)");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("sink prints its port");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("sink prints its port");
         let port = line
             .trim()
             .strip_prefix("PORT ")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("SMTP sink did not start: {line:?}"));
         let stdin = child.stdin.take();
-        Self { child, stdin, port, folder: folder.to_owned() }
+        Self {
+            child,
+            stdin,
+            port,
+            folder: folder.to_owned(),
+        }
     }
 
     /// The received messages, oldest first, as raw bytes.
     pub fn messages(&self) -> Vec<Vec<u8>> {
         let mut paths: Vec<_> = std::fs::read_dir(&self.folder)
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         paths.sort();
         paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()

@@ -2,7 +2,7 @@
 //! parallel attempts.
 
 use chrono::Duration;
-use latchkey_core::login::{FailureEffect, LockoutRule, Lockout};
+use latchkey_core::login::{FailureEffect, Lockout, LockoutRule};
 use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
 use latchkey_store::{users, Store};
 use rand::{Rng, SeedableRng};
@@ -23,7 +23,17 @@ async fn store_matches_the_reference_model(store: &Store) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x1a7c4);
     for round in 0..6 {
         let (_, user) = org_and_user(store, &format!("user{round}@acme.test")).await;
-        let rule = [RULE5, LockoutRule { max: MaxInvalidAttempts::Limit(3), period: LockoutPeriod::Forever }, LockoutRule { max: MaxInvalidAttempts::NoLimit, period: LockoutPeriod::Minutes(30) }][round % 3];
+        let rule = [
+            RULE5,
+            LockoutRule {
+                max: MaxInvalidAttempts::Limit(3),
+                period: LockoutPeriod::Forever,
+            },
+            LockoutRule {
+                max: MaxInvalidAttempts::NoLimit,
+                period: LockoutPeriod::Minutes(30),
+            },
+        ][round % 3];
         let mut model = Lockout::default();
         let mut now = t0();
         for step in 0..60 {
@@ -54,8 +64,15 @@ async fn store_matches_the_reference_model(store: &Store) {
             }
             let mut c = store.conn().await.unwrap();
             let stored = users::get(&mut c, &user.id).await.unwrap();
-            assert_eq!(stored.failed_attempts, i64::from(model.failures), "round {round} step {step}: count");
-            assert_eq!(stored.locked_until, model.locked_until, "round {round} step {step}: lock");
+            assert_eq!(
+                stored.failed_attempts,
+                i64::from(model.failures),
+                "round {round} step {step}: count"
+            );
+            assert_eq!(
+                stored.locked_until, model.locked_until,
+                "round {round} step {step}: lock"
+            );
         }
     }
 }
@@ -107,7 +124,9 @@ async fn parallel_identical_secrets_count_once(store: &Store) {
         let id = user.id.clone();
         tasks.push(tokio::spawn(async move {
             let mut tx = store.begin().await.unwrap();
-            let effect = users::record_failure(&mut tx, &id, &[42; 32], RULE5, t0()).await.unwrap();
+            let effect = users::record_failure(&mut tx, &id, &[42; 32], RULE5, t0())
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             effect
         }));

@@ -1,6 +1,8 @@
 //! The store suite. Every test body runs on SQLite, and also on PostgreSQL (each run
 //! in a fresh schema) when `LATCHKEY_TEST_POSTGRES_URL` is set.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod failures;
 mod orgs;
 mod outbox;

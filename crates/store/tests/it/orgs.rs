@@ -12,9 +12,17 @@ async fn new_org_has_standard_profiles_and_default_policy(store: &Store) {
     let org = orgs::create(&mut c, "Acme", t0()).await.unwrap();
     assert!(org.id.as_str().starts_with("00D"));
     assert_eq!(org.policy, PasswordPolicy::default());
-    let names: Vec<_> = orgs::profiles(&mut c, &org.id).await.unwrap().into_iter().map(|p| p.name).collect();
+    let names: Vec<_> = orgs::profiles(&mut c, &org.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     assert_eq!(names, ["API Only User", "Standard User", "System Administrator"]);
-    let admin = orgs::profile_by_name(&mut c, &org.id, "system administrator").await.unwrap().unwrap();
+    let admin = orgs::profile_by_name(&mut c, &org.id, "system administrator")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(admin.is_admin && admin.api_enabled && !admin.api_only);
     assert_eq!(orgs::list(&mut c).await.unwrap(), vec![org]);
 }
@@ -23,19 +31,38 @@ store_test!(policy_round_trips_and_moves_expiry_only_earlier);
 async fn policy_round_trips_and_moves_expiry_only_earlier(store: &Store) {
     let mut c = store.conn().await.unwrap();
     let org = orgs::create(&mut c, "Acme", t0()).await.unwrap();
-    let profile = orgs::profile_by_name(&mut c, &org.id, "Standard User").await.unwrap().unwrap();
+    let profile = orgs::profile_by_name(&mut c, &org.id, "Standard User")
+        .await
+        .unwrap()
+        .unwrap();
     let user = users::insert(
         &mut c,
-        &NewUser { org_id: &org.id, profile_id: &profile.id, username: "a@acme.test", email: "a@acme.test", first_name: None, last_name: "A" },
+        &NewUser {
+            org_id: &org.id,
+            profile_id: &profile.id,
+            username: "a@acme.test",
+            email: "a@acme.test",
+            first_name: None,
+            last_name: "A",
+        },
         t0(),
     )
     .await
     .unwrap();
     let hash = latchkey_core::password::PhcString::new("$argon2id$v=19$m=64,t=1,p=1$x$y".into());
     let expires = t0() + chrono::Duration::days(90);
-    users::set_password(&mut c, &user.id, &PasswordChange { hash: &hash, set_at: t0(), expires_at: Some(expires), history: 3 })
-        .await
-        .unwrap();
+    users::set_password(
+        &mut c,
+        &user.id,
+        &PasswordChange {
+            hash: &hash,
+            set_at: t0(),
+            expires_at: Some(expires),
+            history: 3,
+        },
+    )
+    .await
+    .unwrap();
 
     let policy = PasswordPolicy {
         expiry: PasswordExpiry::Days(30),
@@ -48,12 +75,37 @@ async fn policy_round_trips_and_moves_expiry_only_earlier(store: &Store) {
     orgs::set_policy(&mut c, &org.id, &policy).await.unwrap();
     assert_eq!(orgs::get(&mut c, &org.id).await.unwrap().policy, policy);
     let earlier = t0() + chrono::Duration::days(30);
-    assert_eq!(users::get(&mut c, &user.id).await.unwrap().password_expires_at, Some(earlier));
+    assert_eq!(
+        users::get(&mut c, &user.id).await.unwrap().password_expires_at,
+        Some(earlier)
+    );
 
-    orgs::set_policy(&mut c, &org.id, &PasswordPolicy { expiry: PasswordExpiry::Days(365), ..policy }).await.unwrap();
-    assert_eq!(users::get(&mut c, &user.id).await.unwrap().password_expires_at, Some(earlier), "never later");
+    orgs::set_policy(
+        &mut c,
+        &org.id,
+        &PasswordPolicy {
+            expiry: PasswordExpiry::Days(365),
+            ..policy
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        users::get(&mut c, &user.id).await.unwrap().password_expires_at,
+        Some(earlier),
+        "never later"
+    );
 
-    orgs::set_policy(&mut c, &org.id, &PasswordPolicy { expiry: PasswordExpiry::Never, ..policy }).await.unwrap();
+    orgs::set_policy(
+        &mut c,
+        &org.id,
+        &PasswordPolicy {
+            expiry: PasswordExpiry::Never,
+            ..policy
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(users::get(&mut c, &user.id).await.unwrap().password_expires_at, None);
 }
 
@@ -65,14 +117,23 @@ async fn trusted_and_profile_ranges(store: &Store) {
     let r2: IpRange = "2001:db8::/32".parse().unwrap();
     orgs::add_trusted_range(&mut c, &org.id, &r1).await.unwrap();
     orgs::add_trusted_range(&mut c, &org.id, &r2).await.unwrap();
-    assert!(matches!(orgs::add_trusted_range(&mut c, &org.id, &r1).await, Err(StoreError::Duplicate(_))));
+    assert!(matches!(
+        orgs::add_trusted_range(&mut c, &org.id, &r1).await,
+        Err(StoreError::Duplicate(_))
+    ));
     assert_eq!(orgs::trusted_ranges(&mut c, &org.id).await.unwrap(), vec![r1, r2]);
     assert!(orgs::remove_trusted_range(&mut c, &org.id, &r1).await.unwrap());
     assert!(!orgs::remove_trusted_range(&mut c, &org.id, &r1).await.unwrap());
     assert_eq!(orgs::trusted_ranges(&mut c, &org.id).await.unwrap(), vec![r2]);
 
-    let profile = orgs::profile_by_name(&mut c, &org.id, "Standard User").await.unwrap().unwrap();
-    let ranges: Vec<IpRange> = vec!["10.0.0.0/8".parse().unwrap(), "192.168.1.1-192.168.1.9".parse().unwrap()];
+    let profile = orgs::profile_by_name(&mut c, &org.id, "Standard User")
+        .await
+        .unwrap()
+        .unwrap();
+    let ranges: Vec<IpRange> = vec![
+        "10.0.0.0/8".parse().unwrap(),
+        "192.168.1.1-192.168.1.9".parse().unwrap(),
+    ];
     orgs::set_login_ranges(&mut c, &profile.id, &ranges).await.unwrap();
     assert_eq!(orgs::login_ranges(&mut c, &profile.id).await.unwrap(), ranges);
     orgs::set_login_ranges(&mut c, &profile.id, &[]).await.unwrap();

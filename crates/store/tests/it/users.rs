@@ -9,10 +9,20 @@ use crate::support::t0;
 pub async fn org_and_user(store: &Store, username: &str) -> (orgs::Org, users::User) {
     let mut c = store.conn().await.unwrap();
     let org = orgs::create(&mut c, "Acme", t0()).await.unwrap();
-    let profile = orgs::profile_by_name(&mut c, &org.id, "Standard User").await.unwrap().unwrap();
+    let profile = orgs::profile_by_name(&mut c, &org.id, "Standard User")
+        .await
+        .unwrap()
+        .unwrap();
     let user = users::insert(
         &mut c,
-        &NewUser { org_id: &org.id, profile_id: &profile.id, username, email: "jane@acme.test", first_name: Some("Jane"), last_name: "Doe" },
+        &NewUser {
+            org_id: &org.id,
+            profile_id: &profile.id,
+            username,
+            email: "jane@acme.test",
+            first_name: Some("Jane"),
+            last_name: "Doe",
+        },
         t0(),
     )
     .await
@@ -30,10 +40,20 @@ async fn usernames_are_unique_across_orgs_and_case(store: &Store) {
     let found = users::find_by_username(&mut c, " JANE@acme.TEST ").await.unwrap();
     assert_eq!(found.as_ref().map(|u| &u.id), Some(&user.id));
     let other = orgs::create(&mut c, "Other", t0()).await.unwrap();
-    let profile = orgs::profile_by_name(&mut c, &other.id, "Standard User").await.unwrap().unwrap();
+    let profile = orgs::profile_by_name(&mut c, &other.id, "Standard User")
+        .await
+        .unwrap()
+        .unwrap();
     let again = users::insert(
         &mut c,
-        &NewUser { org_id: &other.id, profile_id: &profile.id, username: "jane@ACME.test", email: "x@y.z", first_name: None, last_name: "X" },
+        &NewUser {
+            org_id: &other.id,
+            profile_id: &profile.id,
+            username: "jane@ACME.test",
+            email: "x@y.z",
+            first_name: None,
+            last_name: "X",
+        },
         t0(),
     )
     .await;
@@ -46,7 +66,12 @@ async fn password_history_keeps_the_policy_count(store: &Store) {
     let mut c = store.conn().await.unwrap();
     for n in 0..5 {
         let hash = PhcString::new(format!("hash-{n}"));
-        let change = PasswordChange { hash: &hash, set_at: t0(), expires_at: None, history: 3 };
+        let change = PasswordChange {
+            hash: &hash,
+            set_at: t0(),
+            expires_at: None,
+            history: 3,
+        };
         users::set_password(&mut c, &user.id, &change).await.unwrap();
     }
     let kept: Vec<String> = users::recent_password_hashes(&mut c, &user.id, 24)
@@ -56,7 +81,10 @@ async fn password_history_keeps_the_policy_count(store: &Store) {
         .map(|h| h.as_str().to_owned())
         .collect();
     assert_eq!(kept, ["hash-4", "hash-3", "hash-2"]);
-    assert_eq!(users::get(&mut c, &user.id).await.unwrap().password_hash, Some(PhcString::new("hash-4".into())));
+    assert_eq!(
+        users::get(&mut c, &user.id).await.unwrap().password_hash,
+        Some(PhcString::new("hash-4".into()))
+    );
 }
 
 store_test!(token_freeze_and_unlock);
@@ -67,7 +95,10 @@ async fn token_freeze_and_unlock(store: &Store) {
     users::set_token(&mut c, &user.id, &digest).await.unwrap();
     assert_eq!(users::get(&mut c, &user.id).await.unwrap().token_digest, Some(digest));
     assert!(users::set_frozen(&mut c, &user.id, true).await.unwrap());
-    assert!(!users::set_frozen(&mut c, &user.id, true).await.unwrap(), "already frozen");
+    assert!(
+        !users::set_frozen(&mut c, &user.id, true).await.unwrap(),
+        "already frozen"
+    );
     assert!(users::get(&mut c, &user.id).await.unwrap().frozen);
     assert!(users::set_frozen(&mut c, &user.id, false).await.unwrap());
     assert!(!users::unlock(&mut c, &user.id, t0()).await.unwrap(), "was not locked");
@@ -105,15 +136,38 @@ async fn login_history_filters_by_user_newest_first(store: &Store) {
         api_version: "N/A",
     };
     login_history::insert(&mut c, &unknown).await.unwrap();
-    let mine = login_history::list(&mut c, &login_history::Filter { user_id: Some(&user.id), limit: 10, ..Default::default() })
-        .await
-        .unwrap();
+    let mine = login_history::list(
+        &mut c,
+        &login_history::Filter {
+            user_id: Some(&user.id),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let statuses: Vec<_> = mine.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(statuses, ["Success", "Invalid Password"]);
     assert_eq!(mine[0].username, "jane@acme.test");
     assert!(mine[0].id.starts_with("0Ya"));
-    let all = login_history::list(&mut c, &login_history::Filter { limit: 10, ..Default::default() }).await.unwrap();
+    let all = login_history::list(
+        &mut c,
+        &login_history::Filter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(all.len(), 3);
-    let one = login_history::list(&mut c, &login_history::Filter { limit: 1, ..Default::default() }).await.unwrap();
+    let one = login_history::list(
+        &mut c,
+        &login_history::Filter {
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(one.len(), 1);
 }

@@ -1,0 +1,234 @@
+use crate::support::{values_after, Cli};
+
+#[test]
+fn administration_round_trip() {
+    let cli = Cli::new();
+    let org_id = cli.ok(&["org", "create", "Acme"], None);
+    assert!(
+        org_id.trim().starts_with("00D") && org_id.trim().len() == 18,
+        "{org_id}"
+    );
+    let user_id = cli.ok(
+        &[
+            "org",
+            "user",
+            "create",
+            "jane@acme.test",
+            "--email",
+            "jane@acme.test",
+            "--password-stdin",
+        ],
+        Some("violet-kettle-42\n"),
+    );
+    assert!(user_id.trim().starts_with("005"));
+
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["org", "user", "show", "JANE@acme.test", "--json"], None)).unwrap();
+    assert_eq!(shown["username"], "jane@acme.test");
+    assert_eq!(shown["profile"], "Standard User");
+    assert_eq!(shown["has_security_token"], true);
+    assert_eq!(shown["locked"], false);
+
+    let listed: serde_json::Value = serde_json::from_str(&cli.ok(&["org", "user", "list", "--json"], None)).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+
+    cli.ok(&["org", "user", "freeze", "jane@acme.test"], None);
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["org", "user", "show", "jane@acme.test", "--json"], None)).unwrap();
+    assert_eq!(shown["frozen"], true);
+    cli.ok(&["org", "user", "unfreeze", "jane@acme.test"], None);
+    assert_eq!(
+        cli.ok(&["org", "user", "unlock", "jane@acme.test"], None).trim(),
+        "was not locked; failure count cleared"
+    );
+
+    cli.ok(
+        &[
+            "org",
+            "policy",
+            "set",
+            "--password-expiry",
+            "never",
+            "--max-invalid-attempts",
+            "none",
+            "--lockout",
+            "30m",
+            "--history",
+            "0",
+            "--min-length",
+            "12",
+            "--complexity",
+            "any-3",
+        ],
+        None,
+    );
+    let policy: serde_json::Value = serde_json::from_str(&cli.ok(&["org", "policy", "show", "--json"], None)).unwrap();
+    assert_eq!(policy["password_expiry"], "never");
+    assert_eq!(policy["max_invalid_attempts"], "none");
+    assert_eq!(policy["lockout"], "30m");
+    assert_eq!(policy["min_length"], 12);
+    assert_eq!(policy["complexity"], "any-3");
+
+    cli.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    cli.ok(&["org", "network", "trusted", "add", "192.168.0.1-192.168.0.9"], None);
+    assert_eq!(
+        cli.ok(&["org", "network", "trusted", "list"], None),
+        "127.0.0.0/8\n192.168.0.1-192.168.0.9\n"
+    );
+    cli.ok(&["org", "network", "trusted", "remove", "127.0.0.0/8"], None);
+    assert_eq!(
+        cli.ok(&["org", "network", "trusted", "list"], None),
+        "192.168.0.1-192.168.0.9\n"
+    );
+
+    cli.ok(
+        &[
+            "org",
+            "profile",
+            "login-ranges",
+            "set",
+            "standard user",
+            "10.0.0.0/8",
+            "2001:db8::/32",
+        ],
+        None,
+    );
+    let profiles: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["org", "profile", "list", "--json"], None)).unwrap();
+    let standard = profiles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Standard User")
+        .unwrap();
+    assert_eq!(
+        standard["login_ranges"],
+        serde_json::json!(["10.0.0.0/8", "2001:db8::/32"])
+    );
+    cli.ok(&["org", "profile", "login-ranges", "clear", "Standard User"], None);
+
+    let mails = cli.ok(&["mail", "list", "--json"], None);
+    let mails: serde_json::Value = serde_json::from_str(&mails).unwrap();
+    assert_eq!(mails.as_array().map(Vec::len), Some(1), "the new-user token mail");
+    let shown = cli.ok(&["mail", "show", "1"], None);
+    assert_eq!(values_after(&shown, "Security token (case-sensitive): ").len(), 1);
+
+    assert!(cli.ok(&["org", "login-history", "--json"], None).trim() == "[]");
+    assert!(cli.ok(&["migrate"], None).contains("up to date"));
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line_and_write_nothing() {
+    let cli = Cli::new();
+    cli.ok(&["org", "create", "Acme"], None);
+    let cases: [(&[&str], Option<&str>, &str); 9] = [
+        (&["org", "user", "show", "nobody@acme.test"], None, "not found"),
+        (
+            &["org", "network", "trusted", "add", "10.0.0/8"],
+            None,
+            "malformed IP range",
+        ),
+        (&["org", "network", "trusted", "add", "0.0.0.0/0"], None, "33,554,432"),
+        (
+            &["org", "policy", "set", "--max-invalid-attempts", "4"],
+            None,
+            "3, 5, 10, none",
+        ),
+        (
+            &["org", "policy", "set", "--lockout", "20m"],
+            None,
+            "15m, 30m, 60m, forever",
+        ),
+        (
+            &["org", "policy", "set", "--password-expiry", "45d"],
+            None,
+            "30d, 60d, 90d",
+        ),
+        (&["org", "policy", "set", "--history", "0"], None, "never expire"),
+        (
+            &[
+                "org",
+                "user",
+                "create",
+                "weak@acme.test",
+                "--email",
+                "weak@acme.test",
+                "--password-stdin",
+            ],
+            Some("abc\n"),
+            "at least 8 characters",
+        ),
+        (
+            &[
+                "org",
+                "user",
+                "create",
+                "x@acme.test",
+                "--email",
+                "x@acme.test",
+                "--profile",
+                "Nope",
+            ],
+            None,
+            "profile",
+        ),
+    ];
+    for (args, stdin, needle) in cases {
+        let run = cli.run(args, stdin);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        let errors: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {}", run.stderr);
+        assert!(errors[0].contains(needle), "{args:?}: {}", errors[0]);
+    }
+    let users: serde_json::Value = serde_json::from_str(&cli.ok(&["org", "user", "list", "--json"], None)).unwrap();
+    assert_eq!(users, serde_json::json!([]), "nothing half-written");
+    let policy: serde_json::Value = serde_json::from_str(&cli.ok(&["org", "policy", "show", "--json"], None)).unwrap();
+    assert_eq!(policy["max_invalid_attempts"], "10", "policy untouched");
+    assert_eq!(cli.ok(&["org", "network", "trusted", "list"], None), "");
+    assert_eq!(
+        cli.run(&["org", "user", "frobnicate"], None).code,
+        2,
+        "clap usage errors exit 2 too"
+    );
+}
+
+#[test]
+fn several_orgs_need_an_explicit_org() {
+    let cli = Cli::new();
+    cli.ok(&["org", "create", "Acme"], None);
+    cli.ok(&["org", "create", "Globex"], None);
+    let run = cli.run(
+        &["org", "user", "create", "a@globex.test", "--email", "a@globex.test"],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--org"), "{}", run.stderr);
+    cli.ok(
+        &[
+            "org",
+            "user",
+            "create",
+            "a@globex.test",
+            "--email",
+            "a@globex.test",
+            "--org",
+            "Globex",
+        ],
+        None,
+    );
+    let list = cli.ok(&["org", "user", "list", "--org", "globex"], None);
+    assert!(list.contains("a@globex.test"));
+    assert_eq!(cli.ok(&["org", "user", "list", "--org", "Acme"], None), "");
+}
+
+#[test]
+fn demo_is_repeatable_and_mails_the_tokens() {
+    let cli = Cli::new();
+    let first = cli.ok(&["demo"], None);
+    assert!(first.contains("admin@demo.latchkey.test") && first.contains("user@demo.latchkey.test"));
+    let again = cli.ok(&["demo"], None);
+    assert_eq!(first, again, "running it again changes nothing");
+    let mails = cli.mails();
+    assert_eq!(mails.len(), 2);
+    assert!(mails.iter().all(|m| m.contains("Security token (case-sensitive): ")));
+}

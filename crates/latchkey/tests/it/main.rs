@@ -1,0 +1,8 @@
+//! The `latchkey` binary as an operator uses it: real processes on a fresh data
+//! directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod secrets;
+mod support;

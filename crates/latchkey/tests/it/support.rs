@@ -1,0 +1,97 @@
+//! Runs the real binary against a temporary data directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// One finished invocation.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A data directory and every output the binary printed into it.
+pub struct Cli {
+    pub dir: tempfile::TempDir,
+    pub transcript: std::cell::RefCell<String>,
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            transcript: Default::default(),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs `latchkey --data-dir DIR ARGS…` with `stdin`, logging at TRACE.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("LATCHKEY_LOG", "trace")
+            .env_remove("LATCHKEY_DATABASE_URL")
+            .env("LATCHKEY_CONFIG", write_fast_config(self.dir.path()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn latchkey");
+        if let Some(mut input) = child.stdin.take() {
+            if let Some(text) = stdin {
+                input.write_all(text.as_bytes()).expect("write stdin");
+            }
+        }
+        let out = child.wait_with_output().expect("latchkey runs");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        let mut t = self.transcript.borrow_mut();
+        t.push_str(&format!("$ latchkey {}\n{}{}", args.join(" "), run.stdout, run.stderr));
+        run
+    }
+
+    /// Runs and expects exit status 0.
+    pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let run = self.run(args, stdin);
+        assert_eq!(run.code, 0, "latchkey {args:?} failed: {}", run.stderr);
+        run.stdout
+    }
+
+    /// The messages in the mail folder, as text.
+    pub fn mails(&self) -> Vec<String> {
+        let dir = self.data_dir().join("mail");
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        paths.sort();
+        paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+    }
+}
+
+/// A config file with cheap hashing, so that the suite stays fast.
+fn write_fast_config(dir: &Path) -> PathBuf {
+    let path = dir.join("latchkey.toml");
+    if !path.exists() {
+        std::fs::write(&path, "[hashing]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n").expect("write config");
+    }
+    path
+}
+
+/// Values after `prefix` on any line of `text`.
+pub fn values_after(text: &str, prefix: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix(prefix))
+        .map(|v| v.trim().to_owned())
+        .collect()
+}
