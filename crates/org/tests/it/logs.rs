@@ -26,19 +26,34 @@ impl Write for Buffer {
     }
 }
 
+/// Installs, once per test binary, a global TRACE subscriber writing into a buffer.
+/// (A thread-scoped subscriber would miss events whose callsites other tests reached
+/// first, because tracing caches callsite interest process-wide.)
+fn capture() -> Buffer {
+    static CAPTURE: std::sync::OnceLock<Buffer> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let buffer = Buffer::default();
+            let writer = buffer.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("only this test installs a subscriber");
+            buffer
+        })
+        .clone()
+}
+
 #[test]
 fn login_and_credential_changes_log_no_secret() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    let buffer = capture();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let secrets = tracing::subscriber::with_default(subscriber, || {
+    let secrets = {
         runtime.block_on(async {
             let stack = Stack::new().await;
             stack.org_with_user("jane@acme.test").await;
@@ -91,7 +106,7 @@ fn login_and_credential_changes_log_no_secret() {
             secrets.push(user.password_hash.unwrap().as_str().to_owned());
             secrets
         })
-    });
+    };
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("login failed") && logs.contains("login succeeded") && logs.contains("login refused"),
