@@ -28,6 +28,16 @@ impl PolicyValueError {
     }
 }
 
+/// Parses a CLI choice: one of `keywords` (stored as 0), or a non-zero number followed
+/// by `suffix` (`90d`, `15m`, `5`).
+fn parse_choice(s: &str, keywords: &[&str], suffix: &str) -> Option<i64> {
+    let lower = s.trim().to_ascii_lowercase();
+    if keywords.contains(&lower.as_str()) {
+        return Some(0);
+    }
+    lower.strip_suffix(suffix)?.parse::<i64>().ok().filter(|n| *n != 0)
+}
+
 /// "User passwords expire in".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PasswordExpiry {
@@ -73,16 +83,9 @@ impl PasswordExpiry {
 impl FromStr for PasswordExpiry {
     type Err = PolicyValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.trim().to_ascii_lowercase();
-        if lower == "never" {
-            return Ok(Self::Never);
-        }
-        let days = lower
-            .strip_suffix('d')
-            .and_then(|d| d.parse::<i64>().ok())
-            .filter(|d| *d != 0)
-            .ok_or_else(|| PolicyValueError::new("password expiry", s, Self::ALLOWED))?;
-        Self::from_days(days).map_err(|_| PolicyValueError::new("password expiry", s, Self::ALLOWED))
+        parse_choice(s, &["never"], "d")
+            .and_then(|days| Self::from_days(days).ok())
+            .ok_or_else(|| PolicyValueError::new("password expiry", s, Self::ALLOWED))
     }
 }
 
@@ -132,14 +135,7 @@ impl MaxInvalidAttempts {
 impl FromStr for MaxInvalidAttempts {
     type Err = PolicyValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.trim().to_ascii_lowercase();
-        if lower == "none" || lower == "no-limit" || lower == "nolimit" {
-            return Ok(Self::NoLimit);
-        }
-        lower
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n != 0)
+        parse_choice(s, &["none", "no-limit", "nolimit"], "")
             .and_then(|n| Self::from_stored(n).ok())
             .ok_or_else(|| PolicyValueError::new("maximum invalid login attempts", s, Self::ALLOWED))
     }
@@ -195,14 +191,7 @@ impl LockoutPeriod {
 impl FromStr for LockoutPeriod {
     type Err = PolicyValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.trim().to_ascii_lowercase();
-        if lower == "forever" {
-            return Ok(Self::Forever);
-        }
-        lower
-            .strip_suffix('m')
-            .and_then(|m| m.parse::<i64>().ok())
-            .filter(|m| *m != 0)
+        parse_choice(s, &["forever"], "m")
             .and_then(|m| Self::from_minutes(m).ok())
             .ok_or_else(|| PolicyValueError::new("lockout period", s, Self::ALLOWED))
     }

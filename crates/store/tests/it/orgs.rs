@@ -1,10 +1,11 @@
 use latchkey_core::network::IpRange;
 use latchkey_core::policy::{Complexity, LockoutPeriod, MaxInvalidAttempts, PasswordExpiry, PasswordPolicy};
-use latchkey_store::users::{NewUser, PasswordChange};
+use latchkey_store::users::PasswordChange;
 use latchkey_store::{orgs, users, Store, StoreError};
 
 use crate::store_test;
 use crate::support::t0;
+use crate::users::org_and_user;
 
 store_test!(new_org_has_standard_profiles_and_default_policy);
 async fn new_org_has_standard_profiles_and_default_policy(store: &Store) {
@@ -29,26 +30,8 @@ async fn new_org_has_standard_profiles_and_default_policy(store: &Store) {
 
 store_test!(policy_round_trips_and_moves_expiry_only_earlier);
 async fn policy_round_trips_and_moves_expiry_only_earlier(store: &Store) {
+    let (org, user) = org_and_user(store, "a@acme.test").await;
     let mut c = store.conn().await.unwrap();
-    let org = orgs::create(&mut c, "Acme", t0()).await.unwrap();
-    let profile = orgs::profile_by_name(&mut c, &org.id, "Standard User")
-        .await
-        .unwrap()
-        .unwrap();
-    let user = users::insert(
-        &mut c,
-        &NewUser {
-            org_id: &org.id,
-            profile_id: &profile.id,
-            username: "a@acme.test",
-            email: "a@acme.test",
-            first_name: None,
-            last_name: "A",
-        },
-        t0(),
-    )
-    .await
-    .unwrap();
     let hash = latchkey_core::password::PhcString::new("$argon2id$v=19$m=64,t=1,p=1$x$y".into());
     let expires = t0() + chrono::Duration::days(90);
     users::set_password(
