@@ -37,6 +37,14 @@ pub enum Command {
     /// Set up a demo org with an administrator and a standard user, and print how to
     /// use them.
     Demo,
+    /// Run the org server until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Exit 0 when the server at URL answers its health check.
+    Healthcheck {
+        /// Base URL of the server.
+        #[arg(long, default_value = "http://127.0.0.1:8440")]
+        url: String,
+    },
     /// Apply database migrations.
     Migrate,
     /// Hash a password read from standard input and print the PHC string.
@@ -51,6 +59,14 @@ pub enum Command {
     /// Administer orgs, users, policies and network access.
     #[command(subcommand)]
     Org(OrgCommand),
+}
+
+/// Listener options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the org server's listener (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8440")]
+    pub org_listen: std::net::SocketAddr,
 }
 
 /// `latchkey mail …`
@@ -94,6 +110,9 @@ pub enum OrgCommand {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Connected apps (OAuth clients).
+    #[command(subcommand)]
+    App(AppCommand),
     /// Security tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -197,6 +216,29 @@ pub enum UserCommand {
     Unfreeze {
         /// Username.
         username: String,
+    },
+}
+
+/// `latchkey org app …`
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Create a connected app; prints its client id and secret (the secret only now).
+    Create {
+        /// App name.
+        #[arg(long)]
+        name: String,
+        /// The user the client-credentials grant runs as.
+        #[arg(long)]
+        run_as: Option<String>,
+        /// OAuth callback URL.
+        #[arg(long)]
+        callback: Option<String>,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -7,6 +7,7 @@ use latchkey_core::policy::{PasswordPolicy, PasswordRejection};
 use latchkey_core::secret::{generate_security_token, random_alphanumeric, SecretDigest};
 use latchkey_store::orgs::{self, Org, Profile};
 use latchkey_store::outbox::{self, NewMail};
+use latchkey_store::sessions;
 use latchkey_store::users::{self, NewUser, PasswordChange, User};
 use latchkey_store::{commit, Conn};
 use secrecy::{ExposeSecret, SecretString};
@@ -255,6 +256,7 @@ impl Services {
             history: org.policy.history,
         };
         users::set_password(&mut tx, &user.id, &change).await?;
+        sessions::delete_for_user(&mut tx, &user.id).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordChanged).await?;
         commit(tx).await?;
         tracing::info!(user_id = %user.id, "password changed; security token reset");
@@ -283,6 +285,7 @@ impl Services {
             history: org.policy.history,
         };
         users::set_password(&mut tx, &user.id, &change).await?;
+        sessions::delete_for_user(&mut tx, &user.id).await?;
         let mail = templates::temporary_password(&self.mail, &user.email, &user.username, temporary.expose_secret());
         enqueue(&mut tx, &mail, now).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordReset).await?;
@@ -313,8 +316,12 @@ impl Services {
     /// Freezes or unfreezes; `true` when that changed anything.
     pub async fn set_frozen(&self, username: &str, frozen: bool) -> Result<bool, AccountError> {
         let user = self.user(username).await?;
-        let mut conn = self.store.conn().await?;
-        let changed = users::set_frozen(&mut conn, &user.id, frozen).await?;
+        let mut tx = self.store.begin().await?;
+        let changed = users::set_frozen(&mut tx, &user.id, frozen).await?;
+        if frozen {
+            sessions::delete_for_user(&mut tx, &user.id).await?;
+        }
+        commit(tx).await?;
         tracing::info!(user_id = %user.id, frozen, changed, "user freeze state set");
         Ok(changed)
     }

@@ -3,10 +3,13 @@
 //! outbox. The CLI and the HTTP surfaces both go through these services.
 
 pub mod accounts;
+pub mod apps;
 pub mod error;
 pub mod hashing;
+pub mod http;
 pub mod login;
 pub mod mail;
+pub mod sessions;
 
 use std::sync::Arc;
 

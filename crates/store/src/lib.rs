@@ -3,9 +3,11 @@
 //! connection ([`Conn`]), so callers compose them inside one transaction ([`Store::begin`]).
 //! This is the only crate that contains SQL.
 
+pub mod apps;
 pub mod login_history;
 pub mod orgs;
 pub mod outbox;
+pub mod sessions;
 pub mod users;
 
 mod time;

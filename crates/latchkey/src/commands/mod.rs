@@ -5,6 +5,7 @@
 mod demo;
 mod mail;
 mod org;
+mod serve;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -81,6 +82,8 @@ pub fn read_password_stdin() -> Result<SecretString, Failure> {
 pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
     match command {
         Command::Demo => demo::run(config).await,
+        Command::Serve(args) => serve::run(&args, config).await,
+        Command::Healthcheck { url } => serve::healthcheck(&url).await,
         Command::Migrate => {
             let store = crate::wiring::store(config).await?;
             println!("database is up to date ({:?})", store.backend());

@@ -4,12 +4,13 @@ use latchkey_core::network::IpRange;
 use latchkey_org::accounts::CreateUser;
 use latchkey_org::Services;
 use latchkey_store::login_history::{self, Filter};
+use secrecy::ExposeSecret;
 
 use super::mail::deliver_now;
 use super::{read_password_stdin, usage, Failure};
 use crate::cli::{
-    LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand, ProfileCommand, TokenCommand, TrustedCommand,
-    UserCommand,
+    AppCommand, LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand, ProfileCommand, TokenCommand,
+    TrustedCommand, UserCommand,
 };
 use crate::config::Config;
 use crate::output::{self, OrgView, PolicyView, ProfileView, UserView};
@@ -62,6 +63,27 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
             }
         }
         OrgCommand::User(cmd) => user(cmd, &services, config).await?,
+        OrgCommand::App(AppCommand::Create {
+            name,
+            run_as,
+            callback,
+            org,
+            json,
+        }) => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let (app, secret) = services
+                .create_app(&org.id, &name, run_as.as_deref(), callback.as_deref())
+                .await?;
+            if json {
+                output::json(&serde_json::json!({
+                    "name": app.name, "client_id": app.client_id, "client_secret": secret.expose_secret(),
+                }))?;
+            } else {
+                println!("client id:     {}", app.client_id);
+                println!("client secret: {}", secret.expose_secret());
+                eprintln!("the client secret is shown only now; it is stored as a digest");
+            }
+        }
         OrgCommand::Token(TokenCommand::Reset { username }) => {
             let user = services.reset_token(&username).await?;
             deliver_now(&services, config).await?;

@@ -61,6 +61,33 @@ impl Cli {
         run
     }
 
+    /// Starts `latchkey serve` on a free loopback port and waits until it is healthy.
+    pub fn serve(&self) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(["serve", "--org-listen", "127.0.0.1:0"])
+            .current_dir(self.dir.path())
+            .env_remove("LATCHKEY_DATABASE_URL")
+            .env("LATCHKEY_CONFIG", write_fast_config(self.dir.path()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn latchkey serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("serve prints its URL");
+        let url = line.trim().strip_prefix("org server: ").expect("URL line").to_owned();
+        let server = Server { child, url };
+        for _ in 0..100 {
+            if self.run(&["healthcheck", "--url", &server.url], None).code == 0 {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("server at {} never became healthy", server.url);
+    }
+
     /// Runs and expects exit status 0.
     pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let run = self.run(args, stdin);
@@ -94,4 +121,17 @@ pub fn values_after(text: &str, prefix: &str) -> Vec<String> {
         .filter_map(|l| l.trim().strip_prefix(prefix))
         .map(|v| v.trim().to_owned())
         .collect()
+}
+
+/// A running `latchkey serve`, killed on drop.
+pub struct Server {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

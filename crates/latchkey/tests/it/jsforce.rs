@@ -1,0 +1,167 @@
+//! The real `jsforce` package (npm, `tools/interop`) against `latchkey serve`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{values_after, Cli};
+
+const PASSWORD: &str = "violet-kettle-42";
+const USER: &str = "jane@acme.test";
+
+/// Runs `tools/interop/jsforce_login.js`; `stdin` holds the secrets.
+fn jsforce(args: &[&str], stdin: &str) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/interop/jsforce_login.js");
+    let mut child = Command::new("node")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node (scripts/test installs tools/interop)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|_| {
+        panic!(
+            "jsforce printed {stdout:?}; stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn soap(url: &str, secret: &str) -> Value {
+    jsforce(&["soap", url, USER], &format!("{secret}\n"))
+}
+
+fn error_code(v: &Value) -> String {
+    assert_eq!(v["ok"], false, "expected a failure: {v}");
+    v["message"]
+        .as_str()
+        .unwrap_or_default()
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn latest_token(cli: &Cli) -> String {
+    values_after(&cli.mails().join("\n"), "Security token (case-sensitive): ")
+        .pop()
+        .expect("a token mail")
+}
+
+#[test]
+fn jsforce_logs_in_by_soap_and_oauth_and_meets_every_refusal() {
+    let cli = Cli::new();
+    let org_id = cli.ok(&["org", "create", "Acme"], None).trim().to_owned();
+    cli.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let token = latest_token(&cli);
+    let server = cli.serve();
+    let url = server.url.as_str();
+
+    let ok = soap(url, &format!("{PASSWORD}{token}"));
+    assert_eq!(ok["ok"], true, "password + token from an untrusted IP: {ok}");
+    assert_eq!(ok["organizationId"], org_id.as_str());
+    assert_eq!(ok["instanceUrl"], url);
+    assert_eq!(ok["hasAccessToken"], true);
+
+    assert_eq!(error_code(&soap(url, PASSWORD)), "LOGIN_MUST_USE_SECURITY_TOKEN");
+
+    let app: Value =
+        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Data Sync", "--json"], None)).unwrap();
+    let (client_id, client_secret) = (
+        app["client_id"].as_str().unwrap(),
+        app["client_secret"].as_str().unwrap(),
+    );
+    let oauth = jsforce(
+        &["oauth", url, USER, client_id],
+        &format!("{PASSWORD}{token}\n{client_secret}\n"),
+    );
+    assert_eq!(oauth["ok"], true, "OAuth password flow: {oauth}");
+    assert_eq!(oauth["organizationId"], org_id.as_str());
+    let bad_secret = jsforce(&["oauth", url, USER, client_id], &format!("{PASSWORD}{token}\nwrong\n"));
+    assert_eq!(
+        (bad_secret["ok"].clone(), bad_secret["name"].clone()),
+        (Value::Bool(false), Value::from("invalid_client"))
+    );
+    let no_token = jsforce(
+        &["oauth", url, USER, client_id],
+        &format!("{PASSWORD}\n{client_secret}\n"),
+    );
+    assert_eq!(no_token["name"], "invalid_grant", "{no_token}");
+
+    cli.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    assert_eq!(soap(url, PASSWORD)["ok"], true, "trusted network: password alone");
+
+    cli.ok(&["org", "policy", "set", "--max-invalid-attempts", "3"], None);
+    for n in 0..3 {
+        assert_eq!(error_code(&soap(url, &format!("wrong-{n}"))), "INVALID_LOGIN");
+    }
+    assert_eq!(
+        error_code(&soap(url, PASSWORD)),
+        "INVALID_LOGIN",
+        "locked: the right password fails too"
+    );
+    let shown: Value = serde_json::from_str(&cli.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(shown["locked"], true);
+    cli.ok(&["org", "user", "unlock", USER], None);
+    assert_eq!(soap(url, PASSWORD)["ok"], true, "unlock restores");
+
+    cli.ok(
+        &["org", "profile", "login-ranges", "set", "Standard User", "10.0.0.0/8"],
+        None,
+    );
+    assert_eq!(
+        error_code(&soap(url, PASSWORD)),
+        "INVALID_LOGIN",
+        "outside the profile's login IP ranges"
+    );
+    cli.ok(&["org", "profile", "login-ranges", "clear", "Standard User"], None);
+
+    cli.ok(&["org", "user", "reset-password", USER], None);
+    let mails = cli.mails().join("\n");
+    let temporary = values_after(&mails, "Temporary password: ")
+        .pop()
+        .expect("temporary password");
+    let expired = soap(url, &temporary);
+    assert_eq!(expired["ok"], false);
+    assert_eq!(
+        expired["message"], "Unable to login because the used password has expired.",
+        "{expired}"
+    );
+
+    let history = cli.ok(&["org", "login-history", "--json", "--limit", "100"], None);
+    let history: Value = serde_json::from_str(&history).unwrap();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    for s in [
+        "Success",
+        "Failed: API security token required",
+        "Invalid Password",
+        "Password Lockout",
+        "Restricted IP",
+    ] {
+        assert!(statuses.contains(&s), "login history lacks {s:?}: {statuses:?}");
+    }
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["login_type"] == "Remote Access 2.0" && r["application"] == "Data Sync"));
+}

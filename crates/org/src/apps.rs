@@ -1,0 +1,74 @@
+//! Connected apps (OAuth clients). The consumer secret is shown once at creation and
+//! kept as a digest; authenticating a client is a constant-time digest compare.
+
+use latchkey_core::ids::OrgId;
+use latchkey_core::secret::{random_alphanumeric, SecretDigest};
+use latchkey_store::apps::{self, ConnectedApp};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{AccountError, Services};
+
+/// Why a client was not authenticated (OAuth `invalid_client_id` / `invalid_client`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRejection {
+    /// No app with that consumer key.
+    UnknownClient,
+    /// The consumer secret is wrong or missing.
+    BadSecret,
+}
+
+impl Services {
+    /// Creates a connected app; returns it and its secret (shown once).
+    pub async fn create_app(
+        &self,
+        org: &OrgId,
+        name: &str,
+        run_as: Option<&str>,
+        callback_url: Option<&str>,
+    ) -> Result<(ConnectedApp, SecretString), AccountError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 80 {
+            return Err(AccountError::Invalid("app name must be 1 to 80 characters".into()));
+        }
+        let run_as = match run_as {
+            Some(u) => {
+                let user = self.user(u).await?;
+                if &user.org_id != org {
+                    return Err(AccountError::Invalid(format!("user {u:?} is not in this org")));
+                }
+                Some(user.id)
+            }
+            None => None,
+        };
+        let secret = random_alphanumeric(64);
+        let app = ConnectedApp {
+            client_id: format!("3MVG9{}", random_alphanumeric(80).expose_secret()),
+            org_id: org.clone(),
+            name: name.to_owned(),
+            secret_digest: SecretDigest::of(secret.expose_secret()),
+            run_as,
+            callback_url: callback_url.map(str::to_owned),
+            created_at: self.clock.now(),
+        };
+        let mut conn = self.store.conn().await?;
+        apps::insert(&mut conn, &app).await?;
+        tracing::info!(client = %app.name, org_id = %org, "connected app created");
+        Ok((app, secret))
+    }
+
+    /// Checks a client's consumer key and secret.
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<Result<ConnectedApp, ClientRejection>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        let Some(app) = apps::find(&mut conn, client_id).await? else {
+            return Ok(Err(ClientRejection::UnknownClient));
+        };
+        match secret {
+            Some(s) if app.secret_digest.matches(s) => Ok(Ok(app)),
+            _ => Ok(Err(ClientRejection::BadSecret)),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The org server's HTTP surfaces: SOAP `login()`/`logout()` and the OAuth 2.0 token
+//! endpoint, in the Salesforce wire formats of `wire-spec.md`. One `app(state)`
+//! serves `latchkey serve` and the tests.
+
+mod client_ip;
+mod oauth;
+mod soap;
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use latchkey_core::secret::random_alphanumeric;
+use secrecy::ExposeSecret;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::Services;
+
+pub use client_ip::ClientIp;
+
+/// Largest request body accepted (a password may be 16,000 bytes; XML adds little).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The org services.
+    pub services: Services,
+    /// `http` or `https`: the scheme of URLs handed to clients (`serverUrl`, `instance_url`).
+    pub scheme: &'static str,
+}
+
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        random_alphanumeric(20).expose_secret().parse().ok().map(RequestId::new)
+    }
+}
+
+/// The org server's router with its layers (request id → trace → timeout → body limit).
+pub fn app(state: HttpState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(soap::router())
+        .merge(oauth::router())
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // The path only: query strings may carry tokens.
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                // A SOAP fault is HTTP 500 by protocol, not a server failure; handlers log real ones.
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
+        .with_state(state)
+}
+
+/// The externally visible base URL (`scheme://host[:port]`) of this request.
+fn base_url(state: &HttpState, headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .unwrap_or("localhost");
+    format!("{}://{host}", state.scheme)
+}

@@ -1,0 +1,429 @@
+//! SOAP `login()` and `logout()` on `/services/Soap/{u|c}/{version}` (wire-spec §5).
+//! Parsing is namespace-aware and tolerant of prefixes, extra headers and SOAPAction
+//! variants; a DOCTYPE (and so any entity declaration) is refused. Success bodies put
+//! result elements unprefixed in the default namespace; faults are HTTP 500 with
+//! `sf:`-prefixed details, or 400 for a request that is not a well-formed call.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use latchkey_core::status::{Channel, LoginStatus};
+use quick_xml::escape::escape;
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{base_url, ClientIp, HttpState};
+use crate::login::{LoginOutcome, LoginRequest};
+
+const SOAP_ENV: &[u8] = b"http://schemas.xmlsoap.org/soap/envelope/";
+
+/// `INVALID_LOGIN`'s message.
+pub const INVALID_LOGIN_MESSAGE: &str = "Invalid username, password, security token; or user locked out.";
+/// `LOGIN_MUST_USE_SECURITY_TOKEN`'s message (with Salesforce's U+2019 apostrophe).
+pub const MUST_USE_TOKEN_MESSAGE: &str = "Invalid username, password, security token; or user locked out. Are you at a new location? When accessing Salesforce--either via a desktop client or the API--from outside of your company\u{2019}s trusted networks, you must add a security token to your password to log in. To get your new security token, log in to Salesforce. From your personal settings, enter Reset My Security Token in the Quick Find box, then select Reset My Security Token.";
+
+pub(super) fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/services/Soap/{api}/{version}", post(call))
+        .route("/services/Soap/{api}/{version}/{org}", post(call))
+}
+
+/// Partner (`u`) or enterprise (`c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Partner,
+    Enterprise,
+}
+
+impl Api {
+    fn letter(self) -> &'static str {
+        match self {
+            Self::Partner => "u",
+            Self::Enterprise => "c",
+        }
+    }
+    fn namespace(self) -> &'static str {
+        match self {
+            Self::Partner => "urn:partner.soap.sforce.com",
+            Self::Enterprise => "urn:enterprise.soap.sforce.com",
+        }
+    }
+    fn fault_namespace(self) -> &'static str {
+        match self {
+            Self::Partner => "urn:fault.partner.soap.sforce.com",
+            Self::Enterprise => "urn:fault.enterprise.soap.sforce.com",
+        }
+    }
+    fn api_type(self) -> &'static str {
+        match self {
+            Self::Partner => "SOAP Partner",
+            Self::Enterprise => "SOAP Enterprise",
+        }
+    }
+}
+
+/// The call a request body makes.
+#[derive(Default)]
+struct Parsed {
+    operation: Option<String>,
+    username: Option<String>,
+    password: Option<SecretString>,
+    session_id: Option<SecretString>,
+    client: Option<String>,
+}
+
+/// Why a body is not a SOAP call we can read.
+#[derive(Debug)]
+struct Malformed(String);
+
+fn parse(body: &[u8]) -> Result<Parsed, Malformed> {
+    let text = std::str::from_utf8(body).map_err(|_| Malformed("request body is not UTF-8".into()))?;
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().trim_text(false);
+    let mut parsed = Parsed::default();
+    // Local names of open elements, and whether the element is in the SOAP envelope namespace.
+    let mut stack: Vec<(String, bool)> = Vec::new();
+    let mut saw_envelope = false;
+    let mut text_buf = String::new();
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| Malformed(format!("malformed XML: {e}")))?;
+        match event {
+            Event::DocType(_) => return Err(Malformed("DOCTYPE and entity declarations are not allowed".into())),
+            Event::Start(e) => {
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let in_env = matches!(ns, ResolveResult::Bound(n) if n.as_ref() == SOAP_ENV);
+                if stack.is_empty() {
+                    if !(in_env && local == "Envelope") {
+                        return Err(Malformed("the root element must be a SOAP 1.1 Envelope".into()));
+                    }
+                    saw_envelope = true;
+                }
+                if stack.len() == 2 && stack[1] == ("Body".to_owned(), true) && parsed.operation.is_none() {
+                    parsed.operation = Some(local.clone());
+                }
+                stack.push((local, in_env));
+                text_buf.clear();
+            }
+            Event::Empty(e) => {
+                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                if stack.len() == 2 && stack[1] == ("Body".to_owned(), true) && parsed.operation.is_none() {
+                    parsed.operation = Some(local);
+                }
+            }
+            Event::Text(t) => {
+                let unescaped = t
+                    .unescape()
+                    .map_err(|e| Malformed(format!("bad character reference: {e}")))?;
+                text_buf.push_str(&unescaped);
+            }
+            Event::CData(c) => text_buf.push_str(&String::from_utf8_lossy(&c)),
+            Event::End(_) => {
+                let Some((local, _)) = stack.pop() else {
+                    return Err(Malformed("unbalanced XML".into()));
+                };
+                let parent = stack.last().map(|(n, _)| n.as_str());
+                let value = std::mem::take(&mut text_buf);
+                match (parent, local.as_str()) {
+                    (Some("login"), "username") => parsed.username = Some(value),
+                    (Some("login"), "password") => parsed.password = Some(SecretString::from(value)),
+                    (Some("SessionHeader"), "sessionId") => {
+                        parsed.session_id = Some(SecretString::from(value.trim().to_owned()))
+                    }
+                    (Some("CallOptions"), "client") => parsed.client = Some(value.trim().to_owned()),
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_envelope || !stack.is_empty() {
+        return Err(Malformed("incomplete SOAP envelope".into()));
+    }
+    Ok(parsed)
+}
+
+fn xml(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")], body).into_response()
+}
+
+/// A SOAP fault with an `sf:` exception code (HTTP 500, as Salesforce answers).
+fn fault(api: Api, status: StatusCode, code: &str, message: &str, detail: &str) -> Response {
+    let msg = escape(message);
+    xml(
+        status,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+             xmlns:sf=\"{ns}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><soapenv:Fault>\
+             <faultcode>sf:{code}</faultcode><faultstring>{code}: {msg}</faultstring><detail><sf:{detail} xsi:type=\"sf:{detail}\">\
+             <sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{msg}</sf:exceptionMessage></sf:{detail}></detail>\
+             </soapenv:Fault></soapenv:Body></soapenv:Envelope>",
+            ns = api.fault_namespace()
+        ),
+    )
+}
+
+/// A request that is not a SOAP call we understand: HTTP 400, `soapenv:Client`.
+fn client_fault(message: &str) -> Response {
+    xml(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+             <soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>{}</faultstring></soapenv:Fault>\
+             </soapenv:Body></soapenv:Envelope>",
+            escape(message)
+        ),
+    )
+}
+
+fn internal_fault(api: Api) -> Response {
+    fault(
+        api,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "UNKNOWN_EXCEPTION",
+        "An unexpected error occurred. Please try again.",
+        "UnexpectedErrorFault",
+    )
+}
+
+async fn call(
+    State(state): State<HttpState>,
+    ClientIp(ip): ClientIp,
+    Path(params): Path<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let api = match params.first().map(|(_, v)| v.as_str()) {
+        Some("u") => Api::Partner,
+        Some("c") => Api::Enterprise,
+        _ => return client_fault("unknown SOAP API: use /services/Soap/u/{version} or /services/Soap/c/{version}"),
+    };
+    let version = params.get(1).map(|(_, v)| v.clone()).unwrap_or_default();
+    if !valid_version(&version) {
+        return fault(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNSUPPORTED_API_VERSION",
+            &format!("Invalid Api version specified on URL: {version}"),
+            "UnexpectedErrorFault",
+        );
+    }
+    let parsed = match parse(&body) {
+        Ok(p) => p,
+        Err(Malformed(why)) => return client_fault(&why),
+    };
+    match parsed.operation.as_deref() {
+        Some("login") => login(&state, api, &version, ip, &headers, parsed).await,
+        Some("logout") => logout(&state, api, parsed).await,
+        Some(op) => fault(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INVALID_OPERATION",
+            &format!("operation {op} is not supported by this server"),
+            "UnexpectedErrorFault",
+        ),
+        None => client_fault("the SOAP Body holds no operation"),
+    }
+}
+
+fn valid_version(v: &str) -> bool {
+    v.split_once('.').is_some_and(|(a, b)| {
+        a.parse::<u32>().is_ok_and(|n| (20..=64).contains(&n)) && b.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
+async fn login(
+    state: &HttpState,
+    api: Api,
+    version: &str,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    p: Parsed,
+) -> Response {
+    let username = p.username.unwrap_or_default();
+    let password = p.password.unwrap_or_else(|| SecretString::from(String::new()));
+    if username.trim().is_empty() || password.expose_secret().is_empty() {
+        return fault(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INVALID_LOGIN",
+            INVALID_LOGIN_MESSAGE,
+            "LoginFault",
+        );
+    }
+    let application = p
+        .client
+        .or_else(|| {
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .map(|c| c.chars().take(64).collect::<String>())
+        .unwrap_or_else(|| "N/A".into());
+    let req = LoginRequest {
+        username: &username,
+        secret: &password,
+        ip,
+        channel: Channel::Soap,
+        device_verified: false,
+        application: &application,
+        api_type: api.api_type(),
+        api_version: version,
+    };
+    let outcome = match state.services.login(&req).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "SOAP login failed internally");
+            return internal_fault(api);
+        }
+    };
+    match outcome {
+        LoginOutcome::Refused(LoginStatus::TokenRequired) => fault(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "LOGIN_MUST_USE_SECURITY_TOKEN",
+            MUST_USE_TOKEN_MESSAGE,
+            "LoginFault",
+        ),
+        LoginOutcome::Refused(_) => fault(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INVALID_LOGIN",
+            INVALID_LOGIN_MESSAGE,
+            "LoginFault",
+        ),
+        LoginOutcome::Success { user, password_expired } => {
+            let issued = match state.services.issue_session(&user, None, password_expired).await {
+                Ok(i) => i,
+                Err(e) => {
+                    tracing::error!(error = %e, "issuing a session failed");
+                    return internal_fault(api);
+                }
+            };
+            let org = match state.services.resolve_org(Some(user.org_id.as_str())).await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the org failed");
+                    return internal_fault(api);
+                }
+            };
+            let profile = state
+                .services
+                .profile_of(&user)
+                .await
+                .map(|p| p.id.to_string())
+                .unwrap_or_default();
+            let base = base_url(state, headers);
+            let org15 = user.org_id.short();
+            let server_url = format!("{base}/services/Soap/{}/{version}/{org15}", api.letter());
+            let metadata_url = format!("{base}/services/Soap/m/{version}/{org15}");
+            xml(
+                StatusCode::OK,
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+                     xmlns=\"{ns}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><loginResponse><result>\
+                     <metadataServerUrl>{metadata}</metadataServerUrl><passwordExpired>{expired}</passwordExpired><sandbox>false</sandbox>\
+                     <serverUrl>{server}</serverUrl><sessionId>{session}</sessionId><userId>{user_id}</userId><userInfo>\
+                     <accessibilityMode>false</accessibilityMode><chatterExternal>false</chatterExternal><currencySymbol>$</currencySymbol>\
+                     <orgAttachmentFileSizeLimit>5242880</orgAttachmentFileSizeLimit><orgDefaultCurrencyIsoCode>USD</orgDefaultCurrencyIsoCode>\
+                     <orgDefaultCurrencyLocale>en_US</orgDefaultCurrencyLocale><orgDisallowHtmlAttachments>false</orgDisallowHtmlAttachments>\
+                     <orgHasPersonAccounts>false</orgHasPersonAccounts><organizationId>{org_id}</organizationId>\
+                     <organizationMultiCurrency>false</organizationMultiCurrency><organizationName>{org_name}</organizationName>\
+                     <profileId>{profile}</profileId><roleId xsi:nil=\"true\"/><sessionSecondsValid>{seconds}</sessionSecondsValid>\
+                     <userDefaultCurrencyIsoCode xsi:nil=\"true\"/><userEmail>{email}</userEmail><userFullName>{full_name}</userFullName>\
+                     <userId>{user_id}</userId><userLanguage>en_US</userLanguage><userLocale>en_US</userLocale><userName>{username}</userName>\
+                     <userTimeZone>UTC</userTimeZone><userType>Standard</userType><userUiSkin>Theme3</userUiSkin></userInfo></result>\
+                     </loginResponse></soapenv:Body></soapenv:Envelope>",
+                    ns = api.namespace(),
+                    metadata = escape(&metadata_url),
+                    expired = password_expired,
+                    server = escape(&server_url),
+                    session = escape(issued.id.expose_secret()),
+                    user_id = user.id,
+                    org_id = user.org_id,
+                    org_name = escape(&org.name),
+                    seconds = issued.seconds_valid,
+                    email = escape(&user.email),
+                    full_name = escape(user.full_name()),
+                    username = escape(&user.username),
+                ),
+            )
+        }
+    }
+}
+
+async fn logout(state: &HttpState, api: Api, p: Parsed) -> Response {
+    let Some(id) = p.session_id else {
+        return fault(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INVALID_SESSION_ID",
+            "Invalid Session ID found in SessionHeader: Illegal Session",
+            "UnexpectedErrorFault",
+        );
+    };
+    match state.services.end_session(id.expose_secret()).await {
+        Ok(true) => xml(
+            StatusCode::OK,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+                 xmlns=\"{}\"><soapenv:Body><logoutResponse/></soapenv:Body></soapenv:Envelope>",
+                api.namespace()
+            ),
+        ),
+        Ok(false) => fault(api, StatusCode::INTERNAL_SERVER_ERROR, "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session", "UnexpectedErrorFault"),
+        Err(e) => {
+            tracing::error!(error = %e, "SOAP logout failed internally");
+            internal_fault(api)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_clients_shapes() {
+        let jsforce = br#"<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Header/><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>a@b.c</username><password>pass&lt;&amp;&gt;wordTOKEN123</password></login></se:Body></se:Envelope>"#;
+        let p = parse(jsforce).unwrap();
+        assert_eq!(p.operation.as_deref(), Some("login"));
+        assert_eq!(p.username.as_deref(), Some("a@b.c"));
+        assert_eq!(p.password.unwrap().expose_secret(), "pass<&>wordTOKEN123");
+        let simple = br#"<?xml version="1.0" encoding="utf-8" ?>
+<env:Envelope xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:env="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:partner.soap.sforce.com">
+  <env:Header><urn:CallOptions><urn:client>simple-salesforce</urn:client><urn:defaultNamespace>sf</urn:defaultNamespace></urn:CallOptions></env:Header>
+  <env:Body><n1:login xmlns:n1="urn:partner.soap.sforce.com"><n1:username>a@b.c</n1:username><n1:password>p&quot;w&#x27;d&#65;TOK</n1:password></n1:login></env:Body>
+</env:Envelope>"#;
+        let p = parse(simple).unwrap();
+        assert_eq!(p.client.as_deref(), Some("simple-salesforce"));
+        assert_eq!(p.password.unwrap().expose_secret(), "p\"w'dATOK");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_call() {
+        for bad in [
+            &b"<!DOCTYPE x [<!ENTITY a 'b'>]><se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\"/>"[..],
+            b"not xml",
+            b"<Envelope><Body/></Envelope>",
+            b"<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\"><se:Body><login>",
+            b"\xff\xfe<bad/>",
+        ] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn versions() {
+        assert!(valid_version("59.0") && valid_version("50.0") && valid_version("64.0"));
+        assert!(!valid_version("v59.0") && !valid_version("65.0") && !valid_version("x") && !valid_version(""));
+    }
+}

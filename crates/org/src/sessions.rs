@@ -1,0 +1,75 @@
+//! Issuing and checking sessions. A session id looks like Salesforce's
+//! (`{orgId15}!{96 random alphanumerics}`, never JWT-shaped); only its digest is
+//! stored. Password changes, resets and freezes end a user's sessions.
+
+use chrono::Duration;
+use latchkey_core::secret::{random_alphanumeric, SecretDigest};
+use latchkey_store::sessions::{self, NewSession, Session};
+use latchkey_store::users::User;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{AccountError, Services};
+
+/// An issued session: the id to hand to the client, and how long it stays valid idle.
+#[derive(Debug)]
+pub struct Issued {
+    /// The session id (a secret).
+    pub id: SecretString,
+    /// Idle timeout in seconds.
+    pub seconds_valid: i64,
+}
+
+impl Services {
+    /// Issues a session for `user`; `restricted` sessions may only change the password.
+    pub async fn issue_session(
+        &self,
+        user: &User,
+        client_id: Option<&str>,
+        restricted: bool,
+    ) -> Result<Issued, AccountError> {
+        let mut conn = self.store.conn().await?;
+        let org = latchkey_store::orgs::get(&mut conn, &user.org_id).await?;
+        let id = SecretString::from(format!(
+            "{}!{}",
+            user.org_id.short(),
+            random_alphanumeric(96).expose_secret()
+        ));
+        let idle = Duration::minutes(org.session_timeout_minutes);
+        let new = NewSession {
+            digest: &SecretDigest::of(id.expose_secret()),
+            user_id: &user.id,
+            org_id: &user.org_id,
+            client_id,
+            restricted,
+            idle,
+        };
+        sessions::insert(&mut conn, &new, self.clock.now()).await?;
+        Ok(Issued {
+            id,
+            seconds_valid: idle.num_seconds(),
+        })
+    }
+
+    /// The live session behind `id`, its idle timer restarted; `None` when unknown or
+    /// expired.
+    pub async fn session(&self, id: &str) -> Result<Option<Session>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        let Some(org_part) = id.split('!').next().filter(|p| p.len() == 15) else {
+            return Ok(None);
+        };
+        let Ok(org_id) = org_part.parse::<latchkey_core::ids::OrgId>() else {
+            return Ok(None);
+        };
+        let Some(org) = latchkey_store::orgs::find(&mut conn, &org_id).await? else {
+            return Ok(None);
+        };
+        let idle = Duration::minutes(org.session_timeout_minutes);
+        Ok(sessions::touch(&mut conn, &SecretDigest::of(id), self.clock.now(), idle).await?)
+    }
+
+    /// Ends the session behind `id`; `true` when there was one.
+    pub async fn end_session(&self, id: &str) -> Result<bool, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(sessions::delete(&mut conn, &SecretDigest::of(id)).await?)
+    }
+}

@@ -1,0 +1,89 @@
+//! Connected apps: OAuth clients of an org. The client secret is kept as a digest.
+
+use chrono::{DateTime, Utc};
+use latchkey_core::ids::{OrgId, UserId};
+use latchkey_core::secret::SecretDigest;
+use sqlx::FromRow;
+
+use crate::time::from_millis;
+use crate::{Conn, StoreError};
+
+/// A connected app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedApp {
+    /// Consumer key.
+    pub client_id: String,
+    /// Its org.
+    pub org_id: OrgId,
+    /// Name, unique in the org.
+    pub name: String,
+    /// Digest of the consumer secret.
+    pub secret_digest: SecretDigest,
+    /// The user `client_credentials` runs as.
+    pub run_as: Option<UserId>,
+    /// OAuth callback URL.
+    pub callback_url: Option<String>,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct Row {
+    client_id: String,
+    org_id: String,
+    name: String,
+    secret_digest: Vec<u8>,
+    run_as_user_id: Option<String>,
+    callback_url: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<Row> for ConnectedApp {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Self, StoreError> {
+        Ok(Self {
+            client_id: r.client_id,
+            org_id: r.org_id.parse().map_err(|_| StoreError::Corrupt("app org"))?,
+            name: r.name,
+            secret_digest: SecretDigest::from_bytes(&r.secret_digest).ok_or(StoreError::Corrupt("app secret"))?,
+            run_as: r
+                .run_as_user_id
+                .map(|u| u.parse().map_err(|_| StoreError::Corrupt("app run-as user")))
+                .transpose()?,
+            callback_url: r.callback_url,
+            created_at: from_millis(r.created_at, "app created_at")?,
+        })
+    }
+}
+
+/// Stores a new app.
+pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO connected_apps (client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&app.client_id)
+    .bind(app.org_id.as_str())
+    .bind(&app.name)
+    .bind(app.secret_digest.as_bytes().as_slice())
+    .bind(app.run_as.as_ref().map(UserId::as_str))
+    .bind(app.callback_url.as_deref())
+    .bind(app.created_at.timestamp_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::duplicate_as("connected app"))?;
+    Ok(())
+}
+
+/// The app with this consumer key.
+pub async fn find(conn: &mut Conn, client_id: &str) -> Result<Option<ConnectedApp>, StoreError> {
+    sqlx::query_as::<_, Row>(
+        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at \
+         FROM connected_apps WHERE client_id = $1",
+    )
+    .bind(client_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(ConnectedApp::try_from)
+    .transpose()
+}

@@ -1,0 +1,119 @@
+//! Sessions: what a SOAP `sessionId` or an OAuth access token stands for. Only the
+//! SHA-256 digest of the id is stored; sessions expire after the org's idle timeout.
+
+use chrono::{DateTime, Duration, Utc};
+use latchkey_core::ids::{OrgId, UserId};
+use latchkey_core::secret::SecretDigest;
+use sqlx::FromRow;
+
+use crate::time::{flag, from_millis};
+use crate::{Conn, StoreError};
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Whose.
+    pub user_id: UserId,
+    /// In which org.
+    pub org_id: OrgId,
+    /// The connected app it was issued to (OAuth), if any.
+    pub client_id: Option<String>,
+    /// Only a password change is allowed (expired password).
+    pub restricted: bool,
+    /// Issued at.
+    pub created_at: DateTime<Utc>,
+    /// Expires at unless used again.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct Row {
+    user_id: String,
+    org_id: String,
+    client_id: Option<String>,
+    restricted: i64,
+    created_at: i64,
+    expires_at: i64,
+}
+
+/// A session to store.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// Digest of the session id.
+    pub digest: &'a SecretDigest,
+    /// Whose.
+    pub user_id: &'a UserId,
+    /// Org.
+    pub org_id: &'a OrgId,
+    /// Connected app, if any.
+    pub client_id: Option<&'a str>,
+    /// Expired-password session.
+    pub restricted: bool,
+    /// Idle timeout.
+    pub idle: Duration,
+}
+
+/// Stores a new session.
+pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+    )
+    .bind(s.digest.as_bytes().as_slice())
+    .bind(s.user_id.as_str())
+    .bind(s.org_id.as_str())
+    .bind(s.client_id)
+    .bind(i64::from(s.restricted))
+    .bind(now.timestamp_millis())
+    .bind((now + s.idle).timestamp_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The live session with this digest, its idle expiry pushed to `now + idle`.
+pub async fn touch(
+    conn: &mut Conn,
+    digest: &SecretDigest,
+    now: DateTime<Utc>,
+    idle: Duration,
+) -> Result<Option<Session>, StoreError> {
+    let row: Option<Row> = sqlx::query_as(
+        "UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id_digest = $1 AND expires_at > $2 \
+         RETURNING user_id, org_id, client_id, restricted, created_at, expires_at",
+    )
+    .bind(digest.as_bytes().as_slice())
+    .bind(now.timestamp_millis())
+    .bind((now + idle).timestamp_millis())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(Session {
+            user_id: r.user_id.parse().map_err(|_| StoreError::Corrupt("session user"))?,
+            org_id: r.org_id.parse().map_err(|_| StoreError::Corrupt("session org"))?,
+            client_id: r.client_id,
+            restricted: flag(r.restricted),
+            created_at: from_millis(r.created_at, "session created_at")?,
+            expires_at: from_millis(r.expires_at, "session expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Ends one session; `true` when it existed.
+pub async fn delete(conn: &mut Conn, digest: &SecretDigest) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
+        .bind(digest.as_bytes().as_slice())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ends every session of a user; returns how many.
+pub async fn delete_for_user(conn: &mut Conn, user: &UserId) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
