@@ -34,9 +34,9 @@ pub struct Global {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Set up a demo org with an administrator and a standard user, and print how to
-    /// use them.
-    Demo,
+    /// Set up a demo org (administrator, standard user, connected app), print how to
+    /// use it, and run the server.
+    Demo(ServeArgs),
     /// Run the org server until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
     /// Exit 0 when the server at URL answers its health check.

@@ -56,6 +56,19 @@ impl Services {
         Ok((app, secret))
     }
 
+    /// Issues a new secret for the org's app `name` (the old one stops working);
+    /// returns the app and the new secret.
+    pub async fn rotate_app_secret(&self, org: &OrgId, name: &str) -> Result<(ConnectedApp, SecretString), AccountError> {
+        let mut conn = self.store.conn().await?;
+        let app = apps::find_by_name(&mut conn, org, name)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("connected app {name:?}")))?;
+        let secret = random_alphanumeric(64);
+        apps::set_secret(&mut conn, &app.client_id, &SecretDigest::of(secret.expose_secret())).await?;
+        tracing::info!(client = %app.name, "connected app secret rotated");
+        Ok((app, secret))
+    }
+
     /// Checks a client's consumer key and secret.
     pub async fn authenticate_client(
         &self,

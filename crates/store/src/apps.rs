@@ -87,3 +87,27 @@ pub async fn find(conn: &mut Conn, client_id: &str) -> Result<Option<ConnectedAp
     .map(ConnectedApp::try_from)
     .transpose()
 }
+
+/// The org's app named `name`, if any.
+pub async fn find_by_name(conn: &mut Conn, org: &OrgId, name: &str) -> Result<Option<ConnectedApp>, StoreError> {
+    sqlx::query_as::<_, Row>(
+        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at \
+         FROM connected_apps WHERE org_id = $1 AND name = $2",
+    )
+    .bind(org.as_str())
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(ConnectedApp::try_from)
+    .transpose()
+}
+
+/// Replaces an app's secret digest (rotation); `true` when the app exists.
+pub async fn set_secret(conn: &mut Conn, client_id: &str, digest: &SecretDigest) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE connected_apps SET secret_digest = $2 WHERE client_id = $1")
+        .bind(client_id)
+        .bind(digest.as_bytes().as_slice())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -1,16 +1,20 @@
-//! `latchkey demo`: a demo org with an administrator and a standard user on the
-//! embedded default, and how to use them. Safe to run again.
+//! `latchkey demo`: a demo org with an administrator, a standard user and a connected
+//! app on the embedded default, then the server. Safe to run again: the users are
+//! kept, and the app's secret is rotated so that it can be printed.
 
 use latchkey_org::accounts::CreateUser;
-use latchkey_org::AccountError;
-use secrecy::SecretString;
+use latchkey_org::{AccountError, Services};
+use secrecy::{ExposeSecret, SecretString};
 
 use super::mail::deliver_now;
+use super::serve::serve;
 use super::Failure;
+use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::wiring;
 
 const ORG: &str = "Latchkey Demo";
+const APP: &str = "Demo Data Sync";
 const USERS: [(&str, &str, &str, &str); 2] = [
     ("admin@demo.latchkey.test", "System Administrator", "Ada", "Admin"),
     ("user@demo.latchkey.test", "Standard User", "Sam", "User"),
@@ -18,8 +22,8 @@ const USERS: [(&str, &str, &str, &str); 2] = [
 /// The demo password: known on purpose, printed, and only for the demo org.
 const DEMO_PASSWORD: &str = "Demo-Passw0rd-2026";
 
-pub async fn run(config: &Config) -> Result<(), Failure> {
-    let services = wiring::services(config).await?;
+/// Creates what is missing of the demo org; returns the app's client id and a fresh secret.
+async fn seed(services: &Services, config: &Config) -> Result<(String, String, SecretString), Failure> {
     let org = match services.resolve_org(Some(ORG)).await {
         Ok(org) => org,
         Err(AccountError::NotFound(_)) => services.create_org(ORG).await?,
@@ -44,18 +48,26 @@ pub async fn run(config: &Config) -> Result<(), Failure> {
             Err(e) => return Err(e.into()),
         }
     }
-    deliver_now(&services, config).await?;
-    println!("Latchkey demo org {} ({})", org.name, org.id);
-    println!("data directory:  {}", config.data_dir.display());
+    let (app, secret) = match services.rotate_app_secret(&org.id, APP).await {
+        Ok(found) => found,
+        Err(AccountError::NotFound(_)) => services.create_app(&org.id, APP, Some(USERS[0].0), None).await?,
+        Err(e) => return Err(e.into()),
+    };
+    deliver_now(services, config).await?;
+    Ok((org.id.to_string(), app.client_id, secret))
+}
+
+pub async fn run(args: &ServeArgs, config: &Config) -> Result<(), Failure> {
+    let services = wiring::services(config).await?;
+    let (org_id, client_id, client_secret) = seed(&services, config).await?;
+    let dir = config.data_dir.display();
+    println!("Latchkey demo org {ORG} ({org_id}), data in {dir}");
     for (username, profile, _, _) in USERS {
-        println!("{profile:<22} {username}  password: {DEMO_PASSWORD}");
+        println!("  {profile:<22} {username}  password: {DEMO_PASSWORD}");
     }
-    println!();
-    println!("Security tokens were e-mailed to the users; read them with:");
-    println!("  latchkey --data-dir {} mail list", config.data_dir.display());
-    println!("Try the admin tools, for example:");
-    println!("  latchkey --data-dir {} org user list", config.data_dir.display());
-    println!("  latchkey --data-dir {} org policy show", config.data_dir.display());
-    println!("The HTTP listeners (SOAP login, OAuth, REST, web UI) arrive with `latchkey serve` (issue 3).");
-    Ok(())
+    println!("  connected app \"{APP}\"  client id: {client_id}");
+    println!("                                client secret: {}", client_secret.expose_secret());
+    println!("Security tokens were e-mailed; read them with `latchkey --data-dir {dir} mail list` and `mail show ID`.");
+    println!("Log in with SOAP at <URL>/services/Soap/u/59.0 or OAuth at <URL>/services/oauth2/token.");
+    serve(services, args, config).await
 }

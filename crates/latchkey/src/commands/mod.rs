@@ -81,7 +81,7 @@ pub fn read_password_stdin() -> Result<SecretString, Failure> {
 /// Runs one command.
 pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
     match command {
-        Command::Demo => demo::run(config).await,
+        Command::Demo(args) => demo::run(&args, config).await,
         Command::Serve(args) => serve::run(&args, config).await,
         Command::Healthcheck { url } => serve::healthcheck(&url).await,
         Command::Migrate => {

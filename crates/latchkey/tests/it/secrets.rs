@@ -66,7 +66,7 @@ fn no_secret_reaches_logs_or_output() {
     cli.ok(&["mail", "list"], None);
     cli.ok(&["mail", "list", "--json"], None);
     cli.ok(&["mail", "deliver"], None);
-    cli.ok(&["demo"], None);
+    drop(cli.start(&["demo", "--org-listen", "127.0.0.1:0"]));
 
     let mails = cli.mails().join("\n");
     let tokens = values_after(&mails, "Security token (case-sensitive): ");

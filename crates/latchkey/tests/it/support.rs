@@ -63,22 +63,37 @@ impl Cli {
 
     /// Starts `latchkey serve` on a free loopback port and waits until it is healthy.
     pub fn serve(&self) -> Server {
+        self.start(&["serve", "--org-listen", "127.0.0.1:0"])
+    }
+
+    /// Starts a long-running command (`serve`, `demo`) whose output ends with the
+    /// `org server: URL` line, and waits until the server is healthy.
+    pub fn start(&self, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .arg("--data-dir")
             .arg(self.data_dir())
-            .args(["serve", "--org-listen", "127.0.0.1:0"])
+            .args(args)
             .current_dir(self.dir.path())
             .env_remove("LATCHKEY_DATABASE_URL")
             .env("LATCHKEY_CONFIG", write_fast_config(self.dir.path()))
+            .env("LATCHKEY_LOG", "trace")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join(format!("server-{}.log", rand_suffix()))).map_or(Stdio::null(), Stdio::from))
             .spawn()
-            .expect("spawn latchkey serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("serve prints its URL");
-        let url = line.trim().strip_prefix("org server: ").expect("URL line").to_owned();
-        let server = Server { child, url };
+            .expect("spawn latchkey");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut printed = String::new();
+        let url = loop {
+            let mut line = String::new();
+            let n = std::io::BufRead::read_line(&mut stdout, &mut line).expect("read output");
+            assert!(n > 0, "latchkey {args:?} ended before serving: {printed}");
+            printed.push_str(&line);
+            if let Some(url) = line.trim().strip_prefix("org server: ") {
+                break url.to_owned();
+            }
+        };
+        self.transcript.borrow_mut().push_str(&printed);
+        let server = Server { child, url, printed };
         for _ in 0..100 {
             if self.run(&["healthcheck", "--url", &server.url], None).code == 0 {
                 return server;
@@ -86,6 +101,18 @@ impl Cli {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         panic!("server at {} never became healthy", server.url);
+    }
+
+    /// Everything the servers started by [`Cli::start`] logged so far.
+    pub fn server_logs(&self) -> String {
+        let mut logs = String::new();
+        for entry in std::fs::read_dir(self.dir.path()).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("server-") && name.ends_with(".log") {
+                logs.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        logs
     }
 
     /// Runs and expects exit status 0.
@@ -127,6 +154,8 @@ pub fn values_after(text: &str, prefix: &str) -> Vec<String> {
 pub struct Server {
     child: std::process::Child,
     pub url: String,
+    /// What it printed up to and including the URL line.
+    pub printed: String,
 }
 
 impl Drop for Server {
@@ -134,4 +163,11 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    h.finish()
 }
