@@ -58,7 +58,11 @@ impl Services {
 
     /// Issues a new secret for the org's app `name` (the old one stops working);
     /// returns the app and the new secret.
-    pub async fn rotate_app_secret(&self, org: &OrgId, name: &str) -> Result<(ConnectedApp, SecretString), AccountError> {
+    pub async fn rotate_app_secret(
+        &self,
+        org: &OrgId,
+        name: &str,
+    ) -> Result<(ConnectedApp, SecretString), AccountError> {
         let mut conn = self.store.conn().await?;
         let app = apps::find_by_name(&mut conn, org, name)
             .await?

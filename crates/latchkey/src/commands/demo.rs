@@ -66,7 +66,10 @@ pub async fn run(args: &ServeArgs, config: &Config) -> Result<(), Failure> {
         println!("  {profile:<22} {username}  password: {DEMO_PASSWORD}");
     }
     println!("  connected app \"{APP}\"  client id: {client_id}");
-    println!("                                client secret: {}", client_secret.expose_secret());
+    println!(
+        "                                client secret: {}",
+        client_secret.expose_secret()
+    );
     println!("Security tokens were e-mailed; read them with `latchkey --data-dir {dir} mail list` and `mail show ID`.");
     println!("Log in with SOAP at <URL>/services/Soap/u/59.0 or OAuth at <URL>/services/oauth2/token.");
     serve(services, args, config).await

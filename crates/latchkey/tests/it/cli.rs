@@ -230,8 +230,16 @@ fn demo_serves_and_is_repeatable() {
     let secret = values_after(&first.printed, "client secret: ");
     drop(first);
     let again = cli.start(&["demo", "--org-listen", "127.0.0.1:0"]);
-    assert_eq!(values_after(&again.printed, "connected app \"Demo Data Sync\"  client id: "), client_id, "same app");
-    assert_ne!(values_after(&again.printed, "client secret: "), secret, "the secret is rotated so it can be shown");
+    assert_eq!(
+        values_after(&again.printed, "connected app \"Demo Data Sync\"  client id: "),
+        client_id,
+        "same app"
+    );
+    assert_ne!(
+        values_after(&again.printed, "client secret: "),
+        secret,
+        "the secret is rotated so it can be shown"
+    );
     drop(again);
     let mails = cli.mails();
     assert_eq!(mails.len(), 2, "the users are created once");

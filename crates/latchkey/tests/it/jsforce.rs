@@ -167,8 +167,14 @@ fn jsforce_logs_in_by_soap_and_oauth_and_meets_every_refusal() {
 
     drop(server);
     let logs = cli.server_logs();
-    assert!(logs.contains("login failed") && logs.contains("login succeeded"), "server logs were captured");
-    for (n, secret) in [PASSWORD, token.as_str(), client_secret, temporary.as_str()].iter().enumerate() {
+    assert!(
+        logs.contains("login failed") && logs.contains("login succeeded"),
+        "server logs were captured"
+    );
+    for (n, secret) in [PASSWORD, token.as_str(), client_secret, temporary.as_str()]
+        .iter()
+        .enumerate()
+    {
         assert!(!logs.contains(secret), "secret #{n} appears in the server's logs");
     }
 }

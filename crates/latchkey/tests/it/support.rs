@@ -78,7 +78,10 @@ impl Cli {
             .env("LATCHKEY_CONFIG", write_fast_config(self.dir.path()))
             .env("LATCHKEY_LOG", "trace")
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(self.dir.path().join(format!("server-{}.log", rand_suffix()))).map_or(Stdio::null(), Stdio::from))
+            .stderr(
+                std::fs::File::create(self.dir.path().join(format!("server-{}.log", rand_suffix())))
+                    .map_or(Stdio::null(), Stdio::from),
+            )
             .spawn()
             .expect("spawn latchkey");
         let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));

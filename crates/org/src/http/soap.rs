@@ -250,9 +250,10 @@ async fn login(
     let username = p.username.unwrap_or_default();
     let password = p.password.unwrap_or_else(|| SecretString::from(String::new()));
     if username.trim().is_empty() || password.expose_secret().is_empty() {
+        // Bad input: the fault clients expect, with a 4xx status.
         return fault(
             api,
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_REQUEST,
             "INVALID_LOGIN",
             INVALID_LOGIN_MESSAGE,
             "LoginFault",

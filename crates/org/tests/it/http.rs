@@ -1,0 +1,360 @@
+//! The SOAP and OAuth surfaces in process: exact shapes, and bad input answered with
+//! the client's wire format and a 4xx status — never a 500 with internal text.
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use latchkey_org::http::{app, HttpState, BODY_LIMIT};
+use latchkey_org::mail::folder;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use sha2::Sha256;
+use tower::ServiceExt;
+
+use crate::support::{token_in, Stack, PASSWORD};
+
+const USER: &str = "jane@acme.test";
+
+async fn stack_with_token() -> (Stack, Router, String) {
+    let stack = Stack::new().await;
+    stack.org_with_user(USER).await;
+    stack.deliver().await;
+    let token = folder::list(&stack.mail_dir())
+        .unwrap()
+        .iter()
+        .find_map(|m| token_in(&m.text))
+        .unwrap();
+    let router = app(HttpState {
+        services: stack.services.clone(),
+        scheme: "https",
+    });
+    (stack, router, token)
+}
+
+async fn send(router: &Router, req: Request<Body>) -> (StatusCode, String, String) {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    (status, content_type, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn soap_request(path: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path)
+        .header(header::HOST, "acme.example:8443")
+        .header(header::CONTENT_TYPE, "text/xml")
+        .header("SOAPAction", "\"\"")
+        .body(body.into())
+        .unwrap()
+}
+
+fn login_envelope(username: &str, password: &str) -> String {
+    format!(
+        "<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\"><se:Header/><se:Body>\
+         <login xmlns=\"urn:partner.soap.sforce.com\"><username>{username}</username><password>{password}</password></login>\
+         </se:Body></se:Envelope>"
+    )
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(&text[start..end])
+}
+
+#[tokio::test]
+async fn soap_login_result_has_the_shape_clients_parse() {
+    let (stack, router, token) = stack_with_token().await;
+    let (status, content_type, body) = send(
+        &router,
+        soap_request(
+            "/services/Soap/u/59.0",
+            login_envelope(USER, &format!("{PASSWORD}{token}")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(content_type, "text/xml;charset=UTF-8");
+    let user = stack.services.user(USER).await.unwrap();
+    assert!(body.contains("xmlns=\"urn:partner.soap.sforce.com\""));
+    assert_eq!(between(&body, "<userId>", "</userId>"), Some(user.id.as_str()));
+    assert_eq!(
+        between(&body, "<organizationId>", "</organizationId>"),
+        Some(user.org_id.as_str())
+    );
+    assert_eq!(between(&body, "<passwordExpired>", "</passwordExpired>"), Some("false"));
+    let server_url = format!("https://acme.example:8443/services/Soap/u/59.0/{}", user.org_id.short());
+    assert_eq!(between(&body, "<serverUrl>", "</serverUrl>"), Some(server_url.as_str()));
+    let session = between(&body, "<sessionId>", "</sessionId>").unwrap();
+    assert!(session.starts_with(&format!("{}!", user.org_id.short())) && session.len() == 15 + 1 + 96);
+    assert_eq!(session.split('.').count(), 1, "never JWT-shaped");
+    assert!(
+        stack.services.session(session).await.unwrap().is_some(),
+        "the session is live"
+    );
+    let order = [
+        "<metadataServerUrl>",
+        "<passwordExpired>",
+        "<sandbox>",
+        "<serverUrl>",
+        "<sessionId>",
+        "<userId>",
+        "<userInfo>",
+    ];
+    let positions: Vec<usize> = order.iter().map(|t| body.find(t).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "LoginResult element order");
+
+    let logout = format!(
+        "<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\"><se:Header><SessionHeader xmlns=\"urn:partner.soap.sforce.com\">\
+         <sessionId>{session}</sessionId></SessionHeader></se:Header><se:Body><logout xmlns=\"urn:partner.soap.sforce.com\"/></se:Body></se:Envelope>"
+    );
+    let path = format!("/services/Soap/u/59.0/{}", user.org_id.short());
+    let (status, _, body) = send(&router, soap_request(&path, logout.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("<logoutResponse/>"));
+    assert!(
+        stack.services.session(session).await.unwrap().is_none(),
+        "logout ends the session"
+    );
+    let (status, _, body) = send(&router, soap_request(&path, logout)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("<faultcode>sf:INVALID_SESSION_ID</faultcode>"), "{body}");
+}
+
+#[tokio::test]
+async fn soap_faults_are_exact() {
+    let (_stack, router, token) = stack_with_token().await;
+    let (status, _, body) = send(
+        &router,
+        soap_request("/services/Soap/c/59.0", login_envelope(USER, PASSWORD)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        body.contains("xmlns:sf=\"urn:fault.enterprise.soap.sforce.com\""),
+        "{body}"
+    );
+    assert!(body.contains("<faultcode>sf:LOGIN_MUST_USE_SECURITY_TOKEN</faultcode>"));
+    assert!(body.contains("company\u{2019}s trusted networks"));
+    assert!(body.contains("<sf:exceptionCode>LOGIN_MUST_USE_SECURITY_TOKEN</sf:exceptionCode>"));
+    let (status, _, body) = send(
+        &router,
+        soap_request("/services/Soap/u/59.0", login_envelope(USER, &format!("nope{token}"))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains(
+        "<faultstring>INVALID_LOGIN: Invalid username, password, security token; or user locked out.</faultstring>"
+    ));
+    assert!(body.contains("<sf:LoginFault xsi:type=\"sf:LoginFault\">"));
+    let (_, _, body) = send(
+        &router,
+        soap_request("/services/Soap/u/65.0", login_envelope(USER, PASSWORD)),
+    )
+    .await;
+    assert!(body.contains("UNSUPPORTED_API_VERSION"));
+}
+
+#[tokio::test]
+async fn soap_bad_input_is_a_4xx_fault() {
+    let (_stack, router, _) = stack_with_token().await;
+    let huge = login_envelope(USER, &"x".repeat(BODY_LIMIT));
+    let cases: Vec<(&str, Body, StatusCode, &str)> = vec![
+        (
+            "malformed",
+            Body::from("<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\"><se:Body><login>"),
+            StatusCode::BAD_REQUEST,
+            "soapenv:Client",
+        ),
+        (
+            "doctype",
+            Body::from("<!DOCTYPE e [<!ENTITY x \"y\">]><e/>"),
+            StatusCode::BAD_REQUEST,
+            "DOCTYPE",
+        ),
+        (
+            "not utf-8",
+            Body::from(vec![0xff, 0xfe, 0x3c]),
+            StatusCode::BAD_REQUEST,
+            "UTF-8",
+        ),
+        (
+            "not soap",
+            Body::from("<login><username>a</username></login>"),
+            StatusCode::BAD_REQUEST,
+            "Envelope",
+        ),
+        (
+            "empty username",
+            Body::from(login_envelope("", "pw")),
+            StatusCode::BAD_REQUEST,
+            "INVALID_LOGIN",
+        ),
+        ("empty body", Body::empty(), StatusCode::BAD_REQUEST, "soapenv:Client"),
+        ("too large", Body::from(huge), StatusCode::PAYLOAD_TOO_LARGE, ""),
+    ];
+    for (name, body, want, needle) in cases {
+        let (status, _, text) = send(&router, soap_request("/services/Soap/u/59.0", body)).await;
+        assert_eq!(status, want, "{name}: {text}");
+        assert!(text.contains(needle), "{name}: {text}");
+        assert!(
+            !text.to_lowercase().contains("sqlx") && !text.contains("panicked"),
+            "{name}: internal text leaked"
+        );
+    }
+}
+
+fn token_request(form: &str) -> Request<Body> {
+    Request::post("/services/oauth2/token")
+        .header(header::HOST, "acme.example:8443")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap()
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn oauth_password_grant_response_and_signature() {
+    let (stack, router, token) = stack_with_token().await;
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let (app_row, secret) = stack
+        .services
+        .create_app(&org.id, "Data Sync", None, None)
+        .await
+        .unwrap();
+    let form = format!(
+        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
+        app_row.client_id,
+        secret.expose_secret(),
+        enc(USER),
+        enc(&format!("{PASSWORD}{token}"))
+    );
+    let (status, content_type, body) = send(&router, token_request(&form)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(content_type.starts_with("application/json"));
+    let json: Value = serde_json::from_str(&body).unwrap();
+    let user = stack.services.user(USER).await.unwrap();
+    let id = json["id"].as_str().unwrap();
+    assert_eq!(id, format!("https://acme.example:8443/id/{}/{}", user.org_id, user.id));
+    assert_eq!(json["instance_url"], "https://acme.example:8443");
+    assert_eq!(json["token_type"], "Bearer");
+    let issued_at = json["issued_at"].as_str().unwrap();
+    assert!(
+        issued_at.len() == 13 && issued_at.chars().all(|c| c.is_ascii_digit()),
+        "millisecond string"
+    );
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes()).unwrap();
+    mac.update(format!("{id}{issued_at}").as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(json["signature"], expected.as_str());
+    assert!(
+        json.get("refresh_token").is_none(),
+        "no refresh token for the password grant"
+    );
+    let access = json["access_token"].as_str().unwrap();
+    assert!(stack.services.session(access).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn oauth_errors_are_400_json() {
+    let (stack, router, token) = stack_with_token().await;
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let (plain, secret) = stack.services.create_app(&org.id, "Plain", None, None).await.unwrap();
+    let (runner, runner_secret) = stack
+        .services
+        .create_app(&org.id, "Runner", Some(USER), None)
+        .await
+        .unwrap();
+    let (cid, cs) = (plain.client_id.as_str(), secret.expose_secret());
+    let right = enc(&format!("{PASSWORD}{token}"));
+    let user = enc(USER);
+    let cases = [
+        (
+            "grant_type=authorization_code&code=x".to_owned(),
+            "unsupported_grant_type",
+            "grant type not supported",
+        ),
+        (
+            "grant_type=password&username=a&password=b".to_owned(),
+            "invalid_client_id",
+            "client identifier invalid",
+        ),
+        (
+            format!("grant_type=password&client_id=nope&client_secret={cs}&username={user}&password={right}"),
+            "invalid_client_id",
+            "client identifier invalid",
+        ),
+        (
+            format!("grant_type=password&client_id={cid}&client_secret=wrong&username={user}&password={right}"),
+            "invalid_client",
+            "invalid client credentials",
+        ),
+        (
+            format!("grant_type=password&client_id={cid}&client_secret={cs}&username={user}&password=wrong"),
+            "invalid_grant",
+            "authentication failure",
+        ),
+        (
+            format!("grant_type=password&client_id={cid}&client_secret={cs}&username=&password="),
+            "invalid_grant",
+            "authentication failure",
+        ),
+        (
+            format!("grant_type=client_credentials&client_id={cid}&client_secret={cs}"),
+            "invalid_grant",
+            "no client credentials user enabled",
+        ),
+    ];
+    for (form, error, description) in cases {
+        let (status, content_type, body) = send(&router, token_request(&form)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{form}: {body}");
+        assert!(content_type.starts_with("application/json"));
+        let json: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (json["error"].as_str(), json["error_description"].as_str()),
+            (Some(error), Some(description)),
+            "{form}"
+        );
+    }
+    let not_form = Request::post("/services/oauth2/token")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, _, body) = send(&router, not_form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("invalid_request"));
+    let binary = Request::post("/services/oauth2/token")
+        .body(Body::from(vec![0xffu8, 0x00, 0x26]))
+        .unwrap();
+    assert_eq!(send(&router, binary).await.0, StatusCode::BAD_REQUEST);
+
+    let creds = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        runner.client_id,
+        runner_secret.expose_secret()
+    );
+    let (status, _, body) = send(&router, token_request(&creds)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "client credentials run as the app's user: {body}"
+    );
+
+    stack
+        .services
+        .set_login_ranges(&org.id, "Standard User", &["10.0.0.0/8".parse().unwrap()])
+        .await
+        .unwrap();
+    let form = format!("grant_type=password&client_id={cid}&client_secret={cs}&username={user}&password={right}");
+    let (_, _, body) = send(&router, token_request(&form)).await;
+    assert!(body.contains("ip restricted"), "{body}");
+}
