@@ -106,10 +106,22 @@ impl Services {
         } else {
             split_token(presented, None)
         };
+        // The slot is held until a failure is recorded, so that at most one attempt
+        // per slot is between "hashed" and "counted" when the lock lands.
+        let slot = self.hasher.reserve().await?;
+        // Waiting for the slot may have taken a while: a parallel attempt may have
+        // locked the user meanwhile. Then refuse without hashing.
+        if self.locked_now(&user).await? {
+            drop(slot);
+            let mut conn = self.store.conn().await?;
+            self.write_history(&mut conn, req, Some(&user), LoginStatus::PasswordLockout)
+                .await?;
+            return Ok(LoginOutcome::Refused(LoginStatus::PasswordLockout));
+        }
         let verification = match &user.password_hash {
-            Some(phc) => self.hasher.verify(split.password, phc).await?,
+            Some(phc) => slot.verify(split.password, phc).await?,
             None => {
-                self.hasher.dummy_verify(presented).await?;
+                slot.dummy_verify(presented).await?;
                 Verification::Mismatch
             }
         };
@@ -146,10 +158,12 @@ impl Services {
                 }
                 self.write_history(&mut tx, req, Some(&user), status).await?;
                 commit(tx).await?;
+                drop(slot);
                 tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, "login failed");
                 Ok(LoginOutcome::Refused(status))
             }
             Conclusion::Success { password_expired } => {
+                drop(slot);
                 let mut conn = self.store.conn().await?;
                 if !users::record_success(&mut conn, &user.id, now).await? {
                     self.write_history(&mut conn, req, Some(&user), LoginStatus::PasswordLockout)
@@ -173,6 +187,12 @@ impl Services {
                 })
             }
         }
+    }
+
+    async fn locked_now(&self, user: &User) -> Result<bool, AccountError> {
+        let mut conn = self.store.conn().await?;
+        let fresh = users::get(&mut conn, &user.id).await?;
+        Ok(fresh.is_locked(self.clock.now()))
     }
 
     async fn write_history(

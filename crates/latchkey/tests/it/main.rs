@@ -5,5 +5,6 @@
 
 mod cli;
 mod jsforce;
+mod lockout;
 mod secrets;
 mod support;

@@ -16,6 +16,8 @@ pub struct Run {
 pub struct Cli {
     pub dir: tempfile::TempDir,
     pub transcript: std::cell::RefCell<String>,
+    /// `--database-url` for every command (PostgreSQL tests).
+    pub database_url: Option<String>,
 }
 
 impl Cli {
@@ -23,7 +25,16 @@ impl Cli {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
             transcript: Default::default(),
+            database_url: None,
         }
+    }
+
+    fn base_args(&self) -> Vec<String> {
+        let mut args = vec!["--data-dir".to_owned(), self.data_dir().display().to_string()];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url".to_owned(), url.clone()]);
+        }
+        args
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -33,8 +44,7 @@ impl Cli {
     /// Runs `latchkey --data-dir DIR ARGS…` with `stdin`, logging at TRACE.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-            .arg("--data-dir")
-            .arg(self.data_dir())
+            .args(self.base_args())
             .args(args)
             .current_dir(self.dir.path())
             .env("LATCHKEY_LOG", "trace")
@@ -70,8 +80,7 @@ impl Cli {
     /// `org server: URL` line, and waits until the server is healthy.
     pub fn start(&self, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-            .arg("--data-dir")
-            .arg(self.data_dir())
+            .args(self.base_args())
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("LATCHKEY_DATABASE_URL")

@@ -49,6 +49,7 @@ pub fn app(state: HttpState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .merge(soap::router())
         .merge(oauth::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
@@ -69,6 +70,19 @@ pub fn app(state: HttpState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
         .with_state(state)
+}
+
+/// Prometheus text: how much argon2 work this process has done. (Counts only, no
+/// names; the login-throughput benchmark and the lockout test read it.)
+async fn metrics(axum::extract::State(state): axum::extract::State<HttpState>) -> impl axum::response::IntoResponse {
+    let c = state.services.hasher.counts();
+    let body = format!(
+        "# TYPE latchkey_password_hashes_total counter\nlatchkey_password_hashes_total {}\n\
+         # TYPE latchkey_password_verifications_total counter\nlatchkey_password_verifications_total {}\n\
+         # TYPE latchkey_dummy_verifications_total counter\nlatchkey_dummy_verifications_total {}\n",
+        c.hashes, c.verifications, c.dummies
+    );
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
 /// The externally visible base URL (`scheme://host[:port]`) of this request.
