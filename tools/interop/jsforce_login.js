@@ -16,13 +16,27 @@ async function main() {
   const conn = new jsforce.Connection(options);
   try {
     const info = await conn.login(username, password);
-    console.log(JSON.stringify({
+    const identity = await conn.identity();
+    const result = {
       ok: true,
       userId: info.id,
       organizationId: info.organizationId,
       instanceUrl: conn.instanceUrl,
       hasAccessToken: typeof conn.accessToken === 'string' && conn.accessToken.length > 20,
-    }));
+      identityUsername: identity.username,
+      identityUserId: identity.user_id,
+    };
+    const token = conn.accessToken;
+    await conn.logout();
+    // After logout the old token must be dead: ask the identity URL with it directly.
+    const probe = new jsforce.Connection({ instanceUrl: result.instanceUrl, accessToken: token, version: '59.0' });
+    try {
+      await probe.request(`${result.instanceUrl}/id/${info.organizationId}/${info.id}`);
+      result.afterLogout = 'still valid';
+    } catch (err) {
+      result.afterLogout = err.errorCode || err.name;
+    }
+    console.log(JSON.stringify(result));
   } catch (err) {
     console.log(JSON.stringify({ ok: false, name: err.name, errorCode: err.errorCode, message: err.message }));
   }

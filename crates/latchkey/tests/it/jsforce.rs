@@ -76,6 +76,14 @@ fn jsforce_logs_in_by_soap_and_oauth_and_meets_every_refusal() {
     assert_eq!(ok["organizationId"], org_id.as_str());
     assert_eq!(ok["instanceUrl"], url);
     assert_eq!(ok["hasAccessToken"], true);
+    assert_eq!(
+        ok["identityUsername"], USER,
+        "conn.identity() reads the identity URL: {ok}"
+    );
+    assert_eq!(
+        ok["afterLogout"], "INVALID_SESSION_ID",
+        "SOAP logout ends the session: {ok}"
+    );
 
     assert_eq!(error_code(&soap(url, PASSWORD)), "LOGIN_MUST_USE_SECURITY_TOKEN");
 
@@ -91,6 +99,11 @@ fn jsforce_logs_in_by_soap_and_oauth_and_meets_every_refusal() {
     );
     assert_eq!(oauth["ok"], true, "OAuth password flow: {oauth}");
     assert_eq!(oauth["organizationId"], org_id.as_str());
+    assert_eq!(oauth["identityUsername"], USER, "{oauth}");
+    assert_eq!(
+        oauth["afterLogout"], "INVALID_SESSION_ID",
+        "logout revokes the OAuth token: {oauth}"
+    );
     let bad_secret = jsforce(&["oauth", url, USER, client_id], &format!("{PASSWORD}{token}\nwrong\n"));
     assert_eq!(
         (bad_secret["ok"].clone(), bad_secret["name"].clone()),

@@ -3,6 +3,7 @@
 //! serves `latchkey serve` and the tests.
 
 mod client_ip;
+mod identity;
 mod oauth;
 mod soap;
 
@@ -52,6 +53,7 @@ pub fn app(state: HttpState) -> Router {
         .route("/metrics", get(metrics))
         .merge(soap::router())
         .merge(oauth::router())
+        .merge(identity::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -358,3 +358,113 @@ async fn oauth_errors_are_400_json() {
     let (_, _, body) = send(&router, token_request(&form)).await;
     assert!(body.contains("ip restricted"), "{body}");
 }
+
+fn get_with(path: &str, auth: Option<&str>) -> Request<Body> {
+    let mut req = Request::get(path).header(header::HOST, "acme.example:8443");
+    if let Some(a) = auth {
+        req = req.header(header::AUTHORIZATION, a);
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn identity_userinfo_and_revoke() {
+    let (stack, router, _) = stack_with_token().await;
+    let user = stack.services.user(USER).await.unwrap();
+    let issued = stack.services.issue_session(&user, None, false).await.unwrap();
+    let access = issued.id.expose_secret().to_owned();
+    let id_path = format!("/id/{}/{}", user.org_id.short(), user.id);
+
+    for auth in [
+        format!("Bearer {access}"),
+        format!("OAuth {access}"),
+        format!("bearer {access}"),
+    ] {
+        let (status, _, body) = send(&router, get_with(&id_path, Some(&auth))).await;
+        assert_eq!(status, StatusCode::OK, "{auth}: {body}");
+        let json: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["username"], USER);
+        assert_eq!(json["urls"]["rest"], "https://acme.example:8443/services/data/v59.0/");
+    }
+    let (status, _, _) = send(
+        &router,
+        get_with(&format!("{id_path}?oauth_token={access}&version=58.0"), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "token in the query");
+
+    let (status, _, body) = send(
+        &router,
+        get_with("/services/oauth2/userinfo", Some(&format!("Bearer {access}"))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let info: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(info["preferred_username"], USER);
+    assert_eq!(
+        info["sub"],
+        format!("https://acme.example:8443/id/{}/{}", user.org_id, user.id)
+    );
+
+    stack
+        .services
+        .create_user(latchkey_org::accounts::CreateUser {
+            org: None,
+            username: "other@acme.test".into(),
+            email: "other@acme.test".into(),
+            first_name: None,
+            last_name: None,
+            profile: None,
+            password: None,
+        })
+        .await
+        .unwrap();
+    let other = stack.services.user("other@acme.test").await.unwrap();
+    let (status, _, body) = send(
+        &router,
+        get_with(
+            &format!("/id/{}/{}", other.org_id, other.id),
+            Some(&format!("Bearer {access}")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    let (status, _, body) = send(&router, get_with(&id_path, Some("Bearer 00Dnot-a-session"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let err: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        err[0]["errorCode"], "INVALID_SESSION_ID",
+        "a JSON array with errorCode, as clients index it"
+    );
+
+    let restricted = stack.services.issue_session(&user, None, true).await.unwrap();
+    let (status, _, body) = send(
+        &router,
+        get_with(&id_path, Some(&format!("Bearer {}", restricted.id.expose_secret()))),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "expired-password sessions are refused, never with 401"
+    );
+    assert!(body.contains("INVALID_OPERATION_WITH_EXPIRED_PASSWORD"));
+
+    let revoke = |t: &str| {
+        Request::post("/services/oauth2/revoke")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={}", enc(t))))
+            .unwrap()
+    };
+    assert_eq!(send(&router, revoke(&access)).await.0, StatusCode::OK);
+    let (status, _, body) = send(&router, revoke(&access)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("invalid_token"));
+    assert_eq!(
+        send(&router, get_with(&id_path, Some(&format!("Bearer {access}"))))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
