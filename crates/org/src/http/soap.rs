@@ -75,6 +75,8 @@ struct Parsed {
     password: Option<SecretString>,
     session_id: Option<SecretString>,
     client: Option<String>,
+    set_password_user: Option<String>,
+    new_password: Option<SecretString>,
 }
 
 /// Why a body is not a SOAP call we can read.
@@ -137,6 +139,8 @@ fn parse(body: &[u8]) -> Result<Parsed, Malformed> {
                         parsed.session_id = Some(SecretString::from(value.trim().to_owned()))
                     }
                     (Some("CallOptions"), "client") => parsed.client = Some(value.trim().to_owned()),
+                    (Some("setPassword"), "userId") => parsed.set_password_user = Some(value.trim().to_owned()),
+                    (Some("setPassword"), "password") => parsed.new_password = Some(SecretString::from(value)),
                     _ => {}
                 }
             }
@@ -219,16 +223,12 @@ async fn call(
         Ok(p) => p,
         Err(Malformed(why)) => return client_fault(&why),
     };
-    match parsed.operation.as_deref() {
+    let operation = parsed.operation.clone();
+    match operation.as_deref() {
         Some("login") => login(&state, api, &version, ip, &headers, parsed).await,
         Some("logout") => logout(&state, api, parsed).await,
-        Some(op) => fault(
-            api,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INVALID_OPERATION",
-            &format!("operation {op} is not supported by this server"),
-            "UnexpectedErrorFault",
-        ),
+        Some("setPassword") => set_password(&state, api, parsed).await,
+        Some(op) => other_operation(&state, api, op, parsed).await,
         None => client_fault("the SOAP Body holds no operation"),
     }
 }
@@ -359,6 +359,108 @@ async fn login(
             )
         }
     }
+}
+
+fn invalid_session(api: Api) -> Response {
+    fault(
+        api,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INVALID_SESSION_ID",
+        "Invalid Session ID found in SessionHeader: Illegal Session",
+        "UnexpectedErrorFault",
+    )
+}
+
+fn expired_password(api: Api) -> Response {
+    fault(
+        api,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
+        "The users password has expired, you must call SetPassword before attempting any other API operations",
+        "UnexpectedErrorFault",
+    )
+}
+
+/// `setPassword(userId, password)`: the only call an expired-password session may
+/// make, and only for its own user. The new password must meet the policy.
+async fn set_password(state: &HttpState, api: Api, p: Parsed) -> Response {
+    let Some(id) = p.session_id else {
+        return invalid_session(api);
+    };
+    let session = match state.services.session(id.expose_secret()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return invalid_session(api),
+        Err(e) => {
+            tracing::error!(error = %e, "session lookup failed");
+            return internal_fault(api);
+        }
+    };
+    let target = p
+        .set_password_user
+        .as_deref()
+        .and_then(|u| latchkey_core::ids::canonical(u).ok());
+    if target.as_deref() != Some(session.user_id.as_str()) {
+        return fault(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INSUFFICIENT_ACCESS",
+            "insufficient access rights on object id",
+            "UnexpectedErrorFault",
+        );
+    }
+    let Some(new_password) = p.new_password else {
+        return fault(
+            api,
+            StatusCode::BAD_REQUEST,
+            "INVALID_NEW_PASSWORD",
+            "a new password is required",
+            "UnexpectedErrorFault",
+        );
+    };
+    let mut conn = match state.services.store.conn().await {
+        Ok(c) => c,
+        Err(_) => return internal_fault(api),
+    };
+    let Ok(user) = latchkey_store::users::get(&mut conn, &session.user_id).await else {
+        return internal_fault(api);
+    };
+    drop(conn);
+    match state.services.set_password(&user.username, &new_password).await {
+        Ok(_) => xml(
+            StatusCode::OK,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+                 xmlns=\"{}\"><soapenv:Body><setPasswordResponse><result/></setPasswordResponse></soapenv:Body></soapenv:Envelope>",
+                api.namespace()
+            ),
+        ),
+        Err(crate::AccountError::Password(why)) => {
+            fault(api, StatusCode::INTERNAL_SERVER_ERROR, "INVALID_NEW_PASSWORD", &why.to_string(), "UnexpectedErrorFault")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "setPassword failed internally");
+            internal_fault(api)
+        }
+    }
+}
+
+/// Any other operation: refused for expired-password sessions with Salesforce's code,
+/// otherwise not supported by this server.
+async fn other_operation(state: &HttpState, api: Api, op: &str, p: Parsed) -> Response {
+    if let Some(id) = &p.session_id {
+        if let Ok(Some(session)) = state.services.session(id.expose_secret()).await {
+            if session.restricted {
+                return expired_password(api);
+            }
+        }
+    }
+    fault(
+        api,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INVALID_OPERATION",
+        &format!("operation {op} is not supported by this server"),
+        "UnexpectedErrorFault",
+    )
 }
 
 async fn logout(state: &HttpState, api: Api, p: Parsed) -> Response {

@@ -468,3 +468,113 @@ async fn identity_userinfo_and_revoke() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+fn with_session(session: &str, body: &str) -> String {
+    format!(
+        "<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\"><se:Header><SessionHeader xmlns=\"urn:partner.soap.sforce.com\">\
+         <sessionId>{session}</sessionId></SessionHeader></se:Header><se:Body>{body}</se:Body></se:Envelope>"
+    )
+}
+
+#[tokio::test]
+async fn expired_password_sessions_may_only_set_the_password() {
+    let (stack, router, _) = stack_with_token().await;
+    stack.services.reset_password(USER).await.unwrap();
+    stack.deliver().await;
+    let mails = folder::list(&stack.mail_dir()).unwrap();
+    let temporary = mails
+        .iter()
+        .find_map(|m| {
+            m.text
+                .lines()
+                .find_map(|l| l.strip_prefix("Temporary password: "))
+                .map(str::to_owned)
+        })
+        .unwrap();
+    let token = mails.iter().rev().find_map(|m| token_in(&m.text)).unwrap();
+    let (status, _, body) = send(
+        &router,
+        soap_request(
+            "/services/Soap/u/59.0",
+            login_envelope(USER, &format!("{temporary}{token}")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "an expired password logs in: {body}");
+    assert_eq!(between(&body, "<passwordExpired>", "</passwordExpired>"), Some("true"));
+    let session = between(&body, "<sessionId>", "</sessionId>").unwrap().to_owned();
+    let user = stack.services.user(USER).await.unwrap();
+
+    let (_, _, body) = send(
+        &router,
+        soap_request(
+            "/services/Soap/u/59.0",
+            with_session(
+                &session,
+                "<query xmlns=\"urn:partner.soap.sforce.com\"><queryString>SELECT Id FROM User</queryString></query>",
+            ),
+        ),
+    )
+    .await;
+    assert!(
+        body.contains("<faultcode>sf:INVALID_OPERATION_WITH_EXPIRED_PASSWORD</faultcode>"),
+        "{body}"
+    );
+
+    let set = |uid: &str, pw: &str| {
+        format!("<setPassword xmlns=\"urn:partner.soap.sforce.com\"><userId>{uid}</userId><password>{pw}</password></setPassword>")
+    };
+    let (_, _, body) = send(
+        &router,
+        soap_request(
+            "/services/Soap/u/59.0",
+            with_session(&session, &set(user.id.short(), "short")),
+        ),
+    )
+    .await;
+    assert!(
+        body.contains("INVALID_NEW_PASSWORD") && body.contains("at least 8 characters"),
+        "{body}"
+    );
+    let (_, _, body) = send(
+        &router,
+        soap_request(
+            "/services/Soap/u/59.0",
+            with_session(&session, &set("005000000000000", "amber-lantern-77")),
+        ),
+    )
+    .await;
+    assert!(body.contains("INSUFFICIENT_ACCESS"), "only for itself: {body}");
+    let (status, _, body) = send(
+        &router,
+        soap_request(
+            "/services/Soap/u/59.0",
+            with_session(&session, &set(user.id.short(), "amber-lantern-77")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("<setPasswordResponse><result/></setPasswordResponse>"));
+    assert!(
+        stack.services.session(&session).await.unwrap().is_none(),
+        "a password change ends the session"
+    );
+
+    stack.deliver().await;
+    let token = folder::list(&stack.mail_dir())
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|m| token_in(&m.text))
+        .unwrap();
+    let (status, _, body) = send(
+        &router,
+        soap_request(
+            "/services/Soap/u/59.0",
+            login_envelope(USER, &format!("amber-lantern-77{token}")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(between(&body, "<passwordExpired>", "</passwordExpired>"), Some("false"));
+}
