@@ -45,6 +45,8 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8440")]
         url: String,
     },
+    /// Measure login throughput against the argon2 limit; prints a table.
+    Bench(BenchArgs),
     /// Apply database migrations.
     Migrate,
     /// Hash a password read from standard input and print the PHC string.
@@ -67,6 +69,23 @@ pub struct ServeArgs {
     /// Address of the org server's listener (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8440")]
     pub org_listen: std::net::SocketAddr,
+}
+
+/// Benchmark options.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Seconds per run.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Concurrent keep-alive connections of the load generator.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Also write the report to this file (e.g. BENCHMARKS.md).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 /// `latchkey mail …`

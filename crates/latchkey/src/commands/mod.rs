@@ -2,6 +2,7 @@
 //! bad input (unknown user, malformed range, a value outside its set), 1 for
 //! anything else. Messages are one line and never carry a secret.
 
+mod bench;
 mod demo;
 mod mail;
 mod org;
@@ -84,6 +85,7 @@ pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
         Command::Demo(args) => demo::run(&args, config).await,
         Command::Serve(args) => serve::run(&args, config).await,
         Command::Healthcheck { url } => serve::healthcheck(&url).await,
+        Command::Bench(args) => bench::run(&args, config).await,
         Command::Migrate => {
             let store = crate::wiring::store(config).await?;
             println!("database is up to date ({:?})", store.backend());

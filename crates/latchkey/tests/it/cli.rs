@@ -245,3 +245,39 @@ fn demo_serves_and_is_repeatable() {
     assert_eq!(mails.len(), 2, "the users are created once");
     assert!(mails.iter().all(|m| m.contains("Security token (case-sensitive): ")));
 }
+
+/// The benchmark runs end to end and reports every figure (no timing is asserted:
+/// speed is shown by running it, see BENCHMARKS.md).
+#[test]
+fn bench_reports_every_figure() {
+    let cli = Cli::new();
+    let out = cli.dir.path().join("bench.md");
+    let report = cli.ok(
+        &[
+            "bench",
+            "--runs",
+            "1",
+            "--seconds",
+            "0.3",
+            "--connections",
+            "4",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    for figure in [
+        "(a) argon2id",
+        "(b) OAuth password-grant",
+        "(c) client-credentials",
+        "(d) rejected logins",
+        "(e) peak RSS",
+    ] {
+        assert!(report.contains(figure), "{figure} missing:\n{report}");
+    }
+    assert!(
+        report.contains("hashes spent: 0"),
+        "rejections of a locked user cost no hash:\n{report}"
+    );
+    assert!(std::fs::read_to_string(out).unwrap().starts_with("# Benchmarks"));
+}

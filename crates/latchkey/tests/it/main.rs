@@ -7,4 +7,5 @@ mod cli;
 mod jsforce;
 mod lockout;
 mod secrets;
+mod simple_salesforce;
 mod support;

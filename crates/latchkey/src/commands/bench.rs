@@ -1,0 +1,354 @@
+//! `latchkey bench`: login throughput against the physical limit.
+//!
+//! (a) raw argon2id verifications per second on all cores at the configured parameters;
+//! (b) successful OAuth password-grant logins per second through the HTTP server, and
+//!     its ratio to (a); (c) client-credentials grants per second; (d) rejected attempts
+//!     per second for a locked user, with the hashes they cost (must be zero); (e) peak
+//!     RSS. Each figure is the median of several runs. The load generator is a
+//!     keep-alive HTTP/1.1 client in this process, on loopback, so it shares the
+//!     machine's cores with the server (as an external wrk or oha would).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use latchkey_core::password::PasswordHasher;
+use latchkey_core::status::Channel;
+use latchkey_org::accounts::CreateUser;
+use latchkey_org::http::{app, HttpState};
+use latchkey_org::login::LoginRequest;
+use latchkey_org::Services;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::Failure;
+use crate::cli::BenchArgs;
+use crate::config::Config;
+use crate::wiring;
+
+const PASSWORD: &str = "violet-kettle-42";
+
+/// One measured figure: the runs and their median.
+struct Figure {
+    name: &'static str,
+    runs: Vec<f64>,
+}
+
+impl Figure {
+    fn median(&self) -> f64 {
+        let mut v = self.runs.clone();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+}
+
+/// Raw argon2id verifications per second with one thread per core.
+fn argon2_rate(config: &Config, seconds: f64) -> anyhow::Result<f64> {
+    let hasher = PasswordHasher::new(config.hashing.params()).context("hash parameters")?;
+    let phc = hasher.hash(PASSWORD).context("hash")?;
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let count = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while Instant::now() < deadline {
+                    let _ = hasher.verify(PASSWORD, &phc);
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    Ok(count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Reads one HTTP/1.1 response (status and body length) from a keep-alive stream.
+async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
+    buf.clear();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(status);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Requests per second answered with `expect`, from `connections` keep-alive clients.
+async fn load(
+    addr: SocketAddr,
+    request: Arc<Vec<u8>>,
+    expect: u16,
+    connections: usize,
+    seconds: f64,
+) -> anyhow::Result<f64> {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let ok = Arc::new(AtomicU64::new(0));
+    let bad = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (request, ok, bad) = (Arc::clone(&request), Arc::clone(&ok), Arc::clone(&bad));
+        tasks.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let mut buf = Vec::with_capacity(16 * 1024);
+            while Instant::now() < deadline {
+                stream.write_all(&request).await?;
+                let status = read_response(&mut stream, &mut buf).await?;
+                if status == expect { &ok } else { &bad }.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<_, std::io::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.context("load task")?.context("load connection")?;
+    }
+    let bad = bad.load(Ordering::Relaxed);
+    anyhow::ensure!(bad == 0, "{bad} responses were not HTTP {expect}");
+    Ok(ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+fn form_request(addr: SocketAddr, form: &str) -> Arc<Vec<u8>> {
+    Arc::new(
+        format!(
+            "POST /services/oauth2/token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{form}",
+            form.len()
+        )
+        .into_bytes(),
+    )
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Seeds a bench org: a user, a locked user, a trusted loopback, an app.
+async fn seed(services: &Services) -> anyhow::Result<(String, SecretString)> {
+    let org = services.create_org("Bench").await?;
+    for username in ["bench@bench.test", "locked@bench.test"] {
+        services
+            .create_user(CreateUser {
+                org: None,
+                username: username.into(),
+                email: username.into(),
+                first_name: None,
+                last_name: None,
+                profile: None,
+                password: Some(SecretString::from(PASSWORD)),
+            })
+            .await?;
+    }
+    services.add_trusted_range(&org.id, &"127.0.0.0/8".parse()?).await?;
+    let policy = latchkey_core::policy::PasswordPolicy {
+        max_invalid_attempts: latchkey_core::policy::MaxInvalidAttempts::Limit(3),
+        lockout: latchkey_core::policy::LockoutPeriod::Forever,
+        ..org.policy
+    };
+    services.set_policy(&org.id, &policy).await?;
+    for n in 0..3 {
+        let secret = SecretString::from(format!("wrong-{n}"));
+        services
+            .login(&LoginRequest {
+                username: "locked@bench.test",
+                secret: &secret,
+                ip: "127.0.0.1".parse()?,
+                channel: Channel::OAuth,
+                device_verified: false,
+                application: "bench",
+                api_type: "N/A",
+                api_version: "N/A",
+            })
+            .await?;
+    }
+    let (app, secret) = services
+        .create_app(&org.id, "Bench", Some("bench@bench.test"), None)
+        .await?;
+    Ok((app.client_id, secret))
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmHWM:")).map(str::to_owned))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+    format!("{cpu}, {cores} cores, {mem:.0} GiB")
+}
+
+pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
+    let dir = tempfile_dir()?;
+    let mut config = config.clone();
+    config.data_dir = dir.clone();
+    config.mail.transport = crate::config::TransportKind::Folder;
+    let services = wiring::services(&config).await?;
+    let (client_id, client_secret) = seed(&services).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind")?;
+    let addr = listener.local_addr().context("address")?;
+    let router = app(HttpState {
+        services: services.clone(),
+        scheme: "http",
+    });
+    let server =
+        tokio::spawn(
+            async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await },
+        );
+
+    let cs = client_secret.expose_secret();
+    let password_grant = form_request(
+        addr,
+        &format!(
+            "grant_type=password&client_id={client_id}&client_secret={cs}&username={}&password={PASSWORD}",
+            enc("bench@bench.test")
+        ),
+    );
+    let client_credentials = form_request(
+        addr,
+        &format!("grant_type=client_credentials&client_id={client_id}&client_secret={cs}"),
+    );
+    let locked = form_request(
+        addr,
+        &format!(
+            "grant_type=password&client_id={client_id}&client_secret={cs}&username={}&password={PASSWORD}",
+            enc("locked@bench.test")
+        ),
+    );
+
+    let secs = args.seconds;
+    let mut figures = [
+        Figure {
+            name: "(a) argon2id verifications/s, all cores (physical limit)",
+            runs: vec![],
+        },
+        Figure {
+            name: "(b) OAuth password-grant logins/s over HTTP",
+            runs: vec![],
+        },
+        Figure {
+            name: "(c) client-credentials grants/s over HTTP",
+            runs: vec![],
+        },
+        Figure {
+            name: "(d) rejected logins/s, locked user",
+            runs: vec![],
+        },
+    ];
+    let mut hashes_for_rejections = 0;
+    for run in 1..=args.runs {
+        eprintln!("run {run}/{}: argon2id…", args.runs);
+        figures[0].runs.push(argon2_rate(&config, secs)?);
+        eprintln!("run {run}/{}: password grant…", args.runs);
+        figures[1]
+            .runs
+            .push(load(addr, Arc::clone(&password_grant), 200, args.connections, secs).await?);
+        eprintln!("run {run}/{}: client credentials…", args.runs);
+        figures[2]
+            .runs
+            .push(load(addr, Arc::clone(&client_credentials), 200, args.connections, secs).await?);
+        eprintln!("run {run}/{}: locked user…", args.runs);
+        let before = services.hasher.counts().total();
+        figures[3]
+            .runs
+            .push(load(addr, Arc::clone(&locked), 400, args.connections, secs).await?);
+        hashes_for_rejections += services.hasher.counts().total() - before;
+    }
+    server.abort();
+    let rss = peak_rss_mib();
+    let limit = figures[0].median();
+    let mut table = String::from("| figure | median | runs | ratio / target |\n|---|---:|---|---|\n");
+    for (i, f) in figures.iter().enumerate() {
+        let runs: Vec<String> = f.runs.iter().map(|r| format!("{r:.0}")).collect();
+        let note = match i {
+            1 => format!("{:.2} of (a); target ≥ 0.95", f.median() / limit),
+            2 => "target ≥ 10,000/s".to_owned(),
+            3 => format!("target ≥ 20,000/s; hashes spent: {hashes_for_rejections}"),
+            _ => "the physical limit".to_owned(),
+        };
+        table.push_str(&format!(
+            "| {} | {:.0} | {} | {} |\n",
+            f.name,
+            f.median(),
+            runs.join(", "),
+            note
+        ));
+    }
+    table.push_str(&format!(
+        "| (e) peak RSS of the bench process (server + load generator) | {rss:.0} MiB | | |\n"
+    ));
+    let store = if config.database_url.is_empty() {
+        "SQLite (embedded default)"
+    } else {
+        "PostgreSQL"
+    };
+    let report = format!(
+        "## Login throughput\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
+         Command: `cargo run --release -- bench --runs {} --seconds {} --connections {}` \
+         (median of {} runs of {} s each; the load generator runs in the same process on loopback).\n\n{table}",
+        machine(),
+        config.hashing.memory_kib,
+        config.hashing.iterations,
+        config.hashing.parallelism,
+        args.runs,
+        args.seconds,
+        args.connections,
+        args.runs,
+        args.seconds,
+    );
+    println!("{report}");
+    if let Some(path) = &args.output {
+        std::fs::write(path, format!("# Benchmarks\n\n{report}"))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("written to {}", path.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
