@@ -47,6 +47,8 @@ def main() -> None:
         print(json.dumps({"ok": True, "instance": instance, "has_session": len(session_id) > 20}))
     except SalesforceAuthenticationFailed as e:
         print(json.dumps({"ok": False, "code": e.code, "message": e.auth_message, "text": str(e)}))
+    except requests.exceptions.SSLError as e:
+        print(json.dumps({"ok": False, "code": "SSL", "message": str(e)}))
 
 
 if __name__ == "__main__":

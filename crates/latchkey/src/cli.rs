@@ -44,6 +44,9 @@ pub enum Command {
         /// Base URL of the server.
         #[arg(long, default_value = "http://127.0.0.1:8440")]
         url: String,
+        /// CA certificate to trust for an https:// URL.
+        #[arg(long, value_name = "PEM")]
+        ca: Option<PathBuf>,
     },
     /// Measure login throughput against the argon2 limit; prints a table.
     Bench(BenchArgs),
@@ -69,6 +72,15 @@ pub struct ServeArgs {
     /// Address of the org server's listener (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8440")]
     pub org_listen: std::net::SocketAddr,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+    #[arg(long, value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+    /// demo only: serve plain HTTP instead of HTTPS with the demo CA.
+    #[arg(long)]
+    pub plain_http: bool,
 }
 
 /// Benchmark options.

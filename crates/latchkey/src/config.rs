@@ -24,6 +24,8 @@ pub struct Config {
     pub mail: Mail,
     /// Server secrets.
     pub secrets: Secrets,
+    /// Listener settings.
+    pub server: Server,
 }
 
 impl Default for Config {
@@ -34,6 +36,7 @@ impl Default for Config {
             hashing: Hashing::default(),
             mail: Mail::default(),
             secrets: Secrets::default(),
+            server: Server::default(),
         }
     }
 }
@@ -139,6 +142,16 @@ pub struct Secrets {
     /// `<data_dir>/secret.key`, created on first run. Instances sharing a database
     /// must share it (or set `LATCHKEY_SECRET_KEY`).
     pub secret_key_file: String,
+}
+
+/// Listener settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// TLS certificate chain (PEM); with `tls_key`, `serve` speaks HTTPS.
+    pub tls_cert: String,
+    /// TLS private key (PEM).
+    pub tls_key: String,
 }
 
 /// Flags that override everything else.

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod output;
+mod tls;
 mod wiring;
 
 use std::process::ExitCode;

@@ -71,6 +71,15 @@ pub async fn run(args: &ServeArgs, config: &Config) -> Result<(), Failure> {
         client_secret.expose_secret()
     );
     println!("Security tokens were e-mailed; read them with `latchkey --data-dir {dir} mail list` and `mail show ID`.");
+    let tls = if args.plain_http {
+        None
+    } else {
+        let files = crate::tls::demo_tls(&config.data_dir.join("tls"))?;
+        let ca = std::fs::canonicalize(&files.ca).unwrap_or_else(|_| files.ca.clone());
+        println!("CA certificate: {}", ca.display());
+        println!("  (trust it: REQUESTS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert)");
+        Some((files.cert, files.key))
+    };
     println!("Log in with SOAP at <URL>/services/Soap/u/59.0 or OAuth at <URL>/services/oauth2/token.");
-    serve(services, args, config).await
+    serve(services, args, config, tls).await
 }

@@ -84,7 +84,7 @@ pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
     match command {
         Command::Demo(args) => demo::run(&args, config).await,
         Command::Serve(args) => serve::run(&args, config).await,
-        Command::Healthcheck { url } => serve::healthcheck(&url).await,
+        Command::Healthcheck { url, ca } => serve::healthcheck(&url, ca.as_deref()).await,
         Command::Bench(args) => bench::run(&args, config).await,
         Command::Migrate => {
             let store = crate::wiring::store(config).await?;

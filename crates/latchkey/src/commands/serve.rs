@@ -1,9 +1,11 @@
 //! `latchkey serve` and `latchkey healthcheck`.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use axum_server::tls_rustls::RustlsConfig;
 use latchkey_org::http::{app, HttpState};
 use latchkey_org::mail::delivery::Deliverer;
 use latchkey_org::Services;
@@ -13,7 +15,7 @@ use tokio::sync::watch;
 use super::{usage, Failure};
 use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::wiring;
+use crate::{tls, wiring};
 
 /// How often the mail worker looks for due messages.
 const MAIL_INTERVAL: Duration = Duration::from_secs(5);
@@ -39,24 +41,64 @@ async fn shutdown_signal() {
     }
 }
 
-/// Binds the listener and prints its URL; runs until a shutdown signal.
-pub async fn serve(services: Services, args: &ServeArgs, config: &Config) -> Result<(), Failure> {
-    let listener = tokio::net::TcpListener::bind(args.org_listen)
-        .await
+/// TLS files for `serve`: flags first, then the config.
+fn tls_files(args: &ServeArgs, config: &Config) -> Result<Option<(PathBuf, PathBuf)>, Failure> {
+    let cert = args.tls_cert.clone().or_else(|| non_empty(&config.server.tls_cert));
+    let key = args.tls_key.clone().or_else(|| non_empty(&config.server.tls_key));
+    match (cert, key) {
+        (Some(c), Some(k)) => Ok(Some((c, k))),
+        (None, None) => Ok(None),
+        _ => Err(usage("TLS needs both a certificate and a key")),
+    }
+}
+
+fn non_empty(s: &str) -> Option<PathBuf> {
+    (!s.is_empty()).then(|| PathBuf::from(s))
+}
+
+/// Binds the listener and prints its URL; runs until a shutdown signal. With
+/// `tls` (certificate, key), serves HTTPS.
+pub async fn serve(
+    services: Services,
+    args: &ServeArgs,
+    config: &Config,
+    tls: Option<(PathBuf, PathBuf)>,
+) -> Result<(), Failure> {
+    let listener = std::net::TcpListener::bind(args.org_listen)
         .map_err(|e| usage(format!("cannot listen on {}: {e}", args.org_listen)))?;
+    listener.set_nonblocking(true).context("listener")?;
     let addr = listener.local_addr().context("listener address")?;
-    println!("org server: http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer::new(services.clone(), wiring::transport(config))?;
     let mail_worker = tokio::spawn(deliverer.run(MAIL_INTERVAL, stop_rx));
-    let router = app(HttpState {
-        services,
-        scheme: "http",
-    });
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let router = app(HttpState { services, scheme });
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    println!("org server: {scheme}://{addr}");
+    match tls {
+        Some((cert, key)) => {
+            let rustls = RustlsConfig::from_config(tls::server_config(&cert, &key)?);
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            axum_server::from_tcp_rustls(listener, rustls)
+                .context("TLS listener")?
+                .handle(handle)
+                .serve(service)
+                .await
+                .context("serving HTTPS")?;
+        }
+        None => {
+            let listener = tokio::net::TcpListener::from_std(listener).context("listener")?;
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("serving HTTP")?;
+        }
+    }
     let _ = stop_tx.send(true);
     let _ = mail_worker.await;
     eprintln!("org server stopped");
@@ -64,23 +106,48 @@ pub async fn serve(services: Services, args: &ServeArgs, config: &Config) -> Res
 }
 
 pub async fn run(args: &ServeArgs, config: &Config) -> Result<(), Failure> {
+    let tls = tls_files(args, config)?;
     let services = wiring::services(config).await?;
-    serve(services, args, config).await
+    serve(services, args, config, tls).await
 }
 
-/// GETs `{url}/healthz` over plain HTTP/1.1 and expects `200`.
-pub async fn healthcheck(url: &str) -> Result<(), Failure> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| usage("healthcheck takes an http:// URL"))?;
-    let host = rest.split('/').next().unwrap_or_default();
+/// GETs `{url}/healthz` over HTTP/1.1 (TLS for https://, trusting `ca`) and expects `200`.
+pub async fn healthcheck(url: &str, ca: Option<&Path>) -> Result<(), Failure> {
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(usage("healthcheck takes an http:// or https:// URL"));
+    };
+    let host = rest.split('/').next().unwrap_or_default().to_owned();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let connector = match (tls, ca) {
+        (true, Some(ca)) => Some(tokio_rustls::TlsConnector::from(tls::client_config(ca)?)),
+        (true, None) => return Err(usage("an https:// healthcheck needs --ca FILE")),
+        (false, _) => None,
+    };
     let check = async {
-        let mut stream = tokio::net::TcpStream::connect(host).await?;
-        stream
-            .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
-            .await?;
+        let stream = tokio::net::TcpStream::connect(&host).await?;
         let mut response = Vec::new();
-        stream.read_to_end(&mut response).await?;
+        match connector {
+            Some(connector) => {
+                let name = host
+                    .rsplit_once(':')
+                    .map_or(host.as_str(), |(h, _)| h)
+                    .trim_matches(['[', ']']);
+                let server_name = rustls::pki_types::ServerName::try_from(name.to_owned())
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+                let mut stream = connector.connect(server_name, stream).await?;
+                stream.write_all(request.as_bytes()).await?;
+                let _ = stream.read_to_end(&mut response).await;
+            }
+            None => {
+                let mut stream = stream;
+                stream.write_all(request.as_bytes()).await?;
+                stream.read_to_end(&mut response).await?;
+            }
+        }
         Ok::<_, std::io::Error>(response)
     };
     let response = tokio::time::timeout(Duration::from_secs(5), check)

@@ -12,10 +12,19 @@ const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
 
 fn simple_salesforce(mode: &str, url: &str, stdin: &str) -> Value {
+    simple_salesforce_as(mode, url, USER, None, stdin)
+}
+
+/// Runs the driver for `user`; with `ca`, requests trusts that CA (REQUESTS_CA_BUNDLE).
+fn simple_salesforce_as(mode: &str, url: &str, user: &str, ca: Option<&str>, stdin: &str) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/interop/simple_salesforce_login.py");
-    let mut child = Command::new("python3")
+    let mut command = Command::new("python3");
+    if let Some(ca) = ca {
+        command.env("REQUESTS_CA_BUNDLE", ca);
+    }
+    let mut child = command
         .arg(script)
-        .args([mode, url, USER])
+        .args([mode, url, user])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -80,5 +89,44 @@ fn simple_salesforce_logs_in_by_soap_and_oauth() {
         (refused["code"].as_str(), refused["message"].as_str()),
         (Some("invalid_grant"), Some("authentication failure")),
         "{refused}"
+    );
+}
+
+/// Over TLS against `latchkey demo`, trusting the demo CA as the demo tells users to.
+#[test]
+fn simple_salesforce_over_tls_against_the_demo() {
+    let cli = Cli::new();
+    let demo = cli.start(&["demo", "--org-listen", "127.0.0.1:0"]);
+    assert!(demo.url.starts_with("https://"), "{}", demo.url);
+    let ca = demo.ca.clone().expect("the demo prints its CA");
+    let user = "user@demo.latchkey.test";
+    let password = "Demo-Passw0rd-2026";
+    let mails = cli.mails().join("\n");
+    let token = values_after(&mails, "Security token (case-sensitive): ")
+        .pop()
+        .expect("token mail");
+    let host = demo.url.trim_start_matches("https://");
+
+    let soap = simple_salesforce_as("soap", &demo.url, user, Some(&ca), &format!("{password}\n{token}\n"));
+    assert_eq!(soap["ok"], true, "{soap}");
+    assert_eq!(soap["instance"], host);
+
+    let key = values_after(&demo.printed, "connected app \"Demo Data Sync\"  client id: ")
+        .pop()
+        .unwrap();
+    let secret = values_after(&demo.printed, "client secret: ").pop().unwrap();
+    let oauth = simple_salesforce_as(
+        "oauth",
+        &demo.url,
+        user,
+        Some(&ca),
+        &format!("{password}{token}\n{key}\n{secret}\n"),
+    );
+    assert_eq!(oauth["ok"], true, "{oauth}");
+
+    let untrusted = simple_salesforce_as("soap", &demo.url, user, None, &format!("{password}\n{token}\n"));
+    assert_eq!(
+        untrusted["code"], "SSL",
+        "without the CA the certificate is refused: {untrusted}"
     );
 }

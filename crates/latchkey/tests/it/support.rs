@@ -105,9 +105,19 @@ impl Cli {
             }
         };
         self.transcript.borrow_mut().push_str(&printed);
-        let server = Server { child, url, printed };
+        let ca = values_after(&printed, "CA certificate: ").pop();
+        let server = Server {
+            child,
+            url,
+            printed,
+            ca,
+        };
+        let mut check = vec!["healthcheck", "--url", server.url.as_str()];
+        if let Some(ca) = &server.ca {
+            check.extend(["--ca", ca.as_str()]);
+        }
         for _ in 0..100 {
-            if self.run(&["healthcheck", "--url", &server.url], None).code == 0 {
+            if self.run(&check, None).code == 0 {
                 return server;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -168,6 +178,8 @@ pub struct Server {
     pub url: String,
     /// What it printed up to and including the URL line.
     pub printed: String,
+    /// The CA certificate to trust, when it serves HTTPS with the demo CA.
+    pub ca: Option<String>,
 }
 
 impl Drop for Server {
