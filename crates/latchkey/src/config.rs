@@ -145,13 +145,25 @@ pub struct Secrets {
 }
 
 /// Listener settings.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Server {
     /// TLS certificate chain (PEM); with `tls_key`, `serve` speaks HTTPS.
     pub tls_cert: String,
     /// TLS private key (PEM).
     pub tls_key: String,
+    /// Login attempts (SOAP, OAuth token) per client address per minute; 0 = no limit.
+    pub login_rate_per_minute: u32,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            login_rate_per_minute: 600,
+        }
+    }
 }
 
 /// Flags that override everything else.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum_server::tls_rustls::RustlsConfig;
-use latchkey_org::http::{app, HttpState};
+use latchkey_org::http::{app, HttpState, LoginRateLimit};
 use latchkey_org::mail::delivery::Deliverer;
 use latchkey_org::Services;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -72,7 +72,11 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer::new(services.clone(), wiring::transport(config))?;
     let mail_worker = tokio::spawn(deliverer.run(MAIL_INTERVAL, stop_rx));
-    let router = app(HttpState { services, scheme });
+    let router = app(HttpState {
+        services,
+        scheme,
+        login_rate: LoginRateLimit::per_minute(config.server.login_rate_per_minute),
+    });
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     println!("org server: {scheme}://{addr}");
     match tls {

@@ -5,8 +5,10 @@
 mod client_ip;
 mod identity;
 mod oauth;
+mod rate_limit;
 mod soap;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -23,6 +25,7 @@ use tower_http::trace::TraceLayer;
 use crate::Services;
 
 pub use client_ip::ClientIp;
+pub use rate_limit::LoginRateLimit;
 
 /// Largest request body accepted (a password may be 16,000 bytes; XML adds little).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -34,6 +37,8 @@ pub struct HttpState {
     pub services: Services,
     /// `http` or `https`: the scheme of URLs handed to clients (`serverUrl`, `instance_url`).
     pub scheme: &'static str,
+    /// Per-client-IP limit on login attempts (`None`: unlimited).
+    pub login_rate: Option<Arc<LoginRateLimit>>,
 }
 
 #[derive(Clone, Copy)]
@@ -55,6 +60,10 @@ pub fn app(state: HttpState) -> Router {
         .merge(oauth::router())
         .merge(identity::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_logins,
+        ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -29,6 +29,7 @@ async fn stack_with_token() -> (Stack, Router, String) {
     let router = app(HttpState {
         services: stack.services.clone(),
         scheme: "https",
+        login_rate: None,
     });
     (stack, router, token)
 }
@@ -577,4 +578,55 @@ async fn expired_password_sessions_may_only_set_the_password() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(between(&body, "<passwordExpired>", "</passwordExpired>"), Some("false"));
+}
+
+#[tokio::test]
+async fn login_attempts_over_the_rate_limit_get_429_in_the_wire_format() {
+    let (stack, _, _) = stack_with_token().await;
+    let router = app(HttpState {
+        services: stack.services.clone(),
+        scheme: "https",
+        login_rate: latchkey_org::http::LoginRateLimit::per_minute(2),
+    });
+    for n in 0..2 {
+        let (status, _, _) = send(
+            &router,
+            soap_request("/services/Soap/u/59.0", login_envelope(USER, &format!("x{n}"))),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "within the limit: a normal fault"
+        );
+    }
+    let res = router
+        .clone()
+        .oneshot(soap_request("/services/Soap/u/59.0", login_envelope(USER, "x")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body = String::from_utf8(to_bytes(res.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(
+        body.contains("<faultcode>sf:REQUEST_LIMIT_EXCEEDED</faultcode>"),
+        "{body}"
+    );
+
+    let (status, content_type, body) = send(&router, token_request("grant_type=password&client_id=x")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(content_type.starts_with("application/json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "rate_limit_exceeded"
+    );
+
+    let (status, _, _) = send(&router, get_with("/healthz", None)).await;
+    assert_eq!(status, StatusCode::OK, "other routes are not limited");
+    let user = stack.services.user(USER).await.unwrap();
+    assert_eq!(
+        user.failed_attempts, 2,
+        "limited attempts never reach the login decision"
+    );
 }
