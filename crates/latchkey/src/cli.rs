@@ -233,6 +233,11 @@ pub enum UserCommand {
         /// Username.
         username: String,
     },
+    /// End every session of the user (SOAP sessions and OAuth access tokens).
+    RevokeSessions {
+        /// Username.
+        username: String,
+    },
     /// Lift a lockout.
     Unlock {
         /// Username.

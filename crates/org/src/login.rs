@@ -5,11 +5,14 @@
 use std::net::IpAddr;
 
 use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
+use latchkey_core::network::IpRange;
 use latchkey_core::password::Verification;
 use latchkey_core::policy::LockUntil;
 use latchkey_core::secret::split_token;
 use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_store::apps::ConnectedApp;
 use latchkey_store::login_history::{self, NewLogin};
+use latchkey_store::orgs::Org;
 use latchkey_store::users::{self, User};
 use latchkey_store::{commit, orgs, Conn};
 use secrecy::{ExposeSecret, SecretString};
@@ -53,28 +56,97 @@ pub enum LoginOutcome {
     Refused(LoginStatus),
 }
 
+/// What the decision needs besides the user: the org and the two sets of ranges.
+struct LoginContext {
+    org: Option<Org>,
+    profile_ranges: Vec<IpRange>,
+    trusted: Vec<IpRange>,
+}
+
+impl LoginContext {
+    async fn load(conn: &mut Conn, user: Option<&User>) -> Result<Self, AccountError> {
+        let Some(u) = user else {
+            return Ok(Self {
+                org: None,
+                profile_ranges: Vec::new(),
+                trusted: Vec::new(),
+            });
+        };
+        Ok(Self {
+            org: Some(orgs::get(conn, &u.org_id).await?),
+            profile_ranges: orgs::login_ranges(conn, &u.profile_id).await?,
+            trusted: orgs::trusted_ranges(conn, &u.org_id).await?,
+        })
+    }
+}
+
+fn user_state(u: &User) -> UserState {
+    UserState {
+        active: u.active,
+        frozen: u.frozen,
+        locked_until: u.locked_until,
+        password_expires_at: u.password_expires_at,
+    }
+}
+
 impl Services {
+    /// The OAuth client-credentials grant: the app's run-as user logs in without a
+    /// password (the app's secret was checked). The same decision refuses frozen,
+    /// inactive, locked and restricted-IP users; the attempt is in login history. A
+    /// success does not reset the password-failure counter (no password was checked).
+    pub async fn login_as_app(&self, app: &ConnectedApp, ip: IpAddr) -> Result<LoginOutcome, AccountError> {
+        let run_as = app
+            .run_as
+            .as_ref()
+            .ok_or_else(|| AccountError::Invalid("no client credentials user".into()))?;
+        let mut conn = self.store.conn().await?;
+        let user = users::get(&mut conn, run_as).await?;
+        let context = LoginContext::load(&mut conn, Some(&user)).await?;
+        let state = user_state(&user);
+        let attempt = Attempt {
+            user: Some(&state),
+            profile_ranges: &context.profile_ranges,
+            trusted_ranges: &context.trusted,
+            ip,
+            channel: Channel::OAuth,
+            device_verified: false,
+            now: self.clock.now(),
+        };
+        let empty = SecretString::from(String::new());
+        let req = LoginRequest {
+            username: &user.username,
+            secret: &empty,
+            ip,
+            channel: Channel::OAuth,
+            device_verified: false,
+            application: &app.name,
+            api_type: "N/A",
+            api_version: "N/A",
+        };
+        let status = match login::decide(&attempt) {
+            Step::Refused(refusal) => refusal.status,
+            Step::CheckSecret(_) => LoginStatus::Success,
+        };
+        self.write_history(&mut conn, &req, Some(&user), status).await?;
+        if status.is_success() {
+            Ok(LoginOutcome::Success {
+                user: Box::new(user),
+                password_expired: false,
+            })
+        } else {
+            Ok(LoginOutcome::Refused(status))
+        }
+    }
+
     /// Runs one login attempt to its end.
     pub async fn login(&self, req: &LoginRequest<'_>) -> Result<LoginOutcome, AccountError> {
         let now = self.clock.now();
         let mut conn = self.store.conn().await?;
         let user = users::find_by_username(&mut conn, req.username).await?;
-        let (org, profile_ranges, trusted) = match &user {
-            Some(u) => {
-                let org = orgs::get(&mut conn, &u.org_id).await?;
-                let ranges = orgs::login_ranges(&mut conn, &u.profile_id).await?;
-                let trusted = orgs::trusted_ranges(&mut conn, &u.org_id).await?;
-                (Some(org), ranges, trusted)
-            }
-            None => (None, Vec::new(), Vec::new()),
-        };
+        let context = LoginContext::load(&mut conn, user.as_ref()).await?;
         drop(conn);
-        let state = user.as_ref().map(|u| UserState {
-            active: u.active,
-            frozen: u.frozen,
-            locked_until: u.locked_until,
-            password_expires_at: u.password_expires_at,
-        });
+        let (org, profile_ranges, trusted) = (context.org, context.profile_ranges, context.trusted);
+        let state = user.as_ref().map(user_state);
         let attempt = Attempt {
             user: state.as_ref(),
             profile_ranges: &profile_ranges,

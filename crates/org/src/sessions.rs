@@ -67,6 +67,15 @@ impl Services {
         Ok(sessions::touch(&mut conn, &SecretDigest::of(id), self.clock.now(), idle).await?)
     }
 
+    /// Administrator action: ends every session of `username`; returns how many.
+    pub async fn revoke_sessions(&self, username: &str) -> Result<u64, AccountError> {
+        let user = self.user(username).await?;
+        let mut conn = self.store.conn().await?;
+        let n = sessions::delete_for_user(&mut conn, &user.id).await?;
+        tracing::info!(user_id = %user.id, sessions = n, "sessions revoked");
+        Ok(n)
+    }
+
     /// Ends the session behind `id`; `true` when there was one.
     pub async fn end_session(&self, id: &str) -> Result<bool, AccountError> {
         let mut conn = self.store.conn().await?;

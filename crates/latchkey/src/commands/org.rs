@@ -200,6 +200,10 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
             deliver_now(services, config).await?;
             println!("temporary password and new security token sent to {}", user.email);
         }
+        UserCommand::RevokeSessions { username } => {
+            let n = services.revoke_sessions(&username).await?;
+            println!("{n} session(s) ended");
+        }
         UserCommand::Unlock { username } => {
             let was = services.unlock(&username).await?;
             println!(

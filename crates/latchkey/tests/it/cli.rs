@@ -38,6 +38,11 @@ fn administration_round_trip() {
     assert_eq!(shown["frozen"], true);
     cli.ok(&["org", "user", "unfreeze", "jane@acme.test"], None);
     assert_eq!(
+        cli.ok(&["org", "user", "revoke-sessions", "jane@acme.test"], None)
+            .trim(),
+        "0 session(s) ended"
+    );
+    assert_eq!(
         cli.ok(&["org", "user", "unlock", "jane@acme.test"], None).trim(),
         "was not locked; failure count cleared"
     );

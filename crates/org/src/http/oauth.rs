@@ -137,7 +137,7 @@ async fn token(
     };
     let user = match grant.as_str() {
         "password" => password_grant(&state, &form, &app.name, ip).await?,
-        _ => client_credentials(&state, &app).await?,
+        _ => client_credentials(&state, &app, ip).await?,
     };
     if user.org_id != app.org_id {
         return Err(error("invalid_grant", "authentication failure"));
@@ -206,18 +206,24 @@ async fn password_grant(
     }
 }
 
-async fn client_credentials(state: &HttpState, app: &latchkey_store::apps::ConnectedApp) -> Result<User, OAuthError> {
-    let Some(run_as) = &app.run_as else {
+async fn client_credentials(
+    state: &HttpState,
+    app: &latchkey_store::apps::ConnectedApp,
+    ip: std::net::IpAddr,
+) -> Result<User, OAuthError> {
+    if app.run_as.is_none() {
         return Err(error("invalid_grant", "no client credentials user enabled"));
-    };
-    let mut conn = state.services.store.conn().await.map_err(|_| server_error())?;
-    let user = latchkey_store::users::get(&mut conn, run_as)
-        .await
-        .map_err(|_| server_error())?;
-    if !user.active || user.frozen || user.is_locked(state.services.clock.now()) {
-        return Err(error("invalid_grant", "authentication failure"));
     }
-    Ok(user)
+    match state.services.login_as_app(app, ip).await {
+        Ok(LoginOutcome::Success { user, .. }) => Ok(*user),
+        Ok(LoginOutcome::Refused(LoginStatus::RestrictedIp)) => Err(error("invalid_grant", "ip restricted")),
+        Ok(LoginOutcome::Refused(LoginStatus::UserInactive)) => Err(error("invalid_grant", "inactive user")),
+        Ok(LoginOutcome::Refused(_)) => Err(error("invalid_grant", "authentication failure")),
+        Err(e) => {
+            tracing::error!(error = %e, "client credentials login failed internally");
+            Err(server_error())
+        }
+    }
 }
 
 #[cfg(test)]

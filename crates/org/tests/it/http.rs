@@ -458,6 +458,20 @@ async fn identity_userinfo_and_revoke() {
             .body(Body::from(format!("token={}", enc(t))))
             .unwrap()
     };
+    let other_session = stack.services.issue_session(&user, None, false).await.unwrap();
+    assert_eq!(
+        stack.services.revoke_sessions(USER).await.unwrap(),
+        3,
+        "the full, the restricted and the extra one"
+    );
+    assert!(stack
+        .services
+        .session(other_session.id.expose_secret())
+        .await
+        .unwrap()
+        .is_none());
+    let issued = stack.services.issue_session(&user, None, false).await.unwrap();
+    let access = issued.id.expose_secret().to_owned();
     assert_eq!(send(&router, revoke(&access)).await.0, StatusCode::OK);
     let (status, _, body) = send(&router, revoke(&access)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
