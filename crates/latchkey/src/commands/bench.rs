@@ -29,6 +29,8 @@ use crate::config::Config;
 use crate::wiring;
 
 const PASSWORD: &str = "violet-kettle-42";
+/// The heading of the hand-written part of BENCHMARKS.md, kept when the figures are rewritten.
+const ANALYSIS: &str = "## Analysis";
 
 /// One measured figure: the runs and their median.
 struct Figure {
@@ -341,7 +343,12 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     );
     println!("{report}");
     if let Some(path) = &args.output {
-        std::fs::write(path, format!("# Benchmarks\n\n{report}"))
+        // Keep the hand-written analysis below the generated figures.
+        let analysis = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|old| old.find(ANALYSIS).map(|i| old[i..].to_owned()))
+            .unwrap_or_default();
+        std::fs::write(path, format!("# Benchmarks\n\n{report}\n{analysis}"))
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("written to {}", path.display());
     }
