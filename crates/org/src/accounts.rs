@@ -73,7 +73,12 @@ fn valid_username(s: &str) -> bool {
     }
 }
 
-async fn enqueue(conn: &mut Conn, mail: &Rendered, now: chrono::DateTime<chrono::Utc>) -> Result<(), AccountError> {
+/// Puts a rendered message in the outbox, inside the caller's transaction.
+pub(crate) async fn enqueue(
+    conn: &mut Conn,
+    mail: &Rendered,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AccountError> {
     outbox::enqueue(
         conn,
         &NewMail {

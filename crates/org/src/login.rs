@@ -216,17 +216,7 @@ impl Services {
                         LockUntil::AdminUnlock => None,
                     };
                     let mail = templates::account_locked(&self.mail, &user.email, &user.username, until);
-                    latchkey_store::outbox::enqueue(
-                        &mut tx,
-                        &latchkey_store::outbox::NewMail {
-                            to: &mail.to,
-                            subject: &mail.subject,
-                            text: &mail.text,
-                            html: Some(&mail.html),
-                        },
-                        now,
-                    )
-                    .await?;
+                    crate::accounts::enqueue(&mut tx, &mail, now).await?;
                 }
                 self.write_history(&mut tx, req, Some(&user), status).await?;
                 commit(tx).await?;

@@ -230,6 +230,12 @@ pub async fn set_password(conn: &mut Conn, id: &UserId, change: &PasswordChange<
     .bind(i64::from(change.history.max(1)))
     .execute(&mut *conn)
     .await?;
+    forget_failed_secrets(conn, id).await
+}
+
+/// Forgets the fingerprints of a user's failed secrets: after a credential change, an
+/// old wrong secret is judged afresh.
+async fn forget_failed_secrets(conn: &mut Conn, id: &UserId) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM failed_secrets WHERE user_id = $1")
         .bind(id.as_str())
         .execute(&mut *conn)
@@ -272,11 +278,7 @@ pub async fn set_token(conn: &mut Conn, id: &UserId, digest: &SecretDigest) -> R
         .bind(digest.as_bytes().as_slice())
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM failed_secrets WHERE user_id = $1")
-        .bind(id.as_str())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    forget_failed_secrets(conn, id).await
 }
 
 /// Clears a lock and the failure counter; `true` when a lock held at `now`.

@@ -1,41 +1,15 @@
 //! The real `jsforce` package (npm, `tools/interop`) against `latchkey serve`.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
 
-use crate::support::{values_after, Cli};
+use crate::support::{run_driver, values_after, Cli};
 
 const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
 
 /// Runs `tools/interop/jsforce_login.js`; `stdin` holds the secrets.
 fn jsforce(args: &[&str], stdin: &str) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/interop/jsforce_login.js");
-    let mut child = Command::new("node")
-        .arg(script)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node (scripts/test installs tools/interop)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|_| {
-        panic!(
-            "jsforce printed {stdout:?}; stderr {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    run_driver("node", "jsforce_login.js", args, &[], stdin)
 }
 
 fn soap(url: &str, secret: &str) -> Value {

@@ -1,12 +1,8 @@
 //! The real `simple-salesforce` package (PyPI) against `latchkey serve`.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
 
-use crate::support::{values_after, Cli};
+use crate::support::{run_driver, values_after, Cli};
 
 const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
@@ -17,33 +13,8 @@ fn simple_salesforce(mode: &str, url: &str, stdin: &str) -> Value {
 
 /// Runs the driver for `user`; with `ca`, requests trusts that CA (REQUESTS_CA_BUNDLE).
 fn simple_salesforce_as(mode: &str, url: &str, user: &str, ca: Option<&str>, stdin: &str) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/interop/simple_salesforce_login.py");
-    let mut command = Command::new("python3");
-    if let Some(ca) = ca {
-        command.env("REQUESTS_CA_BUNDLE", ca);
-    }
-    let mut child = command
-        .arg(script)
-        .args([mode, url, user])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 (scripts/test installs simple-salesforce)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|_| {
-        panic!(
-            "simple-salesforce printed {stdout:?}; stderr {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let env: Vec<(&str, &str)> = ca.map(|c| ("REQUESTS_CA_BUNDLE", c)).into_iter().collect();
+    run_driver("python3", "simple_salesforce_login.py", &[mode, url, user], &env, stdin)
 }
 
 #[test]

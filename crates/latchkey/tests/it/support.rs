@@ -195,3 +195,34 @@ fn rand_suffix() -> u64 {
     h.write_u8(0);
     h.finish()
 }
+
+/// Runs an interoperability driver (`node …` or `python3 …`) from `tools/interop`, feeds
+/// it `stdin` (the secrets), and parses the JSON line it prints last.
+pub fn run_driver(program: &str, script: &str, args: &[&str], env: &[(&str, &str)], stdin: &str) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tools/interop")
+        .join(script);
+    let mut child = Command::new(program)
+        .arg(&script)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} (scripts/test installs the interop packages): {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("driver runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap_or_else(|_| {
+        panic!(
+            "{script:?} printed {stdout:?}; stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
