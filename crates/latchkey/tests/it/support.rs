@@ -159,7 +159,11 @@ impl Cli {
 fn write_fast_config(dir: &Path) -> PathBuf {
     let path = dir.join("latchkey.toml");
     if !path.exists() {
-        std::fs::write(&path, "[hashing]\nmemory_kib = 64\niterations = 1\nparallelism = 1\n").expect("write config");
+        std::fs::write(
+            &path,
+            "[hashing]\nmemory_kib = 64\niterations = 1\nparallelism = 1\nconcurrency = 2\n",
+        )
+        .expect("write config");
     }
     path
 }
