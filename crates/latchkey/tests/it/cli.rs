@@ -286,3 +286,23 @@ fn bench_reports_every_figure() {
     );
     assert!(std::fs::read_to_string(out).unwrap().starts_with("# Benchmarks"));
 }
+
+/// SIGTERM stops the server gracefully: exit status 0 and a last word on stderr.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let cli = Cli::new();
+    cli.ok(&["org", "create", "Acme"], None);
+    let mut server = cli.serve();
+    assert_eq!(server.terminate(), Some(0));
+    assert!(
+        cli.server_logs().contains("org server stopped"),
+        "{}",
+        cli.server_logs()
+    );
+    assert_ne!(
+        cli.run(&["healthcheck", "--url", &server.url], None).code,
+        0,
+        "nothing answers any more"
+    );
+}

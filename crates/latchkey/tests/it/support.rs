@@ -186,6 +186,17 @@ pub struct Server {
     pub ca: Option<String>,
 }
 
+impl Server {
+    /// Sends SIGTERM and waits; returns the exit code.
+    #[cfg(unix)]
+    pub fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        self.child.wait().expect("server exits").code()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
