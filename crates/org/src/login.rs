@@ -72,10 +72,11 @@ impl LoginContext {
                 trusted: Vec::new(),
             });
         };
+        let c = orgs::login_context(conn, &u.org_id, &u.profile_id).await?;
         Ok(Self {
-            org: Some(orgs::get(conn, &u.org_id).await?),
-            profile_ranges: orgs::login_ranges(conn, &u.profile_id).await?,
-            trusted: orgs::trusted_ranges(conn, &u.org_id).await?,
+            org: Some(c.org),
+            profile_ranges: c.profile_ranges,
+            trusted: c.trusted_ranges,
         })
     }
 }

@@ -326,3 +326,61 @@ pub async fn remove_trusted_range(conn: &mut Conn, org: &OrgId, range: &IpRange)
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// What a login decision needs from the org, in one query: the org (its policy) and the
+/// profile's login ranges and the org's trusted ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginContext {
+    /// The org.
+    pub org: Org,
+    /// The profile's login IP ranges (empty: unrestricted).
+    pub profile_ranges: Vec<IpRange>,
+    /// The org's trusted IP ranges.
+    pub trusted_ranges: Vec<IpRange>,
+}
+
+#[derive(FromRow)]
+struct ContextRow {
+    #[sqlx(flatten)]
+    org: OrgRow,
+    kind: Option<String>,
+    start_ip: Option<String>,
+    end_ip: Option<String>,
+}
+
+/// Loads the [`LoginContext`] of a user in `org` with `profile`.
+pub async fn login_context(conn: &mut Conn, org: &OrgId, profile: &ProfileId) -> Result<LoginContext, StoreError> {
+    let rows: Vec<ContextRow> = sqlx::query_as(&format!(
+        "SELECT {ORG_COLUMNS}, r.kind, r.start_ip, r.end_ip FROM orgs \
+         LEFT JOIN (SELECT 'p' AS kind, id AS n, start_ip, end_ip FROM profile_login_ranges WHERE profile_id = $2 \
+                    UNION ALL \
+                    SELECT 't' AS kind, id AS n, start_ip, end_ip FROM trusted_ranges WHERE org_id = $1) r ON 1 = 1 \
+         WHERE orgs.id = $1 ORDER BY r.kind, r.n"
+    ))
+    .bind(org.as_str())
+    .bind(profile.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut profile_rows = Vec::new();
+    let mut trusted_rows = Vec::new();
+    let mut org_row = None;
+    for row in rows {
+        if let (Some(kind), Some(start_ip), Some(end_ip)) = (row.kind, row.start_ip, row.end_ip) {
+            let range = RangeRow { start_ip, end_ip };
+            if kind == "p" {
+                profile_rows.push(range);
+            } else {
+                trusted_rows.push(range);
+            }
+        }
+        org_row.get_or_insert(row.org);
+    }
+    let org = org_row
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?
+        .try_into()?;
+    Ok(LoginContext {
+        org,
+        profile_ranges: ranges(profile_rows)?,
+        trusted_ranges: ranges(trusted_rows)?,
+    })
+}

@@ -119,6 +119,19 @@ async fn trusted_and_profile_ranges(store: &Store) {
     ];
     orgs::set_login_ranges(&mut c, &profile.id, &ranges).await.unwrap();
     assert_eq!(orgs::login_ranges(&mut c, &profile.id).await.unwrap(), ranges);
+    let context = orgs::login_context(&mut c, &org.id, &profile.id).await.unwrap();
+    assert_eq!(
+        (context.profile_ranges, context.trusted_ranges),
+        (ranges.clone(), vec![r2])
+    );
+    assert_eq!(context.org, orgs::get(&mut c, &org.id).await.unwrap());
     orgs::set_login_ranges(&mut c, &profile.id, &[]).await.unwrap();
     assert!(orgs::login_ranges(&mut c, &profile.id).await.unwrap().is_empty());
+    orgs::remove_trusted_range(&mut c, &org.id, &r2).await.unwrap();
+    let bare = orgs::login_context(&mut c, &org.id, &profile.id).await.unwrap();
+    assert!(
+        bare.profile_ranges.is_empty() && bare.trusted_ranges.is_empty(),
+        "no ranges: the org alone"
+    );
+    assert_eq!(bare.org.id, org.id);
 }
