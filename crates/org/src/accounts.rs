@@ -109,6 +109,11 @@ impl Services {
     /// The org named by id or name, or the only org when `None`.
     pub async fn resolve_org(&self, org: Option<&str>) -> Result<Org, AccountError> {
         let mut conn = self.store.conn().await?;
+        if let Some(id) = org.and_then(|k| k.parse::<OrgId>().ok()) {
+            if let Some(found) = orgs::find(&mut conn, &id).await? {
+                return Ok(found);
+            }
+        }
         let all = orgs::list(&mut conn).await?;
         match org {
             Some(key) => all

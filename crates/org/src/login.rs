@@ -5,7 +5,6 @@
 use std::net::IpAddr;
 
 use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
-use latchkey_core::network::IpRange;
 use latchkey_core::password::Verification;
 use latchkey_core::policy::LockUntil;
 use latchkey_core::secret::split_token;
@@ -48,37 +47,14 @@ pub enum LoginOutcome {
     Success {
         /// The user.
         user: Box<User>,
+        /// The user's org, as the decision read it (policy, session timeout, name).
+        org: Box<Org>,
         /// Only a password change is allowed.
         password_expired: bool,
     },
     /// Refused; the status says why (for history and logs — clients see a generic
     /// error except where the wire protocol distinguishes, such as the token case).
     Refused(LoginStatus),
-}
-
-/// What the decision needs besides the user: the org and the two sets of ranges.
-struct LoginContext {
-    org: Option<Org>,
-    profile_ranges: Vec<IpRange>,
-    trusted: Vec<IpRange>,
-}
-
-impl LoginContext {
-    async fn load(conn: &mut Conn, user: Option<&User>) -> Result<Self, AccountError> {
-        let Some(u) = user else {
-            return Ok(Self {
-                org: None,
-                profile_ranges: Vec::new(),
-                trusted: Vec::new(),
-            });
-        };
-        let c = orgs::login_context(conn, &u.org_id, &u.profile_id).await?;
-        Ok(Self {
-            org: Some(c.org),
-            profile_ranges: c.profile_ranges,
-            trusted: c.trusted_ranges,
-        })
-    }
 }
 
 fn user_state(u: &User) -> UserState {
@@ -102,12 +78,12 @@ impl Services {
             .ok_or_else(|| AccountError::Invalid("no client credentials user".into()))?;
         let mut conn = self.store.conn().await?;
         let user = users::get(&mut conn, run_as).await?;
-        let context = LoginContext::load(&mut conn, Some(&user)).await?;
+        let context = orgs::login_context(&mut conn, &user.org_id, &user.profile_id).await?;
         let state = user_state(&user);
         let attempt = Attempt {
             user: Some(&state),
             profile_ranges: &context.profile_ranges,
-            trusted_ranges: &context.trusted,
+            trusted_ranges: &context.trusted_ranges,
             ip,
             channel: Channel::OAuth,
             device_verified: false,
@@ -132,6 +108,7 @@ impl Services {
         if status.is_success() {
             Ok(LoginOutcome::Success {
                 user: Box::new(user),
+                org: Box::new(context.org),
                 password_expired: false,
             })
         } else {
@@ -144,14 +121,16 @@ impl Services {
         let now = self.clock.now();
         let mut conn = self.store.conn().await?;
         let user = users::find_by_username(&mut conn, req.username).await?;
-        let context = LoginContext::load(&mut conn, user.as_ref()).await?;
+        let context = match &user {
+            Some(u) => Some(orgs::login_context(&mut conn, &u.org_id, &u.profile_id).await?),
+            None => None,
+        };
         drop(conn);
-        let (org, profile_ranges, trusted) = (context.org, context.profile_ranges, context.trusted);
         let state = user.as_ref().map(user_state);
         let attempt = Attempt {
             user: state.as_ref(),
-            profile_ranges: &profile_ranges,
-            trusted_ranges: &trusted,
+            profile_ranges: context.as_ref().map_or(&[], |c| c.profile_ranges.as_slice()),
+            trusted_ranges: context.as_ref().map_or(&[], |c| c.trusted_ranges.as_slice()),
             ip: req.ip,
             channel: req.channel,
             device_verified: req.device_verified,
@@ -170,7 +149,7 @@ impl Services {
             }
             Step::CheckSecret(stage) => stage,
         };
-        let (Some(user), Some(org)) = (user, org) else {
+        let (Some(user), Some(org)) = (user, context.map(|c| c.org)) else {
             return Err(AccountError::NotFound("user".into()));
         };
         let presented = req.secret.expose_secret();
@@ -243,9 +222,9 @@ impl Services {
                 self.write_history(&mut conn, req, Some(&user), LoginStatus::Success)
                     .await?;
                 tracing::info!(user_id = %user.id, ip = %req.ip, password_expired, "login succeeded");
-                let user = users::get(&mut conn, &user.id).await?;
                 Ok(LoginOutcome::Success {
                     user: Box::new(user),
+                    org: Box::new(org),
                     password_expired,
                 })
             }

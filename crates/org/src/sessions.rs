@@ -4,6 +4,7 @@
 
 use chrono::Duration;
 use latchkey_core::secret::{random_alphanumeric, SecretDigest};
+use latchkey_store::orgs::Org;
 use latchkey_store::sessions::{self, NewSession, Session};
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
@@ -20,15 +21,16 @@ pub struct Issued {
 }
 
 impl Services {
-    /// Issues a session for `user`; `restricted` sessions may only change the password.
+    /// Issues a session for `user` of `org` (idle timeout from the org); `restricted`
+    /// sessions may only change the password.
     pub async fn issue_session(
         &self,
         user: &User,
+        org: &Org,
         client_id: Option<&str>,
         restricted: bool,
     ) -> Result<Issued, AccountError> {
         let mut conn = self.store.conn().await?;
-        let org = latchkey_store::orgs::get(&mut conn, &user.org_id).await?;
         let id = SecretString::from(format!(
             "{}!{}",
             user.org_id.short(),

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_store::orgs::Org;
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -135,14 +136,18 @@ async fn token(
             return Err(server_error());
         }
     };
-    let user = match grant.as_str() {
+    let (user, org) = match grant.as_str() {
         "password" => password_grant(&state, &form, &app.name, ip).await?,
         _ => client_credentials(&state, &app, ip).await?,
     };
     if user.org_id != app.org_id {
         return Err(error("invalid_grant", "authentication failure"));
     }
-    let issued = match state.services.issue_session(&user, Some(&app.client_id), false).await {
+    let issued = match state
+        .services
+        .issue_session(&user, &org, Some(&app.client_id), false)
+        .await
+    {
         Ok(i) => i,
         Err(e) => {
             tracing::error!(error = %e, "issuing an OAuth session failed");
@@ -170,7 +175,7 @@ async fn password_grant(
     form: &TokenForm,
     app_name: &str,
     ip: std::net::IpAddr,
-) -> Result<User, OAuthError> {
+) -> Result<(User, Org), OAuthError> {
     let username = form.username.as_deref().unwrap_or_default();
     let empty = SecretString::from(String::new());
     let password = form.password.as_ref().unwrap_or(&empty);
@@ -188,21 +193,11 @@ async fn password_grant(
         api_version: "N/A",
     };
     match state.services.login(&req).await {
-        Ok(LoginOutcome::Success {
-            user,
-            password_expired: false,
-        }) => Ok(*user),
         // An expired password cannot be changed through OAuth: refuse plainly.
         Ok(LoginOutcome::Success {
             password_expired: true, ..
         }) => Err(error("invalid_grant", "authentication failure")),
-        Ok(LoginOutcome::Refused(LoginStatus::RestrictedIp)) => Err(error("invalid_grant", "ip restricted")),
-        Ok(LoginOutcome::Refused(LoginStatus::UserInactive)) => Err(error("invalid_grant", "inactive user")),
-        Ok(LoginOutcome::Refused(_)) => Err(error("invalid_grant", "authentication failure")),
-        Err(e) => {
-            tracing::error!(error = %e, "OAuth login failed internally");
-            Err(server_error())
-        }
+        outcome => granted(outcome),
     }
 }
 
@@ -210,17 +205,22 @@ async fn client_credentials(
     state: &HttpState,
     app: &latchkey_store::apps::ConnectedApp,
     ip: std::net::IpAddr,
-) -> Result<User, OAuthError> {
+) -> Result<(User, Org), OAuthError> {
     if app.run_as.is_none() {
         return Err(error("invalid_grant", "no client credentials user enabled"));
     }
-    match state.services.login_as_app(app, ip).await {
-        Ok(LoginOutcome::Success { user, .. }) => Ok(*user),
+    granted(state.services.login_as_app(app, ip).await)
+}
+
+/// Maps a login outcome to the grant's user and org, or to OAuth's error for it.
+fn granted(outcome: Result<LoginOutcome, crate::AccountError>) -> Result<(User, Org), OAuthError> {
+    match outcome {
+        Ok(LoginOutcome::Success { user, org, .. }) => Ok((*user, *org)),
         Ok(LoginOutcome::Refused(LoginStatus::RestrictedIp)) => Err(error("invalid_grant", "ip restricted")),
         Ok(LoginOutcome::Refused(LoginStatus::UserInactive)) => Err(error("invalid_grant", "inactive user")),
         Ok(LoginOutcome::Refused(_)) => Err(error("invalid_grant", "authentication failure")),
         Err(e) => {
-            tracing::error!(error = %e, "client credentials login failed internally");
+            tracing::error!(error = %e, "OAuth login failed internally");
             Err(server_error())
         }
     }

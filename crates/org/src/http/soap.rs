@@ -301,27 +301,19 @@ async fn login(
             INVALID_LOGIN_MESSAGE,
             "LoginFault",
         ),
-        LoginOutcome::Success { user, password_expired } => {
-            let issued = match state.services.issue_session(&user, None, password_expired).await {
+        LoginOutcome::Success {
+            user,
+            org,
+            password_expired,
+        } => {
+            let issued = match state.services.issue_session(&user, &org, None, password_expired).await {
                 Ok(i) => i,
                 Err(e) => {
                     tracing::error!(error = %e, "issuing a session failed");
                     return internal_fault(api);
                 }
             };
-            let org = match state.services.resolve_org(Some(user.org_id.as_str())).await {
-                Ok(o) => o,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the org failed");
-                    return internal_fault(api);
-                }
-            };
-            let profile = state
-                .services
-                .profile_of(&user)
-                .await
-                .map(|p| p.id.to_string())
-                .unwrap_or_default();
+            let profile = user.profile_id.to_string();
             let base = base_url(state, headers);
             let org15 = user.org_id.short();
             let server_url = format!("{base}/services/Soap/{}/{version}/{org15}", api.letter());

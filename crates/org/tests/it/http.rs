@@ -372,7 +372,8 @@ fn get_with(path: &str, auth: Option<&str>) -> Request<Body> {
 async fn identity_userinfo_and_revoke() {
     let (stack, router, _) = stack_with_token().await;
     let user = stack.services.user(USER).await.unwrap();
-    let issued = stack.services.issue_session(&user, None, false).await.unwrap();
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let issued = stack.services.issue_session(&user, &org, None, false).await.unwrap();
     let access = issued.id.expose_secret().to_owned();
     let id_path = format!("/id/{}/{}", user.org_id.short(), user.id);
 
@@ -439,7 +440,7 @@ async fn identity_userinfo_and_revoke() {
         "a JSON array with errorCode, as clients index it"
     );
 
-    let restricted = stack.services.issue_session(&user, None, true).await.unwrap();
+    let restricted = stack.services.issue_session(&user, &org, None, true).await.unwrap();
     let (status, _, body) = send(
         &router,
         get_with(&id_path, Some(&format!("Bearer {}", restricted.id.expose_secret()))),
@@ -458,7 +459,7 @@ async fn identity_userinfo_and_revoke() {
             .body(Body::from(format!("token={}", enc(t))))
             .unwrap()
     };
-    let other_session = stack.services.issue_session(&user, None, false).await.unwrap();
+    let other_session = stack.services.issue_session(&user, &org, None, false).await.unwrap();
     assert_eq!(
         stack.services.revoke_sessions(USER).await.unwrap(),
         3,
@@ -470,7 +471,7 @@ async fn identity_userinfo_and_revoke() {
         .await
         .unwrap()
         .is_none());
-    let issued = stack.services.issue_session(&user, None, false).await.unwrap();
+    let issued = stack.services.issue_session(&user, &org, None, false).await.unwrap();
     let access = issued.id.expose_secret().to_owned();
     assert_eq!(send(&router, revoke(&access)).await.0, StatusCode::OK);
     let (status, _, body) = send(&router, revoke(&access)).await;
