@@ -8,5 +8,7 @@ pub mod login;
 pub mod network;
 pub mod password;
 pub mod policy;
+pub mod records;
 pub mod secret;
+pub mod soql;
 pub mod status;
