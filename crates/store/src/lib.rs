@@ -7,6 +7,7 @@ pub mod apps;
 pub mod login_history;
 pub mod orgs;
 pub mod outbox;
+pub mod records;
 pub mod sessions;
 pub mod users;
 
@@ -54,7 +55,7 @@ impl Backend {
         }
     }
 
-    fn of_connection(conn: &Conn) -> Self {
+    pub(crate) fn of_connection(conn: &Conn) -> Self {
         if conn.backend_name().eq_ignore_ascii_case("postgresql") {
             Self::Postgres
         } else {

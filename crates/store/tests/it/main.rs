@@ -6,5 +6,6 @@
 mod failures;
 mod orgs;
 mod outbox;
+mod records;
 mod support;
 mod users;

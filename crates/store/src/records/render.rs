@@ -1,0 +1,179 @@
+//! Rendering a checked SOQL plan as one parameterised SQL statement. Column names come
+//! from the schema (never from the query text); every value is a parameter. Text
+//! comparisons, `LIKE` and text sorting fold case on both backends, as SOQL does.
+
+use latchkey_core::records::Value;
+use latchkey_core::soql::plan::{Column, Filter, Op, Output, Plan};
+
+use super::values::Param;
+use crate::Backend;
+
+/// SQL text and its parameters, numbered `$1…` in order.
+#[derive(Debug)]
+pub(crate) struct Sql {
+    pub text: String,
+    pub params: Vec<Param>,
+    /// Appended to text expressions that are compared or sorted, so both backends
+    /// order text by code point (PostgreSQL's default collation may not).
+    collate: &'static str,
+}
+
+impl Sql {
+    fn new(backend: Backend) -> Self {
+        Self {
+            text: String::new(),
+            params: Vec::new(),
+            collate: match backend {
+                Backend::Postgres => " COLLATE \"C\"",
+                Backend::Sqlite => "",
+            },
+        }
+    }
+
+    fn ordered(&self, c: &Column, expr: String) -> String {
+        if c.field.field_type.is_text() {
+            format!("{expr}{}", self.collate)
+        } else {
+            expr
+        }
+    }
+}
+
+impl Sql {
+    fn param(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+}
+
+/// `r.col` / `p.col`, lower-cased when the field folds case.
+fn column_expr(c: &Column, fold: bool) -> String {
+    let table = if c.parent { "p" } else { "r" };
+    let raw = format!("{table}.{}", c.field.column);
+    if fold && c.field.field_type.folds_case() {
+        format!("LOWER({raw})")
+    } else {
+        raw
+    }
+}
+
+fn folded_param(sql: &mut Sql, c: &Column, v: &Value) -> String {
+    let p = sql.param(Param::of(&c.field, v));
+    if c.field.field_type.folds_case() {
+        format!("LOWER({p})")
+    } else {
+        p
+    }
+}
+
+fn filter(sql: &mut Sql, f: &Filter) -> String {
+    match f {
+        Filter::And(a, b) => format!("({} AND {})", filter(sql, a), filter(sql, b)),
+        Filter::Or(a, b) => format!("({} OR {})", filter(sql, a), filter(sql, b)),
+        Filter::Not(a) => format!("(NOT {})", filter(sql, a)),
+        Filter::IsNull(c) => format!("({} IS NULL)", column_expr(c, false)),
+        Filter::Compare(c, op, v) => {
+            let raw = column_expr(c, false);
+            let col = sql.ordered(c, column_expr(c, true));
+            let p = folded_param(sql, c, v);
+            match op {
+                Op::Ne => format!("({raw} IS NULL OR {col} <> {p})"),
+                _ => {
+                    let op = match op {
+                        Op::Eq => "=",
+                        Op::Lt => "<",
+                        Op::Le => "<=",
+                        Op::Gt => ">",
+                        Op::Ge | Op::Ne => ">=",
+                    };
+                    format!("({raw} IS NOT NULL AND {col} {op} {p})")
+                }
+            }
+        }
+        Filter::In(c, negated, values) => {
+            if values.is_empty() {
+                return if *negated { "(1 = 1)".into() } else { "(1 = 0)".into() };
+            }
+            let raw = column_expr(c, false);
+            let col = column_expr(c, true);
+            let list: Vec<String> = values.iter().map(|v| folded_param(sql, c, v)).collect();
+            let list = list.join(", ");
+            if *negated {
+                format!("({raw} IS NULL OR {col} NOT IN ({list}))")
+            } else {
+                format!("({raw} IS NOT NULL AND {col} IN ({list}))")
+            }
+        }
+        Filter::Like(c, pattern) => {
+            let raw = column_expr(c, false);
+            let p = sql.param(Param::text(pattern.clone()));
+            format!("({raw} IS NOT NULL AND LOWER({raw}) LIKE LOWER({p}) ESCAPE '\\')")
+        }
+    }
+}
+
+/// `FROM … WHERE …` shared by the row and count statements.
+fn from_where(sql: &mut Sql, plan: &Plan, org: &str, all_rows: bool) -> String {
+    let org = sql.param(Param::text(org));
+    let object = sql.param(Param::text(plan.object.name()));
+    let mut text = String::from(" FROM records r");
+    if let Some(rel) = &plan.relationship {
+        text.push_str(&format!(
+            " LEFT JOIN records p ON p.id = r.{} AND p.org_id = r.org_id AND p.is_deleted = 0",
+            rel.column
+        ));
+    }
+    text.push_str(&format!(" WHERE r.org_id = {org} AND r.object = {object}"));
+    if !all_rows {
+        text.push_str(" AND r.is_deleted = 0");
+    }
+    if let Some(f) = &plan.filter {
+        let f = filter(sql, f);
+        text.push_str(" AND ");
+        text.push_str(&f);
+    }
+    text
+}
+
+/// `SELECT COUNT(*)` of the plan's matches (ignoring LIMIT and OFFSET).
+pub(crate) fn count(backend: Backend, plan: &Plan, org: &str, all_rows: bool) -> Sql {
+    let mut sql = Sql::new(backend);
+    let rest = from_where(&mut sql, plan, org, all_rows);
+    sql.text = format!("SELECT COUNT(*){rest}");
+    sql
+}
+
+/// The rows `[skip, skip + take)` of the plan: `r.id`, the parent's id when a parent
+/// is joined, then the output columns. Ties are broken by id so pages never overlap.
+pub(crate) fn rows(backend: Backend, plan: &Plan, org: &str, all_rows: bool, skip: u64, take: u64) -> Sql {
+    let mut sql = Sql::new(backend);
+    let mut select = vec!["r.id".to_owned()];
+    if plan.relationship.is_some() {
+        select.push("p.id".to_owned());
+    }
+    if let Output::Fields(columns) = &plan.output {
+        select.extend(columns.iter().map(|c| column_expr(c, false)));
+    }
+    let rest = from_where(&mut sql, plan, org, all_rows);
+    let mut order: Vec<String> = plan
+        .order
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} NULLS {}",
+                sql.ordered(&s.column, column_expr(&s.column, true)),
+                if s.descending { "DESC" } else { "ASC" },
+                if s.nulls_first { "FIRST" } else { "LAST" }
+            )
+        })
+        .collect();
+    order.push(format!("r.id{} ASC", sql.collate));
+    let limit = sql.param(Param::millis(i64::try_from(take).unwrap_or(i64::MAX)));
+    let offset = sql.param(Param::millis(i64::try_from(skip).unwrap_or(i64::MAX)));
+    sql.text = format!(
+        "SELECT {}{rest} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+        select.join(", "),
+        order.join(", ")
+    );
+    sql
+}
