@@ -156,6 +156,9 @@ pub enum OrgCommand {
     /// Profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Custom fields of Account, Contact and Lead.
+    #[command(subcommand)]
+    Field(FieldCommand),
     /// Login history, newest first.
     LoginHistory {
         /// Org (id or name); may be left out when there is one.
@@ -167,6 +170,48 @@ pub enum OrgCommand {
         /// At most this many rows.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `latchkey org field …`
+#[derive(Debug, Subcommand)]
+pub enum FieldCommand {
+    /// Add a custom field (`Gator_Score__c`) to an object.
+    Add {
+        /// Account, Contact or Lead.
+        object: String,
+        /// API name, ending in `__c`.
+        name: String,
+        /// text, number, checkbox, date, datetime, email, phone or url.
+        #[arg(long = "type", default_value = "text")]
+        field_type: String,
+        /// Label (default: the name without `__c`, underscores as spaces).
+        #[arg(long)]
+        label: Option<String>,
+        /// Longest text (text types).
+        #[arg(long, default_value_t = 255)]
+        length: u32,
+        /// Required on create.
+        #[arg(long)]
+        required: bool,
+        /// An external id (upsert key; unique).
+        #[arg(long)]
+        external_id: bool,
+        /// Unique within the org.
+        #[arg(long)]
+        unique: bool,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// List an org's custom fields.
+    List {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

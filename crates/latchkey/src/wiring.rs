@@ -97,5 +97,6 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         clock: std::sync::Arc::new(SystemClock),
         fingerprint_key: FingerprintKey::derive(&secret, "latchkey failed-secret fingerprint v1"),
         mail: config.mail.identity(),
+        caches: Default::default(),
     })
 }

@@ -269,6 +269,7 @@ impl Services {
         sessions::delete_for_user(&mut tx, &user.id).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordChanged).await?;
         commit(tx).await?;
+        self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, "password changed; security token reset");
         self.user(username).await
     }
@@ -300,6 +301,7 @@ impl Services {
         enqueue(&mut tx, &mail, now).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordReset).await?;
         commit(tx).await?;
+        self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, "password reset by administrator");
         self.user(username).await
     }
@@ -332,6 +334,7 @@ impl Services {
             sessions::delete_for_user(&mut tx, &user.id).await?;
         }
         commit(tx).await?;
+        self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, frozen, changed, "user freeze state set");
         Ok(changed)
     }

@@ -9,6 +9,7 @@ pub mod hashing;
 pub mod http;
 pub mod login;
 pub mod mail;
+pub mod records;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -32,4 +33,6 @@ pub struct Services {
     pub fingerprint_key: FingerprintKey,
     /// Sender address and product name for mail.
     pub mail: mail::MailIdentity,
+    /// In-memory caches (sessions, schemas, API counts).
+    pub caches: Arc<records::Caches>,
 }

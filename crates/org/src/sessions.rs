@@ -74,6 +74,7 @@ impl Services {
         let user = self.user(username).await?;
         let mut conn = self.store.conn().await?;
         let n = sessions::delete_for_user(&mut conn, &user.id).await?;
+        self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, sessions = n, "sessions revoked");
         Ok(n)
     }
@@ -81,6 +82,8 @@ impl Services {
     /// Ends the session behind `id`; `true` when there was one.
     pub async fn end_session(&self, id: &str) -> Result<bool, AccountError> {
         let mut conn = self.store.conn().await?;
-        Ok(sessions::delete(&mut conn, &SecretDigest::of(id)).await?)
+        let digest = SecretDigest::of(id);
+        self.caches.sessions.forget(&digest);
+        Ok(sessions::delete(&mut conn, &digest).await?)
     }
 }

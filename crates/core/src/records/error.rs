@@ -46,6 +46,9 @@ pub enum RecordError {
         /// The record that has it.
         id: String,
     },
+    /// A reference to a record that does not exist (or is of another kind).
+    #[error("{0}: invalid cross reference id")]
+    BadReference(String),
     /// No such (live) record.
     #[error("entity is deleted")]
     Deleted,
@@ -67,6 +70,7 @@ impl RecordError {
             Self::MalformedId(..) => "MALFORMED_ID",
             Self::RequiredMissing(_) => "REQUIRED_FIELD_MISSING",
             Self::Duplicate { .. } => "DUPLICATE_VALUE",
+            Self::BadReference(_) => "INVALID_CROSS_REFERENCE_KEY",
             Self::Deleted => "ENTITY_IS_DELETED",
             Self::NotFound => "NOT_FOUND",
         }
@@ -76,7 +80,11 @@ impl RecordError {
     pub fn fields(&self) -> Vec<String> {
         match self {
             Self::NoSuchField { field, .. } => vec![field.clone()],
-            Self::NotWritable(f) | Self::InvalidEmail(f) | Self::InvalidValue(f, _) | Self::MalformedId(f, _) => {
+            Self::NotWritable(f)
+            | Self::BadReference(f)
+            | Self::InvalidEmail(f)
+            | Self::InvalidValue(f, _)
+            | Self::MalformedId(f, _) => {
                 vec![f.clone()]
             }
             Self::StringTooLong { field, .. } | Self::Duplicate { field, .. } => vec![field.clone()],

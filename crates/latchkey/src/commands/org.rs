@@ -1,6 +1,7 @@
 //! `latchkey org …`: administration straight against the configured database.
 
 use latchkey_core::network::IpRange;
+use latchkey_core::records::{CustomField, CustomType, ObjectKind};
 use latchkey_org::accounts::CreateUser;
 use latchkey_org::Services;
 use latchkey_store::login_history::{self, Filter};
@@ -9,8 +10,8 @@ use secrecy::ExposeSecret;
 use super::mail::deliver_now;
 use super::{read_password_stdin, usage, Failure};
 use crate::cli::{
-    AppCommand, LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand, ProfileCommand, TokenCommand,
-    TrustedCommand, UserCommand,
+    AppCommand, FieldCommand, LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand, ProfileCommand,
+    TokenCommand, TrustedCommand, UserCommand,
 };
 use crate::config::Config;
 use crate::output::{self, OrgView, PolicyView, ProfileView, UserView};
@@ -92,6 +93,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
         OrgCommand::Policy(cmd) => policy(cmd, &services).await?,
         OrgCommand::Network(NetworkCommand::Trusted(cmd)) => trusted(cmd, &services).await?,
         OrgCommand::Profile(cmd) => profile(cmd, &services).await?,
+        OrgCommand::Field(cmd) => field(cmd, &services).await?,
         OrgCommand::LoginHistory { org, user, limit, json } => {
             let org = services.resolve_org(org.as_deref()).await?;
             let user = match &user {
@@ -118,6 +120,62 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
                         r.status,
                         r.application
                     );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn field(cmd: FieldCommand, services: &Services) -> Result<(), Failure> {
+    match cmd {
+        FieldCommand::Add {
+            object,
+            name,
+            field_type,
+            label,
+            length,
+            required,
+            external_id,
+            unique,
+            org,
+        } => {
+            let object = object.parse::<ObjectKind>().map_err(|e| usage(e.to_string()))?;
+            let custom_type = field_type.parse::<CustomType>().map_err(usage)?;
+            let label = label.unwrap_or_else(|| name.trim_end_matches("__c").replace('_', " "));
+            let field = CustomField {
+                object,
+                name,
+                label,
+                custom_type,
+                length: if custom_type.field_type().is_text() { length } else { 0 },
+                required,
+                external_id,
+                unique,
+            };
+            let org = services.resolve_org(org.as_deref()).await?;
+            services.add_custom_field(&org.id, &field).await?;
+            println!("added {}.{} ({})", field.object, field.name, custom_type.name());
+        }
+        FieldCommand::List { org, json } => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let mut conn = services.store.conn().await?;
+            let fields = latchkey_store::records::custom::list(&mut conn, &org.id).await?;
+            if json {
+                let list: Vec<_> = fields
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "object": f.object.name(), "name": f.name, "label": f.label,
+                            "type": f.custom_type.name(), "length": f.length, "required": f.required,
+                            "external_id": f.external_id, "unique": f.unique || f.external_id,
+                        })
+                    })
+                    .collect();
+                output::json(&list)?;
+            } else {
+                for f in &fields {
+                    println!("{}.{}  {}  {}", f.object, f.name, f.custom_type.name(), f.label);
                 }
             }
         }

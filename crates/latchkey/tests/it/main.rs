@@ -5,6 +5,7 @@
 
 mod cli;
 mod jsforce;
+mod jsforce_records;
 mod lockout;
 mod secrets;
 mod simple_salesforce;

@@ -6,6 +6,7 @@ mod client_ip;
 mod identity;
 mod oauth;
 mod rate_limit;
+mod rest;
 mod soap;
 
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub fn app(state: HttpState) -> Router {
         .merge(soap::router())
         .merge(oauth::router())
         .merge(identity::router())
+        .merge(rest::router(state.clone()))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -104,4 +106,16 @@ fn base_url(state: &HttpState, headers: &axum::http::HeaderMap) -> String {
         .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
         .unwrap_or("localhost");
     format!("{}://{host}", state.scheme)
+}
+
+/// Oldest and newest API versions served (SOAP and REST).
+const API_VERSIONS: std::ops::RangeInclusive<u32> = 20..=64;
+
+/// Whether `v` (`59.0`) is a served API version.
+fn valid_version(v: &str) -> bool {
+    v.split_once('.').is_some_and(|(a, b)| {
+        a.parse::<u32>().is_ok_and(|n| API_VERSIONS.contains(&n))
+            && !b.is_empty()
+            && b.chars().all(|c| c.is_ascii_digit())
+    })
 }

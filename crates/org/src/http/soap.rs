@@ -17,7 +17,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{base_url, ClientIp, HttpState};
+use super::{base_url, valid_version, ClientIp, HttpState};
 use crate::login::{LoginOutcome, LoginRequest};
 
 const SOAP_ENV: &[u8] = b"http://schemas.xmlsoap.org/soap/envelope/";
@@ -231,12 +231,6 @@ async fn call(
         Some(op) => other_operation(&state, api, op, parsed).await,
         None => client_fault("the SOAP Body holds no operation"),
     }
-}
-
-fn valid_version(v: &str) -> bool {
-    v.split_once('.').is_some_and(|(a, b)| {
-        a.parse::<u32>().is_ok_and(|n| (20..=64).contains(&n)) && b.chars().all(|c| c.is_ascii_digit())
-    })
 }
 
 async fn login(

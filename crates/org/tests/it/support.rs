@@ -49,6 +49,7 @@ impl Stack {
             clock: clock.clone(),
             fingerprint_key: FingerprintKey::new([9; 32]),
             mail: MailIdentity::default(),
+            caches: Default::default(),
         };
         Self { services, clock, dir }
     }

@@ -1,0 +1,262 @@
+//! `sobjects`: global describe, object describe, create, retrieve, update, delete,
+//! upsert by external id, and the `updated`/`deleted` replication feeds.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use latchkey_core::records::value::{format_datetime, parse_datetime};
+use latchkey_core::records::{Field, ObjectKind, RecordError, Value};
+use serde::Deserialize;
+use serde_json::{json, Map, Value as Json};
+
+use super::{both, describe, json_response, parse_body, version_of};
+use crate::http::HttpState;
+use crate::records::{record_id, Caller, RestError};
+
+pub(super) fn routes(mut api: Router<HttpState>, base: &str) -> Router<HttpState> {
+    let s = format!("{base}/sobjects");
+    api = both(api, &s, get(global));
+    api = both(api, &format!("{s}/{{object}}"), get(object_info).post(create));
+    api = both(api, &format!("{s}/{{object}}/describe"), get(object_describe));
+    api = both(api, &format!("{s}/{{object}}/updated"), get(updated));
+    api = both(api, &format!("{s}/{{object}}/deleted"), get(deleted));
+    api = both(
+        api,
+        &format!("{s}/{{object}}/{{id}}"),
+        get(retrieve).patch(update).delete(destroy),
+    );
+    both(
+        api,
+        &format!("{s}/{{object}}/{{field}}/{{value}}"),
+        get(retrieve_by).patch(upsert),
+    )
+}
+
+/// The object named in a path.
+pub(super) fn kind(name: &str) -> Result<ObjectKind, RestError> {
+    name.parse().map_err(|_| RestError::UnknownObject(name.to_owned()))
+}
+
+/// A record as JSON with its `attributes`.
+pub(super) fn record_json(kind: ObjectKind, id: &str, version: &str, fields: &[(Field, Value)]) -> Map<String, Json> {
+    let mut out = Map::new();
+    out.insert(
+        "attributes".into(),
+        json!({ "type": kind.name(), "url": format!("/services/data/v{version}/sobjects/{}/{id}", kind.name()) }),
+    );
+    for (f, v) in fields {
+        out.insert(f.name.clone(), v.to_json(f));
+    }
+    out
+}
+
+fn object_body(body: &[u8]) -> Result<Map<String, Json>, RestError> {
+    match parse_body(body)? {
+        Json::Object(m) => Ok(m),
+        _ => Err(RecordError::JsonParse("Expected a JSON object of field values".into()).into()),
+    }
+}
+
+async fn global(uri: Uri) -> Response {
+    let v = version_of(&uri);
+    let list: Vec<Json> = ObjectKind::ALL.iter().map(|k| describe::summary(*k, &v)).collect();
+    json_response(
+        StatusCode::OK,
+        &json!({ "encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list }),
+    )
+}
+
+async fn object_info(Path((_, object)): Path<(String, String)>, uri: Uri) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "objectDescribe": describe::summary(kind, &version_of(&uri)), "recentItems": [] }),
+    ))
+}
+
+async fn object_describe(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let schema = state.services.schema(&caller.org_id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &describe::object(schema.object(kind), &version_of(&uri)),
+    ))
+}
+
+async fn create(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let fields = object_body(&body)?;
+    let id = state.services.create_record(&caller, kind, &fields).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({ "id": id, "success": true, "errors": [] }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct FieldsParam {
+    fields: Option<String>,
+}
+
+async fn retrieve(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, raw_id)): Path<(String, String, String)>,
+    Query(params): Query<FieldsParam>,
+    uri: Uri,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let id = record_id(kind, &raw_id)?;
+    let values = state
+        .services
+        .retrieve_record(&caller, kind, &id, params.fields.as_deref())
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Json::Object(record_json(kind, &id, &version_of(&uri), &values)),
+    ))
+}
+
+async fn update(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, raw_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let id = record_id(kind, &raw_id)?;
+    let fields = object_body(&body)?;
+    state.services.update_record(&caller, kind, &id, &fields).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn destroy(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, raw_id)): Path<(String, String, String)>,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let id = record_id(kind, &raw_id)?;
+    state.services.delete_record(&caller, kind, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn retrieve_by(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, field, value)): Path<(String, String, String, String)>,
+    Query(params): Query<FieldsParam>,
+    uri: Uri,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let id = state
+        .services
+        .find_by_external_id(&caller, kind, &field, &value)
+        .await?;
+    let values = state
+        .services
+        .retrieve_record(&caller, kind, &id, params.fields.as_deref())
+        .await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Json::Object(record_json(kind, &id, &version_of(&uri), &values)),
+    ))
+}
+
+async fn upsert(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, field, value)): Path<(String, String, String, String)>,
+    body: Bytes,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let fields = object_body(&body)?;
+    let done = state
+        .services
+        .upsert_record(&caller, kind, &field, &value, &fields)
+        .await?;
+    let status = if done.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(
+        status,
+        &json!({ "id": done.id, "success": true, "errors": [], "created": done.created }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Window {
+    start: Option<String>,
+    end: Option<String>,
+}
+
+fn window(w: &Window) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), RestError> {
+    let parse = |name: &str, v: &Option<String>| {
+        v.as_deref()
+            .and_then(parse_datetime)
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .ok_or_else(|| {
+                RestError::ReplicationDate(format!(
+                    "Parameter '{name}' is missing or not an ISO-8601 date/time with a time zone"
+                ))
+            })
+    };
+    Ok((parse("start", &w.start)?, parse("end", &w.end)?))
+}
+
+async fn updated(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object)): Path<(String, String)>,
+    Query(w): Query<Window>,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let (start, end) = window(&w)?;
+    let result = state.services.updated_records(&caller, kind, start, end).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "ids": result.ids,
+            "latestDateCovered": format_datetime(result.latest_covered.timestamp_millis()),
+        }),
+    ))
+}
+
+async fn deleted(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object)): Path<(String, String)>,
+    Query(w): Query<Window>,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let (start, end) = window(&w)?;
+    let result = state.services.deleted_records(&caller, kind, start, end).await?;
+    let records: Vec<Json> = result
+        .records
+        .iter()
+        .map(|(id, at)| json!({ "id": id, "deletedDate": format_datetime(at.timestamp_millis()) }))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "deletedRecords": records,
+            "earliestDateAvailable": format_datetime(result.earliest_available.timestamp_millis()),
+            "latestDateCovered": format_datetime(result.latest_covered.timestamp_millis()),
+        }),
+    ))
+}

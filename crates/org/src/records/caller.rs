@@ -1,0 +1,99 @@
+//! Who is calling the REST API: the session behind a bearer token, checked through a
+//! small in-memory cache so a busy integration costs the store one session lookup
+//! every few seconds rather than one per request.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use latchkey_core::ids::{OrgId, UserId};
+use latchkey_core::secret::SecretDigest;
+
+use crate::{AccountError, Services};
+
+/// How long a checked session is trusted without asking the store again. Sessions
+/// ended on this node are dropped from the cache at once; on other nodes of a
+/// PostgreSQL deployment they stop working within this time.
+pub const RECHECK_AFTER: Duration = Duration::from_secs(5);
+
+/// Most cached sessions (the cache is cleared of stale entries when full).
+const CAPACITY: usize = 50_000;
+
+/// An authenticated REST caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The org.
+    pub org_id: OrgId,
+    /// The user.
+    pub user_id: UserId,
+    /// The user's profile allows API access.
+    pub api_enabled: bool,
+    /// Expired-password session: only a password change is allowed.
+    pub restricted: bool,
+}
+
+/// The cache of checked sessions, keyed by the digest of the session id.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+}
+
+impl SessionCache {
+    fn get(&self, key: &[u8; 32]) -> Option<Caller> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < RECHECK_AFTER)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, key: [u8; 32], caller: Caller) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CAPACITY {
+                entries.retain(|_, (_, at)| at.elapsed() < RECHECK_AFTER);
+                if entries.len() >= CAPACITY {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (caller, Instant::now()));
+        }
+    }
+
+    /// Forgets one session.
+    pub fn forget(&self, digest: &SecretDigest) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(digest.as_bytes());
+        }
+    }
+
+    /// Forgets every session of a user.
+    pub fn forget_user(&self, user: &UserId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (c, _)| &c.user_id != user);
+        }
+    }
+}
+
+impl Services {
+    /// The caller behind a session id, or `None` when the session is unknown or expired.
+    pub async fn api_caller(&self, token: &str) -> Result<Option<Caller>, AccountError> {
+        let digest = SecretDigest::of(token);
+        if let Some(caller) = self.caches.sessions.get(digest.as_bytes()) {
+            return Ok(Some(caller));
+        }
+        let Some(session) = self.session(token).await? else {
+            return Ok(None);
+        };
+        let mut conn = self.store.conn().await?;
+        let user = latchkey_store::users::get(&mut conn, &session.user_id).await?;
+        let profile = latchkey_store::orgs::profile(&mut conn, &user.profile_id).await?;
+        let caller = Caller {
+            org_id: session.org_id,
+            user_id: session.user_id,
+            api_enabled: profile.api_enabled,
+            restricted: session.restricted,
+        };
+        self.caches.sessions.put(*digest.as_bytes(), caller.clone());
+        Ok(Some(caller))
+    }
+}

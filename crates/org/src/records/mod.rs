@@ -1,0 +1,86 @@
+//! Records for REST callers: the org's schema (cached briefly), record operations,
+//! SOQL queries with paging, replication feeds, collections, and the caller checks
+//! (session cache, daily API counts) in front of them.
+
+mod caller;
+pub mod collections;
+mod error;
+mod query;
+mod replication;
+mod service;
+mod usage;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use latchkey_core::ids::OrgId;
+use latchkey_core::records::{CustomField, OrgSchema};
+
+use crate::{AccountError, Services};
+
+pub use caller::{Caller, SessionCache};
+pub use collections::{CollectionResult, DEFAULT_MAX_RECORDS};
+pub use error::RestError;
+pub use query::{QueryPage, DEFAULT_PAGE};
+pub use replication::{Deleted, Updated};
+pub use service::{record_id, Upserted};
+pub use usage::{ApiUsage, Usage};
+
+/// How long an org's schema is used without re-reading its custom fields. Fields
+/// added on this node are seen at once; on other nodes within this time.
+const SCHEMA_TTL: Duration = Duration::from_secs(5);
+
+/// In-memory caches of the records services.
+#[derive(Debug, Default)]
+pub struct Caches {
+    /// Checked sessions.
+    pub sessions: SessionCache,
+    /// Daily API counters.
+    pub api_usage: ApiUsage,
+    schemas: Mutex<HashMap<OrgId, (OrgSchema, Instant)>>,
+}
+
+impl Services {
+    /// The org's objects with its custom fields.
+    pub async fn schema(&self, org: &OrgId) -> Result<OrgSchema, AccountError> {
+        {
+            let schemas = self
+                .caches
+                .schemas
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((schema, at)) = schemas.get(org) {
+                if at.elapsed() < SCHEMA_TTL {
+                    return Ok(schema.clone());
+                }
+            }
+        }
+        let mut conn = self.store.conn().await?;
+        let schema = OrgSchema::new(&latchkey_store::records::custom::list(&mut conn, org).await?);
+        self.caches
+            .schemas
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(org.clone(), (schema.clone(), Instant::now()));
+        Ok(schema)
+    }
+
+    /// Administrator action: adds a custom field to an object of `org`.
+    pub async fn add_custom_field(&self, org: &OrgId, field: &CustomField) -> Result<(), AccountError> {
+        field.validate().map_err(|e| AccountError::Invalid(e.to_string()))?;
+        if OrgSchema::new(&[]).object(field.object).field(&field.name).is_some() {
+            return Err(AccountError::Duplicate("field"));
+        }
+        let mut tx = self.store.begin().await?;
+        latchkey_store::records::custom::add(&mut tx, org, field, self.clock.now()).await?;
+        latchkey_store::commit(tx).await?;
+        self.caches
+            .schemas
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(org);
+        tracing::info!(org_id = %org, object = %field.object, field = %field.name, "custom field added");
+        Ok(())
+    }
+}
