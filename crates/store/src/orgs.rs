@@ -384,3 +384,25 @@ pub async fn login_context(conn: &mut Conn, org: &OrgId, profile: &ProfileId) ->
         trusted_ranges: ranges(trusted_rows)?,
     })
 }
+
+/// Allows or refuses API access to users of a profile.
+pub async fn set_api_enabled(conn: &mut Conn, profile: &ProfileId, enabled: bool) -> Result<bool, StoreError> {
+    Ok(sqlx::query("UPDATE profiles SET api_enabled = $1 WHERE id = $2")
+        .bind(i64::from(enabled))
+        .bind(profile.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Sets an org's daily REST API allowance.
+pub async fn set_daily_api_requests(conn: &mut Conn, org: &OrgId, allowance: i64) -> Result<bool, StoreError> {
+    Ok(sqlx::query("UPDATE orgs SET daily_api_requests = $1 WHERE id = $2")
+        .bind(allowance)
+        .bind(org.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1)
+}

@@ -9,4 +9,5 @@ mod jsforce_records;
 mod lockout;
 mod secrets;
 mod simple_salesforce;
+mod simple_salesforce_records;
 mod support;

@@ -66,6 +66,14 @@ impl SessionCache {
         }
     }
 
+    /// Forgets every session (after a change that affects many users, such as a
+    /// profile's API permission).
+    pub fn forget_all(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
     /// Forgets every session of a user.
     pub fn forget_user(&self, user: &UserId) {
         if let Ok(mut entries) = self.entries.lock() {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use latchkey_core::ids::OrgId;
+use latchkey_core::ids::{OrgId, ProfileId};
 use latchkey_core::records::{CustomField, OrgSchema};
 
 use crate::{AccountError, Services};
@@ -64,6 +64,32 @@ impl Services {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(org.clone(), (schema.clone(), Instant::now()));
         Ok(schema)
+    }
+
+    /// Administrator action: allows or refuses API access to a profile's users.
+    pub async fn set_profile_api_enabled(&self, profile: &ProfileId, enabled: bool) -> Result<(), AccountError> {
+        let mut conn = self.store.conn().await?;
+        if !latchkey_store::orgs::set_api_enabled(&mut conn, profile, enabled).await? {
+            return Err(AccountError::NotFound(format!("profile {profile}")));
+        }
+        self.caches.sessions.forget_all();
+        tracing::info!(profile_id = %profile, enabled, "profile API access set");
+        Ok(())
+    }
+
+    /// Administrator action: sets an org's daily REST API allowance.
+    pub async fn set_api_allowance(&self, org: &OrgId, allowance: i64) -> Result<(), AccountError> {
+        if allowance < 1 {
+            return Err(AccountError::Invalid(
+                "the daily API allowance must be at least 1".into(),
+            ));
+        }
+        let mut conn = self.store.conn().await?;
+        if !latchkey_store::orgs::set_daily_api_requests(&mut conn, org, allowance).await? {
+            return Err(AccountError::NotFound(format!("org {org}")));
+        }
+        self.caches.api_usage.forget(org);
+        Ok(())
     }
 
     /// Administrator action: adds a custom field to an object of `org`.

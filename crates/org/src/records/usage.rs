@@ -29,6 +29,16 @@ pub struct ApiUsage {
     counts: Mutex<HashMap<OrgId, OrgCount>>,
 }
 
+impl ApiUsage {
+    /// Drops an org's counter so the next request reads the allowance again.
+    pub fn forget(&self, org: &OrgId) {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(org);
+    }
+}
+
 /// An org's usage today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {

@@ -7,4 +7,5 @@ mod http;
 mod login;
 mod logs;
 mod mail;
+mod rest;
 mod support;

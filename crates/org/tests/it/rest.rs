@@ -1,0 +1,365 @@
+//! The REST data API in process: error shapes and statuses for every kind of bad
+//! request (never a 5xx), path variants the clients use, the caller checks (session
+//! cache, API permission, daily allowance), upsert, uniqueness and all-or-none.
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use latchkey_core::records::{CustomField, CustomType, ObjectKind};
+use latchkey_org::http::{app, HttpState};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::support::Stack;
+
+const USER: &str = "rest@acme.test";
+
+struct Api {
+    stack: Stack,
+    router: Router,
+    token: String,
+}
+
+impl Api {
+    async fn new() -> Self {
+        let stack = Stack::new().await;
+        stack.org_with_user(USER).await;
+        let user = stack.services.user(USER).await.unwrap();
+        let org = stack.services.resolve_org(None).await.unwrap();
+        let field = |name: &str, custom_type, external_id| CustomField {
+            object: ObjectKind::Contact,
+            name: name.into(),
+            label: name.into(),
+            custom_type,
+            length: 40,
+            required: false,
+            external_id,
+            unique: false,
+        };
+        stack
+            .services
+            .add_custom_field(&org.id, &field("Ext_Id__c", CustomType::Text, true))
+            .await
+            .unwrap();
+        let issued = stack.services.issue_session(&user, &org, None, false).await.unwrap();
+        let router = app(HttpState {
+            services: stack.services.clone(),
+            scheme: "https",
+            login_rate: None,
+        });
+        Self {
+            stack,
+            router,
+            token: issued.id.expose_secret().to_owned(),
+        }
+    }
+
+    async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, Value, String) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "acme.example");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_owned())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        (status, value, content_type)
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<&str>) -> (StatusCode, Value) {
+        let (s, v, _) = self.call_as(Some(&self.token.clone()), method, path, body).await;
+        (s, v)
+    }
+}
+
+fn code(v: &Value) -> &str {
+    v[0]["errorCode"].as_str().unwrap_or("<none>")
+}
+
+const V: &str = "/services/data/v59.0";
+
+#[tokio::test]
+async fn every_bad_request_gets_a_json_error_array_and_a_4xx() {
+    let api = Api::new().await;
+    let (status, body, content_type) = api.call_as(None, Method::GET, &format!("{V}/sobjects"), None).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));
+    assert_eq!(content_type, "application/json;charset=UTF-8");
+    let (status, body, _) = api
+        .call_as(
+            Some("00D000000000000!nope"),
+            Method::GET,
+            &format!("{V}/sobjects"),
+            None,
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));
+
+    let cases: &[(Method, String, Option<&str>, StatusCode, &str)] = &[
+        (Method::GET, "/services/data/v19.0/sobjects".into(), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
+        (Method::GET, format!("{V}/sobjects/Opportunity/describe"), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
+        (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"LastName\":"), StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"),
+        (Method::POST, format!("{V}/sobjects/Contact"), Some("[1,2]"), StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"),
+        (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"Bogus\":1}"), StatusCode::BAD_REQUEST, "INVALID_FIELD"),
+        (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"LastName\":\"x\",\"CreatedDate\":\"2024-01-01T00:00:00Z\"}"), StatusCode::BAD_REQUEST, "INVALID_FIELD_FOR_INSERT_UPDATE"),
+        (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"FirstName\":\"x\"}"), StatusCode::BAD_REQUEST, "REQUIRED_FIELD_MISSING"),
+        (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"LastName\":\"x\",\"Email\":\"nope\"}"), StatusCode::BAD_REQUEST, "INVALID_EMAIL_ADDRESS"),
+        (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"LastName\":\"x\",\"AccountId\":\"001000000000000\"}"), StatusCode::BAD_REQUEST, "INVALID_CROSS_REFERENCE_KEY"),
+        (Method::GET, format!("{V}/sobjects/Contact/003bogus"), None, StatusCode::BAD_REQUEST, "MALFORMED_ID"),
+        (Method::GET, format!("{V}/sobjects/Contact/0038L0000000001"), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
+        (Method::DELETE, format!("{V}/sobjects/Contact/0038L0000000001"), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
+        (Method::GET, format!("{V}/sobjects/Contact/0038L0000000001?fields=Nope"), None, StatusCode::BAD_REQUEST, "INVALID_FIELD"),
+        (Method::GET, format!("{V}/query"), None, StatusCode::BAD_REQUEST, "MALFORMED_QUERY"),
+        (Method::GET, format!("{V}/query?q=SELECT+Id+FROM+Contact+WHERE"), None, StatusCode::BAD_REQUEST, "MALFORMED_QUERY"),
+        (Method::GET, format!("{V}/query?q=SELECT+Id+FROM+Widget"), None, StatusCode::BAD_REQUEST, "INVALID_TYPE"),
+        (Method::GET, format!("{V}/query/01gNOTALOCATOR-2000"), None, StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR"),
+        (Method::GET, format!("{V}/sobjects/Contact/updated/?start=2000-01-01T00%3A00%3A00%2B00%3A00&end=2000-01-02T00%3A00%3A00%2B00%3A00"), None, StatusCode::BAD_REQUEST, "INVALID_REPLICATION_DATE"),
+        (Method::GET, format!("{V}/sobjects/Contact/deleted/?start=yesterday"), None, StatusCode::BAD_REQUEST, "INVALID_REPLICATION_DATE"),
+        (Method::PATCH, format!("{V}/sobjects/Contact/Nope__c/42"), Some("{}"), StatusCode::BAD_REQUEST, "INVALID_FIELD"),
+    ];
+    for (method, path, body, want_status, want_code) in cases {
+        let (status, value) = api.call(method.clone(), path, *body).await;
+        assert_eq!(
+            (status, code(&value)),
+            (*want_status, *want_code),
+            "{method} {path}: {value}"
+        );
+        assert!(value[0]["message"].as_str().is_some_and(|m| !m.is_empty()), "{value}");
+    }
+}
+
+#[tokio::test]
+async fn clients_path_variants_and_plus_encoded_queries_work() {
+    let api = Api::new().await;
+    let (status, body) = api.call(Method::GET, "/services/data/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().last().unwrap()["version"], "64.0");
+    let (status, body) = api.call(Method::GET, &format!("{V}/"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["identity"].as_str().unwrap().contains("/id/00D"), "{body}");
+    let (status, created) = api
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Contact/"),
+            Some("{\"LastName\":\"Plus Space\"}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    for path in [
+        format!("{V}/query/?q=SELECT+Id,+Name+FROM+Contact+WHERE+LastName+=+'Plus+Space'"),
+        format!("{V}/query?q=SELECT%20Id%2C%20Name%20FROM%20Contact%20WHERE%20LastName%20%3D%20'Plus%20Space'"),
+    ] {
+        let (status, page) = api.call(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        assert_eq!(page["totalSize"], 1);
+        assert_eq!(page["records"][0]["Id"], created["id"]);
+        assert_eq!(page["records"][0]["Name"], "Plus Space");
+    }
+    let (status, page) = api
+        .call(Method::GET, &format!("{V}/query?q=SELECT+COUNT()+FROM+Contact"), None)
+        .await;
+    assert_eq!(
+        (status, page["totalSize"].clone(), page["done"].clone()),
+        (StatusCode::OK, json!(1), json!(true))
+    );
+    let (status, _) = api
+        .call(Method::GET, &format!("{V}/sobjects/Contact/describe/"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn upsert_uniqueness_and_all_or_none() {
+    let api = Api::new().await;
+    let path = format!("{V}/sobjects/Contact/Ext_Id__c/E-1");
+    let (status, first) = api.call(Method::PATCH, &path, Some("{\"LastName\":\"One\"}")).await;
+    assert_eq!(
+        (status, first["created"].clone()),
+        (StatusCode::CREATED, json!(true)),
+        "{first}"
+    );
+    let (status, second) = api.call(Method::PATCH, &path, Some("{\"LastName\":\"Uno\"}")).await;
+    assert_eq!(
+        (status, second["created"].clone()),
+        (StatusCode::OK, json!(false)),
+        "{second}"
+    );
+    assert_eq!(first["id"], second["id"]);
+    let (_, rec) = api.call(Method::GET, &path, None).await;
+    assert_eq!(
+        (rec["LastName"].clone(), rec["Ext_Id__c"].clone()),
+        (json!("Uno"), json!("E-1"))
+    );
+
+    let (status, dup) = api
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Contact"),
+            Some("{\"LastName\":\"Two\",\"Ext_Id__c\":\"e-1\"}"),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&dup)),
+        (StatusCode::BAD_REQUEST, "DUPLICATE_VALUE"),
+        "external ids are unique, case-insensitively"
+    );
+
+    let batch = json!({"allOrNone": true, "records": [
+        {"attributes": {"type": "Contact"}, "LastName": "Kept?"},
+        {"attributes": {"type": "Contact"}, "FirstName": "missing last name"},
+    ]});
+    let (status, results) = api
+        .call(
+            Method::POST,
+            &format!("{V}/composite/sobjects"),
+            Some(&batch.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        results[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        "{results}"
+    );
+    assert_eq!(results[1]["errors"][0]["statusCode"], "REQUIRED_FIELD_MISSING");
+    let (_, page) = api
+        .call(
+            Method::GET,
+            &format!("{V}/query?q=SELECT+Id+FROM+Contact+WHERE+LastName='Kept?'"),
+            None,
+        )
+        .await;
+    assert_eq!(page["totalSize"], 0, "all-or-none wrote nothing");
+
+    let too_many: Vec<Value> = (0..201)
+        .map(|i| json!({"attributes": {"type": "Contact"}, "LastName": format!("n{i}")}))
+        .collect();
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &format!("{V}/composite/sobjects"),
+            Some(&json!({"records": too_many}).to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let ids = first["id"].as_str().unwrap();
+    let (status, results) = api
+        .call(
+            Method::DELETE,
+            &format!("{V}/composite/sobjects?ids={ids},003bogus"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (results[0]["success"].clone(), results[1]["success"].clone()),
+        (json!(true), json!(false)),
+        "{results}"
+    );
+}
+
+#[tokio::test]
+async fn callers_are_checked_revoked_at_once_and_counted() {
+    let api = Api::new().await;
+    let user = api.stack.services.user(USER).await.unwrap();
+    let org = api.stack.services.resolve_org(None).await.unwrap();
+    let (status, _) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    api.stack
+        .services
+        .set_profile_api_enabled(&user.profile_id, false)
+        .await
+        .unwrap();
+    let (status, body) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "API_DISABLED_FOR_ORG"),
+        "the cached session sees the change at once"
+    );
+    api.stack
+        .services
+        .set_profile_api_enabled(&user.profile_id, true)
+        .await
+        .unwrap();
+
+    // One request counted so far today; three more fit in an allowance of four.
+    api.stack.services.set_api_allowance(&org.id, 4).await.unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (status, body, _) = api
+            .call_as(Some(&api.token), Method::GET, &format!("{V}/limits"), None)
+            .await;
+        statuses.push((
+            status,
+            if status == StatusCode::OK {
+                body["DailyApiRequests"]["Remaining"].clone()
+            } else {
+                json!(code(&body))
+            },
+        ));
+    }
+    assert_eq!(
+        statuses,
+        [
+            (StatusCode::OK, json!(2)),
+            (StatusCode::OK, json!(1)),
+            (StatusCode::OK, json!(0)),
+            (StatusCode::FORBIDDEN, json!("REQUEST_LIMIT_EXCEEDED")),
+        ]
+    );
+
+    api.stack.services.set_api_allowance(&org.id, 1_000).await.unwrap();
+    api.stack.services.revoke_sessions(USER).await.unwrap();
+    let (status, body) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"),
+        "revocation is not hidden by the cache"
+    );
+}
+
+#[tokio::test]
+async fn expired_password_sessions_are_refused_without_401() {
+    let api = Api::new().await;
+    let user = api.stack.services.user(USER).await.unwrap();
+    let org = api.stack.services.resolve_org(None).await.unwrap();
+    let restricted = api.stack.services.issue_session(&user, &org, None, true).await.unwrap();
+    let (status, body, _) = api
+        .call_as(
+            Some(restricted.id.expose_secret()),
+            Method::GET,
+            &format!("{V}/query?q=SELECT+Id+FROM+Contact"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "INVALID_OPERATION_WITH_EXPIRED_PASSWORD")
+    );
+}

@@ -1,0 +1,85 @@
+"""Drives the REST data API with the real simple-salesforce package and prints one
+JSON line of observations for the Rust test to check.
+
+usage: python3 simple_salesforce_records.py BASE_URL USERNAME BULK   (stdin: password, security token)
+
+Logs in by SOAP (SalesforceLogin(scratch_url=BASE_URL)), then uses
+Salesforce(session_id=…, instance_url=…) — wire-spec §8.1 (a) and (c). Over TLS the
+demo CA comes from REQUESTS_CA_BUNDLE.
+"""
+
+import datetime
+import json
+import sys
+
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.login import SalesforceLogin
+
+
+def error_name(e: SalesforceError) -> str:
+    content = e.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return f"{type(e).__name__}:{content[0].get('errorCode')}"
+    return type(e).__name__
+
+
+def main() -> None:
+    base, username, bulk = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    lines = sys.stdin.read().split("\n")
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
+    session_id, instance = SalesforceLogin(
+        username=username, password=lines[0], security_token=lines[1], scratch_url=base
+    )
+    sf = Salesforce(session_id=session_id, instance_url=f"https://{instance}", version="59.0")
+    out = {}
+
+    created = sf.Contact.create({"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@example.org"})
+    out["created"] = created
+    cid = created["id"]
+    got = sf.Contact.get(cid)
+    out["got"] = {"Name": got["Name"], "Email": got["Email"], "type": got["attributes"]["type"]}
+    out["update_status"] = sf.Contact.update(cid, {"Title": "Rear Admiral"})
+    out["title"] = sf.Contact.get(cid)["Title"]
+
+    for i in range(0, bulk, 200):
+        records = [
+            {"attributes": {"type": "Contact"}, "LastName": f"Py {j}", "Email": f"py{j}@example.org"}
+            for j in range(i, min(bulk, i + 200))
+        ]
+        results = sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": records})
+        assert all(r["success"] for r in results), results
+
+    everything = sf.query_all("SELECT Id, Name FROM Contact WHERE Email LIKE 'py%'")
+    out["query_all_total"] = everything["totalSize"]
+    out["query_all_records"] = len(everything["records"])
+    out["query_all_done"] = everything["done"]
+
+    end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)
+    updated = sf.Contact.updated(start, end)
+    out["updated_has_created"] = cid in updated["ids"]
+
+    describe = sf.Contact.describe()
+    out["describe_name"] = describe["name"]
+    out["describe_has_email"] = any(f["name"] == "Email" for f in describe["fields"])
+
+    out["delete_status"] = sf.Contact.delete(cid)
+    deleted = sf.Contact.deleted(start, end)
+    out["deleted_ids"] = [d["id"] for d in deleted["deletedRecords"]]
+
+    for name, call in [
+        ("malformed_id", lambda: sf.Contact.get("003bogus")),
+        ("not_found", lambda: sf.Lead.get("00Q8L0000000001")),
+        ("bad_soql", lambda: sf.query("SELECT Nope FROM Contact")),
+        ("too_long", lambda: sf.Contact.create({"LastName": "x" * 81})),
+    ]:
+        try:
+            call()
+            out[name] = "no error"
+        except SalesforceError as e:
+            out[name] = error_name(e)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
