@@ -28,6 +28,11 @@ pub fn transport(config: &Config) -> Transport {
 
 /// Opens the database (creating the data directory for SQLite) and migrates it.
 pub async fn store(config: &Config) -> anyhow::Result<Store> {
+    store_in_schema(config, None).await
+}
+
+/// Like [`store`]; on PostgreSQL, inside `pg_schema` (created if missing).
+pub async fn store_in_schema(config: &Config, pg_schema: Option<String>) -> anyhow::Result<Store> {
     let url = if config.database_url.is_empty() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
@@ -35,9 +40,9 @@ pub async fn store(config: &Config) -> anyhow::Result<Store> {
     } else {
         config.database_url.clone()
     };
-    let store = Store::open(&StoreOptions::new(url))
-        .await
-        .context("opening the database")?;
+    let mut options = StoreOptions::new(url);
+    options.pg_schema = pg_schema;
+    let store = Store::open(&options).await.context("opening the database")?;
     Ok(store)
 }
 
@@ -87,7 +92,11 @@ pub fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 
 /// The org services over the configured database.
 pub async fn services(config: &Config) -> anyhow::Result<Services> {
-    let store = store(config).await?;
+    services_on(config, store(config).await?)
+}
+
+/// The org services over an opened store.
+pub fn services_on(config: &Config, store: Store) -> anyhow::Result<Services> {
     let secret = server_secret(config)?;
     let hasher = HashPool::new(config.hashing.params(), config.hashing.concurrency)
         .context("hashing parameters out of range")?;

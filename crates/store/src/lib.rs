@@ -158,6 +158,8 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(30))
+            // No ping before every checkout: a broken connection fails its query and is dropped.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
                 Box::pin(async move {

@@ -23,7 +23,7 @@ use latchkey_org::Services;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::Failure;
+use super::{bench_records, Failure};
 use crate::cli::BenchArgs;
 use crate::config::Config;
 use crate::wiring;
@@ -68,7 +68,7 @@ fn argon2_rate(config: &Config, seconds: f64) -> anyhow::Result<f64> {
 }
 
 /// Reads one HTTP/1.1 response (status and body length) from a keep-alive stream.
-async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
+pub(super) async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
     buf.clear();
     let mut chunk = [0u8; 8192];
     loop {
@@ -98,7 +98,7 @@ async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) ->
 }
 
 /// Requests per second answered with `expect`, from `connections` keep-alive clients.
-async fn load(
+pub(super) async fn load(
     addr: SocketAddr,
     request: Arc<Vec<u8>>,
     expect: u16,
@@ -226,7 +226,10 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     let mut config = config.clone();
     config.data_dir = dir.clone();
     config.mail.transport = crate::config::TransportKind::Folder;
-    let services = wiring::services(&config).await?;
+    // On PostgreSQL the bench works in a schema of its own, dropped afterwards.
+    let schema = (!config.database_url.is_empty()).then(|| format!("latchkey_bench_{}", std::process::id()));
+    let db = wiring::store_in_schema(&config, schema.clone()).await?;
+    let services = wiring::services_on(&config, db.clone())?;
     let (client_id, client_secret) = seed(&services).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind")?;
     let addr = listener.local_addr().context("address")?;
@@ -261,6 +264,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         ),
     );
 
+    let records = bench_records::seed(&services, addr, "bench@bench.test").await?;
     let secs = args.seconds;
     let mut figures = [
         Figure {
@@ -277,6 +281,22 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         },
         Figure {
             name: "(d) rejected logins/s, locked user",
+            runs: vec![],
+        },
+        Figure {
+            name: "(f) HTTP floor: GET /healthz/s (peer of g)",
+            runs: vec![],
+        },
+        Figure {
+            name: "(g) REST GET sobjects/Contact/{id}/s, bearer session",
+            runs: vec![],
+        },
+        Figure {
+            name: "(h) REST query page of 2,000 records, ms",
+            runs: vec![],
+        },
+        Figure {
+            name: "(i) REST 200-record collection insert, ms",
             runs: vec![],
         },
     ];
@@ -298,21 +318,31 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
             .runs
             .push(load(addr, Arc::clone(&locked), 400, args.connections, secs).await?);
         hashes_for_rejections += services.hasher.counts().total() - before;
+        eprintln!("run {run}/{}: records…", args.runs);
+        let r = bench_records::measure(addr, &records, args.connections, secs).await?;
+        for (figure, value) in figures[4..].iter_mut().zip(r) {
+            figure.runs.push(value);
+        }
     }
     server.abort();
     let rss = peak_rss_mib();
     let limit = figures[0].median();
     let mut table = String::from("| figure | median | runs | ratio / target |\n|---|---:|---|---|\n");
     for (i, f) in figures.iter().enumerate() {
-        let runs: Vec<String> = f.runs.iter().map(|r| format!("{r:.0}")).collect();
+        let precision = if i >= 6 { 1 } else { 0 };
+        let runs: Vec<String> = f.runs.iter().map(|r| format!("{r:.precision$}")).collect();
         let note = match i {
+            0 => "the physical limit".to_owned(),
             1 => format!("{:.2} of (a); target ≥ 0.95", f.median() / limit),
             2 => "target ≥ 10,000/s".to_owned(),
             3 => format!("target ≥ 20,000/s; hashes spent: {hashes_for_rejections}"),
-            _ => "the physical limit".to_owned(),
+            4 => "what HTTP alone allows here".to_owned(),
+            5 => format!("{:.2} of (f); target ≥ 15,000/s", f.median() / figures[4].median()),
+            6 => "target ≤ 20 ms".to_owned(),
+            _ => format!("{:.2} ms per record", f.median() / 200.0),
         };
         table.push_str(&format!(
-            "| {} | {:.0} | {} | {} |\n",
+            "| {} | {:.precision$} | {} | {} |\n",
             f.name,
             f.median(),
             runs.join(", "),
@@ -327,8 +357,11 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     } else {
         "PostgreSQL"
     };
+    if let Some(s) = &schema {
+        db.drop_schema(s).await.context("dropping the bench schema")?;
+    }
     let report = format!(
-        "## Login throughput\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
+        "## Login and records throughput\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
          Command: `cargo run --release -- bench --runs {} --seconds {} --connections {}` \
          (median of {} runs of {} s each; the load generator runs in the same process on loopback).\n\n{table}",
         machine(),

@@ -3,6 +3,7 @@
 //! anything else. Messages are one line and never carry a secret.
 
 mod bench;
+mod bench_records;
 mod demo;
 mod mail;
 mod org;

@@ -173,6 +173,10 @@ pub async fn delete(conn: &mut Conn, change: &Change<'_>, id: &str) -> Result<bo
 }
 
 /// The `fields` of a record (live or recycled), or `None`.
+///
+/// Looks the row up by id alone and checks org and object here: ids are unique, and a
+/// lone `id = $1` leaves PostgreSQL no index to choose but the primary key, even
+/// while its statistics are stale after a bulk load.
 pub async fn get(
     conn: &mut Conn,
     org: &OrgId,
@@ -186,23 +190,20 @@ pub async fn get(
     } else {
         format!(", {}", columns.join(", "))
     };
-    let sql = format!("SELECT is_deleted{select} FROM records WHERE id = $1 AND org_id = $2 AND object = $3");
-    let Some(row) = sqlx::query(&sql)
-        .bind(id)
-        .bind(org.as_str())
-        .bind(object.name())
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let sql = format!("SELECT org_id, object, is_deleted{select} FROM records WHERE id = $1");
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
+    if row.try_get::<String, _>(0)? != org.as_str() || row.try_get::<String, _>(1)? != object.name() {
+        return Ok(None);
+    }
     let values = fields
         .iter()
         .enumerate()
-        .map(|(i, f)| decode(&row, i + 1, f))
+        .map(|(i, f)| decode(&row, i + 3, f))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(Stored {
-        is_deleted: row.try_get::<i64, _>(0)? != 0,
+        is_deleted: row.try_get::<i64, _>(2)? != 0,
         values,
     }))
 }
