@@ -69,8 +69,9 @@ pub async fn seed(services: &Services, addr: SocketAddr, username: &str) -> anyh
     let session = services.issue_session(&user, &org, None, false).await?;
     let token = session.id.expose_secret();
     let v = "/services/data/v59.0";
+    // Collections insert Leads, so the Contacts that the page query reads stay at SEEDED.
     let batch: Vec<serde_json::Value> = (0..200)
-        .map(|i| json!({"attributes": {"type": "Contact"}, "LastName": format!("Batch {i}")}))
+        .map(|i| json!({"attributes": {"type": "Lead"}, "LastName": format!("Batch {i}"), "Company": "Bench"}))
         .collect();
     Ok(RecordRequests {
         healthz: Arc::new(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes()),

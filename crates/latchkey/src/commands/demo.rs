@@ -1,10 +1,13 @@
-//! `latchkey demo`: a demo org with an administrator, a standard user and a connected
-//! app on the embedded default, then the server. Safe to run again: the users are
+//! `latchkey demo`: a demo org with an administrator, a standard user, a connected app
+//! and a few accounts and contacts on the embedded default, then the server. Safe to run again: the users are
 //! kept, and the app's secret is rotated so that it can be printed.
 
+use latchkey_core::records::ObjectKind;
 use latchkey_org::accounts::CreateUser;
+use latchkey_org::records::Caller;
 use latchkey_org::{AccountError, Services};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Map};
 
 use super::mail::deliver_now;
 use super::serve::serve;
@@ -19,6 +22,27 @@ const USERS: [(&str, &str, &str, &str); 2] = [
     ("admin@demo.latchkey.test", "System Administrator", "Ada", "Admin"),
     ("user@demo.latchkey.test", "Standard User", "Sam", "User"),
 ];
+/// Demo accounts with their contacts (first name, last name, e-mail, title).
+type People = &'static [(&'static str, &'static str, &'static str, &'static str)];
+const DEMO_RECORDS: [(&str, People); 2] = [
+    (
+        "Acme Corporation",
+        &[
+            ("Grace", "Hopper", "grace@acme.example", "CTO"),
+            ("Alan", "Turing", "alan@acme.example", "Head of Research"),
+        ],
+    ),
+    (
+        "Globex",
+        &[(
+            "Katherine",
+            "Johnson",
+            "katherine@globex.example",
+            "Director of Flight Research",
+        )],
+    ),
+];
+
 /// The demo password: known on purpose, printed, and only for the demo org.
 const DEMO_PASSWORD: &str = "Demo-Passw0rd-2026";
 
@@ -53,8 +77,44 @@ async fn seed(services: &Services, config: &Config) -> Result<(String, String, S
         Err(AccountError::NotFound(_)) => services.create_app(&org.id, APP, Some(USERS[0].0), None).await?,
         Err(e) => return Err(e.into()),
     };
+    seed_records(services, USERS[1].0).await?;
     deliver_now(services, config).await?;
     Ok((org.id.to_string(), app.client_id, secret))
+}
+
+/// A few accounts and contacts owned by `username`, the first time only.
+async fn seed_records(services: &Services, username: &str) -> Result<(), Failure> {
+    let user = services.user(username).await?;
+    let caller = Caller {
+        org_id: user.org_id.clone(),
+        user_id: user.id.clone(),
+        api_enabled: true,
+        restricted: false,
+    };
+    let internal =
+        |e: latchkey_org::records::RestError| Failure::Internal(anyhow::anyhow!("seeding demo records: {e}"));
+    let existing = services
+        .query(&caller, "SELECT COUNT() FROM Account", false, 2000)
+        .await
+        .map_err(internal)?;
+    if existing.total > 0 {
+        return Ok(());
+    }
+    for (company, people) in DEMO_RECORDS {
+        let account = json!({ "Name": company, "Industry": "Technology" });
+        let account_id = services
+            .create_record(&caller, ObjectKind::Account, account.as_object().unwrap_or(&Map::new()))
+            .await
+            .map_err(internal)?;
+        for (first, last, email, title) in people.iter() {
+            let contact = json!({ "FirstName": first, "LastName": last, "Email": email, "Title": title, "AccountId": account_id });
+            services
+                .create_record(&caller, ObjectKind::Contact, contact.as_object().unwrap_or(&Map::new()))
+                .await
+                .map_err(internal)?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn run(args: &ServeArgs, config: &Config) -> Result<(), Failure> {
