@@ -11,7 +11,7 @@ mod service;
 mod usage;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use latchkey_core::ids::{OrgId, ProfileId};
@@ -38,12 +38,12 @@ pub struct Caches {
     pub sessions: SessionCache,
     /// Daily API counters.
     pub api_usage: ApiUsage,
-    schemas: Mutex<HashMap<OrgId, (OrgSchema, Instant)>>,
+    schemas: Mutex<HashMap<OrgId, (Arc<OrgSchema>, Instant)>>,
 }
 
 impl Services {
-    /// The org's objects with its custom fields.
-    pub async fn schema(&self, org: &OrgId) -> Result<OrgSchema, AccountError> {
+    /// The org's objects with its custom fields (shared, not copied, per request).
+    pub async fn schema(&self, org: &OrgId) -> Result<Arc<OrgSchema>, AccountError> {
         {
             let schemas = self
                 .caches
@@ -52,17 +52,17 @@ impl Services {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((schema, at)) = schemas.get(org) {
                 if at.elapsed() < SCHEMA_TTL {
-                    return Ok(schema.clone());
+                    return Ok(Arc::clone(schema));
                 }
             }
         }
         let mut conn = self.store.conn().await?;
-        let schema = OrgSchema::new(&latchkey_store::records::custom::list(&mut conn, org).await?);
+        let schema = Arc::new(OrgSchema::new(&latchkey_store::records::custom::list(&mut conn, org).await?));
         self.caches
             .schemas
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(org.clone(), (schema.clone(), Instant::now()));
+            .insert(org.clone(), (Arc::clone(&schema), Instant::now()));
         Ok(schema)
     }
 
