@@ -57,7 +57,9 @@ impl Services {
             }
         }
         let mut conn = self.store.conn().await?;
-        let schema = Arc::new(OrgSchema::new(&latchkey_store::records::custom::list(&mut conn, org).await?));
+        let schema = Arc::new(OrgSchema::new(
+            &latchkey_store::records::custom::list(&mut conn, org).await?,
+        ));
         self.caches
             .schemas
             .lock()

@@ -1,0 +1,234 @@
+//! A client for Salesforce-compatible orgs — Latchkey's org server or a real one —
+//! using only the wire surfaces of `wire-spec.md`: SOAP `login()`, the OAuth
+//! username-password flow, and the REST data API.
+//!
+//! Unlike jsforce and simple-salesforce, which log in again on every 401 and can loop
+//! for ever (wire-spec §8), this client logs in **at most once per dead session**, one
+//! login at a time, and reports a refused login as [`Error::CredentialsRejected`]
+//! for the caller's guard to act on; it never retries a rejected secret.
+
+mod error;
+pub mod login;
+
+use std::time::Duration;
+
+use reqwest::Method;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+pub use error::Error;
+pub use login::{Credentials, Session, API_VERSION};
+
+/// Default time limit of one HTTP request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The outcome of one record of a collections call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveResult {
+    /// The record id, when saved.
+    pub id: Option<String>,
+    /// The first error's `(statusCode, message)`, when not saved.
+    pub error: Option<(String, String)>,
+}
+
+/// A connection to one org with one set of credentials.
+#[derive(Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    login_url: String,
+    credentials: Credentials,
+    /// The current session; the lock also makes logins single-flight.
+    session: Mutex<Option<Session>>,
+    /// How many login attempts this client has made (for callers' and tests' audits).
+    logins: std::sync::atomic::AtomicU64,
+}
+
+impl Client {
+    /// A client for the org at `login_url` (no request is made yet). `root_ca_pem`
+    /// adds a trusted CA (for example Latchkey's demo CA).
+    pub fn new(login_url: &str, credentials: Credentials, root_ca_pem: Option<&[u8]>) -> Result<Self, Error> {
+        // Several crates may race to install the process-wide provider; any ring one will do.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(DEFAULT_TIMEOUT)
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(pem) = root_ca_pem {
+            let cert =
+                reqwest::Certificate::from_pem(pem).map_err(|_| Error::Protocol("invalid CA certificate".into()))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
+            .build()
+            .map_err(|_| Error::Protocol("HTTP client setup failed".into()))?;
+        Ok(Self {
+            http,
+            login_url: login_url.trim_end_matches('/').to_owned(),
+            credentials,
+            session: Mutex::new(None),
+            logins: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Login attempts made so far.
+    pub fn login_attempts(&self) -> u64 {
+        self.logins.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The current session, logging in first if there is none. `stale` names a session
+    /// the caller saw refused: it is dropped (unless another task already replaced it).
+    async fn session(&self, stale: Option<&Session>) -> Result<Session, Error> {
+        let mut slot = self.session.lock().await;
+        if let (Some(current), Some(stale)) = (slot.as_ref(), stale) {
+            if current.access_token.expose_secret() == stale.access_token.expose_secret() {
+                *slot = None;
+            }
+        }
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        self.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let fresh = login::login(&self.http, &self.login_url, &self.credentials).await?;
+        *slot = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Logs in now (or reuses the live session): a connection test.
+    pub async fn connect(&self) -> Result<(), Error> {
+        self.session(None).await.map(|_| ())
+    }
+
+    async fn once(
+        &self,
+        session: &Session,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Error> {
+        let url = if path.starts_with("/services/") {
+            format!("{}{path}", session.instance_url)
+        } else {
+            format!("{}/services/data/v{API_VERSION}/{path}", session.instance_url)
+        };
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(session.access_token.expose_secret());
+        if let Some(b) = body {
+            request = request.json(b);
+        }
+        let response = request.send().await.map_err(|e| Error::network(&e))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| Error::network(&e))?;
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Ok((status, value))
+    }
+
+    /// One REST call: re-logs in at most once if the session is dead.
+    async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Error> {
+        let session = self.session(None).await?;
+        let (mut status, mut value) = self.once(&session, &method, path, body).await?;
+        if status == 401 {
+            let fresh = self.session(Some(&session)).await?;
+            (status, value) = self.once(&fresh, &method, path, body).await?;
+        }
+        if (200..300).contains(&status) {
+            return Ok(value);
+        }
+        let first = value.get(0).unwrap_or(&value);
+        let code = first["errorCode"].as_str().unwrap_or("UNKNOWN");
+        let message = first["message"].as_str().unwrap_or_default();
+        Err(error::classify_rest(status, code, message))
+    }
+
+    /// Every record a SOQL query returns, following `nextRecordsUrl`.
+    pub async fn query(&self, soql: &str) -> Result<Vec<Value>, Error> {
+        let encoded: String = form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+        let mut page = self.call(Method::GET, &format!("query?q={encoded}"), None).await?;
+        let mut records = Vec::new();
+        loop {
+            if let Some(batch) = page["records"].as_array() {
+                records.extend(batch.iter().cloned());
+            }
+            match page["nextRecordsUrl"].as_str() {
+                Some(next) if page["done"] == false => {
+                    let next = next.to_owned();
+                    page = self.call(Method::GET, &next, None).await?;
+                }
+                _ => return Ok(records),
+            }
+        }
+    }
+
+    /// Creates a record; returns its id.
+    pub async fn create(&self, object: &str, fields: &Value) -> Result<String, Error> {
+        let result = self
+            .call(Method::POST, &format!("sobjects/{object}"), Some(fields))
+            .await?;
+        result["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Protocol("create answered without an id".into()))
+    }
+
+    /// Reads a record.
+    pub async fn get(&self, object: &str, id: &str) -> Result<Value, Error> {
+        self.call(Method::GET, &format!("sobjects/{object}/{id}"), None).await
+    }
+
+    /// Updates a record.
+    pub async fn update(&self, object: &str, id: &str, fields: &Value) -> Result<(), Error> {
+        self.call(Method::PATCH, &format!("sobjects/{object}/{id}"), Some(fields))
+            .await
+            .map(|_| ())
+    }
+
+    /// Deletes a record.
+    pub async fn delete(&self, object: &str, id: &str) -> Result<(), Error> {
+        self.call(Method::DELETE, &format!("sobjects/{object}/{id}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates up to 200 records (each with `attributes.type`) in one call.
+    pub async fn create_many(&self, records: &[Value], all_or_none: bool) -> Result<Vec<SaveResult>, Error> {
+        let body = serde_json::json!({ "allOrNone": all_or_none, "records": records });
+        let results = self.call(Method::POST, "composite/sobjects", Some(&body)).await?;
+        let list = results
+            .as_array()
+            .ok_or_else(|| Error::Protocol("collections answered without an array".into()))?;
+        Ok(list
+            .iter()
+            .map(|r| SaveResult {
+                id: r["id"].as_str().map(str::to_owned),
+                error: r["errors"].get(0).map(|e| {
+                    (
+                        e["statusCode"].as_str().unwrap_or_default().to_owned(),
+                        e["message"].as_str().unwrap_or_default().to_owned(),
+                    )
+                }),
+            })
+            .collect())
+    }
+
+    /// Ids of records of `object` changed between `start` and `end` (ISO-8601 with offset).
+    pub async fn updated(&self, object: &str, start: &str, end: &str) -> Result<Vec<String>, Error> {
+        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let result = self
+            .call(
+                Method::GET,
+                &format!("sobjects/{object}/updated/?start={}&end={}", enc(start), enc(end)),
+                None,
+            )
+            .await?;
+        Ok(result["ids"]
+            .as_array()
+            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default())
+    }
+}

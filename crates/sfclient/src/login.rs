@@ -1,0 +1,258 @@
+//! Logging in: SOAP `login()` or the OAuth 2.0 username-password flow (wire-spec §5, §6).
+//! Each call makes exactly one attempt; what the org refuses comes back as
+//! [`Error::CredentialsRejected`], never retried here.
+
+use quick_xml::escape::escape;
+use quick_xml::events::Event;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::Error;
+
+/// How to log in. Secrets are redacted in `Debug`.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// SOAP `login()` with username and password + security token.
+    Soap {
+        /// Username.
+        username: String,
+        /// Password.
+        password: SecretString,
+        /// Security token (empty from a trusted network).
+        security_token: SecretString,
+    },
+    /// OAuth username-password flow through a connected app.
+    OAuthPassword {
+        /// Username.
+        username: String,
+        /// Password.
+        password: SecretString,
+        /// Security token (empty from a trusted network).
+        security_token: SecretString,
+        /// Connected app's client id.
+        client_id: String,
+        /// Connected app's client secret.
+        client_secret: SecretString,
+    },
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The session id / access token.
+    pub access_token: SecretString,
+    /// `scheme://host[:port]` of the org's API.
+    pub instance_url: String,
+}
+
+/// The API version this client speaks.
+pub const API_VERSION: &str = "59.0";
+
+fn soap_envelope(username: &str, secret: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><env:Envelope xmlns:env=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+         <env:Body><n1:login xmlns:n1=\"urn:partner.soap.sforce.com\"><n1:username>{}</n1:username>\
+         <n1:password>{}</n1:password></n1:login></env:Body></env:Envelope>",
+        escape(username),
+        escape(secret)
+    )
+}
+
+/// The text of the first elements named `names` (local names) in an XML document.
+fn texts(xml: &str, names: &[&str]) -> Vec<Option<String>> {
+    let mut out = vec![None; names.len()];
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut current: Option<usize> = None;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let local = e.local_name();
+                current = names.iter().position(|n| n.as_bytes() == local.as_ref());
+            }
+            Ok(Event::Text(t)) => {
+                if let Some(i) = current.take() {
+                    if out[i].is_none() {
+                        out[i] = t.unescape().ok().map(|s| s.into_owned());
+                    }
+                }
+            }
+            Ok(Event::End(_)) => current = None,
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    Some(format!("{scheme}://{host}"))
+}
+
+async fn soap(http: &reqwest::Client, login_url: &str, username: &str, secret: &str) -> Result<Session, Error> {
+    let response = http
+        .post(format!(
+            "{}/services/Soap/u/{API_VERSION}",
+            login_url.trim_end_matches('/')
+        ))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .header("SOAPAction", "\"\"")
+        .body(soap_envelope(username, secret))
+        .send()
+        .await
+        .map_err(|e| Error::network(&e))?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|e| Error::network(&e))?;
+    let [session, server_url, expired, fault_code, fault_string]: [Option<String>; 5] = texts(
+        &body,
+        &["sessionId", "serverUrl", "passwordExpired", "faultcode", "faultstring"],
+    )
+    .try_into()
+    .map_err(|_| Error::Protocol("SOAP response".into()))?;
+    if let Some(code) = fault_code {
+        let code = code.rsplit(':').next().unwrap_or_default().to_owned();
+        let message = fault_string.unwrap_or_default();
+        return Err(match code.as_str() {
+            "REQUEST_LIMIT_EXCEEDED" | "SERVER_UNAVAILABLE" => Error::Transient(code),
+            "UNSUPPORTED_API_VERSION" | "INVALID_SOAP_HEADER" => Error::Protocol(format!("{code}: {message}")),
+            _ => Error::rejected(code, message),
+        });
+    }
+    if status == 429 || status >= 500 {
+        return Err(Error::Transient(format!("HTTP {status}")));
+    }
+    if expired.as_deref() == Some("true") {
+        return Err(Error::rejected(
+            "PASSWORD_EXPIRED",
+            "The password has expired; a person must set a new one.",
+        ));
+    }
+    match (session, server_url.as_deref().and_then(origin)) {
+        (Some(token), Some(instance_url)) => Ok(Session {
+            access_token: SecretString::from(token),
+            instance_url,
+        }),
+        _ => Err(Error::Protocol(format!(
+            "SOAP login answered HTTP {status} without a session"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    instance_url: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn oauth(http: &reqwest::Client, login_url: &str, form: &[(&str, &str)]) -> Result<Session, Error> {
+    let body: String = form_urlencoded_pairs(form);
+    let response = http
+        .post(format!("{}/services/oauth2/token", login_url.trim_end_matches('/')))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| Error::network(&e))?;
+    let status = response.status().as_u16();
+    if status == 429 || status >= 500 {
+        return Err(Error::Transient(format!("HTTP {status}")));
+    }
+    let parsed: TokenResponse = response
+        .json()
+        .await
+        .map_err(|_| Error::Protocol(format!("token endpoint answered HTTP {status} without JSON")))?;
+    match parsed {
+        TokenResponse {
+            access_token: Some(token),
+            instance_url: Some(instance_url),
+            ..
+        } if status == 200 => Ok(Session {
+            access_token: SecretString::from(token),
+            instance_url: instance_url.trim_end_matches('/').to_owned(),
+        }),
+        TokenResponse {
+            error: Some(code),
+            error_description,
+            ..
+        } => Err(Error::rejected(code, error_description.unwrap_or_default())),
+        _ => Err(Error::Protocol(format!("token endpoint answered HTTP {status}"))),
+    }
+}
+
+fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// Makes one login attempt with `credentials` against `login_url`.
+pub async fn login(http: &reqwest::Client, login_url: &str, credentials: &Credentials) -> Result<Session, Error> {
+    match credentials {
+        Credentials::Soap {
+            username,
+            password,
+            security_token,
+        } => {
+            let secret = format!("{}{}", password.expose_secret(), security_token.expose_secret());
+            soap(http, login_url, username, &secret).await
+        }
+        Credentials::OAuthPassword {
+            username,
+            password,
+            security_token,
+            client_id,
+            client_secret,
+        } => {
+            let secret = format!("{}{}", password.expose_secret(), security_token.expose_secret());
+            oauth(
+                http,
+                login_url,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", client_id),
+                    ("client_secret", client_secret.expose_secret()),
+                    ("username", username),
+                    ("password", &secret),
+                ],
+            )
+            .await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_soap_results_and_faults() {
+        let ok = "<soapenv:Envelope><soapenv:Body><loginResponse><result><passwordExpired>false</passwordExpired>\
+                  <serverUrl>https://acme.example:8443/services/Soap/u/59.0/00D</serverUrl><sessionId>00D!abc</sessionId>\
+                  </result></loginResponse></soapenv:Body></soapenv:Envelope>";
+        let t = texts(ok, &["sessionId", "serverUrl", "faultcode"]);
+        assert_eq!(t[0].as_deref(), Some("00D!abc"));
+        assert_eq!(
+            t[1].as_deref().and_then(origin).as_deref(),
+            Some("https://acme.example:8443")
+        );
+        assert_eq!(t[2], None);
+        let fault = "<e:Envelope><e:Body><e:Fault><faultcode>sf:INVALID_LOGIN</faultcode>\
+                     <faultstring>INVALID_LOGIN: Invalid username, password, security token; or user locked out.</faultstring>";
+        assert_eq!(texts(fault, &["faultcode"])[0].as_deref(), Some("sf:INVALID_LOGIN"));
+    }
+
+    #[test]
+    fn escapes_what_it_sends() {
+        let env = soap_envelope("a&b@x.io", "<p>&\"'");
+        assert!(env.contains("a&amp;b@x.io") && env.contains("&lt;p&gt;&amp;"));
+        assert_eq!(
+            form_urlencoded_pairs(&[("a", "x y&z"), ("b", "é")]),
+            "a=x+y%26z&b=%C3%A9"
+        );
+    }
+}
