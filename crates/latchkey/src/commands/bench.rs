@@ -235,7 +235,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     let addr = listener.local_addr().context("address")?;
     // No login rate limit: the load generator is one address sending thousands a second.
     let router = app(HttpState {
-        services: services.clone(),
+        services: std::sync::Arc::new(services.clone()),
         scheme: "http",
         login_rate: None,
     });

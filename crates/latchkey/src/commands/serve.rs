@@ -73,7 +73,7 @@ pub async fn serve(
     let deliverer = Deliverer::new(services.clone(), wiring::transport(config))?;
     let mail_worker = tokio::spawn(deliverer.run(MAIL_INTERVAL, stop_rx));
     let router = app(HttpState {
-        services,
+        services: std::sync::Arc::new(services),
         scheme,
         login_rate: LoginRateLimit::per_minute(config.server.login_rate_per_minute),
     });

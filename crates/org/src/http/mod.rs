@@ -34,8 +34,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// What the handlers share.
 #[derive(Clone)]
 pub struct HttpState {
-    /// The org services.
-    pub services: Services,
+    /// The org services (shared: axum clones the state for every extractor and layer).
+    pub services: Arc<Services>,
     /// `http` or `https`: the scheme of URLs handed to clients (`serverUrl`, `instance_url`).
     pub scheme: &'static str,
     /// Per-client-IP limit on login attempts (`None`: unlimited).

@@ -24,7 +24,7 @@ pub use collections::{CollectionResult, DEFAULT_MAX_RECORDS};
 pub use error::RestError;
 pub use query::{QueryPage, DEFAULT_PAGE};
 pub use replication::{Deleted, Updated};
-pub use service::{record_id, Upserted};
+pub use service::{record_id, Retrieved, Upserted};
 pub use usage::{ApiUsage, Usage};
 
 /// How long an org's schema is used without re-reading its custom fields. Fields

@@ -2,6 +2,8 @@
 //! with Salesforce's validation (required fields, lengths, references, unique values).
 //! Each write runs in a transaction; collections run many in one.
 
+use std::sync::Arc;
+
 use latchkey_core::ids;
 use latchkey_core::records::value::decode_fields;
 use latchkey_core::records::{Field, FieldType, ObjectKind, OrgSchema, RecordError, Value};
@@ -17,6 +19,23 @@ const LEAD_STATUS_DEFAULT: &str = "Open - Not Contacted";
 
 /// How long deleted records stay in the recycle state.
 pub const RECYCLE_DAYS: i64 = 15;
+
+/// A record as read: values of fields of the (shared) schema, in the order asked for.
+#[derive(Debug, Clone)]
+pub struct Retrieved {
+    schema: Arc<OrgSchema>,
+    kind: ObjectKind,
+    indices: Vec<usize>,
+    values: Vec<Value>,
+}
+
+impl Retrieved {
+    /// Each field with its value.
+    pub fn pairs(&self) -> impl Iterator<Item = (&Field, &Value)> {
+        let fields = &self.schema.object(self.kind).fields;
+        self.indices.iter().map(|i| &fields[*i]).zip(&self.values)
+    }
+}
 
 /// An upsert's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,29 +248,40 @@ impl Services {
         kind: ObjectKind,
         id: &str,
         fields: Option<&str>,
-    ) -> Result<Vec<(Field, Value)>, RestError> {
+    ) -> Result<Retrieved, RestError> {
         let schema = self.schema(&caller.org_id).await?;
         let def = schema.object(kind);
-        let wanted: Vec<Field> = match fields {
-            None => def.fields.clone(),
+        let indices: Vec<usize> = match fields {
+            None => (0..def.fields.len()).collect(),
             Some(list) => list
                 .split(',')
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .map(|n| {
-                    def.field(n).cloned().ok_or_else(|| RecordError::NoSuchField {
-                        object: kind.name().to_owned(),
-                        field: n.to_owned(),
-                    })
+                    def.fields
+                        .iter()
+                        .position(|f| f.name.eq_ignore_ascii_case(n))
+                        .ok_or_else(|| RecordError::NoSuchField {
+                            object: kind.name().to_owned(),
+                            field: n.to_owned(),
+                        })
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let wanted: Vec<&Field> = indices.iter().map(|i| &def.fields[*i]).collect();
         let mut conn = self.store.conn().await?;
-        match records::get(&mut conn, &caller.org_id, kind, id, &wanted).await? {
-            None => Err(RecordError::NotFound.into()),
-            Some(r) if r.is_deleted => Err(RecordError::Deleted.into()),
-            Some(r) => Ok(wanted.into_iter().zip(r.values).collect()),
-        }
+        let values = match records::get(&mut conn, &caller.org_id, kind, id, &wanted).await? {
+            None => return Err(RecordError::NotFound.into()),
+            Some(r) if r.is_deleted => return Err(RecordError::Deleted.into()),
+            Some(r) => r.values,
+        };
+        drop(wanted);
+        Ok(Retrieved {
+            schema,
+            kind,
+            indices,
+            values,
+        })
     }
 
     /// The external-id field `name` of `kind` (or `Id`).

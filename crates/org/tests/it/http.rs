@@ -27,7 +27,7 @@ async fn stack_with_token() -> (Stack, Router, String) {
         .find_map(|m| token_in(&m.text))
         .unwrap();
     let router = app(HttpState {
-        services: stack.services.clone(),
+        services: std::sync::Arc::new(stack.services.clone()),
         scheme: "https",
         login_rate: None,
     });
@@ -599,7 +599,7 @@ async fn expired_password_sessions_may_only_set_the_password() {
 async fn login_attempts_over_the_rate_limit_get_429_in_the_wire_format() {
     let (stack, _, _) = stack_with_token().await;
     let router = app(HttpState {
-        services: stack.services.clone(),
+        services: std::sync::Arc::new(stack.services.clone()),
         scheme: "https",
         login_rate: latchkey_org::http::LoginRateLimit::per_minute(2),
     });

@@ -44,7 +44,7 @@ impl Api {
             .unwrap();
         let issued = stack.services.issue_session(&user, &org, None, false).await.unwrap();
         let router = app(HttpState {
-            services: stack.services.clone(),
+            services: std::sync::Arc::new(stack.services.clone()),
             scheme: "https",
             login_rate: None,
         });

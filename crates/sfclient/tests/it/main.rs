@@ -61,7 +61,7 @@ async fn org() -> Org {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = app(HttpState {
-        services: services.clone(),
+        services: std::sync::Arc::new(services.clone()),
         scheme: "http",
         login_rate: None,
     });

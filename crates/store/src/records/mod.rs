@@ -182,7 +182,7 @@ pub async fn get(
     org: &OrgId,
     object: ObjectKind,
     id: &str,
-    fields: &[Field],
+    fields: &[&Field],
 ) -> Result<Option<Stored>, StoreError> {
     let columns: Vec<&str> = fields.iter().map(|f| f.column.as_str()).collect();
     let select = if columns.is_empty() {

@@ -70,9 +70,9 @@ async fn records_round_trip_with_custom_fields_and_recycle(store: &Store) {
         ],
     );
     records::insert(&mut c, &change, &id, &vals).await.unwrap();
-    let wanted: Vec<Field> = ["Name", "OwnerId", "Gator_Score__c", "Phone", "CreatedDate"]
+    let wanted: Vec<&Field> = ["Name", "OwnerId", "Gator_Score__c", "Phone", "CreatedDate"]
         .iter()
-        .map(|n| contact.field(n).unwrap().clone())
+        .map(|n| contact.field(n).unwrap())
         .collect();
     let got = records::get(&mut c, &org.id, ObjectKind::Contact, &id, &wanted)
         .await

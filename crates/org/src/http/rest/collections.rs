@@ -131,7 +131,7 @@ async fn retrieve(
                 .retrieve_record(&caller, kind, &id, fields.as_deref())
                 .await
             {
-                Ok(values) => Json::Object(record_json(kind, &id, &version, &values)),
+                Ok(values) => Json::Object(record_json(kind, &id, &version, values.pairs())),
                 Err(RestError::Record(_)) => Json::Null,
                 Err(e) => return Err(e),
             },

@@ -41,7 +41,12 @@ pub(super) fn kind(name: &str) -> Result<ObjectKind, RestError> {
 }
 
 /// A record as JSON with its `attributes`.
-pub(super) fn record_json(kind: ObjectKind, id: &str, version: &str, fields: &[(Field, Value)]) -> Map<String, Json> {
+pub(super) fn record_json<'a>(
+    kind: ObjectKind,
+    id: &str,
+    version: &str,
+    fields: impl IntoIterator<Item = (&'a Field, &'a Value)>,
+) -> Map<String, Json> {
     let mut out = Map::new();
     out.insert(
         "attributes".into(),
@@ -126,7 +131,7 @@ async fn retrieve(
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &Json::Object(record_json(kind, &id, &version_of(&uri), &values)),
+        &Json::Object(record_json(kind, &id, &version_of(&uri), values.pairs())),
     ))
 }
 
@@ -172,7 +177,7 @@ async fn retrieve_by(
         .await?;
     Ok(json_response(
         StatusCode::OK,
-        &Json::Object(record_json(kind, &id, &version_of(&uri), &values)),
+        &Json::Object(record_json(kind, &id, &version_of(&uri), values.pairs())),
     ))
 }
 
