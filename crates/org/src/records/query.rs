@@ -95,8 +95,18 @@ impl Services {
         let now = self.clock.now();
         let plan = self.plan_for(&schema, text, now)?;
         let mut conn = self.store.conn().await?;
-        let matches = records::count(&mut conn, &caller.org_id, &plan, all_rows).await?;
         let start = plan.offset.unwrap_or(0);
+        let page = page.clamp(MIN_PAGE, DEFAULT_PAGE);
+        let first_take = plan.limit.map_or(page, |l| l.min(page));
+        // The first page and the number of matches in one scan (COUNT() plans fetch no rows).
+        let (matches, rows) = if matches!(plan.output, Output::Count) || first_take == 0 {
+            (
+                records::count(&mut conn, &caller.org_id, &plan, all_rows).await?,
+                Vec::new(),
+            )
+        } else {
+            records::query_counted(&mut conn, &caller.org_id, &plan, all_rows, start, first_take).await?
+        };
         let end = plan.limit.map_or(matches, |l| matches.min(start.saturating_add(l)));
         let cursor = Cursor {
             q: text.to_owned(),
@@ -105,9 +115,9 @@ impl Services {
             total: end.saturating_sub(start),
             skip: start,
             end,
-            page: page.clamp(MIN_PAGE, DEFAULT_PAGE),
+            page,
         };
-        self.page(&mut conn, caller, &plan, cursor).await
+        Ok(Self::assemble(&plan, cursor, rows))
     }
 
     /// The page a locator names.
@@ -129,15 +139,20 @@ impl Services {
         plan: &Plan,
         cursor: Cursor,
     ) -> Result<QueryPage, RestError> {
-        let columns = match &plan.output {
-            Output::Count => Vec::new(),
-            Output::Fields(c) => c.clone(),
-        };
         let take = cursor.page.min(cursor.end.saturating_sub(cursor.skip));
-        let rows = if columns.is_empty() || take == 0 {
+        let rows = if matches!(plan.output, Output::Count) || take == 0 {
             Vec::new()
         } else {
             records::query(conn, &caller.org_id, plan, cursor.all, cursor.skip, take).await?
+        };
+        Ok(Self::assemble(plan, cursor, rows))
+    }
+
+    /// A page from its rows; the locator of the next page when more remain.
+    fn assemble(plan: &Plan, cursor: Cursor, rows: Vec<QueryRow>) -> QueryPage {
+        let columns = match &plan.output {
+            Output::Count => Vec::new(),
+            Output::Fields(c) => c.clone(),
         };
         let next_skip = cursor.skip + rows.len() as u64;
         let next = (!columns.is_empty() && !rows.is_empty() && next_skip < cursor.end).then(|| {
@@ -147,14 +162,14 @@ impl Services {
             }
             .encode()
         });
-        Ok(QueryPage {
+        QueryPage {
             total: cursor.total,
             next,
             object: plan.object,
             relationship: plan.relationship.clone(),
             columns,
             rows,
-        })
+        }
     }
 }
 

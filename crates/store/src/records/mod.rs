@@ -251,7 +251,34 @@ pub async fn query(
     skip: u64,
     take: u64,
 ) -> Result<Vec<QueryRow>, StoreError> {
-    let sql = render::rows(Backend::of_connection(conn), plan, org.as_str(), all_rows, skip, take);
+    Ok(fetch(conn, org, plan, (all_rows, skip, take), false).await?.1)
+}
+
+/// Like [`query`], and the number of matches (as [`count`] gives) in the same scan.
+pub async fn query_counted(
+    conn: &mut Conn,
+    org: &OrgId,
+    plan: &Plan,
+    all_rows: bool,
+    skip: u64,
+    take: u64,
+) -> Result<(u64, Vec<QueryRow>), StoreError> {
+    let (total, rows) = fetch(conn, org, plan, (all_rows, skip, take), true).await?;
+    match total {
+        Some(total) => Ok((total, rows)),
+        // No row to carry the count (an empty page, or COUNT() output): count apart.
+        None => Ok((count(conn, org, plan, all_rows).await?, rows)),
+    }
+}
+
+async fn fetch(
+    conn: &mut Conn,
+    org: &OrgId,
+    plan: &Plan,
+    window: (bool, u64, u64),
+    counted: bool,
+) -> Result<(Option<u64>, Vec<QueryRow>), StoreError> {
+    let sql = render::rows(Backend::of_connection(conn), plan, org.as_str(), window, counted);
     let rows = bind_all(sqlx::query(&sql.text), &sql.params)
         .fetch_all(&mut *conn)
         .await?;
@@ -260,7 +287,12 @@ pub async fn query(
         latchkey_core::soql::plan::Output::Count => &[],
     };
     let first = if plan.relationship.is_some() { 2 } else { 1 };
-    rows.iter()
+    let total = match rows.first() {
+        Some(row) if counted => Some(u64::try_from(row.try_get::<i64, _>(first + columns.len())?).unwrap_or(0)),
+        _ => None,
+    };
+    let rows = rows
+        .iter()
         .map(|row| {
             let values = columns
                 .iter()
@@ -273,7 +305,8 @@ pub async fn query(
                 values,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((total, rows))
 }
 
 /// Ids of live records changed in `[start, end)` (by `SystemModstamp`), oldest first.

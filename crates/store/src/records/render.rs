@@ -145,7 +145,10 @@ pub(crate) fn count(backend: Backend, plan: &Plan, org: &str, all_rows: bool) ->
 
 /// The rows `[skip, skip + take)` of the plan: `r.id`, the parent's id when a parent
 /// is joined, then the output columns. Ties are broken by id so pages never overlap.
-pub(crate) fn rows(backend: Backend, plan: &Plan, org: &str, all_rows: bool, skip: u64, take: u64) -> Sql {
+/// With `counted`, a last column `COUNT(*) OVER ()` carries the number of matches, so
+/// the first page needs no second, counting scan.
+pub(crate) fn rows(backend: Backend, plan: &Plan, org: &str, window: (bool, u64, u64), counted: bool) -> Sql {
+    let (all_rows, skip, take) = window;
     let mut sql = Sql::new(backend);
     let mut select = vec!["r.id".to_owned()];
     if plan.relationship.is_some() {
@@ -153,6 +156,9 @@ pub(crate) fn rows(backend: Backend, plan: &Plan, org: &str, all_rows: bool, ski
     }
     if let Output::Fields(columns) = &plan.output {
         select.extend(columns.iter().map(|c| column_expr(c, false)));
+    }
+    if counted {
+        select.push("COUNT(*) OVER ()".to_owned());
     }
     let rest = from_where(&mut sql, plan, org, all_rows);
     let mut order: Vec<String> = plan
