@@ -74,6 +74,30 @@ fn kind_of(record: &serde_json::Map<String, Json>, id: Option<&str>) -> Result<O
     }
 }
 
+fn check_size(n: usize) -> Result<(), RestError> {
+    if n > DEFAULT_MAX_RECORDS {
+        return Err(RestError::BadCollection(format!(
+            "Maximum number of records in a collection is {DEFAULT_MAX_RECORDS}"
+        )));
+    }
+    Ok(())
+}
+
+/// Commits the transaction, or rolls it back when `allOrNone` and a record failed.
+async fn settle(
+    tx: latchkey_store::Tx,
+    results: Vec<Result<String, RestError>>,
+    all_or_none: bool,
+) -> Result<Vec<CollectionResult>, RestError> {
+    let (out, rollback) = finish(results, all_or_none);
+    if rollback {
+        tx.rollback().await.map_err(latchkey_store::StoreError::from)?;
+    } else {
+        latchkey_store::commit(tx).await?;
+    }
+    Ok(out)
+}
+
 fn finish(results: Vec<Result<String, RestError>>, all_or_none: bool) -> (Vec<CollectionResult>, bool) {
     let failed = results.iter().any(Result::is_err);
     let rollback = all_or_none && failed;
@@ -97,11 +121,7 @@ impl Services {
         records: &[Json],
         all_or_none: bool,
     ) -> Result<Vec<CollectionResult>, RestError> {
-        if records.len() > DEFAULT_MAX_RECORDS {
-            return Err(RestError::BadCollection(format!(
-                "Maximum number of records in a collection is {DEFAULT_MAX_RECORDS}"
-            )));
-        }
+        check_size(records.len())?;
         let schema = self.schema(&caller.org_id).await?;
         let mut tx = self.store.begin().await?;
         let mut results = Vec::with_capacity(records.len());
@@ -144,13 +164,7 @@ impl Services {
             }
             results.push(outcome);
         }
-        let (out, rollback) = finish(results, all_or_none);
-        if rollback {
-            tx.rollback().await.map_err(latchkey_store::StoreError::from)?;
-        } else {
-            latchkey_store::commit(tx).await?;
-        }
-        Ok(out)
+        settle(tx, results, all_or_none).await
     }
 
     /// Deletes each id of a collections request.
@@ -160,11 +174,7 @@ impl Services {
         raw_ids: &[String],
         all_or_none: bool,
     ) -> Result<Vec<CollectionResult>, RestError> {
-        if raw_ids.len() > DEFAULT_MAX_RECORDS {
-            return Err(RestError::BadCollection(format!(
-                "Maximum number of records in a collection is {DEFAULT_MAX_RECORDS}"
-            )));
-        }
+        check_size(raw_ids.len())?;
         let mut tx = self.store.begin().await?;
         let mut results = Vec::with_capacity(raw_ids.len());
         for raw in raw_ids {
@@ -181,12 +191,6 @@ impl Services {
             }
             results.push(outcome);
         }
-        let (out, rollback) = finish(results, all_or_none);
-        if rollback {
-            tx.rollback().await.map_err(latchkey_store::StoreError::from)?;
-        } else {
-            latchkey_store::commit(tx).await?;
-        }
-        Ok(out)
+        settle(tx, results, all_or_none).await
     }
 }

@@ -125,13 +125,22 @@ async fn retrieve(
 ) -> Result<Response, RestError> {
     let kind = kind(&object)?;
     let id = record_id(kind, &raw_id)?;
-    let values = state
-        .services
-        .retrieve_record(&caller, kind, &id, params.fields.as_deref())
-        .await?;
+    record_response(&state, &caller, kind, &id, params.fields.as_deref(), &uri).await
+}
+
+/// A record (the named fields, or all) as the 200 response of a GET.
+async fn record_response(
+    state: &HttpState,
+    caller: &Caller,
+    kind: ObjectKind,
+    id: &str,
+    fields: Option<&str>,
+    uri: &Uri,
+) -> Result<Response, RestError> {
+    let values = state.services.retrieve_record(caller, kind, id, fields).await?;
     Ok(json_response(
         StatusCode::OK,
-        &Json::Object(record_json(kind, &id, &version_of(&uri), values.pairs())),
+        &Json::Object(record_json(kind, id, &version_of(uri), values.pairs())),
     ))
 }
 
@@ -171,14 +180,7 @@ async fn retrieve_by(
         .services
         .find_by_external_id(&caller, kind, &field, &value)
         .await?;
-    let values = state
-        .services
-        .retrieve_record(&caller, kind, &id, params.fields.as_deref())
-        .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &Json::Object(record_json(kind, &id, &version_of(&uri), values.pairs())),
-    ))
+    record_response(&state, &caller, kind, &id, params.fields.as_deref(), &uri).await
 }
 
 async fn upsert(
