@@ -76,8 +76,8 @@ fn kind_of(record: &serde_json::Map<String, Json>, id: Option<&str>) -> Result<O
 
 fn check_size(n: usize) -> Result<(), RestError> {
     if n > DEFAULT_MAX_RECORDS {
-        return Err(RestError::BadCollection(format!(
-            "Maximum number of records in a collection is {DEFAULT_MAX_RECORDS}"
+        return Err(RestError::TooMany(format!(
+            "record limit reached. cannot submit more than {DEFAULT_MAX_RECORDS} records into this call"
         )));
     }
     Ok(())

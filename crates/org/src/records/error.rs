@@ -29,9 +29,12 @@ pub enum RestError {
     /// A replication window outside what is kept.
     #[error("{0}")]
     ReplicationDate(String),
-    /// More than 200 records, or a malformed collections request.
+    /// A malformed collections request.
     #[error("{0}")]
     BadCollection(String),
+    /// More records or ids than one call may carry.
+    #[error("{0}")]
+    TooMany(String),
     /// Several records match an external id.
     #[error("more than one record found for external id field")]
     Ambiguous(Vec<String>),
@@ -58,6 +61,7 @@ impl RestError {
             Self::BadLocator => (400, "INVALID_QUERY_LOCATOR"),
             Self::ReplicationDate(_) => (400, "INVALID_REPLICATION_DATE"),
             Self::BadCollection(_) => (400, "INVALID_FIELD"),
+            Self::TooMany(_) => (400, "EXCEEDED_ID_LIMIT"),
             Self::Ambiguous(_) => (300, "MULTIPLE_CHOICES"),
             Self::Internal(_) => (500, "UNKNOWN_EXCEPTION"),
         }

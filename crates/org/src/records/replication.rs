@@ -74,9 +74,9 @@ impl Services {
         let mut conn = self.store.conn().await?;
         let ids = records::updated(&mut conn, &caller.org_id, kind, start, end).await?;
         if ids.len() > MAX_IDS {
-            return Err(RestError::ReplicationDate(
-                "EXCEEDED_ID_LIMIT: narrow the window".into(),
-            ));
+            return Err(RestError::TooMany(format!(
+                "More than {MAX_IDS} ids changed in the window; narrow it."
+            )));
         }
         Ok(Updated {
             ids,

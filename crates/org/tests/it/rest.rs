@@ -265,7 +265,11 @@ async fn upsert_uniqueness_and_all_or_none() {
             Some(&json!({"records": too_many}).to_string()),
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "EXCEEDED_ID_LIMIT"),
+        "{body}"
+    );
 
     let ids = first["id"].as_str().unwrap();
     let (status, results) = api

@@ -119,7 +119,10 @@ async fn retrieve(
         .map(|a| a.iter().filter_map(Json::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
     if ids.len() > crate::records::DEFAULT_MAX_RECORDS {
-        return Err(RestError::BadCollection("Maximum number of ids is 200".into()));
+        return Err(RestError::TooMany(format!(
+            "cannot retrieve more than {} records in one call",
+            crate::records::DEFAULT_MAX_RECORDS
+        )));
     }
     let fields = (!fields.is_empty()).then(|| fields.join(","));
     let version = version_of(&uri);
