@@ -22,7 +22,12 @@ use crate::records::{Caller, RestError, Usage};
 
 /// A JSON response with the content type both clients require.
 pub(super) fn json_response(status: StatusCode, body: &Json) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    json_text_response(status, body.to_string())
+}
+
+/// Like [`json_response`], for a body already serialised.
+pub(super) fn json_text_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json;charset=UTF-8"),

@@ -6,11 +6,17 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
+use serde::ser::{SerializeMap, Serializer};
 use serde::Deserialize;
-use serde_json::{json, Map, Value as Json};
+use serde::Serialize;
 
-use super::{both, json_response, version_of};
+use super::{both, json_text_response, version_of};
 use crate::http::HttpState;
+use axum::response::IntoResponse;
+use latchkey_core::records::Value;
+use latchkey_core::soql::plan::Column;
+use latchkey_store::records::QueryRow;
+
 use crate::records::{Caller, QueryPage, RestError, DEFAULT_PAGE};
 
 pub(super) fn routes(mut api: Router<HttpState>, base: &str) -> Router<HttpState> {
@@ -58,7 +64,7 @@ async fn run(
         });
     };
     let page = state.services.query(caller, &text, all, batch_size(headers)).await?;
-    Ok(json_response(StatusCode::OK, &page_json(&page, &version_of(uri))))
+    Ok(page_response(&page, &version_of(uri)))
 }
 
 async fn query(
@@ -88,53 +94,153 @@ async fn more(
     uri: Uri,
 ) -> Result<Response, RestError> {
     let page = state.services.query_more(&caller, &locator).await?;
-    Ok(json_response(StatusCode::OK, &page_json(&page, &version_of(&uri))))
+    Ok(page_response(&page, &version_of(&uri)))
 }
 
-fn attributes(kind: &str, id: &str, version: &str) -> Json {
-    json!({ "type": kind, "url": format!("/services/data/v{version}/sobjects/{kind}/{id}") })
+/// `{"type": …, "url": …}` of a record.
+struct Attributes<'a> {
+    kind: &'a str,
+    id: &'a str,
+    version: &'a str,
 }
 
-/// A QueryResult.
-fn page_json(page: &QueryPage, version: &str) -> Json {
-    let object = page.object.name();
-    let records: Vec<Json> = page
-        .rows
-        .iter()
-        .map(|row| {
-            let mut rec = Map::new();
-            rec.insert("attributes".into(), attributes(object, &row.id, version));
-            let mut parent: Option<Map<String, Json>> = None;
-            for (column, value) in page.columns.iter().zip(&row.values) {
-                if column.parent {
-                    if let (Some(rel), Some(pid)) = (&page.relationship, &row.parent_id) {
-                        parent
-                            .get_or_insert_with(|| {
-                                let mut m = Map::new();
-                                m.insert("attributes".into(), attributes(rel.target.name(), pid, version));
-                                m
-                            })
-                            .insert(column.field.name.clone(), value.to_json(&column.field));
-                    }
-                } else {
-                    rec.insert(column.field.name.clone(), value.to_json(&column.field));
-                }
-            }
-            if let Some(rel) = &page.relationship {
-                if page.columns.iter().any(|c| c.parent) {
-                    rec.insert(rel.name.clone(), parent.map_or(Json::Null, Json::Object));
-                }
-            }
-            Json::Object(rec)
-        })
-        .collect();
-    let mut out = json!({
-        "totalSize": page.total,
-        "done": page.next.is_none(),
-        "records": records,
-    });
-    if let Some(locator) = &page.next {
-        out["nextRecordsUrl"] = json!(format!("/services/data/v{version}/query/{locator}"));
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("type", self.kind)?;
+        m.serialize_entry(
+            "url",
+            &format_args!("/services/data/v{}/sobjects/{}/{}", self.version, self.kind, self.id),
+        )?;
+        m.end()
     }
-    out
+}
+
+/// A field value, serialised without building a JSON tree.
+struct FieldValue<'a>(&'a Column, &'a Value);
+
+impl Serialize for FieldValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.1 {
+            Value::Null => s.serialize_none(),
+            Value::Text(t) => s.serialize_str(t),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Number(n) if n.is_finite() => s.serialize_f64(*n),
+            other => other.to_json(&self.0.field).serialize(s),
+        }
+    }
+}
+
+/// The parent's fields of one row (`{"attributes": …, "Name": …}`).
+struct Parent<'a> {
+    row: &'a QueryRow,
+    page: &'a QueryPage,
+    version: &'a str,
+    target: &'a str,
+    parent_id: &'a str,
+}
+
+impl Serialize for Parent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let attributes = Attributes {
+            kind: self.target,
+            id: self.parent_id,
+            version: self.version,
+        };
+        m.serialize_entry("attributes", &attributes)?;
+        for (column, value) in self.page.columns.iter().zip(&self.row.values).filter(|(c, _)| c.parent) {
+            m.serialize_entry(&column.field.name, &FieldValue(column, value))?;
+        }
+        m.end()
+    }
+}
+
+/// One record of a page.
+struct Record<'a> {
+    row: &'a QueryRow,
+    page: &'a QueryPage,
+    version: &'a str,
+}
+
+impl Serialize for Record<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let object = self.page.object.name();
+        let attributes = Attributes {
+            kind: object,
+            id: &self.row.id,
+            version: self.version,
+        };
+        m.serialize_entry("attributes", &attributes)?;
+        for (column, value) in self
+            .page
+            .columns
+            .iter()
+            .zip(&self.row.values)
+            .filter(|(c, _)| !c.parent)
+        {
+            m.serialize_entry(&column.field.name, &FieldValue(column, value))?;
+        }
+        if let Some(rel) = self
+            .page
+            .relationship
+            .as_ref()
+            .filter(|_| self.page.columns.iter().any(|c| c.parent))
+        {
+            match &self.row.parent_id {
+                Some(parent_id) => m.serialize_entry(
+                    &rel.name,
+                    &Parent {
+                        row: self.row,
+                        page: self.page,
+                        version: self.version,
+                        target: rel.target.name(),
+                        parent_id,
+                    },
+                )?,
+                None => m.serialize_entry(&rel.name, &None::<()>)?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// A QueryResult, serialised straight from the rows (a page holds up to 2,000 records).
+struct PageBody<'a> {
+    page: &'a QueryPage,
+    version: &'a str,
+}
+
+impl Serialize for PageBody<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("totalSize", &self.page.total)?;
+        m.serialize_entry("done", &self.page.next.is_none())?;
+        if let Some(locator) = &self.page.next {
+            m.serialize_entry(
+                "nextRecordsUrl",
+                &format_args!("/services/data/v{}/query/{locator}", self.version),
+            )?;
+        }
+        let records: Vec<Record<'_>> = self
+            .page
+            .rows
+            .iter()
+            .map(|row| Record {
+                row,
+                page: self.page,
+                version: self.version,
+            })
+            .collect();
+        m.serialize_entry("records", &records)?;
+        m.end()
+    }
+}
+
+fn page_response(page: &QueryPage, version: &str) -> Response {
+    match serde_json::to_string(&PageBody { page, version }) {
+        Ok(body) => json_text_response(StatusCode::OK, body),
+        Err(e) => RestError::Internal(crate::AccountError::Invalid(format!("serialising a page: {e}"))).into_response(),
+    }
 }
