@@ -285,6 +285,11 @@ async fn upsert_uniqueness_and_all_or_none() {
         (json!(true), json!(false)),
         "{results}"
     );
+    let deleted_q = "?q=SELECT+Id+FROM+Contact+WHERE+IsDeleted+=+true";
+    let (_, live) = api.call(Method::GET, &format!("{V}/query{deleted_q}"), None).await;
+    let (_, all) = api.call(Method::GET, &format!("{V}/queryAll/{deleted_q}"), None).await;
+    assert_eq!(live["totalSize"], 0, "query hides recycled records");
+    assert_eq!(all["records"][0]["Id"], first["id"], "queryAll shows them: {all}");
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ use crate::records::{Caller, QueryPage, RestError, DEFAULT_PAGE};
 
 pub(super) fn routes(mut api: Router<HttpState>, base: &str) -> Router<HttpState> {
     api = both(api, &format!("{base}/query"), get(query));
-    api = both(api, &format!("{base}/queryAll"), get(query_all));
+    api = both(api, &format!("{base}/queryAll"), get(query));
     api = both(api, &format!("{base}/query/{{locator}}"), get(more));
     both(api, &format!("{base}/queryAll/{{locator}}"), get(more))
 }
@@ -67,6 +67,7 @@ async fn run(
     Ok(page_response(&page, &version_of(uri)))
 }
 
+/// `query` and `queryAll` (recycled records too), told apart by the path.
 async fn query(
     State(state): State<HttpState>,
     Extension(caller): Extension<Caller>,
@@ -74,17 +75,8 @@ async fn query(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    run(&state, &caller, q, false, &headers, &uri).await
-}
-
-async fn query_all(
-    State(state): State<HttpState>,
-    Extension(caller): Extension<Caller>,
-    Query(q): Query<Q>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response, RestError> {
-    run(&state, &caller, q, true, &headers, &uri).await
+    let all = uri.path().contains("/queryAll");
+    run(&state, &caller, q, all, &headers, &uri).await
 }
 
 async fn more(
