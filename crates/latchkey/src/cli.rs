@@ -321,6 +321,35 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Pre-authorise a user for an app: prints an OAuth refresh token (only now) that
+    /// the `refresh_token` grant exchanges for access tokens without the password.
+    Authorize {
+        /// App name.
+        #[arg(long)]
+        name: String,
+        /// Username.
+        #[arg(long)]
+        user: String,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the app's refresh-token policy.
+    RefreshPolicy {
+        /// App name.
+        #[arg(long)]
+        name: String,
+        /// Whether refresh tokens survive the user's password change or reset (the
+        /// default, so that OAuth integrations outlive password resets).
+        #[arg(long, action = clap::ArgAction::Set)]
+        survives_password_change: bool,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 /// `latchkey org token …`

@@ -7,6 +7,7 @@ use latchkey_core::policy::{PasswordPolicy, PasswordRejection};
 use latchkey_core::secret::{generate_security_token, random_alphanumeric, SecretDigest};
 use latchkey_store::orgs::{self, Org, Profile};
 use latchkey_store::outbox::{self, NewMail};
+use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions;
 use latchkey_store::users::{self, NewUser, PasswordChange, User};
 use latchkey_store::{commit, Conn};
@@ -251,7 +252,8 @@ impl Services {
     }
 
     /// Sets a new password (by the user, or by an administrator), enforcing the
-    /// policy; the security token is reset and mailed; sessions end (later issues).
+    /// policy; the security token is reset and mailed; sessions end, and so do the
+    /// refresh tokens of apps whose policy says they do not survive a password change.
     pub async fn set_password(&self, username: &str, password: &SecretString) -> Result<User, AccountError> {
         let user = self.user(username).await?;
         let org = self.org_of(&user).await?;
@@ -267,6 +269,7 @@ impl Services {
         };
         users::set_password(&mut tx, &user.id, &change).await?;
         sessions::delete_for_user(&mut tx, &user.id).await?;
+        refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::PasswordChanged).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordChanged).await?;
         commit(tx).await?;
         self.caches.sessions.forget_user(&user.id);
@@ -297,6 +300,7 @@ impl Services {
         };
         users::set_password(&mut tx, &user.id, &change).await?;
         sessions::delete_for_user(&mut tx, &user.id).await?;
+        refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::PasswordChanged).await?;
         let mail = templates::temporary_password(&self.mail, &user.email, &user.username, temporary.expose_secret());
         enqueue(&mut tx, &mail, now).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordReset).await?;
@@ -332,6 +336,7 @@ impl Services {
         let changed = users::set_frozen(&mut tx, &user.id, frozen).await?;
         if frozen {
             sessions::delete_for_user(&mut tx, &user.id).await?;
+            refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
         }
         commit(tx).await?;
         self.caches.sessions.forget_user(&user.id);

@@ -49,6 +49,7 @@ impl Services {
             run_as,
             callback_url: callback_url.map(str::to_owned),
             created_at: self.clock.now(),
+            refresh_survives_password_change: true,
         };
         let mut conn = self.store.conn().await?;
         apps::insert(&mut conn, &app).await?;

@@ -10,6 +10,7 @@ pub mod http;
 pub mod login;
 pub mod mail;
 pub mod records;
+pub mod refresh;
 pub mod sessions;
 
 use std::sync::Arc;

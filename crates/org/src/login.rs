@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use latchkey_core::ids::UserId;
 use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
 use latchkey_core::password::Verification;
 use latchkey_core::policy::LockUntil;
@@ -68,16 +69,28 @@ fn user_state(u: &User) -> UserState {
 
 impl Services {
     /// The OAuth client-credentials grant: the app's run-as user logs in without a
-    /// password (the app's secret was checked). The same decision refuses frozen,
-    /// inactive, locked and restricted-IP users; the attempt is in login history. A
-    /// success does not reset the password-failure counter (no password was checked).
+    /// password (the app's secret was checked); see [`Self::login_without_password`].
     pub async fn login_as_app(&self, app: &ConnectedApp, ip: IpAddr) -> Result<LoginOutcome, AccountError> {
         let run_as = app
             .run_as
             .as_ref()
             .ok_or_else(|| AccountError::Invalid("no client credentials user".into()))?;
+        self.login_without_password(run_as, &app.name, ip).await
+    }
+
+    /// A login by a grant that proves itself without the user's password (client
+    /// credentials, a refresh token). The same decision refuses frozen, inactive,
+    /// locked and restricted-IP users; the attempt is in login history under
+    /// `application`. A success does not reset the password-failure counter (no
+    /// password was checked).
+    pub async fn login_without_password(
+        &self,
+        user_id: &UserId,
+        application: &str,
+        ip: IpAddr,
+    ) -> Result<LoginOutcome, AccountError> {
         let mut conn = self.store.conn().await?;
-        let user = users::get(&mut conn, run_as).await?;
+        let user = users::get(&mut conn, user_id).await?;
         let context = orgs::login_context(&mut conn, &user.org_id, &user.profile_id).await?;
         let state = user_state(&user);
         let attempt = Attempt {
@@ -96,7 +109,7 @@ impl Services {
             ip,
             channel: Channel::OAuth,
             device_verified: false,
-            application: &app.name,
+            application,
             api_type: "N/A",
             api_version: "N/A",
         };

@@ -1,10 +1,12 @@
 //! Issuing and checking sessions. A session id looks like Salesforce's
 //! (`{orgId15}!{96 random alphanumerics}`, never JWT-shaped); only its digest is
-//! stored. Password changes, resets and freezes end a user's sessions.
+//! stored. Password changes, resets and freezes end a user's sessions (and, as each
+//! connected app's policy says, its refresh tokens: see `refresh`).
 
 use chrono::Duration;
 use latchkey_core::secret::{random_alphanumeric, SecretDigest};
 use latchkey_store::orgs::Org;
+use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions::{self, NewSession, Session};
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
@@ -30,6 +32,29 @@ impl Services {
         client_id: Option<&str>,
         restricted: bool,
     ) -> Result<Issued, AccountError> {
+        self.issue(user, org, client_id, restricted, None).await
+    }
+
+    /// Issues an access token for the refresh-token grant: it ends when the refresh
+    /// token behind `refresh` is revoked.
+    pub async fn issue_refreshed_session(
+        &self,
+        user: &User,
+        org: &Org,
+        client_id: &str,
+        refresh: &SecretDigest,
+    ) -> Result<Issued, AccountError> {
+        self.issue(user, org, Some(client_id), false, Some(refresh)).await
+    }
+
+    async fn issue(
+        &self,
+        user: &User,
+        org: &Org,
+        client_id: Option<&str>,
+        restricted: bool,
+        refresh: Option<&SecretDigest>,
+    ) -> Result<Issued, AccountError> {
         let mut conn = self.store.conn().await?;
         let id = SecretString::from(format!(
             "{}!{}",
@@ -44,6 +69,7 @@ impl Services {
             client_id,
             restricted,
             idle,
+            refresh,
         };
         sessions::insert(&mut conn, &new, self.clock.now()).await?;
         Ok(Issued {
@@ -69,13 +95,16 @@ impl Services {
         Ok(sessions::touch(&mut conn, &SecretDigest::of(id), self.clock.now(), idle).await?)
     }
 
-    /// Administrator action: ends every session of `username`; returns how many.
+    /// Administrator action: ends every session and OAuth refresh token of
+    /// `username`; returns how many sessions ended.
     pub async fn revoke_sessions(&self, username: &str) -> Result<u64, AccountError> {
         let user = self.user(username).await?;
-        let mut conn = self.store.conn().await?;
-        let n = sessions::delete_for_user(&mut conn, &user.id).await?;
+        let mut tx = self.store.begin().await?;
+        let n = sessions::delete_for_user(&mut tx, &user.id).await?;
+        let tokens = refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
+        latchkey_store::commit(tx).await?;
         self.caches.sessions.forget_user(&user.id);
-        tracing::info!(user_id = %user.id, sessions = n, "sessions revoked");
+        tracing::info!(user_id = %user.id, sessions = n, refresh_tokens = tokens, "sessions revoked");
         Ok(n)
     }
 

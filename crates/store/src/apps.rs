@@ -5,7 +5,7 @@ use latchkey_core::ids::{OrgId, UserId};
 use latchkey_core::secret::SecretDigest;
 use sqlx::FromRow;
 
-use crate::time::from_millis;
+use crate::time::{flag, from_millis};
 use crate::{Conn, StoreError};
 
 /// A connected app.
@@ -25,6 +25,9 @@ pub struct ConnectedApp {
     pub callback_url: Option<String>,
     /// Created at.
     pub created_at: DateTime<Utc>,
+    /// Whether its refresh tokens outlive a password change or reset (the default:
+    /// that is what lets OAuth integrations outlive password resets).
+    pub refresh_survives_password_change: bool,
 }
 
 #[derive(FromRow)]
@@ -36,6 +39,7 @@ struct Row {
     run_as_user_id: Option<String>,
     callback_url: Option<String>,
     created_at: i64,
+    refresh_survives_password_change: i64,
 }
 
 impl TryFrom<Row> for ConnectedApp {
@@ -52,6 +56,7 @@ impl TryFrom<Row> for ConnectedApp {
                 .transpose()?,
             callback_url: r.callback_url,
             created_at: from_millis(r.created_at, "app created_at")?,
+            refresh_survives_password_change: flag(r.refresh_survives_password_change),
         })
     }
 }
@@ -59,8 +64,8 @@ impl TryFrom<Row> for ConnectedApp {
 /// Stores a new app.
 pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO connected_apps (client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO connected_apps (client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
+         refresh_survives_password_change) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&app.client_id)
     .bind(app.org_id.as_str())
@@ -69,6 +74,7 @@ pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreErro
     .bind(app.run_as.as_ref().map(UserId::as_str))
     .bind(app.callback_url.as_deref())
     .bind(app.created_at.timestamp_millis())
+    .bind(i64::from(app.refresh_survives_password_change))
     .execute(&mut *conn)
     .await
     .map_err(StoreError::duplicate_as("connected app"))?;
@@ -78,8 +84,8 @@ pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreErro
 /// The app with this consumer key.
 pub async fn find(conn: &mut Conn, client_id: &str) -> Result<Option<ConnectedApp>, StoreError> {
     sqlx::query_as::<_, Row>(
-        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at \
-         FROM connected_apps WHERE client_id = $1",
+        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
+         refresh_survives_password_change FROM connected_apps WHERE client_id = $1",
     )
     .bind(client_id)
     .fetch_optional(&mut *conn)
@@ -91,8 +97,8 @@ pub async fn find(conn: &mut Conn, client_id: &str) -> Result<Option<ConnectedAp
 /// The org's app named `name`, if any.
 pub async fn find_by_name(conn: &mut Conn, org: &OrgId, name: &str) -> Result<Option<ConnectedApp>, StoreError> {
     sqlx::query_as::<_, Row>(
-        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at \
-         FROM connected_apps WHERE org_id = $1 AND name = $2",
+        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
+         refresh_survives_password_change FROM connected_apps WHERE org_id = $1 AND name = $2",
     )
     .bind(org.as_str())
     .bind(name)
@@ -107,6 +113,21 @@ pub async fn set_secret(conn: &mut Conn, client_id: &str, digest: &SecretDigest)
     let done = sqlx::query("UPDATE connected_apps SET secret_digest = $2 WHERE client_id = $1")
         .bind(client_id)
         .bind(digest.as_bytes().as_slice())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Sets whether an app's refresh tokens survive a password change; `true` when the app
+/// exists.
+pub async fn set_refresh_survives_password_change(
+    conn: &mut Conn,
+    client_id: &str,
+    survives: bool,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE connected_apps SET refresh_survives_password_change = $2 WHERE client_id = $1")
+        .bind(client_id)
+        .bind(i64::from(survives))
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() > 0)

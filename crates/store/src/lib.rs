@@ -8,6 +8,7 @@ pub mod login_history;
 pub mod orgs;
 pub mod outbox;
 pub mod records;
+pub mod refresh_tokens;
 pub mod sessions;
 pub mod users;
 

@@ -51,13 +51,15 @@ pub struct NewSession<'a> {
     pub restricted: bool,
     /// Idle timeout.
     pub idle: Duration,
+    /// Digest of the refresh token it was issued from (refresh-token grant), if any.
+    pub refresh: Option<&'a SecretDigest>,
 }
 
 /// Stores a new session.
 pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, expires_at, refresh_digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
     )
     .bind(s.digest.as_bytes().as_slice())
     .bind(s.user_id.as_str())
@@ -66,6 +68,7 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: DateTime<Utc>) -> 
     .bind(i64::from(s.restricted))
     .bind(now.timestamp_millis())
     .bind((now + s.idle).timestamp_millis())
+    .bind(s.refresh.map(|d| d.as_bytes().to_vec()))
     .execute(&mut *conn)
     .await?;
     Ok(())

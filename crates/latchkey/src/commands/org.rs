@@ -85,6 +85,34 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
                 eprintln!("the client secret is shown only now; it is stored as a digest");
             }
         }
+        OrgCommand::App(AppCommand::Authorize { name, user, org, json }) => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let (app, token) = services.authorize_app(&org.id, &name, &user).await?;
+            if json {
+                output::json(&serde_json::json!({
+                    "name": app.name, "client_id": app.client_id, "refresh_token": token.expose_secret(),
+                }))?;
+            } else {
+                println!("refresh token: {}", token.expose_secret());
+                eprintln!("the refresh token is shown only now; it is stored as a digest");
+            }
+        }
+        OrgCommand::App(AppCommand::RefreshPolicy {
+            name,
+            survives_password_change,
+            org,
+        }) => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let app = services
+                .set_refresh_survives_password_change(&org.id, &name, survives_password_change)
+                .await?;
+            let verb = if app.refresh_survives_password_change {
+                "survive"
+            } else {
+                "end at"
+            };
+            println!("refresh tokens of {} now {verb} a password change", app.name);
+        }
         OrgCommand::Token(TokenCommand::Reset { username }) => {
             let user = services.reset_token(&username).await?;
             deliver_now(&services, config).await?;

@@ -165,3 +165,79 @@ fn jsforce_logs_in_by_soap_and_oauth_and_meets_every_refusal() {
         assert!(!logs.contains(secret), "secret #{n} appears in the server's logs");
     }
 }
+
+/// The seeds' story with OAuth: an integration holding a refresh token keeps working
+/// through an administrator's password reset; an app whose policy ends refresh tokens
+/// at a password change stops with OAuth's documented error.
+#[test]
+fn jsforce_refreshes_its_session_and_outlives_a_password_reset() {
+    let cli = Cli::new();
+    cli.ok(&["org", "create", "Acme"], None);
+    cli.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let app: Value =
+        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Data Sync", "--json"], None)).unwrap();
+    let (client_id, client_secret) = (
+        app["client_id"].as_str().unwrap(),
+        app["client_secret"].as_str().unwrap(),
+    );
+    let authorized: Value = serde_json::from_str(&cli.ok(
+        &[
+            "org",
+            "app",
+            "authorize",
+            "--name",
+            "Data Sync",
+            "--user",
+            USER,
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let refresh_token = authorized["refresh_token"].as_str().unwrap();
+    let server = cli.serve();
+    let refresh = || {
+        jsforce(
+            &["refresh", server.url.as_str(), "-", client_id],
+            &format!("{refresh_token}\n{client_secret}\n"),
+        )
+    };
+
+    let before = refresh();
+    assert_eq!(before["ok"], true, "{before}");
+    assert_eq!(before["explicitHasAccessToken"], true, "{before}");
+    assert_eq!(before["explicitRefreshToken"], Value::Null, "no rotation: {before}");
+    assert_eq!(
+        before["refreshEvents"], 1,
+        "a 401 for the stale access token made jsforce refresh once: {before}"
+    );
+    assert_eq!(before["identityUsername"], USER);
+
+    cli.ok(&["org", "user", "reset-password", USER], None);
+    let after = refresh();
+    assert_eq!(
+        after["ok"], true,
+        "the password reset left the integration running: {after}"
+    );
+
+    cli.ok(
+        &[
+            "org",
+            "app",
+            "refresh-policy",
+            "--name",
+            "Data Sync",
+            "--survives-password-change",
+            "false",
+        ],
+        None,
+    );
+    cli.ok(&["org", "user", "reset-password", USER], None);
+    let ended = refresh();
+    assert_eq!(ended["ok"], false, "{ended}");
+    assert_eq!(ended["name"], "invalid_grant", "{ended}");
+    assert_eq!(ended["message"], "expired access/refresh token", "{ended}");
+}

@@ -231,7 +231,12 @@ async fn revoke(state: &HttpState, token: Option<String>) -> Response {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return revoke_error("unsupported_token_type", "missing token");
     };
-    match state.services.end_session(&token).await {
+    // An access token (session) or a refresh token (which takes its access tokens along).
+    let revoked = match state.services.end_session(&token).await {
+        Ok(false) => state.services.revoke_refresh_token(&token).await,
+        other => other,
+    };
+    match revoked {
         Ok(true) => StatusCode::OK.into_response(),
         Ok(false) => revoke_error("invalid_token", "invalid token"),
         Err(e) => {

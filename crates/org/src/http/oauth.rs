@@ -1,5 +1,6 @@
-//! The OAuth 2.0 token endpoint `/services/oauth2/token` (wire-spec §6): the password
-//! and client-credentials grants. Errors are HTTP 400 `{error, error_description}`.
+//! The OAuth 2.0 token endpoint `/services/oauth2/token` (wire-spec §6): the password,
+//! client-credentials and refresh-token grants. Errors are HTTP 400
+//! `{error, error_description}`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use latchkey_core::secret::SecretDigest;
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_store::orgs::Org;
 use latchkey_store::users::User;
@@ -19,6 +21,7 @@ use sha2::Sha256;
 use super::{base_url, ClientIp, HttpState};
 use crate::apps::ClientRejection;
 use crate::login::{LoginOutcome, LoginRequest};
+use crate::refresh::Refreshed;
 
 pub(super) fn router() -> Router<HttpState> {
     Router::new().route("/services/oauth2/token", post(token))
@@ -62,6 +65,7 @@ struct TokenForm {
     client_secret: Option<SecretString>,
     username: Option<String>,
     password: Option<SecretString>,
+    refresh_token: Option<SecretString>,
 }
 
 fn parse_form(body: &[u8], headers: &HeaderMap) -> Result<TokenForm, OAuthError> {
@@ -84,6 +88,7 @@ fn parse_form(body: &[u8], headers: &HeaderMap) -> Result<TokenForm, OAuthError>
             "client_secret" => form.client_secret = Some(SecretString::from(v)),
             "username" => form.username = Some(v),
             "password" => form.password = Some(SecretString::from(v)),
+            "refresh_token" => form.refresh_token = Some(SecretString::from(v)),
             _ => {}
         }
     }
@@ -120,7 +125,7 @@ async fn token(
 ) -> Result<Response, OAuthError> {
     let form = parse_form(&body, &headers)?;
     let grant = form.grant_type.clone().unwrap_or_default();
-    if grant != "password" && grant != "client_credentials" {
+    if !["password", "client_credentials", "refresh_token"].contains(&grant.as_str()) {
         return Err(error("unsupported_grant_type", "grant type not supported"));
     }
     let Some(client_id) = form.client_id.as_deref().filter(|c| !c.is_empty()) else {
@@ -136,18 +141,29 @@ async fn token(
             return Err(server_error());
         }
     };
-    let (user, org) = match grant.as_str() {
-        "password" => password_grant(&state, &form, &app.name, ip).await?,
-        _ => client_credentials(&state, &app, ip).await?,
+    let (user, org, refresh) = match grant.as_str() {
+        "password" => with_no_refresh(password_grant(&state, &form, &app.name, ip).await?),
+        "refresh_token" => refresh_grant(&state, &form, &app, ip).await?,
+        _ => with_no_refresh(client_credentials(&state, &app, ip).await?),
     };
     if user.org_id != app.org_id {
         return Err(error("invalid_grant", "authentication failure"));
     }
-    let issued = match state
-        .services
-        .issue_session(&user, &org, Some(&app.client_id), false)
-        .await
-    {
+    let issued = match &refresh {
+        Some(digest) => {
+            state
+                .services
+                .issue_refreshed_session(&user, &org, &app.client_id, digest)
+                .await
+        }
+        None => {
+            state
+                .services
+                .issue_session(&user, &org, Some(&app.client_id), false)
+                .await
+        }
+    };
+    let issued = match issued {
         Ok(i) => i,
         Err(e) => {
             tracing::error!(error = %e, "issuing an OAuth session failed");
@@ -198,6 +214,34 @@ async fn password_grant(
             password_expired: true, ..
         }) => Err(error("invalid_grant", "authentication failure")),
         outcome => granted(outcome),
+    }
+}
+
+fn with_no_refresh((user, org): (User, Org)) -> (User, Org, Option<SecretDigest>) {
+    (user, org, None)
+}
+
+/// The refresh-token grant (wire-spec §6.4): a new access token, no new refresh token.
+async fn refresh_grant(
+    state: &HttpState,
+    form: &TokenForm,
+    app: &latchkey_store::apps::ConnectedApp,
+    ip: std::net::IpAddr,
+) -> Result<(User, Org, Option<SecretDigest>), OAuthError> {
+    let expired = error("invalid_grant", "expired access/refresh token");
+    let Some(token) = form.refresh_token.as_ref().filter(|t| !t.expose_secret().is_empty()) else {
+        return Err(expired);
+    };
+    match state.services.redeem_refresh_token(app, token, ip).await {
+        Ok(Refreshed::Login(outcome, digest)) => {
+            let (user, org) = granted(Ok(outcome))?;
+            Ok((user, org, Some(digest)))
+        }
+        Ok(Refreshed::Expired) => Err(expired),
+        Err(e) => {
+            tracing::error!(error = %e, "refresh-token grant failed internally");
+            Err(server_error())
+        }
     }
 }
 

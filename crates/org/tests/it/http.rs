@@ -15,9 +15,9 @@ use tower::ServiceExt;
 
 use crate::support::{token_in, Stack, PASSWORD};
 
-const USER: &str = "jane@acme.test";
+pub(crate) const USER: &str = "jane@acme.test";
 
-async fn stack_with_token() -> (Stack, Router, String) {
+pub(crate) async fn stack_with_token() -> (Stack, Router, String) {
     let stack = Stack::new().await;
     stack.org_with_user(USER).await;
     stack.deliver().await;
@@ -34,7 +34,7 @@ async fn stack_with_token() -> (Stack, Router, String) {
     (stack, router, token)
 }
 
-async fn send(router: &Router, req: Request<Body>) -> (StatusCode, String, String) {
+pub(crate) async fn send(router: &Router, req: Request<Body>) -> (StatusCode, String, String) {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let content_type = res
@@ -211,7 +211,7 @@ async fn soap_bad_input_is_a_4xx_fault() {
     }
 }
 
-fn token_request(form: &str) -> Request<Body> {
+pub(crate) fn token_request(form: &str) -> Request<Body> {
     Request::post("/services/oauth2/token")
         .header(header::HOST, "acme.example:8443")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -219,7 +219,7 @@ fn token_request(form: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -360,7 +360,7 @@ async fn oauth_errors_are_400_json() {
     assert!(body.contains("ip restricted"), "{body}");
 }
 
-fn get_with(path: &str, auth: Option<&str>) -> Request<Body> {
+pub(crate) fn get_with(path: &str, auth: Option<&str>) -> Request<Body> {
     let mut req = Request::get(path).header(header::HOST, "acme.example:8443");
     if let Some(a) = auth {
         req = req.header(header::AUTHORIZATION, a);

@@ -7,5 +7,6 @@ mod http;
 mod login;
 mod logs;
 mod mail;
+mod refresh;
 mod rest;
 mod support;

@@ -7,5 +7,6 @@ mod failures;
 mod orgs;
 mod outbox;
 mod records;
+mod refresh_tokens;
 mod support;
 mod users;

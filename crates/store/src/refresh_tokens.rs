@@ -1,0 +1,144 @@
+//! OAuth refresh tokens. Only the SHA-256 digest of a token is stored. A token belongs
+//! to one connected app and one user; it lives until revoked (by the user, an
+//! administrator, a freeze, or a password change when its app says so).
+
+use chrono::{DateTime, Duration, Utc};
+use latchkey_core::ids::{OrgId, UserId};
+use latchkey_core::secret::SecretDigest;
+use sqlx::FromRow;
+
+use crate::time::from_millis;
+use crate::{Conn, StoreError};
+
+/// A live refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// The connected app it was issued to.
+    pub client_id: String,
+    /// Whose.
+    pub user_id: UserId,
+    /// In which org.
+    pub org_id: OrgId,
+    /// Issued at.
+    pub created_at: DateTime<Utc>,
+    /// Last redeemed at (to the minute: see [`redeem`]).
+    pub last_used_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct Row {
+    client_id: String,
+    user_id: String,
+    org_id: String,
+    created_at: i64,
+    last_used_at: i64,
+}
+
+impl TryFrom<Row> for RefreshToken {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<Self, StoreError> {
+        Ok(Self {
+            client_id: r.client_id,
+            user_id: r
+                .user_id
+                .parse()
+                .map_err(|_| StoreError::Corrupt("refresh token user"))?,
+            org_id: r.org_id.parse().map_err(|_| StoreError::Corrupt("refresh token org"))?,
+            created_at: from_millis(r.created_at, "refresh token created_at")?,
+            last_used_at: from_millis(r.last_used_at, "refresh token last_used_at")?,
+        })
+    }
+}
+
+/// Stores a new refresh token for `user` of `org`, issued to the app `client_id`.
+pub async fn insert(
+    conn: &mut Conn,
+    digest: &SecretDigest,
+    client_id: &str,
+    user: &UserId,
+    org: &OrgId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id_digest, client_id, user_id, org_id, created_at, last_used_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(digest.as_bytes().as_slice())
+    .bind(client_id)
+    .bind(user.as_str())
+    .bind(org.as_str())
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// How stale `last_used_at` may get before a redemption writes it again: a hot
+/// integration refreshing every few seconds should not turn each refresh into a write.
+const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
+
+/// The token with this digest issued to `client_id`, if it is live; marks it used.
+pub async fn redeem(
+    conn: &mut Conn,
+    digest: &SecretDigest,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<RefreshToken>, StoreError> {
+    let Some(token) = sqlx::query_as::<_, Row>(
+        "SELECT client_id, user_id, org_id, created_at, last_used_at FROM refresh_tokens \
+         WHERE id_digest = $1 AND client_id = $2",
+    )
+    .bind(digest.as_bytes().as_slice())
+    .bind(client_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(RefreshToken::try_from)
+    .transpose()?
+    else {
+        return Ok(None);
+    };
+    if now - token.last_used_at >= LAST_USED_RESOLUTION {
+        sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id_digest = $1")
+            .bind(digest.as_bytes().as_slice())
+            .bind(now.timestamp_millis())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(Some(token))
+}
+
+/// Revokes one token and every access token issued from it; returns whose it was.
+pub async fn delete(conn: &mut Conn, digest: &SecretDigest) -> Result<Option<UserId>, StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE refresh_digest = $1")
+        .bind(digest.as_bytes().as_slice())
+        .execute(&mut *conn)
+        .await?;
+    let user: Option<(String,)> = sqlx::query_as("DELETE FROM refresh_tokens WHERE id_digest = $1 RETURNING user_id")
+        .bind(digest.as_bytes().as_slice())
+        .fetch_optional(&mut *conn)
+        .await?;
+    user.map(|(u,)| u.parse().map_err(|_| StoreError::Corrupt("refresh token user")))
+        .transpose()
+}
+
+/// Which of a user's refresh tokens an event revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// All of them (freeze, deactivation, administrator revocation).
+    All,
+    /// Those of apps whose tokens do not survive a password change.
+    PasswordChanged,
+}
+
+/// Revokes a user's refresh tokens as `which` says; returns how many.
+pub async fn delete_for_user(conn: &mut Conn, user: &UserId, which: Revocation) -> Result<u64, StoreError> {
+    let sql = match which {
+        Revocation::All => "DELETE FROM refresh_tokens WHERE user_id = $1",
+        Revocation::PasswordChanged => {
+            "DELETE FROM refresh_tokens WHERE user_id = $1 AND client_id IN \
+             (SELECT client_id FROM connected_apps WHERE refresh_survives_password_change = 0)"
+        }
+    };
+    let done = sqlx::query(sql).bind(user.as_str()).execute(&mut *conn).await?;
+    Ok(done.rows_affected())
+}

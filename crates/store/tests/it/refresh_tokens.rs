@@ -1,0 +1,137 @@
+//! Refresh tokens: redemption by the right app only, last-used bookkeeping, and which
+//! tokens a password change or a full revocation takes (with their access tokens).
+
+use chrono::Duration;
+use latchkey_core::secret::SecretDigest;
+use latchkey_store::apps::{self, ConnectedApp};
+use latchkey_store::refresh_tokens::{self, Revocation};
+use latchkey_store::sessions::{self, NewSession};
+use latchkey_store::Store;
+
+use crate::store_test;
+use crate::support::t0;
+use crate::users::org_and_user;
+
+fn app(org: &latchkey_store::orgs::Org, client_id: &str, survives: bool) -> ConnectedApp {
+    ConnectedApp {
+        client_id: client_id.to_owned(),
+        org_id: org.id.clone(),
+        name: client_id.to_owned(),
+        secret_digest: SecretDigest::of("secret"),
+        run_as: None,
+        callback_url: None,
+        created_at: t0(),
+        refresh_survives_password_change: survives,
+    }
+}
+
+store_test!(refresh_tokens_follow_their_app_policy);
+async fn refresh_tokens_follow_their_app_policy(store: &Store) {
+    let (org, user) = org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    apps::insert(&mut c, &app(&org, "keeps", true)).await.unwrap();
+    apps::insert(&mut c, &app(&org, "drops", true)).await.unwrap();
+    assert!(apps::set_refresh_survives_password_change(&mut c, "drops", false)
+        .await
+        .unwrap());
+    assert!(
+        !apps::find(&mut c, "drops")
+            .await
+            .unwrap()
+            .unwrap()
+            .refresh_survives_password_change
+    );
+    let (keeps, drops) = (SecretDigest::of("rt-keeps"), SecretDigest::of("rt-drops"));
+    refresh_tokens::insert(&mut c, &keeps, "keeps", &user.id, &org.id, t0())
+        .await
+        .unwrap();
+    refresh_tokens::insert(&mut c, &drops, "drops", &user.id, &org.id, t0())
+        .await
+        .unwrap();
+
+    assert!(
+        refresh_tokens::redeem(&mut c, &keeps, "drops", t0())
+            .await
+            .unwrap()
+            .is_none(),
+        "only the app it was issued to redeems it"
+    );
+    let soon = t0() + Duration::seconds(30);
+    let later = t0() + Duration::minutes(5);
+    let used = refresh_tokens::redeem(&mut c, &keeps, "keeps", soon)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (used.user_id.clone(), used.org_id.clone()),
+        (user.id.clone(), org.id.clone())
+    );
+    refresh_tokens::redeem(&mut c, &keeps, "keeps", later).await.unwrap();
+    let seen = refresh_tokens::redeem(&mut c, &keeps, "keeps", later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (seen.created_at, seen.last_used_at),
+        (t0(), later),
+        "last use is written when a minute stale, not on every redemption"
+    );
+
+    // An access token issued from `keeps`, and one not from any refresh token.
+    let (from_refresh, plain) = (SecretDigest::of("at-1"), SecretDigest::of("at-2"));
+    for (digest, refresh) in [(&from_refresh, Some(&keeps)), (&plain, None)] {
+        let new = NewSession {
+            digest,
+            user_id: &user.id,
+            org_id: &org.id,
+            client_id: Some("keeps"),
+            restricted: false,
+            idle: Duration::hours(2),
+            refresh,
+        };
+        sessions::insert(&mut c, &new, t0()).await.unwrap();
+    }
+
+    assert_eq!(
+        refresh_tokens::delete_for_user(&mut c, &user.id, Revocation::PasswordChanged)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(refresh_tokens::redeem(&mut c, &drops, "drops", later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(refresh_tokens::redeem(&mut c, &keeps, "keeps", later)
+        .await
+        .unwrap()
+        .is_some());
+
+    assert_eq!(
+        refresh_tokens::delete(&mut c, &keeps).await.unwrap(),
+        Some(user.id.clone()),
+        "revocation says whose token it was"
+    );
+    assert!(sessions::touch(&mut c, &from_refresh, later, Duration::hours(2))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        sessions::touch(&mut c, &plain, later, Duration::hours(2))
+            .await
+            .unwrap()
+            .is_some(),
+        "other access tokens stay"
+    );
+    assert_eq!(refresh_tokens::delete(&mut c, &keeps).await.unwrap(), None);
+
+    refresh_tokens::insert(&mut c, &keeps, "keeps", &user.id, &org.id, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        refresh_tokens::delete_for_user(&mut c, &user.id, Revocation::All)
+            .await
+            .unwrap(),
+        1
+    );
+}
