@@ -14,7 +14,7 @@ use latchkey_store::apps::ConnectedApp;
 use latchkey_store::login_history::{self, NewLogin};
 use latchkey_store::orgs::Org;
 use latchkey_store::users::{self, User};
-use latchkey_store::{commit, orgs, Conn};
+use latchkey_store::{commit, orgs, Write};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::mail::templates;
@@ -117,7 +117,8 @@ impl Services {
             Step::Refused(refusal) => refusal.status,
             Step::CheckSecret(_) => LoginStatus::Success,
         };
-        self.write_history(&mut conn, &req, Some(&user), status).await?;
+        drop(conn);
+        self.log_attempt(&req, Some(&user), status).await?;
         if status.is_success() {
             Ok(LoginOutcome::Success {
                 user: Box::new(user),
@@ -154,9 +155,7 @@ impl Services {
                 if refusal.spend_dummy_hash {
                     self.hasher.dummy_verify(req.secret.expose_secret()).await?;
                 }
-                let mut conn = self.store.conn().await?;
-                self.write_history(&mut conn, req, user.as_ref(), refusal.status)
-                    .await?;
+                self.log_attempt(req, user.as_ref(), refusal.status).await?;
                 tracing::info!(username = %req.username.trim().to_lowercase(), ip = %req.ip, status = refusal.status.as_str(), "login refused");
                 return Ok(LoginOutcome::Refused(refusal.status));
             }
@@ -178,9 +177,7 @@ impl Services {
         // locked the user meanwhile. Then refuse without hashing.
         if self.locked_now(&user).await? {
             drop(slot);
-            let mut conn = self.store.conn().await?;
-            self.write_history(&mut conn, req, Some(&user), LoginStatus::PasswordLockout)
-                .await?;
+            self.log_attempt(req, Some(&user), LoginStatus::PasswordLockout).await?;
             return Ok(LoginOutcome::Refused(LoginStatus::PasswordLockout));
         }
         let verification = match &user.password_hash {
@@ -211,7 +208,7 @@ impl Services {
                     let mail = templates::account_locked(&self.mail, &user.email, &user.username, until);
                     crate::accounts::enqueue(&mut tx, &mail, now).await?;
                 }
-                self.write_history(&mut tx, req, Some(&user), status).await?;
+                login_history::insert(&mut tx, &self.history_row(req, Some(&user), status)).await?;
                 commit(tx).await?;
                 drop(slot);
                 tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, "login failed");
@@ -221,8 +218,8 @@ impl Services {
                 drop(slot);
                 let mut conn = self.store.conn().await?;
                 if !users::record_success(&mut conn, &user.id, now).await? {
-                    self.write_history(&mut conn, req, Some(&user), LoginStatus::PasswordLockout)
-                        .await?;
+                    drop(conn);
+                    self.log_attempt(req, Some(&user), LoginStatus::PasswordLockout).await?;
                     return Ok(LoginOutcome::Refused(LoginStatus::PasswordLockout));
                 }
                 if verification == Verification::MatchNeedsRehash {
@@ -232,8 +229,8 @@ impl Services {
                         tracing::info!(user_id = %user.id, "password rehashed at current parameters");
                     }
                 }
-                self.write_history(&mut conn, req, Some(&user), LoginStatus::Success)
-                    .await?;
+                drop(conn);
+                self.log_attempt(req, Some(&user), LoginStatus::Success).await?;
                 tracing::info!(user_id = %user.id, ip = %req.ip, password_expired, "login succeeded");
                 Ok(LoginOutcome::Success {
                     user: Box::new(user),
@@ -250,27 +247,30 @@ impl Services {
         Ok(fresh.is_locked(self.clock.now()))
     }
 
-    async fn write_history(
+    fn history_row(&self, req: &LoginRequest<'_>, user: Option<&User>, status: LoginStatus) -> NewLogin {
+        NewLogin {
+            org_id: user.map(|u| u.org_id.clone()),
+            user_id: user.map(|u| u.id.clone()),
+            username: req.username.to_owned(),
+            login_time: self.clock.now(),
+            source_ip: req.ip.to_string(),
+            login_type: req.channel.login_type(),
+            status: status.as_str(),
+            application: req.application.to_owned(),
+            api_type: req.api_type.to_owned(),
+            api_version: req.api_version.to_owned(),
+        }
+    }
+
+    /// Writes the attempt's login-history row (group-committed with others).
+    async fn log_attempt(
         &self,
-        conn: &mut Conn,
         req: &LoginRequest<'_>,
         user: Option<&User>,
         status: LoginStatus,
     ) -> Result<(), AccountError> {
-        let ip = req.ip.to_string();
-        let row = NewLogin {
-            org_id: user.map(|u| &u.org_id),
-            user_id: user.map(|u| &u.id),
-            username: req.username,
-            login_time: self.clock.now(),
-            source_ip: &ip,
-            login_type: req.channel.login_type(),
-            status: status.as_str(),
-            application: req.application,
-            api_type: req.api_type,
-            api_version: req.api_version,
-        };
-        login_history::insert(conn, &row).await?;
+        let row = self.history_row(req, user, status);
+        self.store.write(Write::Login(row)).await?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ use latchkey_store::orgs::Org;
 use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions::{self, NewSession, Session};
 use latchkey_store::users::User;
+use latchkey_store::Write;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{AccountError, Services};
@@ -55,7 +56,6 @@ impl Services {
         restricted: bool,
         refresh: Option<&SecretDigest>,
     ) -> Result<Issued, AccountError> {
-        let mut conn = self.store.conn().await?;
         let id = SecretString::from(format!(
             "{}!{}",
             user.org_id.short(),
@@ -63,15 +63,16 @@ impl Services {
         ));
         let idle = Duration::minutes(org.session_timeout_minutes);
         let new = NewSession {
-            digest: &SecretDigest::of(id.expose_secret()),
-            user_id: &user.id,
-            org_id: &user.org_id,
-            client_id,
+            digest: SecretDigest::of(id.expose_secret()),
+            user_id: user.id.clone(),
+            org_id: user.org_id.clone(),
+            client_id: client_id.map(str::to_owned),
             restricted,
             idle,
-            refresh,
+            refresh: refresh.cloned(),
+            now: self.clock.now(),
         };
-        sessions::insert(&mut conn, &new, self.clock.now()).await?;
+        self.store.write(Write::Session(new)).await?;
         Ok(Issued {
             id,
             seconds_valid: idle.num_seconds(),

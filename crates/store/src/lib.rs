@@ -13,6 +13,7 @@ pub mod sessions;
 pub mod users;
 
 mod time;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,6 +24,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use sqlx::AnyConnection as Conn;
+pub use writer::Write;
 
 /// A transaction; derefs to [`Conn`] for the repository functions.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -90,6 +92,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The store was closed while a write waited.
+    #[error("the store is closed")]
+    Closed,
 }
 
 impl StoreError {
@@ -135,6 +140,7 @@ impl StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    writer: writer::Writer,
 }
 
 fn valid_schema_name(name: &str) -> bool {
@@ -183,7 +189,8 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        Ok(Self { pool, backend })
+        let writer = writer::Writer::spawn(pool.clone());
+        Ok(Self { pool, backend, writer })
     }
 
     /// Opens the pool and brings the schema up to date.
@@ -207,6 +214,12 @@ impl Store {
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Commits `write`, sharing a transaction with whatever other such writes are
+    /// queued (group commit); returns once it is committed.
+    pub async fn write(&self, write: Write) -> Result<(), StoreError> {
+        self.writer.write(write).await
     }
 
     /// Takes a connection from the pool for auto-committed statements.

@@ -50,48 +50,49 @@ struct Row {
     api_version: String,
 }
 
-/// A row to write.
+/// A row to write (owned, so that it can wait in the group-commit queue: see
+/// [`crate::Store::write`]).
 #[derive(Debug, Clone)]
-pub struct NewLogin<'a> {
+pub struct NewLogin {
     /// The org, when the user is known.
-    pub org_id: Option<&'a OrgId>,
+    pub org_id: Option<OrgId>,
     /// The user, when known.
-    pub user_id: Option<&'a UserId>,
+    pub user_id: Option<UserId>,
     /// The username as presented.
-    pub username: &'a str,
+    pub username: String,
     /// When.
     pub login_time: DateTime<Utc>,
     /// From where.
-    pub source_ip: &'a str,
+    pub source_ip: String,
     /// `LoginType`.
-    pub login_type: &'a str,
+    pub login_type: &'static str,
     /// Status text.
-    pub status: &'a str,
+    pub status: &'static str,
     /// Client or app name.
-    pub application: &'a str,
+    pub application: String,
     /// API type or "N/A".
-    pub api_type: &'a str,
+    pub api_type: String,
     /// API version or "N/A".
-    pub api_version: &'a str,
+    pub api_version: String,
 }
 
 /// Appends a row.
-pub async fn insert(conn: &mut Conn, row: &NewLogin<'_>) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn, row: &NewLogin) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, \
          application, api_type, api_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(LoginHistoryId::generate().as_str())
-    .bind(row.org_id.map(OrgId::as_str))
-    .bind(row.user_id.map(UserId::as_str))
+    .bind(row.org_id.as_ref().map(OrgId::as_str))
+    .bind(row.user_id.as_ref().map(UserId::as_str))
     .bind(row.username.trim().to_lowercase())
     .bind(row.login_time.timestamp_millis())
-    .bind(row.source_ip)
+    .bind(row.source_ip.as_str())
     .bind(row.login_type)
     .bind(row.status)
-    .bind(row.application)
-    .bind(row.api_type)
-    .bind(row.api_version)
+    .bind(row.application.as_str())
+    .bind(row.api_type.as_str())
+    .bind(row.api_version.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -36,27 +36,31 @@ struct Row {
     expires_at: i64,
 }
 
-/// A session to store.
+/// A session to store (owned, so that it can wait in the group-commit queue: see
+/// [`crate::Store::write`]).
 #[derive(Debug, Clone)]
-pub struct NewSession<'a> {
+pub struct NewSession {
     /// Digest of the session id.
-    pub digest: &'a SecretDigest,
+    pub digest: SecretDigest,
     /// Whose.
-    pub user_id: &'a UserId,
+    pub user_id: UserId,
     /// Org.
-    pub org_id: &'a OrgId,
+    pub org_id: OrgId,
     /// Connected app, if any.
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<String>,
     /// Expired-password session.
     pub restricted: bool,
     /// Idle timeout.
     pub idle: Duration,
     /// Digest of the refresh token it was issued from (refresh-token grant), if any.
-    pub refresh: Option<&'a SecretDigest>,
+    pub refresh: Option<SecretDigest>,
+    /// Issued at.
+    pub now: DateTime<Utc>,
 }
 
 /// Stores a new session.
-pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn insert(conn: &mut Conn, s: &NewSession) -> Result<(), StoreError> {
+    let now = s.now;
     sqlx::query(
         "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, expires_at, refresh_digest) \
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
@@ -64,11 +68,11 @@ pub async fn insert(conn: &mut Conn, s: &NewSession<'_>, now: DateTime<Utc>) -> 
     .bind(s.digest.as_bytes().as_slice())
     .bind(s.user_id.as_str())
     .bind(s.org_id.as_str())
-    .bind(s.client_id)
+    .bind(s.client_id.as_deref())
     .bind(i64::from(s.restricted))
     .bind(now.timestamp_millis())
     .bind((now + s.idle).timestamp_millis())
-    .bind(s.refresh.map(|d| d.as_bytes().to_vec()))
+    .bind(s.refresh.as_ref().map(|d| d.as_bytes().to_vec()))
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -6,7 +6,7 @@ use latchkey_core::secret::SecretDigest;
 use latchkey_store::apps::{self, ConnectedApp};
 use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions::{self, NewSession};
-use latchkey_store::Store;
+use latchkey_store::{Store, Write};
 
 use crate::store_test;
 use crate::support::t0;
@@ -81,15 +81,16 @@ async fn refresh_tokens_follow_their_app_policy(store: &Store) {
     let (from_refresh, plain) = (SecretDigest::of("at-1"), SecretDigest::of("at-2"));
     for (digest, refresh) in [(&from_refresh, Some(&keeps)), (&plain, None)] {
         let new = NewSession {
-            digest,
-            user_id: &user.id,
-            org_id: &org.id,
-            client_id: Some("keeps"),
+            digest: digest.clone(),
+            user_id: user.id.clone(),
+            org_id: org.id.clone(),
+            client_id: Some("keeps".into()),
             restricted: false,
             idle: Duration::hours(2),
-            refresh,
+            refresh: refresh.cloned(),
+            now: t0(),
         };
-        sessions::insert(&mut c, &new, t0()).await.unwrap();
+        store.write(Write::Session(new)).await.unwrap();
     }
 
     assert_eq!(

@@ -110,30 +110,30 @@ async fn login_history_filters_by_user_newest_first(store: &Store) {
     let mut c = store.conn().await.unwrap();
     for (n, status) in ["Invalid Password", "Success"].iter().enumerate() {
         let row = login_history::NewLogin {
-            org_id: Some(&org.id),
-            user_id: Some(&user.id),
-            username: "Jane@acme.test",
+            org_id: Some(org.id.clone()),
+            user_id: Some(user.id.clone()),
+            username: "Jane@acme.test".into(),
             login_time: t0() + chrono::Duration::seconds(n as i64),
-            source_ip: "127.0.0.1",
+            source_ip: "127.0.0.1".into(),
             login_type: "Other Apex API",
             status,
-            application: "jsforce",
-            api_type: "SOAP Partner",
-            api_version: "59.0",
+            application: "jsforce".into(),
+            api_type: "SOAP Partner".into(),
+            api_version: "59.0".into(),
         };
         login_history::insert(&mut c, &row).await.unwrap();
     }
     let unknown = login_history::NewLogin {
         org_id: None,
         user_id: None,
-        username: "nobody@x.test",
+        username: "nobody@x.test".into(),
         login_time: t0(),
-        source_ip: "::1",
+        source_ip: "::1".into(),
         login_type: "Application",
         status: "Invalid login",
-        application: "Browser",
-        api_type: "N/A",
-        api_version: "N/A",
+        application: "Browser".into(),
+        api_type: "N/A".into(),
+        api_version: "N/A".into(),
     };
     login_history::insert(&mut c, &unknown).await.unwrap();
     let mine = login_history::list(

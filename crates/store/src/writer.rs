@@ -1,0 +1,91 @@
+//! Group commit for small, independent writes that every login and token grant makes:
+//! a login-history row and a new session. Requests queue their write and wait; one
+//! task commits whatever has queued in a single transaction and then answers each.
+//! Nothing is acknowledged before it is committed, so durability is unchanged; what
+//! changes is that a burst of logins costs one commit (and, on SQLite, one round of
+//! page-cache invalidation in the other pooled connections) instead of one each.
+
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::login_history::{self, NewLogin};
+use crate::sessions::{self, NewSession};
+use crate::{Conn, StoreError};
+
+/// Most writes committed together.
+const MAX_BATCH: usize = 256;
+
+/// A write that may share a transaction with unrelated others.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Append a login-history row.
+    Login(NewLogin),
+    /// Store a new session.
+    Session(NewSession),
+}
+
+impl Write {
+    async fn apply(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        match self {
+            Self::Login(row) => login_history::insert(conn, row).await,
+            Self::Session(session) => sessions::insert(conn, session).await,
+        }
+    }
+}
+
+/// A queued write and who waits for it.
+#[derive(Debug)]
+pub(crate) struct Job {
+    write: Write,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The queue's sending end.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer(mpsc::UnboundedSender<Job>);
+
+impl Writer {
+    /// Starts the committing task on the current runtime; it ends when every
+    /// [`Writer`] is dropped.
+    pub(crate) fn spawn(pool: AnyPool) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(pool, rx));
+        Self(tx)
+    }
+
+    /// Queues `write` and waits until it is committed.
+    pub(crate) async fn write(&self, write: Write) -> Result<(), StoreError> {
+        let (done, answer) = oneshot::channel();
+        self.0.send(Job { write, done }).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match commit_all(&pool, batch.iter().map(|j| &j.write)).await {
+            Ok(()) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Ok(()));
+                }
+            }
+            // One bad write must not fail the others: retry each on its own.
+            Err(_) => {
+                for job in batch.drain(..) {
+                    let result = commit_all(&pool, std::iter::once(&job.write)).await;
+                    let _ = job.done.send(result);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_all<'a>(pool: &AnyPool, writes: impl Iterator<Item = &'a Write>) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for write in writes {
+        write.apply(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
