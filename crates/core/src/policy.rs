@@ -390,6 +390,9 @@ pub enum PolicyError {
 impl PasswordPolicy {
     /// Checks the combination of values.
     pub fn validate(&self) -> Result<(), PolicyError> {
+        // A limit built in code (not parsed) may be outside the allowed set; it would
+        // be saved and then refuse to load.
+        MaxInvalidAttempts::from_stored(self.max_invalid_attempts.stored())?;
         if self.history > 24 {
             return Err(PolicyError::History(i64::from(self.history)));
         }
@@ -557,6 +560,14 @@ mod tests {
             }
             .validate(),
             Ok(())
+        );
+        let four = PasswordPolicy {
+            max_invalid_attempts: MaxInvalidAttempts::Limit(4),
+            ..PasswordPolicy::default()
+        };
+        assert!(
+            matches!(four.validate(), Err(PolicyError::Value(_))),
+            "a limit outside 3, 5, 10 is refused before it is saved"
         );
         assert!(PasswordPolicy::from_stored(90, 25, 8, "none", 10, 15).is_err());
         assert!(PasswordPolicy::from_stored(90, 3, 4, "none", 10, 15).is_err());

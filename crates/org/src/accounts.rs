@@ -104,6 +104,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let org = orgs::create(&mut tx, name, self.clock.now()).await?;
         commit(tx).await?;
+        self.decisions_changed();
         Ok(org)
     }
 
@@ -207,6 +208,7 @@ impl Services {
         self.issue_token(&mut tx, &user, TokenReason::NewUser).await?;
         let user = users::get(&mut tx, &user.id).await?;
         commit(tx).await?;
+        self.decisions_changed();
         tracing::info!(user_id = %user.id, org_id = %org.id, "user created");
         Ok(user)
     }
@@ -272,6 +274,7 @@ impl Services {
         refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::PasswordChanged).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordChanged).await?;
         commit(tx).await?;
+        self.decisions_changed();
         self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, "password changed; security token reset");
         self.user(username).await
@@ -305,6 +308,7 @@ impl Services {
         enqueue(&mut tx, &mail, now).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordReset).await?;
         commit(tx).await?;
+        self.decisions_changed();
         self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, "password reset by administrator");
         self.user(username).await
@@ -316,6 +320,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         self.issue_token(&mut tx, &user, TokenReason::Requested).await?;
         commit(tx).await?;
+        self.decisions_changed();
         tracing::info!(user_id = %user.id, "security token reset");
         self.user(username).await
     }
@@ -325,6 +330,7 @@ impl Services {
         let user = self.user(username).await?;
         let mut conn = self.store.conn().await?;
         let was = users::unlock(&mut conn, &user.id, self.clock.now()).await?;
+        self.decisions_changed();
         tracing::info!(user_id = %user.id, was_locked = was, "user unlocked");
         Ok(was)
     }
@@ -339,6 +345,7 @@ impl Services {
             refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
         }
         commit(tx).await?;
+        self.decisions_changed();
         self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, frozen, changed, "user freeze state set");
         Ok(changed)
@@ -350,6 +357,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         orgs::set_policy(&mut tx, org, policy).await?;
         commit(tx).await?;
+        self.decisions_changed();
         Ok(())
     }
 
@@ -362,13 +370,16 @@ impl Services {
     /// Adds a trusted IP range.
     pub async fn add_trusted_range(&self, org: &OrgId, range: &IpRange) -> Result<(), AccountError> {
         let mut conn = self.store.conn().await?;
-        Ok(orgs::add_trusted_range(&mut conn, org, range).await?)
+        orgs::add_trusted_range(&mut conn, org, range).await?;
+        self.decisions_changed();
+        Ok(())
     }
 
     /// Removes a trusted IP range.
     pub async fn remove_trusted_range(&self, org: &OrgId, range: &IpRange) -> Result<(), AccountError> {
         let mut conn = self.store.conn().await?;
         if orgs::remove_trusted_range(&mut conn, org, range).await? {
+            self.decisions_changed();
             Ok(())
         } else {
             Err(AccountError::NotFound(format!("trusted range {range}")))
@@ -388,6 +399,7 @@ impl Services {
             .ok_or_else(|| AccountError::NotFound(format!("profile {profile:?}")))?;
         orgs::set_login_ranges(&mut tx, &p.id, ranges).await?;
         commit(tx).await?;
+        self.decisions_changed();
         Ok(p)
     }
 

@@ -70,6 +70,7 @@ impl Services {
             .ok_or_else(|| AccountError::NotFound(format!("connected app {name:?}")))?;
         let secret = random_alphanumeric(64);
         apps::set_secret(&mut conn, &app.client_id, &SecretDigest::of(secret.expose_secret())).await?;
+        self.decisions_changed();
         tracing::info!(client = %app.name, "connected app secret rotated");
         Ok((app, secret))
     }
@@ -80,8 +81,7 @@ impl Services {
         client_id: &str,
         secret: Option<&str>,
     ) -> Result<Result<ConnectedApp, ClientRejection>, AccountError> {
-        let mut conn = self.store.conn().await?;
-        let Some(app) = apps::find(&mut conn, client_id).await? else {
+        let Some(app) = self.decision_app(client_id).await? else {
             return Ok(Err(ClientRejection::UnknownClient));
         };
         match secret {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod apps;
+pub mod decisions;
 pub mod error;
 pub mod hashing;
 pub mod http;

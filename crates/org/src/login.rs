@@ -14,7 +14,7 @@ use latchkey_store::apps::ConnectedApp;
 use latchkey_store::login_history::{self, NewLogin};
 use latchkey_store::orgs::Org;
 use latchkey_store::users::{self, User};
-use latchkey_store::{commit, orgs, Write};
+use latchkey_store::{commit, Write};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::mail::templates;
@@ -89,9 +89,8 @@ impl Services {
         application: &str,
         ip: IpAddr,
     ) -> Result<LoginOutcome, AccountError> {
-        let mut conn = self.store.conn().await?;
-        let user = users::get(&mut conn, user_id).await?;
-        let context = orgs::login_context(&mut conn, &user.org_id, &user.profile_id).await?;
+        let user = self.decision_user(user_id).await?;
+        let context = self.decision_context(&user).await?;
         let state = user_state(&user);
         let attempt = Attempt {
             user: Some(&state),
@@ -117,12 +116,11 @@ impl Services {
             Step::Refused(refusal) => refusal.status,
             Step::CheckSecret(_) => LoginStatus::Success,
         };
-        drop(conn);
         self.log_attempt(&req, Some(&user), status).await?;
         if status.is_success() {
             Ok(LoginOutcome::Success {
                 user: Box::new(user),
-                org: Box::new(context.org),
+                org: Box::new(context.org.clone()),
                 password_expired: false,
             })
         } else {
@@ -133,13 +131,7 @@ impl Services {
     /// Runs one login attempt to its end.
     pub async fn login(&self, req: &LoginRequest<'_>) -> Result<LoginOutcome, AccountError> {
         let now = self.clock.now();
-        let mut conn = self.store.conn().await?;
-        let user = users::find_by_username(&mut conn, req.username).await?;
-        let context = match &user {
-            Some(u) => Some(orgs::login_context(&mut conn, &u.org_id, &u.profile_id).await?),
-            None => None,
-        };
-        drop(conn);
+        let (user, context) = self.decision_inputs(req.username).await?.unzip();
         let state = user.as_ref().map(user_state);
         let attempt = Attempt {
             user: state.as_ref(),
@@ -155,13 +147,16 @@ impl Services {
                 if refusal.spend_dummy_hash {
                     self.hasher.dummy_verify(req.secret.expose_secret()).await?;
                 }
+                if let (Some(u), LoginStatus::PasswordLockout) = (&user, refusal.status) {
+                    self.caches.decisions.remember_locked(u);
+                }
                 self.log_attempt(req, user.as_ref(), refusal.status).await?;
                 tracing::info!(username = %req.username.trim().to_lowercase(), ip = %req.ip, status = refusal.status.as_str(), "login refused");
                 return Ok(LoginOutcome::Refused(refusal.status));
             }
             Step::CheckSecret(stage) => stage,
         };
-        let (Some(user), Some(org)) = (user, context.map(|c| c.org)) else {
+        let (Some(user), Some(org)) = (user, context.map(|c| c.org.clone())) else {
             return Err(AccountError::NotFound("user".into()));
         };
         let presented = req.secret.expose_secret();
@@ -201,6 +196,7 @@ impl Services {
                 let mut tx = self.store.begin().await?;
                 let effect = users::record_failure(&mut tx, &user.id, &fingerprint, rule, now).await?;
                 if let FailureEffect::Locked(_, until) = effect {
+                    self.decisions_changed();
                     let until = match until {
                         LockUntil::Time(t) => Some(t),
                         LockUntil::AdminUnlock => None,

@@ -100,6 +100,7 @@ impl Services {
         let mut conn = self.store.conn().await?;
         apps::set_refresh_survives_password_change(&mut conn, &app.client_id, survives).await?;
         app.refresh_survives_password_change = survives;
+        self.decisions_changed();
         tracing::info!(client = %app.name, survives, "refresh token policy set");
         Ok(app)
     }

@@ -4,6 +4,7 @@
 //! This is the only crate that contains SQL.
 
 pub mod apps;
+pub mod epoch;
 pub mod login_history;
 pub mod orgs;
 pub mod outbox;

@@ -38,6 +38,8 @@ pub struct Caches {
     pub sessions: SessionCache,
     /// Daily API counters.
     pub api_usage: ApiUsage,
+    /// Login-decision inputs (apps, users, login contexts).
+    pub decisions: crate::decisions::DecisionCache,
     schemas: Mutex<HashMap<OrgId, (Arc<OrgSchema>, Instant)>>,
 }
 
@@ -75,6 +77,7 @@ impl Services {
             return Err(AccountError::NotFound(format!("profile {profile}")));
         }
         self.caches.sessions.forget_all();
+        self.decisions_changed();
         tracing::info!(profile_id = %profile, enabled, "profile API access set");
         Ok(())
     }
@@ -91,6 +94,7 @@ impl Services {
             return Err(AccountError::NotFound(format!("org {org}")));
         }
         self.caches.api_usage.forget(org);
+        self.decisions_changed();
         Ok(())
     }
 

@@ -318,3 +318,81 @@ async fn changed_hash_parameters_rehash_on_login() {
         "only the new-user token mail"
     );
 }
+
+/// Two servers on one database, each with its own in-memory decision caches: what
+/// one changes, the other sees within the change-epoch poll — a lock lifted, an app
+/// secret rotated, a trusted range added.
+#[tokio::test]
+async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
+    use latchkey_org::apps::ClientRejection;
+    use latchkey_org::decisions::POLL;
+    use latchkey_org::Services;
+    use secrecy::ExposeSecret;
+
+    let stack = Stack::new().await;
+    stack.org_with_user("jane@acme.test").await;
+    set_max(&stack, MaxInvalidAttempts::Limit(3), LockoutPeriod::Forever).await;
+    let token = token(&stack).await;
+    let right = format!("{PASSWORD}{token}");
+    let other = Services {
+        caches: Default::default(),
+        ..stack.services.clone()
+    };
+    let after_poll = || tokio::time::sleep(POLL + std::time::Duration::from_millis(30));
+
+    for n in 0..3 {
+        stack
+            .login("jane@acme.test", &format!("guess{n}"), Channel::Soap, UNTRUSTED)
+            .await;
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
+            refused(LoginStatus::PasswordLockout),
+            "refused, from memory after the first time"
+        );
+    }
+    assert!(other.unlock("jane@acme.test").await.unwrap());
+    after_poll().await;
+    assert!(matches!(
+        stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
+        LoginOutcome::Success { .. }
+    ));
+
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let (app, old) = stack.services.create_app(&org.id, "Sync", None, None).await.unwrap();
+    let check = |secret: String| {
+        let services = stack.services.clone();
+        let client = app.client_id.clone();
+        async move {
+            services
+                .authenticate_client(&client, Some(&secret))
+                .await
+                .unwrap()
+                .map(|a| a.name)
+        }
+    };
+    assert_eq!(check(old.expose_secret().to_owned()).await, Ok("Sync".to_owned()));
+    let (_, new) = other.rotate_app_secret(&org.id, "Sync").await.unwrap();
+    after_poll().await;
+    assert_eq!(
+        check(old.expose_secret().to_owned()).await,
+        Err(ClientRejection::BadSecret)
+    );
+    assert_eq!(check(new.expose_secret().to_owned()).await, Ok("Sync".to_owned()));
+
+    assert_eq!(
+        stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await,
+        refused(LoginStatus::TokenRequired),
+        "no token from an untrusted address"
+    );
+    other
+        .add_trusted_range(&org.id, &format!("{UNTRUSTED}/32").parse().unwrap())
+        .await
+        .unwrap();
+    after_poll().await;
+    assert!(matches!(
+        stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await,
+        LoginOutcome::Success { .. }
+    ));
+}

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod epoch;
 mod failures;
 mod orgs;
 mod outbox;

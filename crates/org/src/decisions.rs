@@ -1,0 +1,264 @@
+//! The inputs of login decisions, kept in memory: connected apps, users (by id for
+//! the grants that need no password; by username only while they are locked), and
+//! each (org, profile)'s login context. A grant or a locked-out retry then costs no
+//! database read.
+//!
+//! Freshness: the database moves a change epoch (by trigger) whenever one of these
+//! inputs changes; the first request after [`POLL`] reads it, and a moved epoch
+//! empties every cache. Changes made through this process's services empty them at
+//! once. So a change made elsewhere (another server, the CLI) is seen within
+//! [`POLL`]; [`TTL`] bounds everything else (a race between a load and an
+//! invalidation).
+
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use latchkey_core::ids::{OrgId, ProfileId, UserId};
+use latchkey_store::apps::ConnectedApp;
+use latchkey_store::orgs::LoginContext;
+use latchkey_store::users::User;
+use moka::sync::Cache;
+
+use crate::AccountError;
+
+/// How often the change epoch is read.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// The longest any input is used without reading it again.
+pub const TTL: Duration = Duration::from_secs(5);
+
+/// Most entries per cache.
+const CAPACITY: u64 = 50_000;
+
+fn cache<K, V>() -> Cache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    Cache::builder().max_capacity(CAPACITY).time_to_live(TTL).build()
+}
+
+/// Cached login-decision inputs.
+pub struct DecisionCache {
+    apps: Cache<String, ConnectedApp>,
+    users: Cache<UserId, User>,
+    locked: Cache<String, User>,
+    contexts: Cache<(OrgId, ProfileId), Arc<LoginContext>>,
+    /// The last epoch read (-1: none yet).
+    epoch: AtomicI64,
+    /// Bumped by every invalidation; a load that spans one is not cached.
+    generation: AtomicU64,
+    /// Milliseconds after `started` of the last epoch read.
+    polled_at: AtomicU64,
+    started: Instant,
+}
+
+impl Default for DecisionCache {
+    fn default() -> Self {
+        Self {
+            apps: cache(),
+            users: cache(),
+            locked: cache(),
+            contexts: cache(),
+            epoch: AtomicI64::new(-1),
+            generation: AtomicU64::new(0),
+            polled_at: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DecisionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecisionCache")
+            .field("epoch", &self.epoch.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl DecisionCache {
+    /// Forgets everything (after a change made through this process).
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.apps.invalidate_all();
+        self.users.invalidate_all();
+        self.locked.invalidate_all();
+        self.contexts.invalidate_all();
+    }
+
+    /// Reads the change epoch with `read` when [`POLL`] has passed since the last
+    /// read (one caller does; the others go on meanwhile), and forgets everything
+    /// when it moved.
+    pub async fn poll<F, Fut>(&self, read: F) -> Result<(), AccountError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<i64, AccountError>>,
+    {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.polled_at.load(Ordering::Acquire);
+        let due = self.epoch.load(Ordering::Acquire) < 0 || now.saturating_sub(last) >= POLL.as_millis() as u64;
+        if !due
+            || self
+                .polled_at
+                .compare_exchange(last, now.max(last + 1), Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return Ok(());
+        }
+        let epoch = read().await?;
+        if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
+            self.invalidate();
+        }
+        Ok(())
+    }
+
+    async fn through<K, V, F, Fut>(&self, cache: &Cache<K, V>, key: K, load: F) -> Result<V, AccountError>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, AccountError>>,
+    {
+        if let Some(v) = cache.get(&key) {
+            return Ok(v);
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let v = load().await?;
+        if self.generation.load(Ordering::Acquire) == generation {
+            cache.insert(key, v.clone());
+        }
+        Ok(v)
+    }
+
+    /// The app with this consumer key, loaded with `load` when not cached.
+    pub async fn app<F, Fut>(&self, client_id: &str, load: F) -> Result<Option<ConnectedApp>, AccountError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<ConnectedApp>, AccountError>>,
+    {
+        if let Some(app) = self.apps.get(client_id) {
+            return Ok(Some(app));
+        }
+        // Unknown consumer keys are not remembered (they would fill the cache).
+        let generation = self.generation.load(Ordering::Acquire);
+        let app = load().await?;
+        if let Some(a) = &app {
+            if self.generation.load(Ordering::Acquire) == generation {
+                self.apps.insert(client_id.to_owned(), a.clone());
+            }
+        }
+        Ok(app)
+    }
+
+    /// The user with this id.
+    pub async fn user<F, Fut>(&self, id: &UserId, load: F) -> Result<User, AccountError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<User, AccountError>>,
+    {
+        self.through(&self.users, id.clone(), load).await
+    }
+
+    /// The login context of a profile of an org.
+    pub async fn context<F, Fut>(
+        &self,
+        org: &OrgId,
+        profile: &ProfileId,
+        load: F,
+    ) -> Result<Arc<LoginContext>, AccountError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Arc<LoginContext>, AccountError>>,
+    {
+        self.through(&self.contexts, (org.clone(), profile.clone()), load).await
+    }
+
+    /// The user behind `username` if it was last seen locked.
+    pub fn locked(&self, username: &str) -> Option<User> {
+        self.locked.get(&username.trim().to_lowercase())
+    }
+
+    /// Remembers that `user` is locked, so that retries are refused from memory.
+    pub fn remember_locked(&self, user: &User) {
+        self.locked.insert(user.username.clone(), user.clone());
+    }
+}
+
+impl crate::Services {
+    /// Reads the change epoch if due (see [`DecisionCache::poll`]).
+    async fn poll_decisions(&self) -> Result<(), AccountError> {
+        self.caches
+            .decisions
+            .poll(|| async {
+                let mut conn = self.store.conn().await?;
+                Ok(latchkey_store::epoch::current(&mut conn).await?)
+            })
+            .await
+    }
+
+    /// The connected app with this consumer key, through the cache.
+    pub(crate) async fn decision_app(&self, client_id: &str) -> Result<Option<ConnectedApp>, AccountError> {
+        self.poll_decisions().await?;
+        self.caches
+            .decisions
+            .app(client_id, || async {
+                let mut conn = self.store.conn().await?;
+                Ok(latchkey_store::apps::find(&mut conn, client_id).await?)
+            })
+            .await
+    }
+
+    /// The user with this id, through the cache.
+    pub(crate) async fn decision_user(&self, id: &UserId) -> Result<User, AccountError> {
+        self.poll_decisions().await?;
+        self.caches
+            .decisions
+            .user(id, || async {
+                let mut conn = self.store.conn().await?;
+                Ok(latchkey_store::users::get(&mut conn, id).await?)
+            })
+            .await
+    }
+
+    /// The login context of `user`, through the cache.
+    pub(crate) async fn decision_context(&self, user: &User) -> Result<Arc<LoginContext>, AccountError> {
+        self.poll_decisions().await?;
+        self.caches
+            .decisions
+            .context(&user.org_id, &user.profile_id, || async {
+                let mut conn = self.store.conn().await?;
+                let context = latchkey_store::orgs::login_context(&mut conn, &user.org_id, &user.profile_id).await?;
+                Ok(Arc::new(context))
+            })
+            .await
+    }
+
+    /// The user behind `username` and their login context, from memory when the user
+    /// was last seen locked, else from the store (the user always fresh).
+    pub(crate) async fn decision_inputs(
+        &self,
+        username: &str,
+    ) -> Result<Option<(User, Arc<LoginContext>)>, AccountError> {
+        self.poll_decisions().await?;
+        let user = match self.caches.decisions.locked(username) {
+            Some(user) => user,
+            None => {
+                let mut conn = self.store.conn().await?;
+                match latchkey_store::users::find_by_username(&mut conn, username).await? {
+                    Some(user) => user,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let context = self.decision_context(&user).await?;
+        Ok(Some((user, context)))
+    }
+
+    /// Forgets every cached decision input (after a change made here).
+    pub(crate) fn decisions_changed(&self) {
+        self.caches.decisions.invalidate();
+    }
+}
