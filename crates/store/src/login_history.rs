@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::time::from_millis;
+use crate::writer::{values_clause, ROWS_PER_INSERT};
 use crate::{Conn, StoreError};
 
 /// One login attempt.
@@ -76,26 +77,39 @@ pub struct NewLogin {
     pub api_version: String,
 }
 
-/// Appends a row.
-pub async fn insert(conn: &mut Conn, row: &NewLogin) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, \
-         application, api_type, api_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(LoginHistoryId::generate().as_str())
-    .bind(row.org_id.as_ref().map(OrgId::as_str))
-    .bind(row.user_id.as_ref().map(UserId::as_str))
-    .bind(row.username.trim().to_lowercase())
-    .bind(row.login_time.timestamp_millis())
-    .bind(row.source_ip.as_str())
-    .bind(row.login_type)
-    .bind(row.status)
-    .bind(row.application.as_str())
-    .bind(row.api_type.as_str())
-    .bind(row.api_version.as_str())
-    .execute(&mut *conn)
-    .await?;
+/// Appends rows, a few dozen to a statement.
+pub async fn insert_many(conn: &mut Conn, rows: &[&NewLogin]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let ids: Vec<LoginHistoryId> = chunk.iter().map(|_| LoginHistoryId::generate()).collect();
+        let usernames: Vec<String> = chunk.iter().map(|r| r.username.trim().to_lowercase()).collect();
+        let sql = format!(
+            "INSERT INTO login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, \
+             application, api_type, api_version) {}",
+            values_clause(chunk.len(), 11)
+        );
+        let mut q = sqlx::query(&sql);
+        for ((row, id), username) in chunk.iter().zip(&ids).zip(&usernames) {
+            q = q
+                .bind(id.as_str())
+                .bind(row.org_id.as_ref().map(OrgId::as_str))
+                .bind(row.user_id.as_ref().map(UserId::as_str))
+                .bind(username.as_str())
+                .bind(row.login_time.timestamp_millis())
+                .bind(row.source_ip.as_str())
+                .bind(row.login_type)
+                .bind(row.status)
+                .bind(row.application.as_str())
+                .bind(row.api_type.as_str())
+                .bind(row.api_version.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
+}
+
+/// Appends one row.
+pub async fn insert(conn: &mut Conn, row: &NewLogin) -> Result<(), StoreError> {
+    insert_many(conn, &[row]).await
 }
 
 /// Which rows to read.

@@ -7,6 +7,7 @@ use latchkey_core::secret::SecretDigest;
 use sqlx::FromRow;
 
 use crate::time::{flag, from_millis};
+use crate::writer::{values_clause, ROWS_PER_INSERT};
 use crate::{Conn, StoreError};
 
 /// A live session.
@@ -58,23 +59,29 @@ pub struct NewSession {
     pub now: DateTime<Utc>,
 }
 
-/// Stores a new session.
-pub async fn insert(conn: &mut Conn, s: &NewSession) -> Result<(), StoreError> {
-    let now = s.now;
-    sqlx::query(
-        "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, expires_at, refresh_digest) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
-    )
-    .bind(s.digest.as_bytes().as_slice())
-    .bind(s.user_id.as_str())
-    .bind(s.org_id.as_str())
-    .bind(s.client_id.as_deref())
-    .bind(i64::from(s.restricted))
-    .bind(now.timestamp_millis())
-    .bind((now + s.idle).timestamp_millis())
-    .bind(s.refresh.as_ref().map(|d| d.as_bytes().to_vec()))
-    .execute(&mut *conn)
-    .await?;
+/// Stores new sessions, a few dozen to a statement.
+pub async fn insert_many(conn: &mut Conn, new: &[&NewSession]) -> Result<(), StoreError> {
+    for chunk in new.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, \
+             expires_at, refresh_digest) {}",
+            values_clause(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for s in chunk {
+            q = q
+                .bind(s.digest.as_bytes().as_slice())
+                .bind(s.user_id.as_str())
+                .bind(s.org_id.as_str())
+                .bind(s.client_id.as_deref())
+                .bind(i64::from(s.restricted))
+                .bind(s.now.timestamp_millis())
+                .bind(s.now.timestamp_millis())
+                .bind((s.now + s.idle).timestamp_millis())
+                .bind(s.refresh.as_ref().map(|d| d.as_bytes().to_vec()));
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

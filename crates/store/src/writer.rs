@@ -1,6 +1,7 @@
 //! Group commit for small, independent writes that every login and token grant makes:
 //! a login-history row and a new session. Requests queue their write and wait; one
-//! task commits whatever has queued in a single transaction and then answers each.
+//! task commits whatever has queued in a single transaction (one multi-row INSERT per
+//! table) and then answers each.
 //! Nothing is acknowledged before it is committed, so durability is unchanged; what
 //! changes is that a burst of logins costs one commit (and, on SQLite, one round of
 //! page-cache invalidation in the other pooled connections) instead of one each.
@@ -10,10 +11,31 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::login_history::{self, NewLogin};
 use crate::sessions::{self, NewSession};
-use crate::{Conn, StoreError};
+use crate::StoreError;
 
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;
+
+/// Most rows per multi-row INSERT (keeps the bound parameters under SQLite's old
+/// limit of 999).
+pub(crate) const ROWS_PER_INSERT: usize = 64;
+
+/// `VALUES ($1, …, $c), ($c+1, …)` for `rows` rows of `columns` columns: multi-row
+/// INSERTs with the `$n` placeholders both backends accept through `sqlx::Any`.
+pub(crate) fn values_clause(rows: usize, columns: usize) -> String {
+    let mut sql = String::from("VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * columns + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
 
 /// A write that may share a transaction with unrelated others.
 #[derive(Debug, Clone)]
@@ -22,15 +44,6 @@ pub enum Write {
     Login(NewLogin),
     /// Store a new session.
     Session(NewSession),
-}
-
-impl Write {
-    async fn apply(&self, conn: &mut Conn) -> Result<(), StoreError> {
-        match self {
-            Self::Login(row) => login_history::insert(conn, row).await,
-            Self::Session(session) => sessions::insert(conn, session).await,
-        }
-    }
 }
 
 /// A queued write and who waits for it.
@@ -82,10 +95,25 @@ async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
 }
 
 async fn commit_all<'a>(pool: &AnyPool, writes: impl Iterator<Item = &'a Write>) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+    let (mut logins, mut sessions) = (Vec::new(), Vec::new());
     for write in writes {
-        write.apply(&mut tx).await?;
+        match write {
+            Write::Login(row) => logins.push(row),
+            Write::Session(session) => sessions.push(session),
+        }
     }
+    let mut tx = pool.begin().await?;
+    login_history::insert_many(&mut tx, &logins).await?;
+    sessions::insert_many(&mut tx, &sessions).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_clauses_number_placeholders_row_by_row() {
+        assert_eq!(super::values_clause(1, 2), "VALUES ($1, $2)");
+        assert_eq!(super::values_clause(2, 3), "VALUES ($1, $2, $3), ($4, $5, $6)");
+    }
 }
