@@ -41,6 +41,19 @@ pub struct LoginRequest<'a> {
     pub api_version: &'a str,
 }
 
+/// A password-less grant that passed the login decision. Its login-history row is
+/// written together with its session, in one group commit
+/// ([`Services::issue_admitted_session`]).
+#[derive(Debug)]
+#[must_use = "an admitted grant is recorded only when its session is issued"]
+pub struct Admitted {
+    /// The user.
+    pub user: User,
+    /// The user's org, as the decision read it.
+    pub org: Org,
+    pub(crate) history: NewLogin,
+}
+
 /// What a login attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginOutcome {
@@ -70,7 +83,11 @@ fn user_state(u: &User) -> UserState {
 impl Services {
     /// The OAuth client-credentials grant: the app's run-as user logs in without a
     /// password (the app's secret was checked); see [`Self::login_without_password`].
-    pub async fn login_as_app(&self, app: &ConnectedApp, ip: IpAddr) -> Result<LoginOutcome, AccountError> {
+    pub async fn login_as_app(
+        &self,
+        app: &ConnectedApp,
+        ip: IpAddr,
+    ) -> Result<Result<Admitted, LoginStatus>, AccountError> {
         let run_as = app
             .run_as
             .as_ref()
@@ -80,15 +97,16 @@ impl Services {
 
     /// A login by a grant that proves itself without the user's password (client
     /// credentials, a refresh token). The same decision refuses frozen, inactive,
-    /// locked and restricted-IP users; the attempt is in login history under
-    /// `application`. A success does not reset the password-failure counter (no
-    /// password was checked).
+    /// locked and restricted-IP users, and their attempt is in login history under
+    /// `application`; an admitted grant's history row is written with its session
+    /// ([`Self::issue_admitted_session`]). A success does not reset the
+    /// password-failure counter (no password was checked).
     pub async fn login_without_password(
         &self,
         user_id: &UserId,
         application: &str,
         ip: IpAddr,
-    ) -> Result<LoginOutcome, AccountError> {
+    ) -> Result<Result<Admitted, LoginStatus>, AccountError> {
         let user = self.decision_user(user_id).await?;
         let context = self.decision_context(&user).await?;
         let state = user_state(&user);
@@ -112,20 +130,16 @@ impl Services {
             api_type: "N/A",
             api_version: "N/A",
         };
-        let status = match login::decide(&attempt) {
-            Step::Refused(refusal) => refusal.status,
-            Step::CheckSecret(_) => LoginStatus::Success,
-        };
-        self.log_attempt(&req, Some(&user), status).await?;
-        if status.is_success() {
-            Ok(LoginOutcome::Success {
-                user: Box::new(user),
-                org: Box::new(context.org.clone()),
-                password_expired: false,
-            })
-        } else {
-            Ok(LoginOutcome::Refused(status))
+        if let Step::Refused(refusal) = login::decide(&attempt) {
+            self.log_attempt(&req, Some(&user), refusal.status).await?;
+            return Ok(Err(refusal.status));
         }
+        let history = self.history_row(&req, Some(&user), LoginStatus::Success);
+        Ok(Ok(Admitted {
+            user,
+            org: context.org.clone(),
+            history,
+        }))
     }
 
     /// Runs one login attempt to its end.

@@ -11,15 +11,19 @@ use latchkey_store::apps::{self, ConnectedApp};
 use latchkey_store::refresh_tokens;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::login::LoginOutcome;
+use latchkey_core::status::LoginStatus;
+
+use crate::login::Admitted;
 use crate::{AccountError, Services};
 
 /// What a redeemed refresh token came to.
 #[derive(Debug)]
 pub enum Refreshed {
-    /// The grant's login decision (the user may still be refused: frozen, locked,
-    /// inactive, restricted IP), and the token's digest for the new access token.
-    Login(LoginOutcome, SecretDigest),
+    /// Admitted, with the token's digest for the new access token.
+    Admitted(Box<Admitted>, SecretDigest),
+    /// The token is live but its user is refused (frozen, locked, inactive,
+    /// restricted IP).
+    Refused(LoginStatus),
     /// No live token with that value for this app: revoked, never issued, or another
     /// app's (OAuth's `expired access/refresh token`).
     Expired,
@@ -70,8 +74,12 @@ impl Services {
         let Some(found) = found else {
             return Ok(Refreshed::Expired);
         };
-        let outcome = self.login_without_password(&found.user_id, &app.name, ip).await?;
-        Ok(Refreshed::Login(outcome, digest))
+        Ok(
+            match self.login_without_password(&found.user_id, &app.name, ip).await? {
+                Ok(admitted) => Refreshed::Admitted(Box::new(admitted), digest),
+                Err(status) => Refreshed::Refused(status),
+            },
+        )
     }
 
     /// Revokes a refresh token and the access tokens issued from it; `true` when it

@@ -12,6 +12,7 @@ use latchkey_store::users::User;
 use latchkey_store::Write;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::login::Admitted;
 use crate::{AccountError, Services};
 
 /// An issued session: the id to hand to the client, and how long it stays valid idle.
@@ -33,29 +34,36 @@ impl Services {
         client_id: Option<&str>,
         restricted: bool,
     ) -> Result<Issued, AccountError> {
-        self.issue(user, org, client_id, restricted, None).await
+        let (issued, new) = self.new_session(user, org, client_id, restricted, None);
+        self.store.write(Write::Session(new)).await?;
+        Ok(issued)
     }
 
-    /// Issues an access token for the refresh-token grant: it ends when the refresh
-    /// token behind `refresh` is revoked.
-    pub async fn issue_refreshed_session(
+    /// Issues the access token of an admitted password-less grant (client credentials,
+    /// or a refresh token whose digest is `refresh`: the access token then ends when
+    /// that refresh token is revoked). The grant's login-history row is committed with
+    /// it.
+    pub async fn issue_admitted_session(
         &self,
-        user: &User,
-        org: &Org,
+        admitted: Admitted,
         client_id: &str,
-        refresh: &SecretDigest,
+        refresh: Option<&SecretDigest>,
     ) -> Result<Issued, AccountError> {
-        self.issue(user, org, Some(client_id), false, Some(refresh)).await
+        let (issued, new) = self.new_session(&admitted.user, &admitted.org, Some(client_id), false, refresh);
+        self.store
+            .write_all(vec![Write::Login(admitted.history), Write::Session(new)])
+            .await?;
+        Ok(issued)
     }
 
-    async fn issue(
+    fn new_session(
         &self,
         user: &User,
         org: &Org,
         client_id: Option<&str>,
         restricted: bool,
         refresh: Option<&SecretDigest>,
-    ) -> Result<Issued, AccountError> {
+    ) -> (Issued, NewSession) {
         let id = SecretString::from(format!(
             "{}!{}",
             user.org_id.short(),
@@ -72,11 +80,11 @@ impl Services {
             refresh: refresh.cloned(),
             now: self.clock.now(),
         };
-        self.store.write(Write::Session(new)).await?;
-        Ok(Issued {
+        let issued = Issued {
             id,
             seconds_valid: idle.num_seconds(),
-        })
+        };
+        (issued, new)
     }
 
     /// The live session behind `id`, its idle timer restarted; `None` when unknown or

@@ -220,7 +220,12 @@ impl Store {
     /// Commits `write`, sharing a transaction with whatever other such writes are
     /// queued (group commit); returns once it is committed.
     pub async fn write(&self, write: Write) -> Result<(), StoreError> {
-        self.writer.write(write).await
+        self.writer.write(vec![write]).await
+    }
+
+    /// Like [`Store::write`] for writes that must land together (in one transaction).
+    pub async fn write_all(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.writer.write(writes).await
     }
 
     /// Takes a connection from the pool for auto-committed statements.

@@ -49,7 +49,7 @@ pub enum Write {
 /// A queued write and who waits for it.
 #[derive(Debug)]
 pub(crate) struct Job {
-    write: Write,
+    writes: Vec<Write>,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -66,10 +66,10 @@ impl Writer {
         Self(tx)
     }
 
-    /// Queues `write` and waits until it is committed.
-    pub(crate) async fn write(&self, write: Write) -> Result<(), StoreError> {
+    /// Queues `writes` and waits until they are committed (together).
+    pub(crate) async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let (done, answer) = oneshot::channel();
-        self.0.send(Job { write, done }).map_err(|_| StoreError::Closed)?;
+        self.0.send(Job { writes, done }).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 }
@@ -77,7 +77,7 @@ impl Writer {
 async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match commit_all(&pool, batch.iter().map(|j| &j.write)).await {
+        match commit_all(&pool, batch.iter().flat_map(|j| &j.writes)).await {
             Ok(()) => {
                 for job in batch.drain(..) {
                     let _ = job.done.send(Ok(()));
@@ -86,7 +86,7 @@ async fn run(pool: AnyPool, mut rx: mpsc::UnboundedReceiver<Job>) {
             // One bad write must not fail the others: retry each on its own.
             Err(_) => {
                 for job in batch.drain(..) {
-                    let result = commit_all(&pool, std::iter::once(&job.write)).await;
+                    let result = commit_all(&pool, job.writes.iter()).await;
                     let _ = job.done.send(result);
                 }
             }

@@ -12,7 +12,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use latchkey_core::secret::SecretDigest;
 use latchkey_core::status::{Channel, LoginStatus};
-use latchkey_store::orgs::Org;
+use latchkey_store::apps::ConnectedApp;
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -20,8 +20,9 @@ use sha2::Sha256;
 
 use super::{base_url, ClientIp, HttpState};
 use crate::apps::ClientRejection;
-use crate::login::{LoginOutcome, LoginRequest};
+use crate::login::{Admitted, LoginOutcome, LoginRequest};
 use crate::refresh::Refreshed;
+use crate::sessions::Issued;
 
 pub(super) fn router() -> Router<HttpState> {
     Router::new().route("/services/oauth2/token", post(token))
@@ -141,34 +142,10 @@ async fn token(
             return Err(server_error());
         }
     };
-    let (user, org, refresh) = match grant.as_str() {
-        "password" => with_no_refresh(password_grant(&state, &form, &app.name, ip).await?),
+    let (user, issued) = match grant.as_str() {
+        "password" => password_grant(&state, &form, &app, ip).await?,
         "refresh_token" => refresh_grant(&state, &form, &app, ip).await?,
-        _ => with_no_refresh(client_credentials(&state, &app, ip).await?),
-    };
-    if user.org_id != app.org_id {
-        return Err(error("invalid_grant", "authentication failure"));
-    }
-    let issued = match &refresh {
-        Some(digest) => {
-            state
-                .services
-                .issue_refreshed_session(&user, &org, &app.client_id, digest)
-                .await
-        }
-        None => {
-            state
-                .services
-                .issue_session(&user, &org, Some(&app.client_id), false)
-                .await
-        }
-    };
-    let issued = match issued {
-        Ok(i) => i,
-        Err(e) => {
-            tracing::error!(error = %e, "issuing an OAuth session failed");
-            return Err(server_error());
-        }
+        _ => client_credentials(&state, &app, ip).await?,
     };
     let base = base_url(&state, &headers);
     let id = format!("{base}/id/{}/{}", user.org_id, user.id);
@@ -186,12 +163,28 @@ async fn token(
     Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 
+fn internal(what: &'static str) -> impl FnOnce(crate::AccountError) -> OAuthError {
+    move |e| {
+        tracing::error!(error = %e, "{what} failed internally");
+        server_error()
+    }
+}
+
+/// OAuth's error for a refused login.
+fn refused(status: LoginStatus) -> OAuthError {
+    match status {
+        LoginStatus::RestrictedIp => error("invalid_grant", "ip restricted"),
+        LoginStatus::UserInactive => error("invalid_grant", "inactive user"),
+        _ => error("invalid_grant", "authentication failure"),
+    }
+}
+
 async fn password_grant(
     state: &HttpState,
     form: &TokenForm,
-    app_name: &str,
+    app: &ConnectedApp,
     ip: std::net::IpAddr,
-) -> Result<(User, Org), OAuthError> {
+) -> Result<(User, Issued), OAuthError> {
     let username = form.username.as_deref().unwrap_or_default();
     let empty = SecretString::from(String::new());
     let password = form.password.as_ref().unwrap_or(&empty);
@@ -204,69 +197,87 @@ async fn password_grant(
         ip,
         channel: Channel::OAuth,
         device_verified: false,
-        application: app_name,
+        application: &app.name,
         api_type: "N/A",
         api_version: "N/A",
     };
-    match state.services.login(&req).await {
+    let (user, org) = match state.services.login(&req).await.map_err(internal("OAuth login"))? {
         // An expired password cannot be changed through OAuth: refuse plainly.
-        Ok(LoginOutcome::Success {
+        LoginOutcome::Success {
             password_expired: true, ..
-        }) => Err(error("invalid_grant", "authentication failure")),
-        outcome => granted(outcome),
+        } => return Err(error("invalid_grant", "authentication failure")),
+        LoginOutcome::Success { user, org, .. } => (*user, *org),
+        LoginOutcome::Refused(status) => return Err(refused(status)),
+    };
+    if user.org_id != app.org_id {
+        return Err(error("invalid_grant", "authentication failure"));
     }
+    let issued = state
+        .services
+        .issue_session(&user, &org, Some(&app.client_id), false)
+        .await
+        .map_err(internal("issuing an OAuth session"))?;
+    Ok((user, issued))
 }
 
-fn with_no_refresh((user, org): (User, Org)) -> (User, Org, Option<SecretDigest>) {
-    (user, org, None)
+/// Issues the session of an admitted password-less grant.
+async fn admit(
+    state: &HttpState,
+    admitted: Admitted,
+    app: &ConnectedApp,
+    refresh: Option<&SecretDigest>,
+) -> Result<(User, Issued), OAuthError> {
+    if admitted.user.org_id != app.org_id {
+        return Err(error("invalid_grant", "authentication failure"));
+    }
+    let user = admitted.user.clone();
+    let issued = state
+        .services
+        .issue_admitted_session(admitted, &app.client_id, refresh)
+        .await
+        .map_err(internal("issuing an OAuth session"))?;
+    Ok((user, issued))
 }
 
 /// The refresh-token grant (wire-spec §6.4): a new access token, no new refresh token.
 async fn refresh_grant(
     state: &HttpState,
     form: &TokenForm,
-    app: &latchkey_store::apps::ConnectedApp,
+    app: &ConnectedApp,
     ip: std::net::IpAddr,
-) -> Result<(User, Org, Option<SecretDigest>), OAuthError> {
+) -> Result<(User, Issued), OAuthError> {
     let expired = error("invalid_grant", "expired access/refresh token");
     let Some(token) = form.refresh_token.as_ref().filter(|t| !t.expose_secret().is_empty()) else {
         return Err(expired);
     };
-    match state.services.redeem_refresh_token(app, token, ip).await {
-        Ok(Refreshed::Login(outcome, digest)) => {
-            let (user, org) = granted(Ok(outcome))?;
-            Ok((user, org, Some(digest)))
-        }
-        Ok(Refreshed::Expired) => Err(expired),
-        Err(e) => {
-            tracing::error!(error = %e, "refresh-token grant failed internally");
-            Err(server_error())
-        }
+    match state
+        .services
+        .redeem_refresh_token(app, token, ip)
+        .await
+        .map_err(internal("refresh-token grant"))?
+    {
+        Refreshed::Admitted(admitted, digest) => admit(state, *admitted, app, Some(&digest)).await,
+        Refreshed::Refused(status) => Err(refused(status)),
+        Refreshed::Expired => Err(expired),
     }
 }
 
 async fn client_credentials(
     state: &HttpState,
-    app: &latchkey_store::apps::ConnectedApp,
+    app: &ConnectedApp,
     ip: std::net::IpAddr,
-) -> Result<(User, Org), OAuthError> {
+) -> Result<(User, Issued), OAuthError> {
     if app.run_as.is_none() {
         return Err(error("invalid_grant", "no client credentials user enabled"));
     }
-    granted(state.services.login_as_app(app, ip).await)
-}
-
-/// Maps a login outcome to the grant's user and org, or to OAuth's error for it.
-fn granted(outcome: Result<LoginOutcome, crate::AccountError>) -> Result<(User, Org), OAuthError> {
-    match outcome {
-        Ok(LoginOutcome::Success { user, org, .. }) => Ok((*user, *org)),
-        Ok(LoginOutcome::Refused(LoginStatus::RestrictedIp)) => Err(error("invalid_grant", "ip restricted")),
-        Ok(LoginOutcome::Refused(LoginStatus::UserInactive)) => Err(error("invalid_grant", "inactive user")),
-        Ok(LoginOutcome::Refused(_)) => Err(error("invalid_grant", "authentication failure")),
-        Err(e) => {
-            tracing::error!(error = %e, "OAuth login failed internally");
-            Err(server_error())
-        }
+    match state
+        .services
+        .login_as_app(app, ip)
+        .await
+        .map_err(internal("client-credentials grant"))?
+    {
+        Ok(admitted) => admit(state, admitted, app, None).await,
+        Err(status) => Err(refused(status)),
     }
 }
 
