@@ -34,6 +34,16 @@ pub enum Credentials {
         /// Connected app's client secret.
         client_secret: SecretString,
     },
+    /// OAuth refresh-token grant: the integration never holds the user's password, so
+    /// a password reset cannot break it (unless the org's app policy says otherwise).
+    OAuthRefresh {
+        /// The refresh token.
+        refresh_token: SecretString,
+        /// Connected app's client id.
+        client_id: String,
+        /// Connected app's client secret.
+        client_secret: SecretString,
+    },
 }
 
 /// A live session.
@@ -218,6 +228,23 @@ pub async fn login(http: &reqwest::Client, login_url: &str, credentials: &Creden
                     ("client_secret", client_secret.expose_secret()),
                     ("username", username),
                     ("password", &secret),
+                ],
+            )
+            .await
+        }
+        Credentials::OAuthRefresh {
+            refresh_token,
+            client_id,
+            client_secret,
+        } => {
+            oauth(
+                http,
+                login_url,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", client_id),
+                    ("client_secret", client_secret.expose_secret()),
+                    ("refresh_token", refresh_token.expose_secret()),
                 ],
             )
             .await

@@ -198,3 +198,47 @@ async fn an_unreachable_org_is_transient() {
     assert!(matches!(err, Error::Transient(_)), "{err:?}");
     assert!(!err.is_rejection());
 }
+
+#[tokio::test]
+async fn a_refresh_token_outlives_a_password_change_and_its_revocation_is_a_rejection() {
+    let org = org().await;
+    let org_id = org.services.resolve_org(None).await.unwrap().id;
+    let (app, secret) = org.services.create_app(&org_id, "Sync", None, None).await.unwrap();
+    let (_, refresh) = org.services.authorize_app(&org_id, "Sync", USER).await.unwrap();
+    let client = Client::new(
+        &org.url,
+        Credentials::OAuthRefresh {
+            refresh_token: refresh.clone(),
+            client_id: app.client_id.clone(),
+            client_secret: secret,
+        },
+        None,
+    )
+    .unwrap();
+    client.query("SELECT Id FROM Contact").await.unwrap();
+
+    // The password changes: the session ends, the refresh token does not.
+    org.services
+        .set_password(USER, &SecretString::from("new-kettle-43"))
+        .await
+        .unwrap();
+    client.query("SELECT Id FROM Contact").await.unwrap();
+    assert_eq!(client.login_attempts(), 2, "one refresh after the session ended");
+
+    assert!(org
+        .services
+        .revoke_refresh_token(refresh.expose_secret())
+        .await
+        .unwrap());
+    let err = client.query("SELECT Id FROM Contact").await.unwrap_err();
+    assert!(
+        matches!(&err, Error::CredentialsRejected { code, .. } if code == "invalid_grant"),
+        "a revoked refresh token is a rejection for the guard: {err:?}"
+    );
+    assert!(
+        !err.to_string().contains(refresh.expose_secret()),
+        "no secret in errors"
+    );
+    assert_eq!(client.login_attempts(), 3, "one attempt, no loop");
+    assert_eq!(failed_attempts(&org).await, 0, "no password was ever sent");
+}
