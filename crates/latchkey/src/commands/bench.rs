@@ -29,8 +29,19 @@ use crate::config::Config;
 use crate::wiring;
 
 const PASSWORD: &str = "violet-kettle-42";
-/// The heading of the hand-written part of BENCHMARKS.md, kept when the figures are rewritten.
-const ANALYSIS: &str = "## Analysis";
+/// The heading of the section `--output` rewrites.
+const SECTION: &str = "## Login and records throughput";
+
+/// `old` with its generated section replaced by `report` (which starts with
+/// [`SECTION`]); every other section (other stores' pasted runs, the analysis) stays.
+fn replace_section(old: &str, report: &str) -> String {
+    let Some(start) = old.find(SECTION) else {
+        return format!("# Benchmarks\n\n{report}\n{}", old.trim_start_matches("# Benchmarks").trim_start());
+    };
+    let rest = &old[start + SECTION.len()..];
+    let end = rest.find("\n## ").map_or(old.len(), |i| start + SECTION.len() + i + 1);
+    format!("{}{report}\n{}", &old[..start], &old[end..])
+}
 
 /// One measured figure: the runs and their median.
 struct Figure {
@@ -393,7 +404,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         db.drop_schema(s).await.context("dropping the bench schema")?;
     }
     let report = format!(
-        "## Login and records throughput\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
+        "{SECTION}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
          Command: `cargo run --release -- bench --runs {} --seconds {} --connections {}` \
          (median of {} runs of {} s each; the load generator runs in the same process on loopback).\n\n{table}",
         machine(),
@@ -408,12 +419,8 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     );
     println!("{report}");
     if let Some(path) = &args.output {
-        // Keep the hand-written analysis below the generated figures.
-        let analysis = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|old| old.find(ANALYSIS).map(|i| old[i..].to_owned()))
-            .unwrap_or_default();
-        std::fs::write(path, format!("# Benchmarks\n\n{report}\n{analysis}"))
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        std::fs::write(path, replace_section(&old, &report))
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("written to {}", path.display());
     }
@@ -425,4 +432,23 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_section;
+
+    #[test]
+    fn output_rewrites_only_its_own_section() {
+        let old = "# Benchmarks\n\n## Login and records throughput\n\nold table\n\n## On PostgreSQL\n\npg\n\n## Analysis\n\nwhy\n";
+        let new = replace_section(old, "## Login and records throughput\n\nnew table\n");
+        assert_eq!(
+            new,
+            "# Benchmarks\n\n## Login and records throughput\n\nnew table\n\n## On PostgreSQL\n\npg\n\n## Analysis\n\nwhy\n"
+        );
+        assert_eq!(
+            replace_section("", "## Login and records throughput\n\nt\n"),
+            "# Benchmarks\n\n## Login and records throughput\n\nt\n\n"
+        );
+    }
 }
