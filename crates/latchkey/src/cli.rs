@@ -64,6 +64,90 @@ pub enum Command {
     /// Administer orgs, users, policies and network access.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// The integration hub: workspaces and their CRM credential records.
+    #[command(subcommand)]
+    Hub(HubCommand),
+}
+
+/// `latchkey hub …`
+#[derive(Debug, Subcommand)]
+pub enum HubCommand {
+    /// Workspaces.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// CRM credential records (one per CRM org in a workspace; secrets are write-only).
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+    /// Seal every credential record under a new key, in one transaction.
+    RotateKey,
+}
+
+/// `latchkey hub workspace …`
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace.
+    Create {
+        /// Name.
+        name: String,
+    },
+    /// List workspaces.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `latchkey hub credential …`
+#[derive(Debug, Subcommand)]
+pub enum CredentialCommand {
+    /// Save the workspace's credential record for a CRM org. Each `--*-stdin` flag reads
+    /// one line from standard input, in the order: password, token, client secret,
+    /// refresh token.
+    Set {
+        /// Workspace name.
+        workspace: String,
+        /// The CRM org's login URL.
+        #[arg(long)]
+        login_url: String,
+        /// CRM username.
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Read the security token from standard input.
+        #[arg(long)]
+        token_stdin: bool,
+        /// Connected-app client id (OAuth).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Read the client secret from standard input.
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Read an OAuth refresh token from standard input (no password needed then).
+        #[arg(long)]
+        refresh_token_stdin: bool,
+    },
+    /// Show the workspace's records: which secrets are set, never their values.
+    Show {
+        /// Workspace name.
+        workspace: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Log in to the CRM once with the workspace's record.
+    Test {
+        /// Workspace name.
+        workspace: String,
+        /// Which record (needed when the workspace has several).
+        #[arg(long)]
+        login_url: Option<String>,
+        /// CA certificate to trust for an https:// login URL.
+        #[arg(long, value_name = "PEM")]
+        ca: Option<PathBuf>,
+    },
 }
 
 /// Listener options.

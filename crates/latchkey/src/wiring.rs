@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use latchkey_core::clock::SystemClock;
 use latchkey_core::secret::{random_alphanumeric, FingerprintKey};
+use latchkey_hub::vault::Vault;
+use latchkey_hub::Hub;
 use latchkey_org::hashing::HashPool;
 use latchkey_org::mail::delivery::Transport;
 use latchkey_org::Services;
@@ -107,5 +109,59 @@ pub fn services_on(config: &Config, store: Store) -> anyhow::Result<Services> {
         fingerprint_key: FingerprintKey::derive(&secret, "latchkey failed-secret fingerprint v1"),
         mail: config.mail.identity(),
         caches: Default::default(),
+    })
+}
+
+/// Where the hub's vault keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubKeys {
+    /// `LATCHKEY_HUB_KEY` (or `LATCHKEY_HUB_KEY_FILE`): base64 keys separated by commas,
+    /// the first sealing.
+    Env,
+    /// A key file, one base64 key per line, the first sealing; created with a fresh
+    /// key on first use.
+    File(PathBuf),
+}
+
+/// The hub's key file in the data directory.
+pub fn hub_key_file(config: &Config) -> PathBuf {
+    config.data_dir.join("hub.key")
+}
+
+/// Replaces `path` with `text` (mode 0600) through a temporary file and a rename, so a
+/// crash leaves either the old or the new content.
+pub fn replace_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let temp = path.with_extension("key.tmp");
+    let _ = std::fs::remove_file(&temp);
+    write_private(&temp, text)?;
+    std::fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))
+}
+
+/// The hub's vault and where its keys came from.
+pub fn hub_vault(config: &Config) -> anyhow::Result<(Vault, HubKeys)> {
+    if let Some(keys) = env_secret("LATCHKEY_HUB_KEY")? {
+        return Ok((Vault::from_encoded(keys.expose_secret())?, HubKeys::Env));
+    }
+    let path = hub_key_file(config);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let key = Vault::generate_key();
+            write_private(&path, &format!("{}\n", key.as_str()))?;
+            key.to_string()
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let vault = Vault::from_encoded(&text).with_context(|| format!("hub key file {}", path.display()))?;
+    Ok((vault, HubKeys::File(path)))
+}
+
+/// The hub's services over the configured database, with `vault`.
+pub async fn hub_with(config: &Config, vault: Vault) -> anyhow::Result<Hub> {
+    Ok(Hub {
+        store: store(config).await?,
+        vault: std::sync::Arc::new(vault),
+        clock: std::sync::Arc::new(SystemClock),
     })
 }

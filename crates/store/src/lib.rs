@@ -5,6 +5,7 @@
 
 pub mod apps;
 pub mod epoch;
+pub mod hub;
 pub mod login_history;
 pub mod orgs;
 pub mod outbox;

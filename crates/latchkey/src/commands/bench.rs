@@ -36,7 +36,10 @@ const SECTION: &str = "## Login and records throughput";
 /// [`SECTION`]); every other section (other stores' pasted runs, the analysis) stays.
 fn replace_section(old: &str, report: &str) -> String {
     let Some(start) = old.find(SECTION) else {
-        return format!("# Benchmarks\n\n{report}\n{}", old.trim_start_matches("# Benchmarks").trim_start());
+        return format!(
+            "# Benchmarks\n\n{report}\n{}",
+            old.trim_start_matches("# Benchmarks").trim_start()
+        );
     };
     let rest = &old[start + SECTION.len()..];
     let end = rest.find("\n## ").map_or(old.len(), |i| start + SECTION.len() + i + 1);
@@ -420,8 +423,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     println!("{report}");
     if let Some(path) = &args.output {
         let old = std::fs::read_to_string(path).unwrap_or_default();
-        std::fs::write(path, replace_section(&old, &report))
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, replace_section(&old, &report)).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("written to {}", path.display());
     }
     let _ = std::fs::remove_dir_all(&dir);

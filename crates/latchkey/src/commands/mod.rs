@@ -5,6 +5,7 @@
 mod bench;
 mod bench_records;
 mod demo;
+mod hub;
 mod mail;
 mod org;
 mod serve;
@@ -61,6 +62,15 @@ impl From<latchkey_store::StoreError> for Failure {
     }
 }
 
+impl From<latchkey_hub::HubError> for Failure {
+    fn from(e: latchkey_hub::HubError) -> Self {
+        match e {
+            latchkey_hub::HubError::Store(_) => Self::Internal(e.into()),
+            _ => Self::Usage(e.into()),
+        }
+    }
+}
+
 /// A bad-input failure with `message`.
 pub fn usage(message: impl Into<String>) -> Failure {
     Failure::Usage(anyhow::anyhow!(message.into()))
@@ -100,5 +110,6 @@ pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
         }
         Command::Mail(cmd) => mail::run(cmd, config).await,
         Command::Org(cmd) => org::run(cmd, config).await,
+        Command::Hub(cmd) => hub::run(cmd, config).await,
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod hub;
 mod jsforce;
 mod jsforce_records;
 mod lockout;

@@ -43,6 +43,15 @@ impl Cli {
 
     /// Runs `latchkey --data-dir DIR ARGS…` with `stdin`, logging at TRACE.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        self.run_with(args, stdin, &[])
+    }
+
+    /// Like [`Cli::run`] with extra environment variables and no input.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_with(args, None, env)
+    }
+
+    fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
         let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .args(self.base_args())
             .args(args)
@@ -50,6 +59,7 @@ impl Cli {
             .env("LATCHKEY_LOG", "trace")
             .env_remove("LATCHKEY_DATABASE_URL")
             .env("LATCHKEY_CONFIG", write_fast_config(self.dir.path()))
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,297 @@
+//! Workspaces and their CRM credential records. A record's secrets (password, security
+//! token, client secret, refresh token) are sealed together, bound to the record's id,
+//! workspace, login URL, username and client id: editing any of those in the database
+//! (say, pointing the login URL at another server) makes the record fail to open
+//! rather than send the secrets somewhere new.
+
+use latchkey_sfclient::Credentials;
+use latchkey_store::hub::{self, SealedCredential, Workspace};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::{Hub, HubError};
+
+/// A credential record to save. Leaving a secret out clears it.
+#[derive(Debug)]
+pub struct CredentialInput {
+    /// The CRM org's login URL (`https://login.salesforce.com`, a Latchkey org server…).
+    pub login_url: String,
+    /// CRM username.
+    pub username: String,
+    /// Password.
+    pub password: Option<SecretString>,
+    /// Security token (not needed from the org's trusted networks).
+    pub security_token: Option<SecretString>,
+    /// Connected-app client id (OAuth).
+    pub client_id: Option<String>,
+    /// Connected-app client secret (OAuth).
+    pub client_secret: Option<SecretString>,
+    /// OAuth refresh token (then no password is needed at all).
+    pub refresh_token: Option<SecretString>,
+}
+
+/// A record as shown to people: which secrets are set, never their values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CredentialView {
+    /// Id.
+    pub id: String,
+    /// Login URL.
+    pub login_url: String,
+    /// Username.
+    pub username: String,
+    /// Client id, if any.
+    pub client_id: Option<String>,
+    /// How it logs in: `oauth-refresh-token`, `oauth-password` or `soap`.
+    pub method: &'static str,
+    /// A password is stored.
+    pub password_set: bool,
+    /// A security token is stored.
+    pub security_token_set: bool,
+    /// A client secret is stored.
+    pub client_secret_set: bool,
+    /// A refresh token is stored.
+    pub refresh_token_set: bool,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// The sealed part of a record.
+#[derive(Default, Serialize, Deserialize)]
+struct Secrets {
+    password: Option<String>,
+    security_token: Option<String>,
+    client_secret: Option<String>,
+    refresh_token: Option<String>,
+}
+
+impl Drop for Secrets {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for s in [
+            &mut self.password,
+            &mut self.security_token,
+            &mut self.client_secret,
+            &mut self.refresh_token,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            s.zeroize();
+        }
+    }
+}
+
+fn context(id: &str, workspace_id: &str, login_url: &str, username: &str, client_id: Option<&str>) -> Vec<u8> {
+    format!(
+        "latchkey-hub-credential-v1\0{id}\0{workspace_id}\0{login_url}\0{username}\0{}",
+        client_id.unwrap_or_default()
+    )
+    .into_bytes()
+}
+
+fn context_of(c: &SealedCredential) -> Vec<u8> {
+    context(
+        &c.id,
+        &c.workspace_id,
+        &c.login_url,
+        &c.username,
+        c.client_id.as_deref(),
+    )
+}
+
+fn method(s: &Secrets, client_id: Option<&str>) -> &'static str {
+    match (&s.refresh_token, client_id, &s.client_secret) {
+        (Some(_), Some(_), _) => "oauth-refresh-token",
+        (None, Some(_), Some(_)) => "oauth-password",
+        _ => "soap",
+    }
+}
+
+impl Hub {
+    /// Creates a workspace.
+    pub async fn create_workspace(&self, name: &str) -> Result<Workspace, HubError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 80 {
+            return Err(HubError::Invalid("workspace name must be 1 to 80 characters".into()));
+        }
+        let mut conn = self.store.conn().await?;
+        let id = latchkey_core::ids::generate("0Hw");
+        Ok(hub::create_workspace(&mut conn, &id, name, self.clock.now()).await?)
+    }
+
+    /// The workspace named `name`.
+    pub async fn workspace(&self, name: &str) -> Result<Workspace, HubError> {
+        let mut conn = self.store.conn().await?;
+        hub::workspace_by_name(&mut conn, name.trim())
+            .await?
+            .ok_or_else(|| HubError::NotFound(format!("workspace {name:?}")))
+    }
+
+    /// Every workspace.
+    pub async fn workspaces(&self) -> Result<Vec<Workspace>, HubError> {
+        let mut conn = self.store.conn().await?;
+        Ok(hub::workspaces(&mut conn).await?)
+    }
+
+    /// Saves the workspace's credential record for `input.login_url` (one per CRM org),
+    /// sealing its secrets.
+    pub async fn set_credential(&self, workspace: &str, input: CredentialInput) -> Result<CredentialView, HubError> {
+        let ws = self.workspace(workspace).await?;
+        let login_url = input.login_url.trim().trim_end_matches('/').to_owned();
+        if !(login_url.starts_with("https://") || login_url.starts_with("http://")) {
+            return Err(HubError::Invalid(
+                "the login URL must start with https:// (or http://)".into(),
+            ));
+        }
+        let username = input.username.trim().to_owned();
+        if username.is_empty() {
+            return Err(HubError::Invalid("a username is required".into()));
+        }
+        let client_id = input.client_id.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        let expose = |s: &Option<SecretString>| {
+            s.as_ref()
+                .map(|v| v.expose_secret().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let secrets = Secrets {
+            password: expose(&input.password),
+            security_token: expose(&input.security_token),
+            client_secret: expose(&input.client_secret),
+            refresh_token: expose(&input.refresh_token),
+        };
+        if secrets.client_secret.is_some() && client_id.is_none() {
+            return Err(HubError::Invalid("a client secret needs its client id".into()));
+        }
+        if secrets.refresh_token.is_some() && (client_id.is_none() || secrets.client_secret.is_none()) {
+            return Err(HubError::Invalid(
+                "a refresh token needs the app's client id and secret".into(),
+            ));
+        }
+        if secrets.refresh_token.is_none() && secrets.password.is_none() {
+            return Err(HubError::Invalid(
+                "a password (or an OAuth refresh token) is required".into(),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let id = hub::credentials(&mut tx, &ws.id)
+            .await?
+            .into_iter()
+            .find(|c| c.login_url == login_url)
+            .map_or_else(|| latchkey_core::ids::generate("0Hc"), |c| c.id);
+        let plaintext = Zeroizing::new(serde_json::to_vec(&secrets).map_err(|_| HubError::Invalid("secrets".into()))?);
+        let sealed = self.vault.seal(
+            &plaintext,
+            &context(&id, &ws.id, &login_url, &username, client_id.as_deref()),
+        );
+        let record = SealedCredential {
+            id,
+            workspace_id: ws.id.clone(),
+            login_url,
+            username,
+            client_id,
+            sealed: sealed.bytes,
+            key_id: sealed.key_id,
+            updated_at: self.clock.now(),
+        };
+        hub::put_credential(&mut tx, &record).await?;
+        latchkey_store::commit(tx).await?;
+        tracing::info!(workspace = %ws.name, credential = %record.id, "credential record saved");
+        Ok(view(&record, &secrets))
+    }
+
+    fn open(&self, record: &SealedCredential) -> Result<Secrets, HubError> {
+        let plaintext = self.vault.open(&record.sealed, &record.key_id, &context_of(record))?;
+        serde_json::from_slice(&plaintext).map_err(|_| HubError::Invalid("a sealed record is not a credential".into()))
+    }
+
+    /// The workspace's credential records, as people may see them.
+    pub async fn credential_views(&self, workspace: &str) -> Result<Vec<CredentialView>, HubError> {
+        let ws = self.workspace(workspace).await?;
+        let mut conn = self.store.conn().await?;
+        hub::credentials(&mut conn, &ws.id)
+            .await?
+            .iter()
+            .map(|r| Ok(view(r, &self.open(r)?)))
+            .collect()
+    }
+
+    /// The login URL and client credentials of the workspace's record for `login_url`
+    /// (the only record when `None`), opened to log in to the CRM.
+    pub async fn login_credentials(
+        &self,
+        workspace: &str,
+        login_url: Option<&str>,
+    ) -> Result<(String, Credentials), HubError> {
+        let ws = self.workspace(workspace).await?;
+        let mut conn = self.store.conn().await?;
+        let records = hub::credentials(&mut conn, &ws.id).await?;
+        let record = match login_url {
+            Some(url) => records.iter().find(|r| r.login_url == url.trim().trim_end_matches('/')),
+            None if records.len() == 1 => records.first(),
+            None if records.is_empty() => None,
+            None => {
+                return Err(HubError::Invalid(
+                    "the workspace has several credential records: name the login URL".into(),
+                ))
+            }
+        }
+        .ok_or_else(|| HubError::NotFound(format!("credential record in workspace {:?}", ws.name)))?;
+        let s = self.open(record)?;
+        let secret = |v: &Option<String>| SecretString::from(v.clone().unwrap_or_default());
+        let credentials = match (method(&s, record.client_id.as_deref()), record.client_id.clone()) {
+            ("oauth-refresh-token", Some(client_id)) => Credentials::OAuthRefresh {
+                refresh_token: secret(&s.refresh_token),
+                client_id,
+                client_secret: secret(&s.client_secret),
+            },
+            ("oauth-password", Some(client_id)) => Credentials::OAuthPassword {
+                username: record.username.clone(),
+                password: secret(&s.password),
+                security_token: secret(&s.security_token),
+                client_id,
+                client_secret: secret(&s.client_secret),
+            },
+            _ => Credentials::Soap {
+                username: record.username.clone(),
+                password: secret(&s.password),
+                security_token: secret(&s.security_token),
+            },
+        };
+        Ok((record.login_url.clone(), credentials))
+    }
+
+    /// Re-seals every record not sealed by the vault's current key, in one
+    /// transaction; returns how many.
+    pub async fn reseal_all(&self) -> Result<usize, HubError> {
+        let mut tx = self.store.begin().await?;
+        let mut n = 0;
+        for record in hub::all_credentials(&mut tx).await? {
+            if record.key_id == self.vault.current_id() {
+                continue;
+            }
+            let plaintext = self.vault.open(&record.sealed, &record.key_id, &context_of(&record))?;
+            let sealed = self.vault.seal(&plaintext, &context_of(&record));
+            hub::reseal(&mut tx, &record.id, &sealed.bytes, &sealed.key_id).await?;
+            n += 1;
+        }
+        latchkey_store::commit(tx).await?;
+        tracing::info!(records = n, key = %self.vault.current_id(), "credential records re-sealed");
+        Ok(n)
+    }
+}
+
+fn view(r: &SealedCredential, s: &Secrets) -> CredentialView {
+    CredentialView {
+        id: r.id.clone(),
+        login_url: r.login_url.clone(),
+        username: r.username.clone(),
+        client_id: r.client_id.clone(),
+        method: method(s, r.client_id.as_deref()),
+        password_set: s.password.is_some(),
+        security_token_set: s.security_token.is_some(),
+        client_secret_set: s.client_secret.is_some(),
+        refresh_token_set: s.refresh_token.is_some(),
+        updated_at: r.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}

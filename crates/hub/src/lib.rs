@@ -1,0 +1,40 @@
+//! Latchkey's integration hub. This first part holds the workspaces and their CRM
+//! credential records — one per CRM org login URL, used by every connector and by the
+//! integration settings alike — with every secret sealed at rest by the [`vault`].
+//! Secrets are write-only: they go in, and come out only to log in to the CRM.
+
+pub mod credentials;
+pub mod vault;
+
+use std::sync::Arc;
+
+use latchkey_core::clock::Clock;
+use latchkey_store::{Store, StoreError};
+
+/// Hub errors. Their text never contains a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// Something named does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Bad input, with what to fix.
+    #[error("{0}")]
+    Invalid(String),
+    /// The vault could not open or build.
+    #[error(transparent)]
+    Vault(#[from] vault::VaultError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the hub's services need, cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    /// The database (shared with the org server in a single-binary deployment).
+    pub store: Store,
+    /// The keys that seal credentials.
+    pub vault: Arc<vault::Vault>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}

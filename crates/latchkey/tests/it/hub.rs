@@ -1,0 +1,138 @@
+//! The hub's credential records through the CLI: secrets sealed at rest (the database
+//! file never holds them in the clear), write-only on the way out, usable to log in to
+//! a real org server, and still usable after a key rotation.
+
+use serde_json::Value;
+
+use crate::support::{values_after, Cli};
+
+const PASSWORD: &str = "violet-kettle-42";
+const USER: &str = "jane@acme.test";
+
+/// Every byte of the SQLite database (main file and write-ahead log).
+fn database_bytes(cli: &Cli) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["latchkey.db", "latchkey.db-wal"] {
+        all.extend(std::fs::read(cli.data_dir().join(name)).unwrap_or_default());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn credential_records_are_sealed_write_only_and_survive_key_rotation() {
+    // The CRM org and the hub are separate systems with separate data directories
+    // (the org's own outbox held the token mail, which is the org's business).
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let token = values_after(&org.mails().join("\n"), "Security token (case-sensitive): ")
+        .pop()
+        .expect("a token mail");
+    let server = org.serve();
+    let url = server.url.as_str();
+    let cli = Cli::new();
+
+    cli.ok(&["hub", "workspace", "create", "GatorMail"], None);
+    cli.ok(
+        &[
+            "hub",
+            "credential",
+            "set",
+            "GatorMail",
+            "--login-url",
+            url,
+            "--username",
+            USER,
+            "--password-stdin",
+            "--token-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n{token}\n")),
+    );
+    let db = database_bytes(&cli);
+    assert!(contains(&db, USER), "the grep can see plain text in the file");
+    assert!(!contains(&db, PASSWORD), "no plaintext password in the database");
+    assert!(!contains(&db, &token), "no plaintext security token in the database");
+
+    let shown = cli.ok(&["hub", "credential", "show", "GatorMail", "--json"], None);
+    assert!(
+        !shown.contains(PASSWORD) && !shown.contains(&token),
+        "write-only: {shown}"
+    );
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown[0]["username"], USER);
+    assert_eq!(shown[0]["method"], "soap");
+    assert_eq!(
+        (shown[0]["password_set"].clone(), shown[0]["security_token_set"].clone()),
+        (Value::Bool(true), Value::Bool(true))
+    );
+
+    let tested = cli.ok(&["hub", "credential", "test", "GatorMail"], None);
+    assert!(tested.contains("connected"), "{tested}");
+
+    let key_before = std::fs::read_to_string(cli.data_dir().join("hub.key")).unwrap();
+    let rotated = cli.ok(&["hub", "rotate-key"], None);
+    assert!(rotated.contains("re-sealed 1 credential records"), "{rotated}");
+    let key_after = std::fs::read_to_string(cli.data_dir().join("hub.key")).unwrap();
+    assert_ne!(key_before, key_after);
+    assert_eq!(key_after.lines().count(), 1, "the old key is gone from the file");
+    let tested = cli.ok(&["hub", "credential", "test", "GatorMail"], None);
+    assert!(
+        tested.contains("connected"),
+        "the rotated record still logs in: {tested}"
+    );
+    assert!(!contains(&database_bytes(&cli), PASSWORD));
+
+    // Under the old key alone, the records do not open, and the error says which key.
+    let old_only = cli.run_with_env(
+        &["hub", "credential", "show", "GatorMail"],
+        &[("LATCHKEY_HUB_KEY", key_before.trim())],
+    );
+    assert_eq!(old_only.code, 2, "{old_only:?}");
+    assert!(old_only.stderr.contains("not configured"), "{}", old_only.stderr);
+
+    // A wrong password is a clear rejection, tried once, and never echoed.
+    cli.ok(
+        &[
+            "hub",
+            "credential",
+            "set",
+            "GatorMail",
+            "--login-url",
+            url,
+            "--username",
+            USER,
+            "--password-stdin",
+        ],
+        Some("not-the-password\n"),
+    );
+    let rejected = cli.run(&["hub", "credential", "test", "GatorMail"], None);
+    assert_eq!(rejected.code, 2, "{rejected:?}");
+    assert!(rejected.stderr.contains("rejected"), "{}", rejected.stderr);
+    assert!(!rejected.stderr.contains("not-the-password"));
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["failed_attempts"], 1, "one failed login reached the org: {user}");
+
+    let bad = cli.run(
+        &[
+            "hub",
+            "credential",
+            "set",
+            "GatorMail",
+            "--login-url",
+            "ftp://x",
+            "--username",
+            USER,
+            "--password-stdin",
+        ],
+        Some("p\n"),
+    );
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("https://"), "{}", bad.stderr);
+}
