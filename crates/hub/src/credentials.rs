@@ -128,6 +128,14 @@ impl Hub {
             .ok_or_else(|| HubError::NotFound(format!("workspace {name:?}")))
     }
 
+    pub(crate) async fn workspace_by_id(&self, id: &str) -> Result<Workspace, HubError> {
+        self.workspaces()
+            .await?
+            .into_iter()
+            .find(|w| w.id == id)
+            .ok_or_else(|| HubError::NotFound(format!("workspace {id}")))
+    }
+
     /// Every workspace.
     pub async fn workspaces(&self) -> Result<Vec<Workspace>, HubError> {
         let mut conn = self.store.conn().await?;
@@ -193,6 +201,8 @@ impl Hub {
             sealed: sealed.bytes,
             key_id: sealed.key_id,
             updated_at: self.clock.now(),
+            rejected_fingerprint: None,
+            rejected_reason: None,
         };
         hub::put_credential(&mut tx, &record).await?;
         latchkey_store::commit(tx).await?;
@@ -216,28 +226,31 @@ impl Hub {
             .collect()
     }
 
-    /// The login URL and client credentials of the workspace's record for `login_url`
-    /// (the only record when `None`), opened to log in to the CRM.
-    pub async fn login_credentials(
-        &self,
-        workspace: &str,
-        login_url: Option<&str>,
-    ) -> Result<(String, Credentials), HubError> {
-        let ws = self.workspace(workspace).await?;
+    /// The workspace's record for `login_url` (the only record when `None`).
+    pub(crate) async fn record(&self, ws: &Workspace, login_url: Option<&str>) -> Result<SealedCredential, HubError> {
         let mut conn = self.store.conn().await?;
         let records = hub::credentials(&mut conn, &ws.id).await?;
         let record = match login_url {
-            Some(url) => records.iter().find(|r| r.login_url == url.trim().trim_end_matches('/')),
-            None if records.len() == 1 => records.first(),
-            None if records.is_empty() => None,
-            None => {
+            Some(url) => records
+                .into_iter()
+                .find(|r| r.login_url == url.trim().trim_end_matches('/')),
+            None if records.len() > 1 => {
                 return Err(HubError::Invalid(
                     "the workspace has several credential records: name the login URL".into(),
                 ))
             }
-        }
-        .ok_or_else(|| HubError::NotFound(format!("credential record in workspace {:?}", ws.name)))?;
-        let s = self.open(record)?;
+            None => records.into_iter().next(),
+        };
+        record.ok_or_else(|| HubError::NotFound(format!("credential record in workspace {:?}", ws.name)))
+    }
+
+    /// Opens a record: the client credentials to log in with, and the keyed
+    /// fingerprint of its secrets (what the guard remembers when the CRM rejects them).
+    pub(crate) fn unseal(&self, record: &SealedCredential) -> Result<(Credentials, Vec<u8>), HubError> {
+        let plaintext = self.vault.open(&record.sealed, &record.key_id, &context_of(record))?;
+        let fingerprint = self.vault.fingerprint(&record.key_id, &plaintext)?;
+        let s: Secrets = serde_json::from_slice(&plaintext)
+            .map_err(|_| HubError::Invalid("a sealed record is not a credential".into()))?;
         let secret = |v: &Option<String>| SecretString::from(v.clone().unwrap_or_default());
         let credentials = match (method(&s, record.client_id.as_deref()), record.client_id.clone()) {
             ("oauth-refresh-token", Some(client_id)) => Credentials::OAuthRefresh {
@@ -258,7 +271,7 @@ impl Hub {
                 security_token: secret(&s.security_token),
             },
         };
-        Ok((record.login_url.clone(), credentials))
+        Ok((credentials, fingerprint))
     }
 
     /// Re-seals every record not sealed by the vault's current key, in one
@@ -272,7 +285,14 @@ impl Hub {
             }
             let plaintext = self.vault.open(&record.sealed, &record.key_id, &context_of(&record))?;
             let sealed = self.vault.seal(&plaintext, &context_of(&record));
-            hub::reseal(&mut tx, &record.id, &sealed.bytes, &sealed.key_id).await?;
+            // A remembered rejection stays remembered under the new key.
+            let rejected = match &record.rejected_fingerprint {
+                Some(fp) if *fp == self.vault.fingerprint(&record.key_id, &plaintext)? => {
+                    Some(self.vault.fingerprint(&sealed.key_id, &plaintext)?)
+                }
+                _ => None,
+            };
+            hub::reseal(&mut tx, &record.id, &sealed.bytes, &sealed.key_id, rejected.as_deref()).await?;
             n += 1;
         }
         latchkey_store::commit(tx).await?;

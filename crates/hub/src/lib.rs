@@ -4,6 +4,7 @@
 //! Secrets are write-only: they go in, and come out only to log in to the CRM.
 
 pub mod credentials;
+pub mod guard;
 pub mod vault;
 
 use std::sync::Arc;
@@ -37,4 +38,6 @@ pub struct Hub {
     pub vault: Arc<vault::Vault>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Single-flight logins per credential record.
+    pub flights: Arc<guard::Flights>,
 }

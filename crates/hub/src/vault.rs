@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -43,6 +44,8 @@ pub struct Sealed {
 struct VaultKey {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// Keys the fingerprints of secrets sealed under this key.
+    fingerprint_key: Zeroizing<[u8; 32]>,
 }
 
 /// The hub's keys; the first seals.
@@ -88,9 +91,17 @@ impl Vault {
                 return Err(VaultError::BadKey(n + 1));
             }
             let cipher = XChaCha20Poly1305::new_from_slice(&raw).map_err(|_| VaultError::BadKey(n + 1))?;
+            let fingerprint_key = Zeroizing::new(
+                Sha256::new()
+                    .chain_update(b"latchkey hub fingerprint key v1\0")
+                    .chain_update(raw.as_slice())
+                    .finalize()
+                    .into(),
+            );
             keys.push(VaultKey {
                 id: key_id(&raw),
                 cipher,
+                fingerprint_key,
             });
         }
         if keys.is_empty() {
@@ -128,13 +139,26 @@ impl Vault {
         }
     }
 
-    /// Opens a value sealed by key `key_id` for `context`.
-    pub fn open(&self, bytes: &[u8], key_id: &str, context: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-        let key = self
-            .keys
+    /// A keyed fingerprint (HMAC-SHA256) of secrets sealed under key `key_id`: equal
+    /// secrets give equal fingerprints, and without the key nobody can test a guess.
+    pub fn fingerprint(&self, key_id: &str, secrets: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let key = self.key(key_id)?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.fingerprint_key.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(secrets);
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+
+    fn key(&self, key_id: &str) -> Result<&VaultKey, VaultError> {
+        self.keys
             .iter()
             .find(|k| k.id == key_id)
-            .ok_or_else(|| VaultError::UnknownKey(key_id.to_owned()))?;
+            .ok_or_else(|| VaultError::UnknownKey(key_id.to_owned()))
+    }
+
+    /// Opens a value sealed by key `key_id` for `context`.
+    pub fn open(&self, bytes: &[u8], key_id: &str, context: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        let key = self.key(key_id)?;
         if bytes.len() < NONCE_LEN {
             return Err(VaultError::Tampered);
         }
@@ -190,5 +214,18 @@ mod tests {
         assert!(matches!(Vault::from_encoded(" , "), Err(VaultError::NoKey)));
         assert!(matches!(Vault::from_encoded("c2hvcnQ="), Err(VaultError::BadKey(1))));
         assert!(!format!("{rotated:?}").contains(old_key.as_str()), "no key in Debug");
+
+        let fp = old.fingerprint(&sealed.key_id, b"secrets").unwrap();
+        assert_eq!(
+            fp,
+            rotated.fingerprint(&sealed.key_id, b"secrets").unwrap(),
+            "same key, same fingerprint"
+        );
+        assert_ne!(fp, old.fingerprint(&sealed.key_id, b"other secrets").unwrap());
+        assert_ne!(
+            fp,
+            rotated.fingerprint(rotated.current_id(), b"secrets").unwrap(),
+            "keyed"
+        );
     }
 }

@@ -78,8 +78,73 @@ pub enum HubCommand {
     /// CRM credential records (one per CRM org in a workspace; secrets are write-only).
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Connectors ("Data Sync").
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
     /// Seal every credential record under a new key, in one transaction.
     RotateKey,
+}
+
+/// `latchkey hub connector …`
+#[derive(Debug, Subcommand)]
+pub enum ConnectorCommand {
+    /// Add a connector on the workspace's credential record.
+    Add {
+        /// Workspace name.
+        workspace: String,
+        /// Connector name.
+        name: String,
+        /// CRM object: Contact, Account or Lead.
+        #[arg(long, default_value = "Contact")]
+        object: String,
+        /// pull, push or both.
+        #[arg(long, default_value = "both")]
+        direction: String,
+        /// Interval: 60s, 5m, 1h.
+        #[arg(long, default_value = "60s")]
+        every: String,
+        /// Which credential record (needed when the workspace has several).
+        #[arg(long)]
+        login_url: Option<String>,
+    },
+    /// List the workspace's connectors with state and last error.
+    List {
+        /// Workspace name.
+        workspace: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one connector.
+    Show {
+        /// Workspace name.
+        workspace: String,
+        /// Connector name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable or disable a connector.
+    State {
+        /// Workspace name.
+        workspace: String,
+        /// Connector name.
+        name: String,
+        /// enabled or disabled.
+        #[arg(value_parser = ["enabled", "disabled"])]
+        state: String,
+    },
+    /// Test the connector's connection once, through the guard.
+    Test {
+        /// Workspace name.
+        workspace: String,
+        /// Connector name.
+        name: String,
+        /// CA certificate to trust for an https:// login URL.
+        #[arg(long, value_name = "PEM")]
+        ca: Option<PathBuf>,
+    },
 }
 
 /// `latchkey hub workspace …`
@@ -128,6 +193,9 @@ pub enum CredentialCommand {
         /// Read an OAuth refresh token from standard input (no password needed then).
         #[arg(long)]
         refresh_token_stdin: bool,
+        /// CA certificate to trust when the new secrets are tested (suspended connectors).
+        #[arg(long, value_name = "PEM")]
+        ca: Option<PathBuf>,
     },
     /// Show the workspace's records: which secrets are set, never their values.
     Show {

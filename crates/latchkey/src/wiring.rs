@@ -163,5 +163,6 @@ pub async fn hub_with(config: &Config, vault: Vault) -> anyhow::Result<Hub> {
         store: store(config).await?,
         vault: std::sync::Arc::new(vault),
         clock: std::sync::Arc::new(SystemClock),
+        flights: Default::default(),
     })
 }

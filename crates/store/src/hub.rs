@@ -37,6 +37,10 @@ pub struct SealedCredential {
     pub key_id: String,
     /// Last changed at.
     pub updated_at: DateTime<Utc>,
+    /// Fingerprint of the secrets the CRM rejected, if it did.
+    pub rejected_fingerprint: Option<Vec<u8>>,
+    /// What the CRM said then.
+    pub rejected_reason: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -56,6 +60,8 @@ struct CredentialRow {
     sealed: Vec<u8>,
     key_id: String,
     updated_at: i64,
+    rejected_fingerprint: Option<Vec<u8>>,
+    rejected_reason: Option<String>,
 }
 
 impl TryFrom<CredentialRow> for SealedCredential {
@@ -70,6 +76,8 @@ impl TryFrom<CredentialRow> for SealedCredential {
             sealed: r.sealed,
             key_id: r.key_id,
             updated_at: from_millis(r.updated_at, "credential updated_at")?,
+            rejected_fingerprint: r.rejected_fingerprint,
+            rejected_reason: r.rejected_reason,
         })
     }
 }
@@ -127,7 +135,8 @@ pub async fn workspaces(conn: &mut Conn) -> Result<Vec<Workspace>, StoreError> {
         .collect()
 }
 
-const CREDENTIAL_COLUMNS: &str = "id, workspace_id, login_url, username, client_id, sealed, key_id, updated_at";
+const CREDENTIAL_COLUMNS: &str =
+    "id, workspace_id, login_url, username, client_id, sealed, key_id, updated_at, rejected_fingerprint, rejected_reason";
 
 /// Stores a credential record, replacing the workspace's record for the same login URL.
 pub async fn put_credential(conn: &mut Conn, c: &SealedCredential) -> Result<(), StoreError> {
@@ -174,13 +183,178 @@ pub async fn all_credentials(conn: &mut Conn) -> Result<Vec<SealedCredential>, S
         .collect()
 }
 
-/// Replaces a record's sealed secrets (key rotation); `true` when it exists.
-pub async fn reseal(conn: &mut Conn, id: &str, sealed: &[u8], key_id: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE hub_credentials SET sealed = $2, key_id = $3 WHERE id = $1")
+/// Replaces a record's sealed secrets and rejected fingerprint (key rotation); `true`
+/// when it exists.
+pub async fn reseal(
+    conn: &mut Conn,
+    id: &str,
+    sealed: &[u8],
+    key_id: &str,
+    rejected_fingerprint: Option<&[u8]>,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE hub_credentials SET sealed = $2, key_id = $3, rejected_fingerprint = $4 WHERE id = $1")
+            .bind(id)
+            .bind(sealed)
+            .bind(key_id)
+            .bind(rejected_fingerprint)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Remembers (or, with `None`, forgets) that the CRM rejected the secrets with this
+/// fingerprint.
+pub async fn set_rejected(
+    conn: &mut Conn,
+    credential_id: &str,
+    rejected: Option<(&[u8], &str)>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE hub_credentials SET rejected_fingerprint = $2, rejected_reason = $3 WHERE id = $1")
+        .bind(credential_id)
+        .bind(rejected.map(|(f, _)| f))
+        .bind(rejected.map(|(_, r)| r))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A connector ("Data Sync").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connector {
+    /// Id.
+    pub id: String,
+    /// Workspace.
+    pub workspace_id: String,
+    /// The credential record it logs in with.
+    pub credential_id: String,
+    /// Name, unique in the workspace.
+    pub name: String,
+    /// CRM object (Contact).
+    pub object: String,
+    /// `pull`, `push` or `both`.
+    pub direction: String,
+    /// Seconds between runs.
+    pub interval_secs: i64,
+    /// `enabled`, `disabled`, `suspended` or `backing_off`.
+    pub state: String,
+    /// The last error shown to the user.
+    pub last_error: Option<String>,
+    /// Last changed at.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct ConnectorRow {
+    id: String,
+    workspace_id: String,
+    credential_id: String,
+    name: String,
+    object: String,
+    direction: String,
+    interval_secs: i64,
+    state: String,
+    last_error: Option<String>,
+    updated_at: i64,
+}
+
+impl TryFrom<ConnectorRow> for Connector {
+    type Error = StoreError;
+    fn try_from(r: ConnectorRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            updated_at: from_millis(r.updated_at, "connector updated_at")?,
+            id: r.id,
+            workspace_id: r.workspace_id,
+            credential_id: r.credential_id,
+            name: r.name,
+            object: r.object,
+            direction: r.direction,
+            interval_secs: r.interval_secs,
+            state: r.state,
+            last_error: r.last_error,
+        })
+    }
+}
+
+const CONNECTOR_COLUMNS: &str =
+    "id, workspace_id, credential_id, name, object, direction, interval_secs, state, last_error, updated_at";
+
+/// Stores a new connector.
+pub async fn insert_connector(conn: &mut Conn, c: &Connector) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO hub_connectors ({CONNECTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
+    .bind(&c.id)
+    .bind(&c.workspace_id)
+    .bind(&c.credential_id)
+    .bind(&c.name)
+    .bind(&c.object)
+    .bind(&c.direction)
+    .bind(c.interval_secs)
+    .bind(&c.state)
+    .bind(c.last_error.as_deref())
+    .bind(c.updated_at.timestamp_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::duplicate_as("connector"))?;
+    Ok(())
+}
+
+/// The workspace's connectors, by name.
+pub async fn connectors(conn: &mut Conn, workspace_id: &str) -> Result<Vec<Connector>, StoreError> {
+    sqlx::query_as::<_, ConnectorRow>(&format!(
+        "SELECT {CONNECTOR_COLUMNS} FROM hub_connectors WHERE workspace_id = $1 ORDER BY name"
+    ))
+    .bind(workspace_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(Connector::try_from)
+    .collect()
+}
+
+/// Sets one connector's state and error; `true` when it exists.
+pub async fn set_connector_state(
+    conn: &mut Conn,
+    id: &str,
+    state: &str,
+    last_error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE hub_connectors SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1")
         .bind(id)
-        .bind(sealed)
-        .bind(key_id)
+        .bind(state)
+        .bind(last_error)
+        .bind(now.timestamp_millis())
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Moves every connector of a credential record that is in state `from` to `to` with
+/// `last_error`; returns how many.
+pub async fn move_connectors(
+    conn: &mut Conn,
+    credential_id: &str,
+    from: &[&str],
+    to: &str,
+    last_error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut moved = 0;
+    for state in from {
+        let done = sqlx::query(
+            "UPDATE hub_connectors SET state = $3, last_error = $4, updated_at = $5 \
+             WHERE credential_id = $1 AND state = $2",
+        )
+        .bind(credential_id)
+        .bind(*state)
+        .bind(to)
+        .bind(last_error)
+        .bind(now.timestamp_millis())
+        .execute(&mut *conn)
+        .await?;
+        moved += done.rows_affected();
+    }
+    Ok(moved)
 }

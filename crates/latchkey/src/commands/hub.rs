@@ -4,12 +4,14 @@
 use std::io::Read;
 
 use latchkey_hub::credentials::{CredentialInput, CredentialView};
+use latchkey_hub::guard::{read_ca, ConnectorSpec, GuardError};
 use latchkey_hub::vault::Vault;
-use latchkey_sfclient::{Client, Error as CrmError};
+use latchkey_hub::Hub;
+use latchkey_store::hub::Connector;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{usage, Failure};
-use crate::cli::{CredentialCommand, HubCommand, WorkspaceCommand};
+use crate::cli::{ConnectorCommand, CredentialCommand, HubCommand, WorkspaceCommand};
 use crate::config::Config;
 use crate::output;
 use crate::wiring::{self, HubKeys};
@@ -79,6 +81,7 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             client_id,
             client_secret_stdin,
             refresh_token_stdin,
+            ca,
         }) => {
             let flags = [password_stdin, token_stdin, client_secret_stdin, refresh_token_stdin];
             let mut lines = stdin_lines(flags.iter().filter(|f| **f).count())?.into_iter();
@@ -94,6 +97,15 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             };
             let view = hub.set_credential(&workspace, input).await?;
             print_view(&view);
+            let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+            match hub
+                .resume_after_change(&workspace, &view.login_url, pem.as_deref())
+                .await?
+            {
+                None => {}
+                Some(Ok(())) => println!("the new credentials work: suspended connectors resumed"),
+                Some(Err(e)) => return Err(guard_failure(e)),
+            }
         }
         HubCommand::Credential(CredentialCommand::Show { workspace, json }) => {
             let views = hub.credential_views(&workspace).await?;
@@ -108,23 +120,111 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             login_url,
             ca,
         }) => {
-            let (url, credentials) = hub.login_credentials(&workspace, login_url.as_deref()).await?;
-            let pem = match &ca {
-                Some(path) => Some(std::fs::read(path).map_err(|e| usage(format!("reading {}: {e}", path.display())))?),
-                None => None,
+            let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+            let url = hub
+                .test_credential(&workspace, login_url.as_deref(), pem.as_deref())
+                .await
+                .map_err(guard_failure)?;
+            println!("connected to {url}");
+        }
+        HubCommand::Connector(cmd) => connector(cmd, &hub).await?,
+        HubCommand::RotateKey => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+/// A guard verdict as a failure: rejections and bad input are the user's to fix (2),
+/// the rest exit 1.
+fn guard_failure(e: GuardError) -> Failure {
+    match e {
+        GuardError::Suspended(_) | GuardError::Rejected(_) | GuardError::Crm(_) => usage(e.to_string()),
+        GuardError::Hub(e) => e.into(),
+        GuardError::Transient(_) => Failure::Internal(e.into()),
+    }
+}
+
+/// `60s`, `5m`, `1h` (or plain seconds) in seconds.
+fn parse_interval(text: &str) -> Result<i64, Failure> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: i64 = number
+        .parse()
+        .map_err(|_| usage(format!("interval {text:?}: use 60s, 5m or 1h")))?;
+    match unit {
+        "s" => Ok(n),
+        "m" => Ok(n * 60),
+        "h" => Ok(n * 3600),
+        _ => Err(usage(format!("interval {text:?}: use 60s, 5m or 1h"))),
+    }
+}
+
+fn connector_json(c: &Connector) -> serde_json::Value {
+    serde_json::json!({
+        "name": c.name, "object": c.object, "direction": c.direction, "every_seconds": c.interval_secs,
+        "state": c.state, "last_error": c.last_error,
+    })
+}
+
+fn print_connector(c: &Connector) {
+    println!(
+        "{:<24} {:<8} {:<5} every {:>5}s  {}{}",
+        c.name,
+        c.object,
+        c.direction,
+        c.interval_secs,
+        c.state,
+        c.last_error.as_deref().map(|e| format!("  — {e}")).unwrap_or_default()
+    );
+}
+
+async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
+    match cmd {
+        ConnectorCommand::Add {
+            workspace,
+            name,
+            object,
+            direction,
+            every,
+            login_url,
+        } => {
+            let spec = ConnectorSpec {
+                name: &name,
+                object: &object,
+                direction: &direction,
+                interval_secs: parse_interval(&every)?,
+                login_url: login_url.as_deref(),
             };
-            let client = Client::new(&url, credentials, pem.as_deref()).map_err(|e| usage(e.to_string()))?;
-            match client.connect().await {
-                Ok(()) => println!("connected to {url}"),
-                Err(e @ CrmError::CredentialsRejected { .. }) => {
-                    return Err(usage(format!(
-                        "the CRM rejected the credentials ({e}); enter the new password and security token"
-                    )))
-                }
-                Err(e) => return Err(Failure::Internal(anyhow::anyhow!("could not reach the CRM: {e}"))),
+            print_connector(&hub.add_connector(&workspace, spec).await?);
+        }
+        ConnectorCommand::List { workspace, json } => {
+            let all = hub.connectors(&workspace).await?;
+            if json {
+                output::json(&all.iter().map(connector_json).collect::<Vec<_>>())?;
+            } else {
+                all.iter().for_each(print_connector);
             }
         }
-        HubCommand::RotateKey => unreachable!("handled above"),
+        ConnectorCommand::Show { workspace, name, json } => {
+            let c = hub.connector(&workspace, &name).await?;
+            if json {
+                output::json(&connector_json(&c))?;
+            } else {
+                print_connector(&c);
+            }
+        }
+        ConnectorCommand::State { workspace, name, state } => {
+            print_connector(&hub.set_connector_enabled(&workspace, &name, state == "enabled").await?);
+        }
+        ConnectorCommand::Test { workspace, name, ca } => {
+            let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+            hub.test_connector(&workspace, &name, pem.as_deref())
+                .await
+                .map_err(guard_failure)?;
+            println!("connector {name:?} connected");
+        }
     }
     Ok(())
 }

@@ -136,3 +136,125 @@ fn credential_records_are_sealed_write_only_and_survive_key_rotation() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("https://"), "{}", bad.stderr);
 }
+
+/// The seeds' story without webhooks: an administrator resets the password of the CRM
+/// user whose credentials three connectors share. The hub sends the stale secret once,
+/// suspends all three with a message that says what to do, never sends it again (the
+/// account is not locked even with a maximum of 3 attempts), and resumes all three by
+/// itself once the new password and token are entered.
+#[test]
+fn a_password_reset_costs_one_failed_login_and_new_secrets_resume_every_connector() {
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "policy", "set", "--max-invalid-attempts", "3"], None);
+    org.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let latest_token = || {
+        values_after(&org.mails().join("\n"), "Security token (case-sensitive): ")
+            .pop()
+            .expect("a token mail")
+    };
+    let token = latest_token();
+    let server = org.serve();
+    let url = server.url.as_str();
+
+    let hub = Cli::new();
+    hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
+    hub.ok(
+        &[
+            "hub",
+            "credential",
+            "set",
+            "GatorMail",
+            "--login-url",
+            url,
+            "--username",
+            USER,
+            "--password-stdin",
+            "--token-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n{token}\n")),
+    );
+    let connectors = ["Contacts", "Leads", "Accounts"];
+    for name in connectors {
+        hub.ok(&["hub", "connector", "add", "GatorMail", name, "--every", "5s"], None);
+        hub.ok(&["hub", "connector", "test", "GatorMail", name], None);
+    }
+    let states = || -> Vec<(String, String)> {
+        let list: Value =
+            serde_json::from_str(&hub.ok(&["hub", "connector", "list", "GatorMail", "--json"], None)).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["state"].as_str().unwrap().to_owned(),
+                    c["last_error"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert!(states().iter().all(|(s, _)| s == "enabled"));
+
+    org.ok(&["org", "user", "reset-password", USER], None);
+    for round in 0..3 {
+        for name in connectors {
+            let run = hub.run(&["hub", "connector", "test", "GatorMail", name], None);
+            assert_eq!(run.code, 2, "round {round}, {name}: {run:?}");
+            assert!(
+                run.stderr.contains("enter the new ones in Data Source Properties"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+    for (state, error) in states() {
+        assert_eq!(state, "suspended");
+        assert!(error.starts_with("Suspended: credentials rejected"), "{error}");
+    }
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["failed_attempts"], 1, "nine tests, one failed login: {user}");
+    assert_eq!(user["locked"], false);
+    let refused = hub.run(&["hub", "connector", "state", "GatorMail", "Leads", "enabled"], None);
+    assert_eq!(
+        refused.code, 2,
+        "a suspended connector needs new credentials, not a switch"
+    );
+
+    // The user sets a new password; a new token is mailed; they type both once.
+    let new_password = "amber-lantern-77";
+    org.ok(
+        &["org", "user", "set-password", USER, "--password-stdin"],
+        Some(&format!("{new_password}\n")),
+    );
+    let new_token = latest_token();
+    assert_ne!(new_token, token);
+    let set = hub.ok(
+        &[
+            "hub",
+            "credential",
+            "set",
+            "GatorMail",
+            "--login-url",
+            url,
+            "--username",
+            USER,
+            "--password-stdin",
+            "--token-stdin",
+        ],
+        Some(&format!("{new_password}\n{new_token}\n")),
+    );
+    assert!(set.contains("suspended connectors resumed"), "{set}");
+    assert!(
+        states().iter().all(|(s, e)| s == "enabled" && e.is_empty()),
+        "{:?}",
+        states()
+    );
+    for name in connectors {
+        hub.ok(&["hub", "connector", "test", "GatorMail", name], None);
+    }
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["locked"], false);
+}

@@ -1,0 +1,285 @@
+//! The guard: the only way the hub logs in to a CRM. A credential record's secrets that
+//! the CRM rejected are remembered by their keyed fingerprint and **never sent again**:
+//! every connector on that record is suspended at once with an error that says what to
+//! do. When the secrets change, one login is tried; if it succeeds, every suspended
+//! connector resumes by itself. Transient failures (network, 5xx, 429) never suspend
+//! anything and never count as failed logins at the CRM.
+//!
+//! Logins are single-flight per record within a process, so connectors that run at
+//! the same moment cause one login, not one each.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use latchkey_sfclient::{Client, Error as CrmError};
+use latchkey_store::hub::{self, Connector, SealedCredential};
+
+use crate::{Hub, HubError};
+
+/// What the user sees on a suspended connector (the seeds' red banner, but saying what
+/// to do).
+pub const REJECTED_MESSAGE: &str = "Suspended: credentials rejected — the CRM rejected the password or security \
+                                    token; enter the new ones in Data Source Properties";
+
+/// Connector states.
+pub mod state {
+    /// Runs on its interval.
+    pub const ENABLED: &str = "enabled";
+    /// Stopped by the user.
+    pub const DISABLED: &str = "disabled";
+    /// Stopped by the guard: the CRM rejected the credentials; needs new ones.
+    pub const SUSPENDED: &str = "suspended";
+    /// Transient failures; retried later with backoff.
+    pub const BACKING_OFF: &str = "backing_off";
+}
+
+/// Why the guard did not produce a session.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    /// These secrets were rejected before; nothing was sent.
+    #[error("{REJECTED_MESSAGE} (the CRM said: {0}; not sent again)")]
+    Suspended(String),
+    /// The CRM rejected the secrets just now.
+    #[error("{REJECTED_MESSAGE} (the CRM said: {0})")]
+    Rejected(String),
+    /// Try again later.
+    #[error("the CRM could not be reached: {0}")]
+    Transient(String),
+    /// The CRM refused the request itself (not the credentials).
+    #[error("the CRM refused the request: {0}")]
+    Crm(String),
+    /// A hub failure.
+    #[error(transparent)]
+    Hub(#[from] HubError),
+}
+
+/// Per-record login locks (single flight).
+#[derive(Debug, Default)]
+pub struct Flights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl Flights {
+    fn lock_for(&self, credential_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(map.entry(credential_id.to_owned()).or_default())
+    }
+}
+
+impl From<latchkey_store::StoreError> for GuardError {
+    fn from(e: latchkey_store::StoreError) -> Self {
+        Self::Hub(e.into())
+    }
+}
+
+impl Hub {
+    /// Logs in once with `record` through the guard (see the module docs); `ca` is a
+    /// PEM root to trust for an https:// login URL.
+    pub async fn guarded_login(&self, record: &SealedCredential, ca: Option<&[u8]>) -> Result<Client, GuardError> {
+        let flight = self.flights.lock_for(&record.id);
+        let _one_at_a_time = flight.lock().await;
+        // The record may have changed while we waited (another flight's verdict).
+        let ws = self.workspace_by_id(&record.workspace_id).await?;
+        let record = self.record(&ws, Some(&record.login_url)).await?;
+        let (credentials, fingerprint) = self.unseal(&record)?;
+        if record.rejected_fingerprint.as_deref() == Some(fingerprint.as_slice()) {
+            return Err(GuardError::Suspended(
+                record.rejected_reason.clone().unwrap_or_default(),
+            ));
+        }
+        let client = Client::new(&record.login_url, credentials, ca).map_err(|e| GuardError::Crm(e.to_string()))?;
+        let now = self.clock.now();
+        let mut conn = self.store.conn().await?;
+        match client.connect().await {
+            Ok(()) => {
+                if record.rejected_fingerprint.is_some() {
+                    hub::set_rejected(&mut conn, &record.id, None).await?;
+                }
+                let resumed = hub::move_connectors(
+                    &mut conn,
+                    &record.id,
+                    &[state::SUSPENDED, state::BACKING_OFF],
+                    state::ENABLED,
+                    None,
+                    now,
+                )
+                .await?;
+                if resumed > 0 {
+                    tracing::info!(credential = %record.id, resumed, "credentials accepted; connectors resumed");
+                }
+                Ok(client)
+            }
+            Err(CrmError::CredentialsRejected { code, message }) => {
+                let reason = format!("{code}: {message}");
+                hub::set_rejected(&mut conn, &record.id, Some((&fingerprint, &reason))).await?;
+                let suspended = hub::move_connectors(
+                    &mut conn,
+                    &record.id,
+                    &[state::ENABLED, state::BACKING_OFF],
+                    state::SUSPENDED,
+                    Some(REJECTED_MESSAGE),
+                    now,
+                )
+                .await?;
+                tracing::warn!(credential = %record.id, code = %code, suspended, "credentials rejected; connectors suspended");
+                Err(GuardError::Rejected(reason))
+            }
+            Err(CrmError::Transient(what)) => {
+                hub::move_connectors(
+                    &mut conn,
+                    &record.id,
+                    &[state::ENABLED],
+                    state::BACKING_OFF,
+                    Some(&format!("Backing off: the CRM could not be reached ({what})")),
+                    now,
+                )
+                .await?;
+                Err(GuardError::Transient(what))
+            }
+            Err(e) => Err(GuardError::Crm(e.to_string())),
+        }
+    }
+
+    /// Tests the workspace's record for `login_url` (the only one when `None`) once,
+    /// through the guard.
+    pub async fn test_credential(
+        &self,
+        workspace: &str,
+        login_url: Option<&str>,
+        ca: Option<&[u8]>,
+    ) -> Result<String, GuardError> {
+        let ws = self.workspace(workspace).await?;
+        let record = self.record(&ws, login_url).await?;
+        self.guarded_login(&record, ca).await?;
+        Ok(record.login_url)
+    }
+
+    /// Adds a connector on the workspace's record for `login_url` (the only one when
+    /// `None`); it starts enabled.
+    pub async fn add_connector(&self, workspace: &str, spec: ConnectorSpec<'_>) -> Result<Connector, HubError> {
+        let ws = self.workspace(workspace).await?;
+        let name = spec.name.trim();
+        if name.is_empty() || name.len() > 80 {
+            return Err(HubError::Invalid("connector name must be 1 to 80 characters".into()));
+        }
+        if !["Contact", "Account", "Lead"].contains(&spec.object) {
+            return Err(HubError::Invalid("object must be Contact, Account or Lead".into()));
+        }
+        if !["pull", "push", "both"].contains(&spec.direction) {
+            return Err(HubError::Invalid("direction must be pull, push or both".into()));
+        }
+        if !(5..=86_400).contains(&spec.interval_secs) {
+            return Err(HubError::Invalid("the interval must be between 5 s and 24 h".into()));
+        }
+        let record = self.record(&ws, spec.login_url).await?;
+        let connector = Connector {
+            id: latchkey_core::ids::generate("0Hk"),
+            workspace_id: ws.id,
+            credential_id: record.id,
+            name: name.to_owned(),
+            object: spec.object.to_owned(),
+            direction: spec.direction.to_owned(),
+            interval_secs: spec.interval_secs,
+            state: state::ENABLED.to_owned(),
+            last_error: None,
+            updated_at: self.clock.now(),
+        };
+        let mut conn = self.store.conn().await?;
+        hub::insert_connector(&mut conn, &connector).await?;
+        Ok(connector)
+    }
+
+    /// The workspace's connectors.
+    pub async fn connectors(&self, workspace: &str) -> Result<Vec<Connector>, HubError> {
+        let ws = self.workspace(workspace).await?;
+        let mut conn = self.store.conn().await?;
+        Ok(hub::connectors(&mut conn, &ws.id).await?)
+    }
+
+    /// The workspace's connector `name`.
+    pub async fn connector(&self, workspace: &str, name: &str) -> Result<Connector, HubError> {
+        self.connectors(workspace)
+            .await?
+            .into_iter()
+            .find(|c| c.name == name.trim())
+            .ok_or_else(|| HubError::NotFound(format!("connector {name:?}")))
+    }
+
+    /// The user enables or disables a connector. A suspended connector cannot simply be
+    /// enabled: its credentials must change first (then it resumes by itself).
+    pub async fn set_connector_enabled(
+        &self,
+        workspace: &str,
+        name: &str,
+        enabled: bool,
+    ) -> Result<Connector, HubError> {
+        let c = self.connector(workspace, name).await?;
+        if enabled && c.state == state::SUSPENDED {
+            return Err(HubError::Invalid(REJECTED_MESSAGE.into()));
+        }
+        let to = if enabled { state::ENABLED } else { state::DISABLED };
+        let mut conn = self.store.conn().await?;
+        hub::set_connector_state(&mut conn, &c.id, to, None, self.clock.now()).await?;
+        self.connector(workspace, name).await
+    }
+
+    /// Tests the connector's credential record once, through the guard.
+    pub async fn test_connector(&self, workspace: &str, name: &str, ca: Option<&[u8]>) -> Result<(), GuardError> {
+        let c = self.connector(workspace, name).await?;
+        if c.state == state::DISABLED {
+            return Err(GuardError::Hub(HubError::Invalid(format!(
+                "connector {name:?} is disabled"
+            ))));
+        }
+        let mut conn = self.store.conn().await?;
+        let record = hub::credentials(&mut conn, &c.workspace_id)
+            .await?
+            .into_iter()
+            .find(|r| r.id == c.credential_id)
+            .ok_or_else(|| HubError::NotFound("the connector's credential record".into()))?;
+        drop(conn);
+        self.guarded_login(&record, ca).await.map(|_| ())
+    }
+
+    /// After a record's secrets changed: when any of its connectors is suspended, one
+    /// login through the guard resumes them all. Returns the guard's verdict, or `None`
+    /// when nothing was suspended.
+    pub async fn resume_after_change(
+        &self,
+        workspace: &str,
+        login_url: &str,
+        ca: Option<&[u8]>,
+    ) -> Result<Option<Result<(), GuardError>>, HubError> {
+        let ws = self.workspace(workspace).await?;
+        let record = self.record(&ws, Some(login_url)).await?;
+        let mut conn = self.store.conn().await?;
+        let suspended = hub::connectors(&mut conn, &ws.id)
+            .await?
+            .iter()
+            .any(|c| c.credential_id == record.id && c.state == state::SUSPENDED);
+        drop(conn);
+        if !suspended {
+            return Ok(None);
+        }
+        Ok(Some(self.guarded_login(&record, ca).await.map(|_| ())))
+    }
+}
+
+/// A connector to add.
+#[derive(Debug, Clone)]
+pub struct ConnectorSpec<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// CRM object.
+    pub object: &'a str,
+    /// `pull`, `push` or `both`.
+    pub direction: &'a str,
+    /// Seconds between runs.
+    pub interval_secs: i64,
+    /// Which credential record (needed when the workspace has several).
+    pub login_url: Option<&'a str>,
+}
+
+/// A PEM file's bytes, for [`Hub::guarded_login`]'s `ca`.
+pub fn read_ca(path: Option<&PathBuf>) -> std::io::Result<Option<Vec<u8>>> {
+    path.map(std::fs::read).transpose()
+}
