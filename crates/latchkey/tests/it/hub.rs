@@ -258,3 +258,56 @@ fn a_password_reset_costs_one_failed_login_and_new_secrets_resume_every_connecto
     let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
     assert_eq!(user["locked"], false);
 }
+
+/// An org server that is down is a transient fault: the connector backs off, is never
+/// suspended, no failed login is counted, and the next test after the org returns
+/// enables it again.
+#[test]
+fn an_unreachable_org_backs_off_and_never_suspends() {
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    org.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let mut server = org.serve();
+    let url = server.url.clone();
+    let hub = Cli::new();
+    hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
+    hub.ok(
+        &[
+            "hub",
+            "credential",
+            "set",
+            "GatorMail",
+            "--login-url",
+            &url,
+            "--username",
+            USER,
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    hub.ok(&["hub", "connector", "add", "GatorMail", "Contacts"], None);
+    hub.ok(&["hub", "connector", "test", "GatorMail", "Contacts"], None);
+
+    server.terminate();
+    for _ in 0..3 {
+        let run = hub.run(&["hub", "connector", "test", "GatorMail", "Contacts"], None);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains("could not be reached"), "{}", run.stderr);
+    }
+    let shown: Value =
+        serde_json::from_str(&hub.ok(&["hub", "connector", "show", "GatorMail", "Contacts", "--json"], None)).unwrap();
+    assert_eq!(shown["state"], "backing_off", "{shown}");
+
+    let listen = url.trim_start_matches("http://");
+    let _back = org.start(&["serve", "--org-listen", listen]);
+    hub.ok(&["hub", "connector", "test", "GatorMail", "Contacts"], None);
+    let shown: Value =
+        serde_json::from_str(&hub.ok(&["hub", "connector", "show", "GatorMail", "Contacts", "--json"], None)).unwrap();
+    assert_eq!(shown["state"], "enabled", "{shown}");
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["failed_attempts"], 0, "{user}");
+}
