@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use latchkey_sfclient::{Client, Error as CrmError};
 use latchkey_store::hub::{self, Connector, SealedCredential};
+use latchkey_store::outbox::{self, NewMail};
 
 use crate::{Hub, HubError};
 
@@ -109,10 +110,12 @@ impl Hub {
                 Ok(client)
             }
             Err(CrmError::CredentialsRejected { code, message }) => {
+                drop(conn);
                 let reason = format!("{code}: {message}");
-                hub::set_rejected(&mut conn, &record.id, Some((&fingerprint, &reason))).await?;
+                let mut tx = self.store.begin().await?;
+                hub::set_rejected(&mut tx, &record.id, Some((&fingerprint, &reason))).await?;
                 let suspended = hub::move_connectors(
-                    &mut conn,
+                    &mut tx,
                     &record.id,
                     &[state::ENABLED, state::BACKING_OFF],
                     state::SUSPENDED,
@@ -120,6 +123,19 @@ impl Hub {
                     now,
                 )
                 .await?;
+                // The owners hear of it once per rejected secret (this branch runs only
+                // for secrets not rejected before).
+                let text = rejection_mail(&ws.name, &record, &reason, suspended);
+                for to in hub::owner_emails(&mut tx, &ws.id).await? {
+                    let mail = NewMail {
+                        to: &to,
+                        subject: "Data Sync suspended: the CRM rejected the credentials",
+                        text: &text,
+                        html: None,
+                    };
+                    outbox::enqueue(&mut tx, &mail, now).await?;
+                }
+                latchkey_store::commit(tx).await?;
                 tracing::warn!(credential = %record.id, code = %code, suspended, "credentials rejected; connectors suspended");
                 Err(GuardError::Rejected(reason))
             }
@@ -277,6 +293,20 @@ pub struct ConnectorSpec<'a> {
     pub interval_secs: i64,
     /// Which credential record (needed when the workspace has several).
     pub login_url: Option<&'a str>,
+}
+
+fn rejection_mail(workspace: &str, record: &SealedCredential, reason: &str, suspended: u64) -> String {
+    format!(
+        "In workspace {workspace}, the CRM at {url} rejected the credentials of {user} ({reason}).\n\n\
+         {suspended} connector(s) using them are suspended. The hub will not send these \
+         credentials again, so your CRM account will not be locked by it.\n\n\
+         What to do: enter the new password and security token in Data Source Properties \
+         (or: latchkey hub credential set {workspace} --login-url {url} --username {user} \
+         --password-stdin --token-stdin). The hub tests them once and resumes every \
+         suspended connector by itself.\n",
+        url = record.login_url,
+        user = record.username,
+    )
 }
 
 /// A PEM file's bytes, for [`Hub::guarded_login`]'s `ca`.

@@ -5,6 +5,7 @@
 
 pub mod credentials;
 pub mod guard;
+pub mod users;
 pub mod vault;
 
 use std::sync::Arc;
@@ -40,4 +41,6 @@ pub struct Hub {
     pub clock: Arc<dyn Clock>,
     /// Single-flight logins per credential record.
     pub flights: Arc<guard::Flights>,
+    /// argon2id parameters for hub users' passwords.
+    pub password_params: latchkey_core::password::HashParams,
 }

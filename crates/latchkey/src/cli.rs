@@ -81,8 +81,29 @@ pub enum HubCommand {
     /// Connectors ("Data Sync").
     #[command(subcommand)]
     Connector(ConnectorCommand),
+    /// Hub users (owners are told when a connector is suspended).
+    #[command(subcommand)]
+    User(HubUserCommand),
     /// Seal every credential record under a new key, in one transaction.
     RotateKey,
+}
+
+/// `latchkey hub user …`
+#[derive(Debug, Subcommand)]
+pub enum HubUserCommand {
+    /// Create a hub user; the password is read from standard input.
+    Create {
+        /// Workspace name.
+        workspace: String,
+        /// E-mail address (the login name).
+        email: String,
+        /// owner or member.
+        #[arg(long, default_value = "member", value_parser = ["owner", "member"])]
+        role: String,
+        /// Read the password from standard input (required; passwords never go in argv).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 /// `latchkey hub connector …`

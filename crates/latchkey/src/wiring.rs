@@ -164,5 +164,6 @@ pub async fn hub_with(config: &Config, vault: Vault) -> anyhow::Result<Hub> {
         vault: std::sync::Arc::new(vault),
         clock: std::sync::Arc::new(SystemClock),
         flights: Default::default(),
+        password_params: config.hashing.params(),
     })
 }

@@ -358,3 +358,46 @@ pub async fn move_connectors(
     }
     Ok(moved)
 }
+
+/// A hub user to store.
+#[derive(Debug, Clone)]
+pub struct NewHubUser<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Workspace.
+    pub workspace_id: &'a str,
+    /// E-mail address (the login name), lower case.
+    pub email: &'a str,
+    /// `owner` or `member`.
+    pub role: &'a str,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+}
+
+/// Stores a hub user.
+pub async fn insert_user(conn: &mut Conn, u: &NewHubUser<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO hub_users (id, workspace_id, email, role, password_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(u.id)
+    .bind(u.workspace_id)
+    .bind(u.email)
+    .bind(u.role)
+    .bind(u.password_hash)
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::duplicate_as("hub user"))?;
+    Ok(())
+}
+
+/// The e-mail addresses of a workspace's owners.
+pub async fn owner_emails(conn: &mut Conn, workspace_id: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT email FROM hub_users WHERE workspace_id = $1 AND role = 'owner' ORDER BY email")
+            .bind(workspace_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows.into_iter().map(|(e,)| e).collect())
+}

@@ -11,7 +11,7 @@ use latchkey_store::hub::Connector;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{usage, Failure};
-use crate::cli::{ConnectorCommand, CredentialCommand, HubCommand, WorkspaceCommand};
+use crate::cli::{ConnectorCommand, CredentialCommand, HubCommand, HubUserCommand, WorkspaceCommand};
 use crate::config::Config;
 use crate::output;
 use crate::wiring::{self, HubKeys};
@@ -98,10 +98,11 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             let view = hub.set_credential(&workspace, input).await?;
             print_view(&view);
             let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
-            match hub
+            let verdict = hub
                 .resume_after_change(&workspace, &view.login_url, pem.as_deref())
-                .await?
-            {
+                .await?;
+            deliver(config).await?;
+            match verdict {
                 None => {}
                 Some(Ok(())) => println!("the new credentials work: suspended connectors resumed"),
                 Some(Err(e)) => return Err(guard_failure(e)),
@@ -121,16 +122,33 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             ca,
         }) => {
             let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
-            let url = hub
+            let result = hub
                 .test_credential(&workspace, login_url.as_deref(), pem.as_deref())
-                .await
-                .map_err(guard_failure)?;
-            println!("connected to {url}");
+                .await;
+            deliver(config).await?;
+            println!("connected to {}", result.map_err(guard_failure)?);
         }
-        HubCommand::Connector(cmd) => connector(cmd, &hub).await?,
+        HubCommand::Connector(cmd) => {
+            let result = connector(cmd, &hub).await;
+            // A suspension queued mail for the owners: send it now.
+            deliver(config).await?;
+            result?;
+        }
+        HubCommand::User(HubUserCommand::Create {
+            workspace, email, role, ..
+        }) => {
+            let password = super::read_password_stdin()?;
+            println!("{}", hub.create_user(&workspace, &email, &role, &password).await?);
+        }
         HubCommand::RotateKey => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// Sends what the guard queued for the owners (through the configured transport).
+async fn deliver(config: &Config) -> Result<(), Failure> {
+    let services = wiring::services(config).await?;
+    super::mail::deliver_now(&services, config).await
 }
 
 /// A guard verdict as a failure: rejections and bad input are the user's to fix (2),

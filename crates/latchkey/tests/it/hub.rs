@@ -165,6 +165,19 @@ fn a_password_reset_costs_one_failed_login_and_new_secrets_resume_every_connecto
     hub.ok(
         &[
             "hub",
+            "user",
+            "create",
+            "GatorMail",
+            "owner@gatormail.test",
+            "--role",
+            "owner",
+            "--password-stdin",
+        ],
+        Some("hub-owner-password-1\n"),
+    );
+    hub.ok(
+        &[
+            "hub",
             "credential",
             "set",
             "GatorMail",
@@ -216,6 +229,21 @@ fn a_password_reset_costs_one_failed_login_and_new_secrets_resume_every_connecto
     }
     let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
     assert_eq!(user["failed_attempts"], 1, "nine tests, one failed login: {user}");
+    let notices: Vec<String> = hub
+        .mails()
+        .into_iter()
+        .filter(|m| m.contains("Data Sync suspended"))
+        .collect();
+    assert_eq!(notices.len(), 1, "the owner is told once per rejected secret");
+    assert!(
+        notices[0].contains("owner@gatormail.test") && notices[0].contains("3 connector(s)"),
+        "{}",
+        notices[0]
+    );
+    assert!(
+        !notices[0].contains(PASSWORD) && !notices[0].contains(&token),
+        "no secret in the mail"
+    );
     assert_eq!(user["locked"], false);
     let refused = hub.run(&["hub", "connector", "state", "GatorMail", "Leads", "enabled"], None);
     assert_eq!(
