@@ -55,6 +55,16 @@ pub enum GuardError {
     Hub(#[from] HubError),
 }
 
+/// A CRM connection the guard let through, with what it needs to judge later calls.
+#[derive(Debug)]
+pub struct Guarded {
+    /// The connection.
+    pub client: Client,
+    workspace: String,
+    record: SealedCredential,
+    fingerprint: Vec<u8>,
+}
+
 /// Per-record login locks (single flight).
 #[derive(Debug, Default)]
 pub struct Flights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
@@ -75,7 +85,7 @@ impl From<latchkey_store::StoreError> for GuardError {
 impl Hub {
     /// Logs in once with `record` through the guard (see the module docs); `ca` is a
     /// PEM root to trust for an https:// login URL.
-    pub async fn guarded_login(&self, record: &SealedCredential, ca: Option<&[u8]>) -> Result<Client, GuardError> {
+    pub async fn guarded_login(&self, record: &SealedCredential, ca: Option<&[u8]>) -> Result<Guarded, GuardError> {
         let flight = self.flights.lock_for(&record.id);
         let _one_at_a_time = flight.lock().await;
         // The record may have changed while we waited (another flight's verdict).
@@ -88,32 +98,59 @@ impl Hub {
             ));
         }
         let client = Client::new(&record.login_url, credentials, ca).map_err(|e| GuardError::Crm(e.to_string()))?;
-        let now = self.clock.now();
+        let guarded = Guarded {
+            client,
+            workspace: ws.name,
+            record,
+            fingerprint,
+        };
+        match guarded.client.connect().await {
+            Ok(()) => self.accepted(&guarded).await?,
+            Err(e) => return Err(self.failed(&guarded, e).await),
+        }
+        Ok(guarded)
+    }
+
+    /// An accepted login: a remembered rejection is cleared and suspended or backing-off
+    /// connectors resume.
+    async fn accepted(&self, guarded: &Guarded) -> Result<(), GuardError> {
+        let record = &guarded.record;
         let mut conn = self.store.conn().await?;
-        match client.connect().await {
-            Ok(()) => {
-                if record.rejected_fingerprint.is_some() {
-                    hub::set_rejected(&mut conn, &record.id, None).await?;
-                }
-                let resumed = hub::move_connectors(
-                    &mut conn,
-                    &record.id,
-                    &[state::SUSPENDED, state::BACKING_OFF],
-                    state::ENABLED,
-                    None,
-                    now,
-                )
-                .await?;
-                if resumed > 0 {
-                    tracing::info!(credential = %record.id, resumed, "credentials accepted; connectors resumed");
-                }
-                Ok(client)
-            }
-            Err(CrmError::CredentialsRejected { code, message }) => {
-                drop(conn);
+        if record.rejected_fingerprint.is_some() {
+            hub::set_rejected(&mut conn, &record.id, None).await?;
+        }
+        let resumed = hub::move_connectors(
+            &mut conn,
+            &record.id,
+            &[state::SUSPENDED, state::BACKING_OFF],
+            state::ENABLED,
+            None,
+            self.clock.now(),
+        )
+        .await?;
+        if resumed > 0 {
+            tracing::info!(credential = %record.id, resumed, "credentials accepted; connectors resumed");
+        }
+        Ok(())
+    }
+
+    /// A failed CRM call on a guarded connection, recorded: a rejection is remembered
+    /// (connectors suspended, owners told once); a transient failure backs the
+    /// connectors off. Returns the error to report.
+    pub async fn failed(&self, guarded: &Guarded, error: CrmError) -> GuardError {
+        match self.record_failure(guarded, error).await {
+            Ok(verdict) | Err(verdict) => verdict,
+        }
+    }
+
+    async fn record_failure(&self, guarded: &Guarded, error: CrmError) -> Result<GuardError, GuardError> {
+        let record = &guarded.record;
+        let now = self.clock.now();
+        match error {
+            CrmError::CredentialsRejected { code, message } => {
                 let reason = format!("{code}: {message}");
                 let mut tx = self.store.begin().await?;
-                hub::set_rejected(&mut tx, &record.id, Some((&fingerprint, &reason))).await?;
+                hub::set_rejected(&mut tx, &record.id, Some((&guarded.fingerprint, &reason))).await?;
                 let suspended = hub::move_connectors(
                     &mut tx,
                     &record.id,
@@ -123,10 +160,10 @@ impl Hub {
                     now,
                 )
                 .await?;
-                // The owners hear of it once per rejected secret (this branch runs only
-                // for secrets not rejected before).
-                let text = rejection_mail(&ws.name, &record, &reason, suspended);
-                for to in hub::owner_emails(&mut tx, &ws.id).await? {
+                // The owners hear of it once per rejected secret (a secret rejected
+                // before never gets this far).
+                let text = rejection_mail(&guarded.workspace, record, &reason, suspended);
+                for to in hub::owner_emails(&mut tx, &record.workspace_id).await? {
                     let mail = NewMail {
                         to: &to,
                         subject: "Data Sync suspended: the CRM rejected the credentials",
@@ -137,9 +174,10 @@ impl Hub {
                 }
                 latchkey_store::commit(tx).await?;
                 tracing::warn!(credential = %record.id, code = %code, suspended, "credentials rejected; connectors suspended");
-                Err(GuardError::Rejected(reason))
+                Ok(GuardError::Rejected(reason))
             }
-            Err(CrmError::Transient(what)) => {
+            CrmError::Transient(what) => {
+                let mut conn = self.store.conn().await?;
                 hub::move_connectors(
                     &mut conn,
                     &record.id,
@@ -149,9 +187,9 @@ impl Hub {
                     now,
                 )
                 .await?;
-                Err(GuardError::Transient(what))
+                Ok(GuardError::Transient(what))
             }
-            Err(e) => Err(GuardError::Crm(e.to_string())),
+            e => Ok(GuardError::Crm(e.to_string())),
         }
     }
 
@@ -240,20 +278,29 @@ impl Hub {
 
     /// Tests the connector's credential record once, through the guard.
     pub async fn test_connector(&self, workspace: &str, name: &str, ca: Option<&[u8]>) -> Result<(), GuardError> {
-        let c = self.connector(workspace, name).await?;
+        let (c, record) = self.connector_and_record(workspace, name).await?;
         if c.state == state::DISABLED {
             return Err(GuardError::Hub(HubError::Invalid(format!(
                 "connector {name:?} is disabled"
             ))));
         }
+        self.guarded_login(&record, ca).await.map(|_| ())
+    }
+
+    /// The connector `name` of `workspace` and its credential record.
+    pub(crate) async fn connector_and_record(
+        &self,
+        workspace: &str,
+        name: &str,
+    ) -> Result<(Connector, SealedCredential), HubError> {
+        let c = self.connector(workspace, name).await?;
         let mut conn = self.store.conn().await?;
         let record = hub::credentials(&mut conn, &c.workspace_id)
             .await?
             .into_iter()
             .find(|r| r.id == c.credential_id)
             .ok_or_else(|| HubError::NotFound("the connector's credential record".into()))?;
-        drop(conn);
-        self.guarded_login(&record, ca).await.map(|_| ())
+        Ok((c, record))
     }
 
     /// After a record's secrets changed: when any of its connectors is suspended, one

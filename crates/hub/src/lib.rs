@@ -5,6 +5,7 @@
 
 pub mod credentials;
 pub mod guard;
+pub mod sync;
 pub mod users;
 pub mod vault;
 

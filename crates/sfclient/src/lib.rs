@@ -32,6 +32,29 @@ pub struct SaveResult {
     pub error: Option<(String, String)>,
 }
 
+/// One page of query results.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The records of this page.
+    pub records: Vec<Value>,
+    /// Where the next page is (`nextRecordsUrl`), if there is one.
+    pub next: Option<String>,
+}
+
+impl Page {
+    fn of(mut body: Value) -> Self {
+        let records = match body.get_mut("records").map(Value::take) {
+            Some(Value::Array(records)) => records,
+            _ => Vec::new(),
+        };
+        let next = match (&body["done"], body["nextRecordsUrl"].as_str()) {
+            (Value::Bool(false), Some(url)) => Some(url.to_owned()),
+            _ => None,
+        };
+        Self { records, next }
+    }
+}
+
 /// A connection to one org with one set of credentials.
 #[derive(Debug)]
 pub struct Client {
@@ -148,21 +171,28 @@ impl Client {
 
     /// Every record a SOQL query returns, following `nextRecordsUrl`.
     pub async fn query(&self, soql: &str) -> Result<Vec<Value>, Error> {
-        let encoded: String = form_urlencoded::byte_serialize(soql.as_bytes()).collect();
-        let mut page = self.call(Method::GET, &format!("query?q={encoded}"), None).await?;
+        let mut page = self.query_page(soql).await?;
         let mut records = Vec::new();
         loop {
-            if let Some(batch) = page["records"].as_array() {
-                records.extend(batch.iter().cloned());
-            }
-            match page["nextRecordsUrl"].as_str() {
-                Some(next) if page["done"] == false => {
-                    let next = next.to_owned();
-                    page = self.call(Method::GET, &next, None).await?;
-                }
-                _ => return Ok(records),
+            records.append(&mut page.records);
+            match page.next.take() {
+                Some(next) => page = self.next_page(&next).await?,
+                None => return Ok(records),
             }
         }
+    }
+
+    /// The first page of a SOQL query (callers that checkpoint page by page).
+    pub async fn query_page(&self, soql: &str) -> Result<Page, Error> {
+        let encoded: String = form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+        Ok(Page::of(
+            self.call(Method::GET, &format!("query?q={encoded}"), None).await?,
+        ))
+    }
+
+    /// The page at a previous page's [`Page::next`].
+    pub async fn next_page(&self, next: &str) -> Result<Page, Error> {
+        Ok(Page::of(self.call(Method::GET, next, None).await?))
     }
 
     /// Creates a record; returns its id.
