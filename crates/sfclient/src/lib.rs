@@ -227,11 +227,43 @@ impl Client {
 
     /// Creates up to 200 records (each with `attributes.type`) in one call.
     pub async fn create_many(&self, records: &[Value], all_or_none: bool) -> Result<Vec<SaveResult>, Error> {
+        self.save_many(Method::POST, "composite/sobjects", records, all_or_none)
+            .await
+    }
+
+    /// Updates up to 200 records (each with `attributes.type` and `id`) in one call.
+    pub async fn update_many(&self, records: &[Value], all_or_none: bool) -> Result<Vec<SaveResult>, Error> {
+        self.save_many(Method::PATCH, "composite/sobjects", records, all_or_none)
+            .await
+    }
+
+    /// Inserts or updates up to 200 records of `object`, matched by the external-id
+    /// field `field` (which each record carries), in one call. Replaying the same call
+    /// creates nothing twice.
+    pub async fn upsert_many(
+        &self,
+        object: &str,
+        field: &str,
+        records: &[Value],
+        all_or_none: bool,
+    ) -> Result<Vec<SaveResult>, Error> {
+        let path = format!("composite/sobjects/{object}/{field}");
+        self.save_many(Method::PATCH, &path, records, all_or_none).await
+    }
+
+    async fn save_many(
+        &self,
+        method: Method,
+        path: &str,
+        records: &[Value],
+        all_or_none: bool,
+    ) -> Result<Vec<SaveResult>, Error> {
         let body = serde_json::json!({ "allOrNone": all_or_none, "records": records });
-        let results = self.call(Method::POST, "composite/sobjects", Some(&body)).await?;
+        let results = self.call(method, path, Some(&body)).await?;
         let list = results
             .as_array()
-            .ok_or_else(|| Error::Protocol("collections answered without an array".into()))?;
+            .filter(|list| list.len() == records.len())
+            .ok_or_else(|| Error::Protocol("collections answered without one result per record".into()))?;
         Ok(list
             .iter()
             .map(|r| SaveResult {

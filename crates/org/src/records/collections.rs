@@ -19,6 +19,8 @@ pub struct CollectionResult {
     pub id: Option<String>,
     /// The error, as `(errorCode, message, fields)`.
     pub error: Option<(String, String, Vec<String>)>,
+    /// For an upsert: whether the record was created (`None` for other operations).
+    pub created: Option<bool>,
 }
 
 impl CollectionResult {
@@ -26,6 +28,7 @@ impl CollectionResult {
         Self {
             id: Some(id),
             error: None,
+            created: None,
         }
     }
 
@@ -34,6 +37,7 @@ impl CollectionResult {
         Self {
             id: None,
             error: Some((code.to_owned(), e.to_string(), e.fields())),
+            created: None,
         }
     }
 
@@ -46,6 +50,7 @@ impl CollectionResult {
                     .into(),
                 Vec::new(),
             )),
+            created: None,
         }
     }
 }
@@ -165,6 +170,49 @@ impl Services {
             results.push(outcome);
         }
         settle(tx, results, all_or_none).await
+    }
+
+    /// Inserts or updates each record of a collections upsert
+    /// (`PATCH composite/sobjects/{T}/{field}`), matched by the external-id `field`
+    /// that each record carries.
+    pub async fn upsert_collection(
+        &self,
+        caller: &Caller,
+        kind: ObjectKind,
+        field_name: &str,
+        records: &[Json],
+        all_or_none: bool,
+    ) -> Result<Vec<CollectionResult>, RestError> {
+        check_size(records.len())?;
+        let schema = self.schema(&caller.org_id).await?;
+        let field = Self::external_id_field(&schema, kind, field_name)?;
+        let mut tx = self.store.begin().await?;
+        let mut results = Vec::with_capacity(records.len());
+        let mut created = Vec::with_capacity(records.len());
+        for record in records {
+            let key = record.as_object().and_then(|body| {
+                body.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&field.name))
+                    .and_then(|(_, v)| v.as_str().map(str::to_owned))
+                    .map(|key| (body, key))
+            });
+            let outcome = match key {
+                None => Err(RecordError::RequiredMissing(vec![field.name.clone()]).into()),
+                Some((body, key)) => self.upsert_on(&mut tx, caller, &schema, kind, &field, &key, body).await,
+            };
+            if let Err(RestError::Internal(e)) = outcome {
+                return Err(RestError::Internal(e));
+            }
+            created.push(outcome.as_ref().ok().map(|u| u.created));
+            results.push(outcome.map(|u| u.id));
+        }
+        let mut out = settle(tx, results, all_or_none).await?;
+        for (result, created) in out.iter_mut().zip(created) {
+            if result.error.is_none() {
+                result.created = created;
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes each id of a collections request.

@@ -285,7 +285,7 @@ impl Services {
     }
 
     /// The external-id field `name` of `kind` (or `Id`).
-    fn external_id_field(schema: &OrgSchema, kind: ObjectKind, name: &str) -> Result<Field, RestError> {
+    pub(super) fn external_id_field(schema: &OrgSchema, kind: ObjectKind, name: &str) -> Result<Field, RestError> {
         schema
             .object(kind)
             .field(name)
@@ -334,32 +334,49 @@ impl Services {
     ) -> Result<Upserted, RestError> {
         let schema = self.schema(&caller.org_id).await?;
         let field = Self::external_id_field(&schema, kind, field_name)?;
-        let key = Value::from_json(&field, &Json::String(value.to_owned()))?;
         let mut tx = self.store.begin().await?;
+        let outcome = self
+            .upsert_on(&mut tx, caller, &schema, kind, &field, value, body)
+            .await?;
+        latchkey_store::commit(tx).await?;
+        Ok(outcome)
+    }
+
+    /// [`Self::upsert_record`] inside the caller's transaction, with the field resolved.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn upsert_on(
+        &self,
+        tx: &mut Conn,
+        caller: &Caller,
+        schema: &OrgSchema,
+        kind: ObjectKind,
+        field: &Field,
+        value: &str,
+        body: &Map<String, Json>,
+    ) -> Result<Upserted, RestError> {
+        let key = Value::from_json(field, &Json::String(value.to_owned()))?;
         let matches = if field.name == "Id" {
             vec![record_id(kind, value)?]
         } else {
-            records::find_by(&mut tx, &caller.org_id, kind, &field, &key).await?
+            records::find_by(&mut *tx, &caller.org_id, kind, field, &key).await?
         };
-        let outcome = match matches.as_slice() {
+        match matches.as_slice() {
             [] => {
                 let mut body = body.clone();
                 body.insert(field.name.clone(), Json::String(value.to_owned()));
-                let id = self.create_on(&mut tx, caller, &schema, kind, &body).await?;
-                Upserted { id, created: true }
+                let id = self.create_on(tx, caller, schema, kind, &body).await?;
+                Ok(Upserted { id, created: true })
             }
             [id] => {
                 let mut body = body.clone();
                 body.retain(|k, _| !k.eq_ignore_ascii_case(&field.name));
-                self.update_on(&mut tx, caller, &schema, kind, id, &body).await?;
-                Upserted {
+                self.update_on(tx, caller, schema, kind, id, &body).await?;
+                Ok(Upserted {
                     id: id.clone(),
                     created: false,
-                }
+                })
             }
-            several => return Err(RestError::Ambiguous(several.to_vec())),
-        };
-        latchkey_store::commit(tx).await?;
-        Ok(outcome)
+            several => Err(RestError::Ambiguous(several.to_vec())),
+        }
     }
 }

@@ -293,6 +293,49 @@ async fn upsert_uniqueness_and_all_or_none() {
 }
 
 #[tokio::test]
+async fn collection_upserts_match_by_external_id_and_replays_create_nothing() {
+    let api = Api::new().await;
+    let path = format!("{V}/composite/sobjects/Contact/Ext_Id__c");
+    let batch = json!({"allOrNone": false, "records": [
+        {"attributes": {"type": "Contact"}, "Ext_Id__c": "H-1", "LastName": "One"},
+        {"attributes": {"type": "Contact"}, "Ext_Id__c": "H-2", "LastName": "Two"},
+        {"attributes": {"type": "Contact"}, "LastName": "no key"},
+    ]});
+    let (status, first) = api.call(Method::PATCH, &path, Some(&batch.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        (first[0]["created"].clone(), first[1]["created"].clone()),
+        (json!(true), json!(true)),
+        "{first}"
+    );
+    assert_eq!(first[2]["errors"][0]["statusCode"], "REQUIRED_FIELD_MISSING", "{first}");
+
+    let (_, replay) = api.call(Method::PATCH, &path, Some(&batch.to_string())).await;
+    assert_eq!(
+        (replay[0]["created"].clone(), replay[0]["id"].clone()),
+        (json!(false), first[0]["id"].clone()),
+        "a replay updates the same record: {replay}"
+    );
+    let (_, page) = api
+        .call(Method::GET, &format!("{V}/query?q=SELECT+Id+FROM+Contact"), None)
+        .await;
+    assert_eq!(page["totalSize"], 2, "nothing created twice: {page}");
+
+    let (status, body) = api
+        .call(
+            Method::PATCH,
+            &format!("{V}/composite/sobjects/Contact/LastName"),
+            Some(&batch.to_string()),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_FIELD"),
+        "only external-id fields match: {body}"
+    );
+}
+
+#[tokio::test]
 async fn callers_are_checked_revoked_at_once_and_counted() {
     let api = Api::new().await;
     let user = api.stack.services.user(USER).await.unwrap();

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{patch, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -19,7 +19,8 @@ use crate::records::{record_id, Caller, CollectionResult, RestError};
 pub(super) fn routes(mut api: Router<HttpState>, base: &str) -> Router<HttpState> {
     let c = format!("{base}/composite/sobjects");
     api = both(api, &c, post(create).patch(update).delete(destroy));
-    both(api, &format!("{c}/{{object}}"), post(retrieve))
+    api = both(api, &format!("{c}/{{object}}"), post(retrieve));
+    both(api, &format!("{c}/{{object}}/{{field}}"), patch(upsert))
 }
 
 fn results_json(results: &[CollectionResult]) -> Json {
@@ -27,7 +28,13 @@ fn results_json(results: &[CollectionResult]) -> Json {
         results
             .iter()
             .map(|r| match &r.error {
-                None => json!({ "id": r.id, "success": true, "errors": [] }),
+                None => {
+                    let mut ok = json!({ "id": r.id, "success": true, "errors": [] });
+                    if let Some(created) = r.created {
+                        ok["created"] = json!(created);
+                    }
+                    ok
+                }
                 Some((code, message, fields)) => json!({
                     "id": r.id,
                     "success": false,
@@ -72,6 +79,21 @@ async fn update(
     body: Bytes,
 ) -> Result<Response, RestError> {
     save(&state, &caller, Operation::Update, &body).await
+}
+
+async fn upsert(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, field)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, RestError> {
+    let kind = kind(&object)?;
+    let (records, all_or_none) = records_and_flag(&body)?;
+    let results = state
+        .services
+        .upsert_collection(&caller, kind, &field, &records, all_or_none)
+        .await?;
+    Ok(json_response(StatusCode::OK, &results_json(&results)))
 }
 
 #[derive(Deserialize)]
