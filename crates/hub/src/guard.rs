@@ -224,6 +224,16 @@ impl Hub {
         if !(5..=86_400).contains(&spec.interval_secs) {
             return Err(HubError::Invalid("the interval must be between 5 s and 24 h".into()));
         }
+        let external_id_field = match (spec.external_id_field, spec.direction) {
+            (Some(f), _) if !f.ends_with("__c") || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                return Err(HubError::Invalid(format!(
+                    "{f:?} is not a custom field name (like {DEFAULT_EXTERNAL_ID_FIELD})"
+                )))
+            }
+            (Some(f), _) => Some(f.to_owned()),
+            (None, "pull") => None,
+            (None, _) => Some(DEFAULT_EXTERNAL_ID_FIELD.to_owned()),
+        };
         let record = self.record(&ws, spec.login_url).await?;
         let connector = Connector {
             id: latchkey_core::ids::generate("0Hk"),
@@ -235,6 +245,7 @@ impl Hub {
             interval_secs: spec.interval_secs,
             state: state::ENABLED.to_owned(),
             last_error: None,
+            external_id_field,
             updated_at: self.clock.now(),
         };
         let mut conn = self.store.conn().await?;
@@ -340,7 +351,14 @@ pub struct ConnectorSpec<'a> {
     pub interval_secs: i64,
     /// Which credential record (needed when the workspace has several).
     pub login_url: Option<&'a str>,
+    /// The CRM external-id field new contacts are pushed by; pushing connectors
+    /// default to [`DEFAULT_EXTERNAL_ID_FIELD`].
+    pub external_id_field: Option<&'a str>,
 }
+
+/// The external-id field pushing connectors use unless told otherwise: a Text(18)
+/// custom field on Contact marked External ID (and unique), holding the hub's id.
+pub const DEFAULT_EXTERNAL_ID_FIELD: &str = "Latchkey_Hub_Id__c";
 
 fn rejection_mail(workspace: &str, record: &SealedCredential, reason: &str, suspended: u64) -> String {
     format!(

@@ -1,8 +1,11 @@
-//! Latchkey's integration hub. This first part holds the workspaces and their CRM
-//! credential records — one per CRM org login URL, used by every connector and by the
-//! integration settings alike — with every secret sealed at rest by the [`vault`].
-//! Secrets are write-only: they go in, and come out only to log in to the CRM.
+//! Latchkey's integration hub: workspaces and their CRM credential records — one per
+//! CRM org login URL, used by every connector and by the integration settings alike —
+//! with every secret sealed at rest by the [`vault`]; connectors and the [`guard`]
+//! that keeps a rejected secret from ever being sent again; the hub's own
+//! [`contacts`]; and the two-way [`sync`] engine. Secrets are write-only: they go in,
+//! and come out only to log in to the CRM.
 
+pub mod contacts;
 pub mod credentials;
 pub mod guard;
 pub mod sync;
@@ -23,6 +26,9 @@ pub enum HubError {
     /// Bad input, with what to fix.
     #[error("{0}")]
     Invalid(String),
+    /// Someone else is doing this right now; try again later.
+    #[error("{0}; try again later")]
+    Busy(String),
     /// The vault could not open or build.
     #[error(transparent)]
     Vault(#[from] vault::VaultError),
@@ -44,4 +50,6 @@ pub struct Hub {
     pub flights: Arc<guard::Flights>,
     /// argon2id parameters for hub users' passwords.
     pub password_params: latchkey_core::password::HashParams,
+    /// How long a sync run's lease on its connector lasts between renewals.
+    pub sync_lease: std::time::Duration,
 }

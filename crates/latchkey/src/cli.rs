@@ -84,8 +84,70 @@ pub enum HubCommand {
     /// Hub users (owners are told when a connector is suspended).
     #[command(subcommand)]
     User(HubUserCommand),
+    /// The hub's own contacts (synced with the CRM by connectors).
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
     /// Seal every credential record under a new key, in one transaction.
     RotateKey,
+}
+
+/// `latchkey hub contacts …`
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// List the workspace's contacts (a `*` marks changes not yet pushed).
+    List {
+        /// Workspace name.
+        workspace: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a contact; the next push creates it in the CRM.
+    Add {
+        /// Workspace name.
+        workspace: String,
+        /// Last name.
+        #[arg(long)]
+        last_name: String,
+        /// First name.
+        #[arg(long)]
+        first_name: Option<String>,
+        /// E-mail.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Change a contact's fields (an empty value clears one); the next push sends them.
+    Edit {
+        /// Workspace name.
+        workspace: String,
+        /// The contact's hub id.
+        id: String,
+        /// Last name.
+        #[arg(long)]
+        last_name: Option<String>,
+        /// First name.
+        #[arg(long)]
+        first_name: Option<String>,
+        /// E-mail.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Import contacts from CSV (header: FirstName, LastName, Email[, Id]); all or nothing.
+    Import {
+        /// Workspace name.
+        workspace: String,
+        /// The CSV file.
+        #[arg(long, value_name = "FILE")]
+        csv: PathBuf,
+    },
+    /// Export the workspace's contacts as CSV.
+    Export {
+        /// Workspace name.
+        workspace: String,
+        /// Write here (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+    },
 }
 
 /// `latchkey hub user …`
@@ -127,6 +189,11 @@ pub enum ConnectorCommand {
         /// Which credential record (needed when the workspace has several).
         #[arg(long)]
         login_url: Option<String>,
+        /// CRM external-id field (on Contact) that new contacts are pushed by, so a
+        /// replayed push never creates a duplicate. Default for push and both:
+        /// Latchkey_Hub_Id__c.
+        #[arg(long)]
+        external_id_field: Option<String>,
     },
     /// List the workspace's connectors with state and last error.
     List {
@@ -165,6 +232,19 @@ pub enum ConnectorCommand {
         /// CA certificate to trust for an https:// login URL.
         #[arg(long, value_name = "PEM")]
         ca: Option<PathBuf>,
+    },
+    /// Sync now: pull, then push, as the connector's direction says (with a progress bar).
+    Sync {
+        /// Workspace name.
+        workspace: String,
+        /// Connector name.
+        name: String,
+        /// CA certificate to trust for an https:// login URL.
+        #[arg(long, value_name = "PEM")]
+        ca: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -26,6 +26,8 @@ pub struct Config {
     pub secrets: Secrets,
     /// Listener settings.
     pub server: Server,
+    /// Integration hub settings.
+    pub hub: HubSettings,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             mail: Mail::default(),
             secrets: Secrets::default(),
             server: Server::default(),
+            hub: HubSettings::default(),
         }
     }
 }
@@ -166,6 +169,21 @@ impl Default for Server {
     }
 }
 
+/// Integration hub settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HubSettings {
+    /// How long a sync run's lease on its connector lasts without renewal (it is
+    /// renewed after every page); a hub instance that dies holds it at most this long.
+    pub sync_lease_secs: u64,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        Self { sync_lease_secs: 30 }
+    }
+}
+
 /// Flags that override everything else.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -259,6 +277,9 @@ impl Config {
         }
         if let Some(v) = env("LATCHKEY_SECRET_KEY_FILE") {
             self.secrets.secret_key_file = v;
+        }
+        if let Some(v) = env("LATCHKEY_HUB_SYNC_LEASE_SECS") {
+            self.hub.sync_lease_secs = v.parse().context("LATCHKEY_HUB_SYNC_LEASE_SECS")?;
         }
         Ok(())
     }

@@ -165,5 +165,6 @@ pub async fn hub_with(config: &Config, vault: Vault) -> anyhow::Result<Hub> {
         clock: std::sync::Arc::new(SystemClock),
         flights: Default::default(),
         password_params: config.hashing.params(),
+        sync_lease: std::time::Duration::from_secs(config.hub.sync_lease_secs.max(1)),
     })
 }

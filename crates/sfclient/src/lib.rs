@@ -39,6 +39,8 @@ pub struct Page {
     pub records: Vec<Value>,
     /// Where the next page is (`nextRecordsUrl`), if there is one.
     pub next: Option<String>,
+    /// How many records the whole query matches (`totalSize`).
+    pub total: u64,
 }
 
 impl Page {
@@ -51,7 +53,8 @@ impl Page {
             (Value::Bool(false), Some(url)) => Some(url.to_owned()),
             _ => None,
         };
-        Self { records, next }
+        let total = body["totalSize"].as_u64().unwrap_or(records.len() as u64);
+        Self { records, next, total }
     }
 }
 

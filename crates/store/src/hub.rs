@@ -240,6 +240,8 @@ pub struct Connector {
     pub state: String,
     /// The last error shown to the user.
     pub last_error: Option<String>,
+    /// The CRM external-id field that new contacts are pushed by (hub id as value).
+    pub external_id_field: Option<String>,
     /// Last changed at.
     pub updated_at: DateTime<Utc>,
 }
@@ -255,6 +257,7 @@ struct ConnectorRow {
     interval_secs: i64,
     state: String,
     last_error: Option<String>,
+    external_id_field: Option<String>,
     updated_at: i64,
 }
 
@@ -272,17 +275,18 @@ impl TryFrom<ConnectorRow> for Connector {
             interval_secs: r.interval_secs,
             state: r.state,
             last_error: r.last_error,
+            external_id_field: r.external_id_field,
         })
     }
 }
 
-const CONNECTOR_COLUMNS: &str =
-    "id, workspace_id, credential_id, name, object, direction, interval_secs, state, last_error, updated_at";
+const CONNECTOR_COLUMNS: &str = "id, workspace_id, credential_id, name, object, direction, interval_secs, state, \
+     last_error, updated_at, external_id_field";
 
 /// Stores a new connector.
 pub async fn insert_connector(conn: &mut Conn, c: &Connector) -> Result<(), StoreError> {
     sqlx::query(&format!(
-        "INSERT INTO hub_connectors ({CONNECTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO hub_connectors ({CONNECTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(&c.id)
     .bind(&c.workspace_id)
@@ -294,6 +298,7 @@ pub async fn insert_connector(conn: &mut Conn, c: &Connector) -> Result<(), Stor
     .bind(&c.state)
     .bind(c.last_error.as_deref())
     .bind(c.updated_at.timestamp_millis())
+    .bind(c.external_id_field.as_deref())
     .execute(&mut *conn)
     .await
     .map_err(StoreError::duplicate_as("connector"))?;
@@ -400,98 +405,4 @@ pub async fn owner_emails(conn: &mut Conn, workspace_id: &str) -> Result<Vec<Str
             .fetch_all(&mut *conn)
             .await?;
     Ok(rows.into_iter().map(|(e,)| e).collect())
-}
-
-/// A contact as pulled from the CRM.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PulledContact {
-    /// CRM record id.
-    pub crm_id: String,
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: String,
-    /// E-mail.
-    pub email: Option<String>,
-    /// CRM `SystemModstamp`, epoch milliseconds.
-    pub modstamp: i64,
-}
-
-/// A hub contact.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct HubContact {
-    /// Hub id.
-    pub id: String,
-    /// CRM record id, once it has one.
-    pub crm_id: Option<String>,
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: String,
-    /// E-mail.
-    pub email: Option<String>,
-}
-
-/// Stores a pulled contact unless the hub already has this or a newer version of it;
-/// `true` when something changed (so a replayed page changes nothing).
-pub async fn upsert_pulled(
-    conn: &mut Conn,
-    workspace_id: &str,
-    id: &str,
-    c: &PulledContact,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO hub_contacts (id, workspace_id, crm_id, first_name, last_name, email, crm_modstamp, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (workspace_id, crm_id) DO UPDATE SET first_name = excluded.first_name, \
-         last_name = excluded.last_name, email = excluded.email, crm_modstamp = excluded.crm_modstamp, \
-         updated_at = excluded.updated_at \
-         WHERE hub_contacts.crm_modstamp IS NULL OR hub_contacts.crm_modstamp < excluded.crm_modstamp",
-    )
-    .bind(id)
-    .bind(workspace_id)
-    .bind(&c.crm_id)
-    .bind(c.first_name.as_deref())
-    .bind(&c.last_name)
-    .bind(c.email.as_deref())
-    .bind(c.modstamp)
-    .bind(now.timestamp_millis())
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// The workspace's contacts, by last name.
-pub async fn contacts(conn: &mut Conn, workspace_id: &str) -> Result<Vec<HubContact>, StoreError> {
-    Ok(sqlx::query_as::<_, HubContact>(
-        "SELECT id, crm_id, first_name, last_name, email FROM hub_contacts WHERE workspace_id = $1 \
-         ORDER BY last_name, id",
-    )
-    .bind(workspace_id)
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
-/// The connector's pull checkpoint (epoch milliseconds), if it has pulled before.
-pub async fn pull_checkpoint(conn: &mut Conn, connector_id: &str) -> Result<Option<i64>, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT pulled_through FROM hub_pull_checkpoints WHERE connector_id = $1")
-        .bind(connector_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.map(|(v,)| v))
-}
-
-/// Moves the connector's pull checkpoint forward to `through` (never back).
-pub async fn advance_pull_checkpoint(conn: &mut Conn, connector_id: &str, through: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO hub_pull_checkpoints (connector_id, pulled_through) VALUES ($1, $2) \
-         ON CONFLICT (connector_id) DO UPDATE SET pulled_through = excluded.pulled_through \
-         WHERE hub_pull_checkpoints.pulled_through < excluded.pulled_through",
-    )
-    .bind(connector_id)
-    .bind(through)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }

@@ -6,6 +6,7 @@
 pub mod apps;
 pub mod epoch;
 pub mod hub;
+pub mod hub_sync;
 pub mod login_history;
 pub mod orgs;
 pub mod outbox;

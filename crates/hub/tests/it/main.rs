@@ -1,4 +1,4 @@
-//! The hub's pull against a real org server on a loopback port.
+//! The hub's sync against a real org server on a loopback port.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,11 +7,15 @@ use std::sync::Arc;
 
 use latchkey_core::clock::SystemClock;
 use latchkey_core::password::HashParams;
+use latchkey_core::records::{CustomField, CustomType, ObjectKind};
 use latchkey_core::secret::FingerprintKey;
+use latchkey_hub::contacts::ContactChanges;
 use latchkey_hub::credentials::CredentialInput;
-use latchkey_hub::guard::ConnectorSpec;
+use latchkey_hub::guard::{ConnectorSpec, GuardError, DEFAULT_EXTERNAL_ID_FIELD};
+use latchkey_hub::sync::SyncReport;
 use latchkey_hub::vault::Vault;
 use latchkey_hub::Hub;
+use latchkey_hub::HubError;
 use latchkey_org::accounts::CreateUser;
 use latchkey_org::hashing::HashPool;
 use latchkey_org::http::{app, HttpState};
@@ -42,6 +46,17 @@ async fn org(dir: &std::path::Path) -> String {
         caches: Default::default(),
     };
     let acme = services.create_org("Acme").await.unwrap();
+    let key_field = CustomField {
+        object: ObjectKind::Contact,
+        name: DEFAULT_EXTERNAL_ID_FIELD.into(),
+        label: "Latchkey hub id".into(),
+        custom_type: CustomType::Text,
+        length: 18,
+        required: false,
+        external_id: true,
+        unique: true,
+    };
+    services.add_custom_field(&acme.id, &key_field).await.unwrap();
     services
         .add_trusted_range(&acme.id, &"127.0.0.0/8".parse().unwrap())
         .await
@@ -79,6 +94,48 @@ fn soap() -> Credentials {
     }
 }
 
+/// A hub with workspace GatorMail, the sync user's credentials and connector
+/// "Contacts" in `direction`.
+async fn hub(dir: &std::path::Path, url: &str, direction: &str) -> Hub {
+    let hub = Hub {
+        store: store(dir).await,
+        vault: Arc::new(Vault::from_encoded(&Vault::generate_key()).unwrap()),
+        clock: Arc::new(SystemClock),
+        flights: Default::default(),
+        password_params: HashParams::FAST_INSECURE,
+        sync_lease: std::time::Duration::from_secs(30),
+    };
+    hub.create_workspace("GatorMail").await.unwrap();
+    hub.set_credential(
+        "GatorMail",
+        CredentialInput {
+            login_url: url.to_owned(),
+            username: USER.into(),
+            password: Some(SecretString::from(PASSWORD)),
+            security_token: None,
+            client_id: None,
+            client_secret: None,
+            refresh_token: None,
+        },
+    )
+    .await
+    .unwrap();
+    let spec = ConnectorSpec {
+        name: "Contacts",
+        object: "Contact",
+        direction,
+        interval_secs: 60,
+        login_url: None,
+        external_id_field: None,
+    };
+    hub.add_connector("GatorMail", spec).await.unwrap();
+    hub
+}
+
+async fn sync(hub: &Hub) -> SyncReport {
+    hub.sync("GatorMail", "Contacts", None, &|_| {}).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulls_incrementally_and_a_replay_changes_nothing() {
     let org_dir = tempfile::tempdir().unwrap();
@@ -94,43 +151,14 @@ async fn pulls_incrementally_and_a_replay_changes_nothing() {
     }
 
     let hub_dir = tempfile::tempdir().unwrap();
-    let hub = Hub {
-        store: store(hub_dir.path()).await,
-        vault: Arc::new(Vault::from_encoded(&Vault::generate_key()).unwrap()),
-        clock: Arc::new(SystemClock),
-        flights: Default::default(),
-        password_params: HashParams::FAST_INSECURE,
-    };
-    hub.create_workspace("GatorMail").await.unwrap();
-    hub.set_credential(
-        "GatorMail",
-        CredentialInput {
-            login_url: url.clone(),
-            username: USER.into(),
-            password: Some(SecretString::from(PASSWORD)),
-            security_token: None,
-            client_id: None,
-            client_secret: None,
-            refresh_token: None,
-        },
-    )
-    .await
-    .unwrap();
-    let spec = ConnectorSpec {
-        name: "Contacts",
-        object: "Contact",
-        direction: "pull",
-        interval_secs: 60,
-        login_url: None,
-    };
-    hub.add_connector("GatorMail", spec).await.unwrap();
+    let hub = hub(hub_dir.path(), &url, "pull").await;
 
-    let first = hub.pull("GatorMail", "Contacts", None).await.unwrap();
+    let first = sync(&hub).await.pull;
     assert_eq!((first.records, first.changed), (2_600, 2_600), "{first:?}");
     assert_eq!(first.pages, 2, "2,000 per page");
     assert_eq!(hub.contacts("GatorMail").await.unwrap().len(), 2_600);
 
-    let replay = hub.pull("GatorMail", "Contacts", None).await.unwrap();
+    let replay = sync(&hub).await.pull;
     assert_eq!(
         replay.changed, 0,
         "the look-back re-reads, but changes nothing: {replay:?}"
@@ -144,7 +172,7 @@ async fn pulls_incrementally_and_a_replay_changes_nothing() {
             .await
             .unwrap();
     }
-    let delta = hub.pull("GatorMail", "Contacts", None).await.unwrap();
+    let delta = sync(&hub).await.pull;
     assert_eq!(delta.changed, 10, "{delta:?}");
     let changed = hub
         .contacts("GatorMail")
@@ -165,7 +193,165 @@ async fn pulls_incrementally_and_a_replay_changes_nothing() {
     crm.update("Contact", &ids[100], &json!({"FirstName": "Late"}))
         .await
         .unwrap();
-    let late = hub.pull("GatorMail", "Contacts", None).await.unwrap();
+    let late = sync(&hub).await.pull;
     assert_eq!(late.changed, 1, "{late:?}");
     assert!(late.records <= 11, "cost grows with changes, not with size: {late:?}");
+}
+
+/// Field values of every CRM contact and every hub contact, sorted, to compare sides.
+async fn both_sides(crm: &Client, hub: &Hub) -> (Vec<String>, Vec<String>) {
+    let show = |f: Option<&str>, l: &str, e: Option<&str>| format!("{}|{l}|{}", f.unwrap_or(""), e.unwrap_or(""));
+    let mut crm_side: Vec<String> = crm
+        .query("SELECT FirstName, LastName, Email FROM Contact")
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            show(
+                r["FirstName"].as_str(),
+                r["LastName"].as_str().unwrap(),
+                r["Email"].as_str(),
+            )
+        })
+        .collect();
+    let mut hub_side: Vec<String> = hub
+        .contacts("GatorMail")
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| show(c.first_name.as_deref(), &c.last_name, c.email.as_deref()))
+        .collect();
+    crm_side.sort();
+    hub_side.sort();
+    (crm_side, hub_side)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_way_sync_merges_field_by_field_without_echo() {
+    let org_dir = tempfile::tempdir().unwrap();
+    let url = org(org_dir.path()).await;
+    let crm = Client::new(&url, soap(), None).unwrap();
+    let ann = crm
+        .create(
+            "Contact",
+            &json!({"FirstName": "Ann", "LastName": "Lee", "Email": "ann@crm.test"}),
+        )
+        .await
+        .unwrap();
+    crm.create("Contact", &json!({"LastName": "Only In CRM"}))
+        .await
+        .unwrap();
+
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = hub(hub_dir.path(), &url, "both").await;
+    let local = |last: &str| ContactChanges {
+        last_name: Some(last.into()),
+        ..ContactChanges::default()
+    };
+    hub.create_contact("GatorMail", &local("Only In Hub")).await.unwrap();
+
+    let first = sync(&hub).await;
+    assert_eq!((first.pull.changed, first.push.created), (2, 1), "{first:?}");
+    let (crm_side, hub_side) = both_sides(&crm, &hub).await;
+    assert_eq!(crm_side, hub_side);
+    assert_eq!(crm_side.len(), 3);
+
+    // No echo: the pushed contact comes back but changes nothing, and nothing goes out.
+    let quiet = sync(&hub).await;
+    assert_eq!(
+        (quiet.pull.changed, quiet.push.created, quiet.push.updated),
+        (0, 0, 0),
+        "{quiet:?}"
+    );
+
+    // Different fields edited on each side: both edits survive.
+    let hub_ann = hub
+        .contacts("GatorMail")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.crm_id.as_deref() == Some(ann.as_str()))
+        .unwrap();
+    crm.update("Contact", &ann, &json!({"FirstName": "Annie"}))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let edit = ContactChanges {
+        email: Some(Some("ann@hub.test".into())),
+        ..ContactChanges::default()
+    };
+    hub.edit_contact("GatorMail", &hub_ann.id, &edit).await.unwrap();
+    let merged = sync(&hub).await;
+    assert_eq!((merged.pull.changed, merged.push.updated), (1, 1), "{merged:?}");
+    let in_crm = crm.get("Contact", &ann).await.unwrap();
+    assert_eq!(
+        (in_crm["FirstName"].as_str(), in_crm["Email"].as_str()),
+        (Some("Annie"), Some("ann@hub.test"))
+    );
+
+    // The same field on both sides: the later edit wins, here the CRM's.
+    hub.edit_contact(
+        "GatorMail",
+        &hub_ann.id,
+        &ContactChanges {
+            email: Some(Some("older@hub.test".into())),
+            ..ContactChanges::default()
+        },
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    crm.update("Contact", &ann, &json!({"Email": "newer@crm.test"}))
+        .await
+        .unwrap();
+    sync(&hub).await;
+    assert_eq!(
+        crm.get("Contact", &ann).await.unwrap()["Email"].as_str(),
+        Some("newer@crm.test")
+    );
+    let (crm_side, hub_side) = both_sides(&crm, &hub).await;
+    assert_eq!(crm_side, hub_side);
+    assert!(hub
+        .contacts("GatorMail")
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.pending.is_empty()));
+    let runs = hub.runs("GatorMail", "Contacts", 10).await.unwrap();
+    assert_eq!(runs.len(), 4);
+    assert!(runs.iter().all(|r| r.outcome == "ok"), "{runs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_hub_instance_waits_for_the_lease() {
+    let org_dir = tempfile::tempdir().unwrap();
+    let url = org(org_dir.path()).await;
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = hub(hub_dir.path(), &url, "both").await;
+    let c = hub.connector("GatorMail", "Contacts").await.unwrap();
+    // Another instance holds the lease (as one that died mid-run would, until expiry).
+    let now = hub.clock.now();
+    let mut conn = hub.store.conn().await.unwrap();
+    let until = now + chrono::Duration::seconds(30);
+    assert!(
+        latchkey_store::hub_sync::take_lease(&mut conn, &c.id, "other", now, until)
+            .await
+            .unwrap()
+    );
+    drop(conn);
+    let refused = hub.sync("GatorMail", "Contacts", None, &|_| {}).await;
+    assert!(
+        matches!(refused, Err(GuardError::Hub(HubError::Busy(_)))),
+        "{refused:?}"
+    );
+    // Once it expires, the lease passes on.
+    let mut conn = hub.store.conn().await.unwrap();
+    let past = now - chrono::Duration::seconds(1);
+    assert!(
+        latchkey_store::hub_sync::take_lease(&mut conn, &c.id, "other", past, past)
+            .await
+            .unwrap()
+    );
+    drop(conn);
+    sync(&hub).await;
 }

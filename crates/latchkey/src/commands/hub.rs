@@ -3,11 +3,14 @@
 
 use std::io::Read;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use latchkey_hub::credentials::{CredentialInput, CredentialView};
 use latchkey_hub::guard::{read_ca, ConnectorSpec, GuardError};
+use latchkey_hub::sync::{Progress, SyncReport};
 use latchkey_hub::vault::Vault;
 use latchkey_hub::Hub;
 use latchkey_store::hub::Connector;
+use latchkey_store::hub_sync::SyncRun;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{usage, Failure};
@@ -140,6 +143,7 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             let password = super::read_password_stdin()?;
             println!("{}", hub.create_user(&workspace, &email, &role, &password).await?);
         }
+        HubCommand::Contacts(cmd) => super::hub_contacts::run(cmd, &hub).await?,
         HubCommand::RotateKey => unreachable!("handled above"),
     }
     Ok(())
@@ -186,6 +190,34 @@ fn connector_json(c: &Connector) -> serde_json::Value {
     })
 }
 
+fn run_json(r: &SyncRun) -> serde_json::Value {
+    serde_json::json!({
+        "started_at": r.started_at.to_rfc3339(), "finished_at": r.finished_at.to_rfc3339(),
+        "outcome": r.outcome, "records_in": r.records_in, "records_out": r.records_out, "error": r.error,
+    })
+}
+
+/// One sync, with a progress bar on a terminal (nothing drawn otherwise).
+async fn sync_with_progress(hub: &Hub, workspace: &str, name: &str, ca: Option<&[u8]>) -> Result<SyncReport, Failure> {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:>8} [{bar:40}] {pos}/{len}")
+            .map_err(|e| Failure::Internal(e.into()))?
+            .progress_chars("=> "),
+    );
+    let show = |p: Progress| {
+        let (what, done, total) = match p {
+            Progress::Pulled(done, total) => ("pulling", done, total),
+            Progress::Pushed(done, total) => ("pushing", done, total),
+        };
+        bar.set_message(what);
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let report = hub.sync(workspace, name, ca, &show).await.map_err(guard_failure);
+    bar.finish_and_clear();
+    report
+}
+
 fn print_connector(c: &Connector) {
     println!(
         "{:<24} {:<8} {:<5} every {:>5}s  {}{}",
@@ -207,6 +239,7 @@ async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
             direction,
             every,
             login_url,
+            external_id_field,
         } => {
             let spec = ConnectorSpec {
                 name: &name,
@@ -214,6 +247,7 @@ async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
                 direction: &direction,
                 interval_secs: parse_interval(&every)?,
                 login_url: login_url.as_deref(),
+                external_id_field: external_id_field.as_deref(),
             };
             print_connector(&hub.add_connector(&workspace, spec).await?);
         }
@@ -227,10 +261,55 @@ async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
         }
         ConnectorCommand::Show { workspace, name, json } => {
             let c = hub.connector(&workspace, &name).await?;
+            let runs = hub.runs(&workspace, &name, 10).await?;
             if json {
-                output::json(&connector_json(&c))?;
+                let mut out = connector_json(&c);
+                out["external_id_field"] = serde_json::json!(c.external_id_field);
+                out["runs"] = runs.iter().map(run_json).collect();
+                output::json(&out)?;
             } else {
                 print_connector(&c);
+                for r in &runs {
+                    println!(
+                        "  {}  {:<6} in {:>6}  out {:>6}  {} ms{}",
+                        r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                        r.outcome,
+                        r.records_in,
+                        r.records_out,
+                        (r.finished_at - r.started_at).num_milliseconds(),
+                        r.error.as_deref().map(|e| format!("  — {e}")).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        ConnectorCommand::Sync {
+            workspace,
+            name,
+            ca,
+            json,
+        } => {
+            let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+            let report = sync_with_progress(hub, &workspace, &name, pem.as_deref()).await?;
+            if json {
+                output::json(&serde_json::json!({
+                    "pulled": report.pull.records, "changed_in_hub": report.pull.changed,
+                    "created_in_crm": report.push.created, "updated_in_crm": report.push.updated,
+                    "refused_by_crm": report.push.failed, "first_error": report.push.first_error,
+                }))?;
+            } else {
+                println!(
+                    "pulled {} ({} changed in the hub); pushed {} new and {} changed{}",
+                    report.pull.records,
+                    report.pull.changed,
+                    report.push.created,
+                    report.push.updated,
+                    report
+                        .push
+                        .first_error
+                        .as_deref()
+                        .map(|e| format!("; {} refused, first: {e}", report.push.failed))
+                        .unwrap_or_default()
+                );
             }
         }
         ConnectorCommand::State { workspace, name, state } => {

@@ -6,6 +6,7 @@ mod bench;
 mod bench_records;
 mod demo;
 mod hub;
+mod hub_contacts;
 mod mail;
 mod org;
 mod serve;

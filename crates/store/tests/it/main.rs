@@ -5,6 +5,7 @@
 
 mod epoch;
 mod failures;
+mod hub_sync;
 mod orgs;
 mod outbox;
 mod records;

@@ -1,0 +1,162 @@
+//! The hub's sync tables on both backends: a contact's write is refused when its
+//! pending changes moved on (no local edit is ever lost), leases pass only on expiry,
+//! checkpoints only move forward.
+
+use chrono::Duration;
+use latchkey_store::hub::{self, Connector, SealedCredential};
+use latchkey_store::hub_sync::{self, HubContact, KeyColumn, Pending};
+use latchkey_store::Store;
+
+use crate::store_test;
+use crate::support::t0;
+
+/// A workspace with one credential record and one connector; returns their ids.
+async fn workspace_and_connector(store: &Store) -> (String, String) {
+    let mut conn = store.conn().await.unwrap();
+    let ws = hub::create_workspace(&mut conn, "0Hw1", "GatorMail", t0())
+        .await
+        .unwrap();
+    let credential = SealedCredential {
+        id: "0Hk1".into(),
+        workspace_id: ws.id.clone(),
+        login_url: "https://crm.test".into(),
+        username: "sync@acme.test".into(),
+        client_id: None,
+        sealed: vec![1, 2, 3],
+        key_id: "k1".into(),
+        updated_at: t0(),
+        rejected_fingerprint: None,
+        rejected_reason: None,
+    };
+    hub::put_credential(&mut conn, &credential).await.unwrap();
+    let connector = Connector {
+        id: "0Hn1".into(),
+        workspace_id: ws.id.clone(),
+        credential_id: credential.id,
+        name: "Contacts".into(),
+        object: "Contact".into(),
+        direction: "both".into(),
+        interval_secs: 60,
+        state: "enabled".into(),
+        last_error: None,
+        external_id_field: Some("Latchkey_Hub_Id__c".into()),
+        updated_at: t0(),
+    };
+    hub::insert_connector(&mut conn, &connector).await.unwrap();
+    (ws.id, connector.id)
+}
+
+fn contact(id: &str, crm_id: Option<&str>, pending: &[(&str, i64)]) -> HubContact {
+    HubContact {
+        id: id.into(),
+        crm_id: crm_id.map(str::to_owned),
+        first_name: None,
+        last_name: format!("Contact {id}"),
+        email: None,
+        crm_modstamp: None,
+        pending: pending.iter().map(|(f, t)| ((*f).to_owned(), *t)).collect(),
+    }
+}
+
+store_test!(contact_writes_never_lose_a_local_edit);
+async fn contact_writes_never_lose_a_local_edit(store: &Store) {
+    let (ws, _) = workspace_and_connector(store).await;
+    let mut conn = store.conn().await.unwrap();
+    let rows = [
+        contact("0Hc1", Some("003A"), &[]),
+        contact("0Hc2", None, &[("LastName", 5)]),
+    ];
+    hub_sync::insert_contacts(&mut conn, &ws, &rows, t0()).await.unwrap();
+    assert_eq!(hub_sync::contact_counts(&mut conn, &ws).await.unwrap(), (2, 1));
+    let by_crm = hub_sync::contacts_where(&mut conn, &ws, KeyColumn::CrmId, &["003A", "003Z"])
+        .await
+        .unwrap();
+    assert_eq!(by_crm, vec![rows[0].clone()]);
+
+    // Expected "no pending changes": written.
+    let mut pulled = rows[0].clone();
+    pulled.email = Some("a@crm.test".into());
+    pulled.crm_modstamp = Some(10);
+    assert!(hub_sync::update_contact(&mut conn, &pulled, &Pending::new(), t0())
+        .await
+        .unwrap());
+    // Expected changes that are no longer there: refused, nothing written.
+    let mut stale = rows[1].clone();
+    stale.pending.clear();
+    assert!(
+        !hub_sync::update_contact(&mut conn, &stale, &Pending::from([("Email".into(), 1)]), t0())
+            .await
+            .unwrap()
+    );
+    assert!(hub_sync::update_contact(&mut conn, &stale, &rows[1].pending, t0())
+        .await
+        .unwrap());
+    assert_eq!(hub_sync::contact_counts(&mut conn, &ws).await.unwrap(), (2, 0));
+    assert_eq!(hub_sync::contact(&mut conn, &ws, "0Hc1").await.unwrap(), Some(pulled));
+
+    let dup = hub_sync::insert_contacts(&mut conn, &ws, &[contact("0Hc3", Some("003A"), &[])], t0()).await;
+    assert!(dup.is_err(), "one hub contact per CRM record");
+}
+
+store_test!(pending_contacts_page_by_hub_id);
+async fn pending_contacts_page_by_hub_id(store: &Store) {
+    let (ws, _) = workspace_and_connector(store).await;
+    let mut conn = store.conn().await.unwrap();
+    let rows: Vec<HubContact> = (0..5)
+        .map(|i| contact(&format!("0Hc{i}"), None, if i == 2 { &[] } else { &[("LastName", 1)] }))
+        .collect();
+    hub_sync::insert_contacts(&mut conn, &ws, &rows, t0()).await.unwrap();
+    let first = hub_sync::pending_contacts(&mut conn, &ws, "", 2).await.unwrap();
+    let ids: Vec<&str> = first.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["0Hc0", "0Hc1"]);
+    let rest = hub_sync::pending_contacts(&mut conn, &ws, "0Hc1", 10).await.unwrap();
+    let ids: Vec<&str> = rest.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["0Hc3", "0Hc4"], "the clean one is skipped");
+}
+
+store_test!(leases_pass_on_expiry_and_checkpoints_only_advance);
+async fn leases_pass_on_expiry_and_checkpoints_only_advance(store: &Store) {
+    let (_, connector) = workspace_and_connector(store).await;
+    let mut conn = store.conn().await.unwrap();
+    let later = t0() + Duration::seconds(30);
+    assert!(hub_sync::take_lease(&mut conn, &connector, "a", t0(), later)
+        .await
+        .unwrap());
+    assert!(
+        hub_sync::take_lease(&mut conn, &connector, "a", t0(), later)
+            .await
+            .unwrap(),
+        "renewal"
+    );
+    assert!(!hub_sync::take_lease(&mut conn, &connector, "b", t0(), later)
+        .await
+        .unwrap());
+    assert!(
+        hub_sync::take_lease(&mut conn, &connector, "b", later, later + Duration::seconds(30))
+            .await
+            .unwrap()
+    );
+    hub_sync::release_lease(&mut conn, &connector, "a").await.unwrap();
+    assert!(
+        !hub_sync::take_lease(&mut conn, &connector, "a", later, later)
+            .await
+            .unwrap(),
+        "b still holds it"
+    );
+    hub_sync::release_lease(&mut conn, &connector, "b").await.unwrap();
+    assert!(hub_sync::take_lease(&mut conn, &connector, "a", later, later)
+        .await
+        .unwrap());
+
+    assert_eq!(hub_sync::pull_checkpoint(&mut conn, &connector).await.unwrap(), None);
+    hub_sync::advance_pull_checkpoint(&mut conn, &connector, 20)
+        .await
+        .unwrap();
+    hub_sync::advance_pull_checkpoint(&mut conn, &connector, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        hub_sync::pull_checkpoint(&mut conn, &connector).await.unwrap(),
+        Some(20)
+    );
+}
