@@ -5,6 +5,7 @@
 
 mod cli;
 mod hub;
+mod hub_sync;
 mod jsforce;
 mod jsforce_records;
 mod lockout;

@@ -52,19 +52,7 @@ impl Cli {
     }
 
     fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-            .args(self.base_args())
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("LATCHKEY_LOG", "trace")
-            .env_remove("LATCHKEY_DATABASE_URL")
-            .env("LATCHKEY_CONFIG", write_fast_config(self.dir.path()))
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn latchkey");
+        let mut child = self.spawn(args, env);
         if let Some(mut input) = child.stdin.take() {
             if let Some(text) = stdin {
                 input.write_all(text.as_bytes()).expect("write stdin");
@@ -79,6 +67,24 @@ impl Cli {
         let mut t = self.transcript.borrow_mut();
         t.push_str(&format!("$ latchkey {}\n{}{}", args.join(" "), run.stdout, run.stderr));
         run
+    }
+
+    /// Starts `latchkey --data-dir DIR ARGS…` with piped standard streams and returns
+    /// at once (for tests that kill it).
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(self.base_args())
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("LATCHKEY_LOG", "trace")
+            .env_remove("LATCHKEY_DATABASE_URL")
+            .env("LATCHKEY_CONFIG", write_fast_config(self.dir.path()))
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn latchkey")
     }
 
     /// Starts `latchkey serve` on a free loopback port and waits until it is healthy.

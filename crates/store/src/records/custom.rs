@@ -86,18 +86,32 @@ pub async fn add(conn: &mut Conn, org: &OrgId, field: &CustomField, now: DateTim
         _ => "TEXT",
     };
     let ddl = match Backend::of_connection(conn) {
-        Backend::Postgres => format!("ALTER TABLE records ADD COLUMN IF NOT EXISTS {column} {sql_type}"),
+        Backend::Postgres => Some(format!(
+            "ALTER TABLE records ADD COLUMN IF NOT EXISTS {column} {sql_type}"
+        )),
         Backend::Sqlite => {
             let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM pragma_table_info('records') WHERE name = $1")
                 .bind(column.as_str())
                 .fetch_optional(&mut *conn)
                 .await?;
-            if exists.is_some() {
-                return Ok(());
-            }
-            format!("ALTER TABLE records ADD COLUMN {column} {sql_type}")
+            exists
+                .is_none()
+                .then(|| format!("ALTER TABLE records ADD COLUMN {column} {sql_type}"))
         }
     };
-    conn.execute(ddl.as_str()).await?;
+    if let Some(ddl) = ddl {
+        conn.execute(ddl.as_str()).await?;
+    }
+    // Upserts and uniqueness checks look unique fields up by value: index them the way
+    // they compare (text case-insensitively).
+    if field.unique || field.external_id {
+        let key = if field.to_field().field_type.folds_case() {
+            format!("LOWER({column})")
+        } else {
+            column.clone()
+        };
+        let index = format!("CREATE INDEX IF NOT EXISTS records_by_{column} ON records (org_id, object, {key})");
+        conn.execute(index.as_str()).await?;
+    }
     Ok(())
 }
