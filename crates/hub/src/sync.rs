@@ -305,7 +305,7 @@ impl Run<'_> {
         let key = c.external_id_field.as_deref();
         let total = {
             let mut conn = self.hub.store.conn().await?;
-            hub_sync::contact_counts(&mut conn, &c.workspace_id).await?.1 as u64
+            hub_sync::pending_count(&mut conn, &c.workspace_id).await? as u64
         };
         let mut report = PushReport::default();
         let mut after = String::new();

@@ -85,15 +85,15 @@ pub async fn contacts(conn: &mut Conn, workspace_id: &str) -> Result<Vec<HubCont
     contacts_of(rows)
 }
 
-/// How many contacts the workspace has, and how many of them have changes to push.
-pub async fn contact_counts(conn: &mut Conn, workspace_id: &str) -> Result<(i64, i64), StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN pending IS NULL THEN 0 ELSE 1 END), 0) \
-         FROM hub_contacts WHERE workspace_id = $1",
-    )
-    .bind(workspace_id)
-    .fetch_one(&mut *conn)
-    .await?)
+/// How many of the workspace's contacts have changes to push (read through the
+/// partial index of pending contacts, so it costs what is pending, not the list).
+pub async fn pending_count(conn: &mut Conn, workspace_id: &str) -> Result<i64, StoreError> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM hub_contacts WHERE workspace_id = $1 AND pending IS NOT NULL")
+            .bind(workspace_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(n)
 }
 
 /// The workspace's contacts whose `column` (`id` or `crm_id`) is one of `keys`.
@@ -111,7 +111,12 @@ pub async fn contacts_where(
             column.name(),
             list.join(", ")
         );
-        let mut query = sqlx::query_as::<_, ContactRow>(&sql).bind(workspace_id);
+        // Not a prepared statement, so PostgreSQL plans it each time with the table
+        // as it is now. A generic plan cached while the table was empty scanned every
+        // row against each of the 500 keys: a 100,000-contact pull took 30 times longer.
+        let mut query = sqlx::query_as::<_, ContactRow>(&sql)
+            .persistent(false)
+            .bind(workspace_id);
         for key in chunk {
             query = query.bind(*key);
         }

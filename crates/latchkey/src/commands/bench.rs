@@ -32,17 +32,17 @@ const PASSWORD: &str = "violet-kettle-42";
 /// The heading of the section `--output` rewrites.
 const SECTION: &str = "## Login and records throughput";
 
-/// `old` with its generated section replaced by `report` (which starts with
-/// [`SECTION`]); every other section (other stores' pasted runs, the analysis) stays.
-fn replace_section(old: &str, report: &str) -> String {
-    let Some(start) = old.find(SECTION) else {
+/// `old` with its generated section `heading` replaced by `report` (which starts with
+/// `heading`); every other section (other stores' pasted runs, the analysis) stays.
+pub(super) fn replace_section(old: &str, heading: &str, report: &str) -> String {
+    let Some(start) = old.find(heading) else {
         return format!(
             "# Benchmarks\n\n{report}\n{}",
             old.trim_start_matches("# Benchmarks").trim_start()
         );
     };
-    let rest = &old[start + SECTION.len()..];
-    let end = rest.find("\n## ").map_or(old.len(), |i| start + SECTION.len() + i + 1);
+    let rest = &old[start + heading.len()..];
+    let end = rest.find("\n## ").map_or(old.len(), |i| start + heading.len() + i + 1);
     format!("{}{report}\n{}", &old[..start], &old[end..])
 }
 
@@ -52,11 +52,16 @@ struct Figure {
     runs: Vec<f64>,
 }
 
+/// The median of `runs` (the upper one of an even count).
+pub(super) fn median(runs: &[f64]) -> f64 {
+    let mut v = runs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 impl Figure {
     fn median(&self) -> f64 {
-        let mut v = self.runs.clone();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
+        median(&self.runs)
     }
 }
 
@@ -226,7 +231,7 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn machine() -> String {
+pub(super) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -423,14 +428,15 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     println!("{report}");
     if let Some(path) = &args.output {
         let old = std::fs::read_to_string(path).unwrap_or_default();
-        std::fs::write(path, replace_section(&old, &report)).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, replace_section(&old, SECTION, &report))
+            .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("written to {}", path.display());
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+pub(super) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
@@ -438,18 +444,18 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::replace_section;
+    use super::{replace_section, SECTION};
 
     #[test]
     fn output_rewrites_only_its_own_section() {
         let old = "# Benchmarks\n\n## Login and records throughput\n\nold table\n\n## On PostgreSQL\n\npg\n\n## Analysis\n\nwhy\n";
-        let new = replace_section(old, "## Login and records throughput\n\nnew table\n");
+        let new = replace_section(old, SECTION, "## Login and records throughput\n\nnew table\n");
         assert_eq!(
             new,
             "# Benchmarks\n\n## Login and records throughput\n\nnew table\n\n## On PostgreSQL\n\npg\n\n## Analysis\n\nwhy\n"
         );
         assert_eq!(
-            replace_section("", "## Login and records throughput\n\nt\n"),
+            replace_section("", SECTION, "## Login and records throughput\n\nt\n"),
             "# Benchmarks\n\n## Login and records throughput\n\nt\n\n"
         );
     }

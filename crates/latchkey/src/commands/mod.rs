@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_records;
+mod bench_sync;
 mod demo;
 mod hub;
 mod hub_contacts;
@@ -98,6 +99,7 @@ pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
         Command::Serve(args) => serve::run(&args, config).await,
         Command::Healthcheck { url, ca } => serve::healthcheck(&url, ca.as_deref()).await,
         Command::Bench(args) => bench::run(&args, config).await,
+        Command::BenchSync(args) => bench_sync::run(&args, config).await,
         Command::Migrate => {
             let store = crate::wiring::store(config).await?;
             println!("database is up to date ({:?})", store.backend());

@@ -287,6 +287,40 @@ fn bench_reports_every_figure() {
     assert!(std::fs::read_to_string(out).unwrap().starts_with("# Benchmarks"));
 }
 
+/// The sync benchmark runs end to end: every figure, the records each incremental run
+/// read, and its own section of the output file, leaving the others as they were.
+#[test]
+fn bench_sync_reports_every_figure_in_its_own_section() {
+    let cli = Cli::new();
+    let out = cli.dir.path().join("bench.md");
+    std::fs::write(&out, "# Benchmarks\n\n## Login and records throughput\n\nkept\n").unwrap();
+    let report = cli.ok(
+        &[
+            "bench-sync",
+            "--contacts",
+            "300",
+            "--runs",
+            "1",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    for figure in [
+        "(a) peer",
+        "(b) initial pull of 300",
+        "(c) one login",
+        "(d) incremental sync, 10 of 300",
+    ] {
+        assert!(report.contains(figure), "{figure} missing:\n{report}");
+    }
+    // The 10 changed contacts and the 10 of the warm-up round (inside the look-back).
+    assert!(report.contains("records read: 20;"), "{report}");
+    let written = std::fs::read_to_string(out).unwrap();
+    assert!(written.contains("## Hub sync on SQLite"), "{written}");
+    assert!(written.contains("## Login and records throughput\n\nkept"), "{written}");
+}
+
 /// SIGTERM stops the server gracefully: exit status 0 and a last word on stderr.
 #[cfg(unix)]
 #[test]
