@@ -247,6 +247,8 @@ impl Hub {
             last_error: None,
             external_id_field,
             updated_at: self.clock.now(),
+            next_run_at: None,
+            failures: 0,
         };
         let mut conn = self.store.conn().await?;
         hub::insert_connector(&mut conn, &connector).await?;

@@ -2,12 +2,13 @@
 //! CRM org login URL, used by every connector and by the integration settings alike —
 //! with every secret sealed at rest by the [`vault`]; connectors and the [`guard`]
 //! that keeps a rejected secret from ever being sent again; the hub's own
-//! [`contacts`]; and the two-way [`sync`] engine. Secrets are write-only: they go in,
-//! and come out only to log in to the CRM.
+//! [`contacts`]; the two-way [`sync`] engine and the [`scheduler`] that runs it.
+//! Secrets are write-only: they go in, and come out only to log in to the CRM.
 
 pub mod contacts;
 pub mod credentials;
 pub mod guard;
+pub mod scheduler;
 pub mod sync;
 pub mod users;
 pub mod vault;

@@ -401,6 +401,18 @@ impl Hub {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<SyncReport, GuardError> {
         let (c, record) = self.connector_and_record(workspace, connector).await?;
+        self.sync_connector(c, &record, ca, progress).await
+    }
+
+    /// [`Hub::sync`] of a connector already read, with its credential record.
+    pub(crate) async fn sync_connector(
+        &self,
+        c: Connector,
+        record: &latchkey_store::hub::SealedCredential,
+        ca: Option<&[u8]>,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<SyncReport, GuardError> {
+        let connector = c.name.clone();
         if c.state == state::DISABLED || c.state == state::SUSPENDED {
             let why = c.last_error.clone().unwrap_or_else(|| format!("it is {}", c.state));
             return Err(GuardError::Hub(HubError::Invalid(format!(
@@ -423,7 +435,7 @@ impl Hub {
             latchkey_store::commit(tx).await?;
         }
         let started_at = self.clock.now();
-        let outcome = self.run(&run, &record, ca, progress).await;
+        let outcome = self.run(&run, record, ca, progress).await;
         let (report, error) = match &outcome {
             Ok(report) => (report.clone(), None),
             Err(e) => (SyncReport::default(), Some(e.to_string())),

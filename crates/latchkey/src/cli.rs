@@ -91,6 +91,20 @@ pub enum HubCommand {
     Contacts(ContactsCommand),
     /// Seal every credential record under a new key, in one transaction.
     RotateKey,
+    /// Run every workspace's connectors on their intervals until SIGTERM or Ctrl-C
+    /// (transient failures back off exponentially with jitter; suspended connectors
+    /// wait for new credentials). Several instances may share one database.
+    Run {
+        /// A PEM CA certificate to trust for https:// login URLs.
+        #[arg(long)]
+        ca: Option<std::path::PathBuf>,
+        /// How often to look for due connectors (like 1s).
+        #[arg(long, default_value = "1s")]
+        tick: String,
+        /// Most connectors syncing at once in this process.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+    },
 }
 
 /// `latchkey hub contacts …`

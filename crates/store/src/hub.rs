@@ -244,6 +244,10 @@ pub struct Connector {
     pub external_id_field: Option<String>,
     /// Last changed at.
     pub updated_at: DateTime<Utc>,
+    /// When the scheduler runs it next (`None`: as soon as it is enabled).
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// Runs in a row that failed transiently (the exponent of its backoff).
+    pub failures: i64,
 }
 
 #[derive(FromRow)]
@@ -259,6 +263,8 @@ struct ConnectorRow {
     last_error: Option<String>,
     external_id_field: Option<String>,
     updated_at: i64,
+    next_run_at: Option<i64>,
+    failures: i64,
 }
 
 impl TryFrom<ConnectorRow> for Connector {
@@ -266,6 +272,11 @@ impl TryFrom<ConnectorRow> for Connector {
     fn try_from(r: ConnectorRow) -> Result<Self, StoreError> {
         Ok(Self {
             updated_at: from_millis(r.updated_at, "connector updated_at")?,
+            next_run_at: r
+                .next_run_at
+                .map(|ms| from_millis(ms, "connector next_run_at"))
+                .transpose()?,
+            failures: r.failures,
             id: r.id,
             workspace_id: r.workspace_id,
             credential_id: r.credential_id,
@@ -281,12 +292,12 @@ impl TryFrom<ConnectorRow> for Connector {
 }
 
 const CONNECTOR_COLUMNS: &str = "id, workspace_id, credential_id, name, object, direction, interval_secs, state, \
-     last_error, updated_at, external_id_field";
+     last_error, updated_at, external_id_field, next_run_at, failures";
 
 /// Stores a new connector.
 pub async fn insert_connector(conn: &mut Conn, c: &Connector) -> Result<(), StoreError> {
     sqlx::query(&format!(
-        "INSERT INTO hub_connectors ({CONNECTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO hub_connectors ({CONNECTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(&c.id)
     .bind(&c.workspace_id)
@@ -299,6 +310,8 @@ pub async fn insert_connector(conn: &mut Conn, c: &Connector) -> Result<(), Stor
     .bind(c.last_error.as_deref())
     .bind(c.updated_at.timestamp_millis())
     .bind(c.external_id_field.as_deref())
+    .bind(c.next_run_at.map(|t| t.timestamp_millis()))
+    .bind(c.failures)
     .execute(&mut *conn)
     .await
     .map_err(StoreError::duplicate_as("connector"))?;
@@ -362,6 +375,41 @@ pub async fn move_connectors(
         moved += done.rows_affected();
     }
     Ok(moved)
+}
+
+/// Up to `limit` connectors of every workspace that are due at `now`: enabled or
+/// backing off, and never run or scheduled no later than `now`; the longest waiting
+/// first.
+pub async fn due_connectors(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Result<Vec<Connector>, StoreError> {
+    sqlx::query_as::<_, ConnectorRow>(&format!(
+        "SELECT {CONNECTOR_COLUMNS} FROM hub_connectors \
+         WHERE state IN ('enabled', 'backing_off') AND (next_run_at IS NULL OR next_run_at <= $1) \
+         ORDER BY COALESCE(next_run_at, 0), id LIMIT $2"
+    ))
+    .bind(now.timestamp_millis())
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(Connector::try_from)
+    .collect()
+}
+
+/// Schedules a connector's next run after one ended, with its count of transient
+/// failures in a row.
+pub async fn schedule_connector(
+    conn: &mut Conn,
+    id: &str,
+    next_run_at: DateTime<Utc>,
+    failures: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE hub_connectors SET next_run_at = $2, failures = $3 WHERE id = $1")
+        .bind(id)
+        .bind(next_run_at.timestamp_millis())
+        .bind(failures)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// A hub user to store.

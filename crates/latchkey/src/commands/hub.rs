@@ -6,6 +6,7 @@ use std::io::Read;
 use indicatif::{ProgressBar, ProgressStyle};
 use latchkey_hub::credentials::{CredentialInput, CredentialView};
 use latchkey_hub::guard::{read_ca, ConnectorSpec, GuardError};
+use latchkey_hub::scheduler::Schedule;
 use latchkey_hub::sync::{Progress, SyncReport};
 use latchkey_hub::vault::Vault;
 use latchkey_hub::Hub;
@@ -144,6 +145,7 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             println!("{}", hub.create_user(&workspace, &email, &role, &password).await?);
         }
         HubCommand::Contacts(cmd) => super::hub_contacts::run(cmd, &hub).await?,
+        HubCommand::Run { ca, tick, concurrency } => run_connectors(&hub, ca, &tick, concurrency).await?,
         HubCommand::RotateKey => unreachable!("handled above"),
     }
     Ok(())
@@ -183,10 +185,43 @@ fn parse_interval(text: &str) -> Result<i64, Failure> {
     }
 }
 
+/// `latchkey hub run`: the scheduler until SIGTERM or Ctrl-C.
+async fn run_connectors(
+    hub: &Hub,
+    ca: Option<std::path::PathBuf>,
+    tick: &str,
+    concurrency: u16,
+) -> Result<(), Failure> {
+    let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+    let secs = parse_interval(tick)?;
+    if !(1..=3600).contains(&secs) {
+        return Err(usage("--tick must be between 1s and 1h"));
+    }
+    let schedule = Schedule {
+        tick: std::time::Duration::from_secs(secs.unsigned_abs()),
+        concurrency: usize::from(concurrency),
+        ca: pem.map(Into::into),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let scheduler = {
+        let hub = hub.clone();
+        tokio::spawn(async move { hub.run_connectors(schedule, stop_rx).await })
+    };
+    println!("hub: running connectors (looking every {secs}s, at most {concurrency} at once)");
+    super::serve::shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    scheduler
+        .await
+        .map_err(|e| anyhow::anyhow!("the scheduler ended abnormally: {e}"))?;
+    eprintln!("hub stopped");
+    Ok(())
+}
+
 fn connector_json(c: &Connector) -> serde_json::Value {
     serde_json::json!({
         "name": c.name, "object": c.object, "direction": c.direction, "every_seconds": c.interval_secs,
         "state": c.state, "last_error": c.last_error,
+        "next_run_at": c.next_run_at.map(|t| t.to_rfc3339()), "failures_in_a_row": c.failures,
     })
 }
 

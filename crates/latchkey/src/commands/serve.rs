@@ -20,7 +20,8 @@ use crate::{tls, wiring};
 /// How often the mail worker looks for due messages.
 const MAIL_INTERVAL: Duration = Duration::from_secs(5);
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C.
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{values_after, Cli};
+use crate::support::{values_after, wait_until, Cli};
 
 const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
@@ -338,4 +338,161 @@ fn an_unreachable_org_backs_off_and_never_suspends() {
     assert_eq!(shown["state"], "enabled", "{shown}");
     let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
     assert_eq!(user["failed_attempts"], 0, "{user}");
+}
+
+/// The seeds' story as it runs in production (without webhooks): `latchkey hub run`
+/// syncs three connectors every 5 s with the user's password and token while an
+/// administrator resets the password. The scheduler sends the stale secret once — one
+/// failed login, no lock with a maximum of 3 — and all three connectors show the
+/// suspension; the new secrets, entered once, resume all three and they sync again,
+/// pushing a contact added meanwhile. Then the org server goes away: the connectors
+/// back off without a failed login or a suspension, and catch up when it returns.
+#[test]
+fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "policy", "set", "--max-invalid-attempts", "3"], None);
+    org.ok(
+        &[
+            "org",
+            "field",
+            "add",
+            "Contact",
+            "Latchkey_Hub_Id__c",
+            "--type",
+            "text",
+            "--external-id",
+            "--unique",
+        ],
+        None,
+    );
+    org.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let latest_token = || {
+        values_after(&org.mails().join("\n"), "Security token (case-sensitive): ")
+            .pop()
+            .expect("a token mail")
+    };
+    let mut server = org.serve();
+    let url = server.url.clone();
+    let user = || -> Value { serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap() };
+
+    let hub = Cli::new();
+    hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
+    let set_secrets = |password: &str, token: &str| {
+        hub.ok(
+            &[
+                "hub",
+                "credential",
+                "set",
+                "GatorMail",
+                "--login-url",
+                &url,
+                "--username",
+                USER,
+                "--password-stdin",
+                "--token-stdin",
+            ],
+            Some(&format!("{password}\n{token}\n")),
+        )
+    };
+    set_secrets(PASSWORD, &latest_token());
+    let connectors = [("Contacts", "both"), ("Newsletter", "pull"), ("Webinars", "pull")];
+    for (name, direction) in connectors {
+        hub.ok(
+            &[
+                "hub",
+                "connector",
+                "add",
+                "GatorMail",
+                name,
+                "--direction",
+                direction,
+                "--every",
+                "5s",
+            ],
+            None,
+        );
+    }
+    hub.ok(&["hub", "contacts", "add", "GatorMail", "--last-name", "Before"], None);
+    let shown = |name: &str| -> Value {
+        serde_json::from_str(&hub.ok(&["hub", "connector", "show", "GatorMail", name, "--json"], None)).unwrap()
+    };
+    let ok_runs = |name: &str| {
+        shown(name)["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["outcome"] == "ok")
+            .count()
+    };
+    let pushed = |last_name: &str| {
+        let list: Value =
+            serde_json::from_str(&hub.ok(&["hub", "contacts", "list", "GatorMail", "--json"], None)).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["last_name"] == last_name && c["crm_id"].is_string() && c["pending"] == serde_json::json!([]))
+    };
+
+    let mut scheduler = hub.start_worker(&["hub", "run", "--tick", "1s"]);
+    wait_until("a first run of every connector and the push", 30, || {
+        connectors.iter().all(|(name, _)| ok_runs(name) >= 1) && pushed("Before")
+    });
+
+    org.ok(&["org", "user", "reset-password", USER], None);
+    wait_until("every connector suspended", 30, || {
+        connectors.iter().all(|(name, _)| shown(name)["state"] == "suspended")
+    });
+    // Several intervals later, still one failed login and no lock.
+    std::thread::sleep(std::time::Duration::from_secs(11));
+    assert_eq!(user()["failed_attempts"], 1, "{}", user());
+    assert_eq!(user()["locked"], false);
+    for (name, _) in connectors {
+        let c = shown(name);
+        assert_eq!(c["state"], "suspended", "{c}");
+        assert!(
+            c["last_error"].as_str().unwrap().contains("Data Source Properties"),
+            "{c}"
+        );
+    }
+
+    hub.ok(&["hub", "contacts", "add", "GatorMail", "--last-name", "During"], None);
+    let new_password = "amber-lantern-77";
+    org.ok(
+        &["org", "user", "set-password", USER, "--password-stdin"],
+        Some(&format!("{new_password}\n")),
+    );
+    let runs_before: Vec<usize> = connectors.iter().map(|(name, _)| ok_runs(name)).collect();
+    set_secrets(new_password, &latest_token());
+    wait_until("every connector syncing again with the new secrets", 30, || {
+        connectors
+            .iter()
+            .zip(&runs_before)
+            .all(|((name, _), before)| shown(name)["state"] == "enabled" && ok_runs(name) > *before)
+            && pushed("During")
+    });
+
+    // The org goes away: transient, never a suspension, never a failed login.
+    server.terminate();
+    hub.ok(&["hub", "contacts", "add", "GatorMail", "--last-name", "Outage"], None);
+    wait_until("the connectors backing off", 30, || {
+        connectors.iter().all(|(name, _)| shown(name)["state"] == "backing_off")
+    });
+    let c = shown("Contacts");
+    assert!(c["failures_in_a_row"].as_i64().unwrap() >= 1, "{c}");
+    assert_eq!(c["runs"][0]["outcome"], "failed", "{c}");
+    let listen = url.trim_start_matches("http://");
+    let _back = org.start(&["serve", "--org-listen", listen]);
+    // Backoff from a 5 s interval: at most 10 s, then 20 s, … with jitter.
+    wait_until("the connectors catching up", 60, || {
+        connectors.iter().all(|(name, _)| shown(name)["state"] == "enabled") && pushed("Outage")
+    });
+    assert_eq!(shown("Contacts")["failures_in_a_row"], 0);
+    let after = user();
+    assert_eq!(after["failed_attempts"], 0, "{after}");
+    assert_eq!(after["locked"], false);
+    assert_eq!(scheduler.terminate(), Some(0), "SIGTERM stops the scheduler cleanly");
 }

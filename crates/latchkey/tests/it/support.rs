@@ -87,15 +87,10 @@ impl Cli {
             .expect("spawn latchkey")
     }
 
-    /// Starts `latchkey serve` on a free loopback port and waits until it is healthy.
-    pub fn serve(&self) -> Server {
-        self.start(&["serve", "--org-listen", "127.0.0.1:0"])
-    }
-
-    /// Starts a long-running command (`serve`, `demo`) whose output ends with the
-    /// `org server: URL` line, and waits until the server is healthy.
-    pub fn start(&self, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+    /// Starts a long-running `latchkey ARGS…` with stdout piped and stderr logged where
+    /// [`Cli::server_logs`] reads.
+    fn launch(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .args(self.base_args())
             .args(args)
             .current_dir(self.dir.path())
@@ -108,7 +103,18 @@ impl Cli {
                     .map_or(Stdio::null(), Stdio::from),
             )
             .spawn()
-            .expect("spawn latchkey");
+            .expect("spawn latchkey")
+    }
+
+    /// Starts `latchkey serve` on a free loopback port and waits until it is healthy.
+    pub fn serve(&self) -> Server {
+        self.start(&["serve", "--org-listen", "127.0.0.1:0"])
+    }
+
+    /// Starts a long-running command (`serve`, `demo`) whose output ends with the
+    /// `org server: URL` line, and waits until the server is healthy.
+    pub fn start(&self, args: &[&str]) -> Server {
+        let mut child = self.launch(args);
         let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
         let mut printed = String::new();
         let url = loop {
@@ -123,7 +129,7 @@ impl Cli {
         self.transcript.borrow_mut().push_str(&printed);
         let ca = values_after(&printed, "CA certificate: ").pop();
         let server = Server {
-            child,
+            process: Process(child),
             url,
             printed,
             ca,
@@ -139,6 +145,18 @@ impl Cli {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         panic!("server at {} never became healthy", server.url);
+    }
+
+    /// Starts a long-running command that serves nothing (`hub run`), logging where
+    /// [`Cli::server_logs`] reads, and waits for its first line of output.
+    pub fn start_worker(&self, args: &[&str]) -> Process {
+        let mut child = self.launch(args);
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).expect("read output");
+        assert!(!line.is_empty(), "latchkey {args:?} ended at once");
+        self.transcript.borrow_mut().push_str(&line);
+        Process(child)
     }
 
     /// Everything the servers started by [`Cli::start`] logged so far.
@@ -194,7 +212,7 @@ pub fn values_after(text: &str, prefix: &str) -> Vec<String> {
 
 /// A running `latchkey serve`, killed on drop.
 pub struct Server {
-    child: std::process::Child,
+    process: Process,
     pub url: String,
     /// What it printed up to and including the URL line.
     pub printed: String,
@@ -206,17 +224,37 @@ impl Server {
     /// Sends SIGTERM and waits; returns the exit code.
     #[cfg(unix)]
     pub fn terminate(&mut self) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
-        assert!(sent.success());
-        self.child.wait().expect("server exits").code()
+        self.process.terminate()
     }
 }
 
-impl Drop for Server {
+/// A long-running `latchkey` process, killed when dropped.
+pub struct Process(std::process::Child);
+
+impl Process {
+    /// Sends SIGTERM and waits; returns the exit code.
+    #[cfg(unix)]
+    pub fn terminate(&mut self) -> Option<i32> {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        self.0.wait().expect("process exits").code()
+    }
+}
+
+impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `done` every 100 ms until it holds; panics with `what` after `secs` seconds.
+pub fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "waited {secs} s for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 

@@ -41,6 +41,8 @@ async fn workspace_and_connector(store: &Store) -> (String, String) {
         last_error: None,
         external_id_field: Some("Latchkey_Hub_Id__c".into()),
         updated_at: t0(),
+        next_run_at: None,
+        failures: 0,
     };
     hub::insert_connector(&mut conn, &connector).await.unwrap();
     (ws.id, connector.id)
@@ -160,4 +162,37 @@ async fn leases_pass_on_expiry_and_checkpoints_only_advance(store: &Store) {
         hub_sync::pull_checkpoint(&mut conn, &connector).await.unwrap(),
         Some(20)
     );
+}
+
+store_test!(connectors_are_due_when_runnable_and_their_time_has_come);
+async fn connectors_are_due_when_runnable_and_their_time_has_come(store: &Store) {
+    let (_, id) = workspace_and_connector(store).await;
+    let mut conn = store.conn().await.unwrap();
+    let due = |at: i64| {
+        let store = store.clone();
+        async move {
+            let mut conn = store.conn().await.unwrap();
+            let later = t0() + Duration::seconds(at);
+            hub::due_connectors(&mut conn, later, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.id, c.failures))
+                .collect::<Vec<_>>()
+        }
+    };
+    // Never run: due at once.
+    assert_eq!(due(0).await, vec![(id.clone(), 0)]);
+    hub::schedule_connector(&mut conn, &id, t0() + Duration::seconds(60), 2)
+        .await
+        .unwrap();
+    assert_eq!(due(59).await, vec![]);
+    assert_eq!(due(60).await, vec![(id.clone(), 2)]);
+    // Backing off still runs; disabled and suspended do not.
+    for (state, runs) in [("backing_off", true), ("disabled", false), ("suspended", false)] {
+        hub::set_connector_state(&mut conn, &id, state, None, t0())
+            .await
+            .unwrap();
+        assert_eq!(!due(60).await.is_empty(), runs, "{state}");
+    }
 }
