@@ -1,9 +1,16 @@
-//! The hub's sync against a real org server on a loopback port.
+//! The hub's sync against a real org server on a loopback port (with injected
+//! transient faults where a test asks for them).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 
 use latchkey_core::clock::SystemClock;
 use latchkey_core::password::HashParams;
@@ -35,8 +42,48 @@ async fn store(dir: &std::path::Path) -> Store {
         .unwrap()
 }
 
+/// Faults an org server answers with while they are set: a status for every request
+/// (logins too, or not), and a delay before each answer.
+#[derive(Debug, Default)]
+struct Faults {
+    status: AtomicU16,
+    logins_too: AtomicBool,
+    delay_ms: AtomicU64,
+}
+
+impl Faults {
+    fn set(&self, status: u16, logins_too: bool) {
+        self.status.store(status, Ordering::SeqCst);
+        self.logins_too.store(logins_too, Ordering::SeqCst);
+    }
+}
+
+async fn inject(State(faults): State<Arc<Faults>>, request: Request, next: Next) -> Response {
+    let delay = faults.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    let path = request.uri().path();
+    let login = path.starts_with("/services/Soap") || path.starts_with("/services/oauth2");
+    let status = faults.status.load(Ordering::SeqCst);
+    if status == 0 || (login && !faults.logins_too.load(Ordering::SeqCst)) {
+        return next.run(request).await;
+    }
+    let body = json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "injected fault"}]);
+    let mut response = (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
+}
+
 /// An org server with one user (loopback trusted) on a free port; returns its URL.
 async fn org(dir: &std::path::Path) -> String {
+    org_behind(dir, Arc::default()).await.0
+}
+
+/// [`org`] answering with `faults` while they are set; also returns its services.
+async fn org_behind(dir: &std::path::Path, faults: Arc<Faults>) -> (String, Services) {
     let services = Services {
         store: store(dir).await,
         hasher: HashPool::new(HashParams::FAST_INSECURE, 2).unwrap(),
@@ -76,14 +123,15 @@ async fn org(dir: &std::path::Path) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = app(HttpState {
-        services: Arc::new(services),
+        services: Arc::new(services.clone()),
         scheme: "http",
         login_rate: None,
-    });
+    })
+    .layer(axum::middleware::from_fn_with_state(faults, inject));
     tokio::spawn(
         async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await },
     );
-    url
+    (url, services)
 }
 
 fn soap() -> Credentials {
@@ -354,4 +402,60 @@ async fn a_second_hub_instance_waits_for_the_lease() {
     );
     drop(conn);
     sync(&hub).await;
+}
+
+/// 503s and 429s — on the data API, then on the login itself — are transient: the
+/// connector backs off, is never suspended, no login fails at the org; slow answers
+/// are only slow; and once the org answers again one run catches up both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_faults_back_off_never_suspend_and_the_sync_catches_up() {
+    let org_dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    let (url, services) = org_behind(org_dir.path(), Arc::clone(&faults)).await;
+    let crm = Client::new(&url, soap(), None).unwrap();
+    crm.create("Contact", &json!({"LastName": "Before"})).await.unwrap();
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = hub(hub_dir.path(), &url, "both").await;
+    sync(&hub).await;
+    crm.create("Contact", &json!({"LastName": "Made In CRM During Faults"}))
+        .await
+        .unwrap();
+
+    for (round, (status, logins_too)) in [(503, false), (429, false), (503, true), (429, true)]
+        .into_iter()
+        .enumerate()
+    {
+        faults.set(status, logins_too);
+        let local = ContactChanges {
+            last_name: Some(format!("Made In Hub During Fault {round}")),
+            ..ContactChanges::default()
+        };
+        hub.create_contact("GatorMail", &local).await.unwrap();
+        let error = hub.sync("GatorMail", "Contacts", None, &|_| {}).await.unwrap_err();
+        assert!(matches!(error, GuardError::Transient(_)), "{status}: {error}");
+        let c = hub.connector("GatorMail", "Contacts").await.unwrap();
+        assert_eq!(c.state, "backing_off", "{status}, logins too: {logins_too}");
+        assert!(
+            c.last_error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("could not be reached"),
+            "{c:?}"
+        );
+    }
+    faults.set(0, false);
+    faults.delay_ms.store(300, Ordering::SeqCst);
+    let caught_up = sync(&hub).await;
+    faults.delay_ms.store(0, Ordering::SeqCst);
+    assert_eq!(
+        (caught_up.pull.changed, caught_up.push.created),
+        (1, 4),
+        "{caught_up:?}"
+    );
+    assert_eq!(hub.connector("GatorMail", "Contacts").await.unwrap().state, "enabled");
+    let (crm_side, hub_side) = both_sides(&crm, &hub).await;
+    assert_eq!(crm_side, hub_side);
+    assert_eq!(crm_side.len(), 6);
+    let user = services.user(USER).await.unwrap();
+    assert_eq!(user.failed_attempts, 0, "no fault counted as a failed login");
 }

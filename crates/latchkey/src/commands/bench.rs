@@ -34,7 +34,7 @@ const SECTION: &str = "## Login and records throughput";
 
 /// `old` with its generated section `heading` replaced by `report` (which starts with
 /// `heading`); every other section (other stores' pasted runs, the analysis) stays.
-pub(super) fn replace_section(old: &str, heading: &str, report: &str) -> String {
+fn replace_section(old: &str, heading: &str, report: &str) -> String {
     let Some(start) = old.find(heading) else {
         return format!(
             "# Benchmarks\n\n{report}\n{}",
@@ -50,6 +50,18 @@ pub(super) fn replace_section(old: &str, heading: &str, report: &str) -> String 
 struct Figure {
     name: &'static str,
     runs: Vec<f64>,
+}
+
+/// Prints `report` and, with `output`, writes it over the file's section `heading`.
+pub(super) fn publish(report: &str, heading: &str, output: Option<&std::path::Path>) -> anyhow::Result<()> {
+    println!("{report}");
+    if let Some(path) = output {
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        std::fs::write(path, replace_section(&old, heading, report))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("written to {}", path.display());
+    }
+    Ok(())
 }
 
 /// The median of `runs` (the upper one of an even count).
@@ -425,13 +437,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         args.runs,
         args.seconds,
     );
-    println!("{report}");
-    if let Some(path) = &args.output {
-        let old = std::fs::read_to_string(path).unwrap_or_default();
-        std::fs::write(path, replace_section(&old, SECTION, &report))
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("written to {}", path.display());
-    }
+    publish(&report, SECTION, args.output.as_deref())?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

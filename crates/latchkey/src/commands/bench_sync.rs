@@ -25,7 +25,7 @@ use latchkey_sfclient::{Client, Credentials};
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::bench::{machine, median, replace_section, tempfile_dir};
+use super::bench::{machine, median, publish, tempfile_dir};
 use super::Failure;
 use crate::cli::BenchSyncArgs;
 use crate::config::Config;
@@ -290,13 +290,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
         args.runs,
         args.runs,
     );
-    println!("{report}");
-    if let Some(path) = &args.output {
-        let old = std::fs::read_to_string(path).unwrap_or_default();
-        std::fs::write(path, replace_section(&old, section, &report))
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("written to {}", path.display());
-    }
+    publish(&report, section, args.output.as_deref())?;
     for (store, schema) in hub_schemas {
         store
             .drop_schema(&schema)

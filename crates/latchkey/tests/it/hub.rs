@@ -9,6 +9,28 @@ use crate::support::{values_after, wait_until, Cli};
 const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
 
+/// `latchkey hub credential set GatorMail` for the org at `url`: the test user with
+/// `password` and, when given, `token`, on standard input; returns what it printed.
+fn set_credential(hub: &Cli, url: &str, password: &str, token: Option<&str>) -> String {
+    let mut args = vec![
+        "hub",
+        "credential",
+        "set",
+        "GatorMail",
+        "--login-url",
+        url,
+        "--username",
+        USER,
+        "--password-stdin",
+    ];
+    let mut stdin = format!("{password}\n");
+    if let Some(token) = token {
+        args.push("--token-stdin");
+        stdin.push_str(&format!("{token}\n"));
+    }
+    hub.ok(&args, Some(&stdin))
+}
+
 /// Every byte of the SQLite database (main file and write-ahead log).
 fn database_bytes(cli: &Cli) -> Vec<u8> {
     let mut all = Vec::new();
@@ -175,21 +197,7 @@ fn a_password_reset_costs_one_failed_login_and_new_secrets_resume_every_connecto
         ],
         Some("hub-owner-password-1\n"),
     );
-    hub.ok(
-        &[
-            "hub",
-            "credential",
-            "set",
-            "GatorMail",
-            "--login-url",
-            url,
-            "--username",
-            USER,
-            "--password-stdin",
-            "--token-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n{token}\n")),
-    );
+    set_credential(&hub, url, PASSWORD, Some(&token));
     let connectors = ["Contacts", "Leads", "Accounts"];
     for name in connectors {
         hub.ok(&["hub", "connector", "add", "GatorMail", name, "--every", "5s"], None);
@@ -259,21 +267,7 @@ fn a_password_reset_costs_one_failed_login_and_new_secrets_resume_every_connecto
     );
     let new_token = latest_token();
     assert_ne!(new_token, token);
-    let set = hub.ok(
-        &[
-            "hub",
-            "credential",
-            "set",
-            "GatorMail",
-            "--login-url",
-            url,
-            "--username",
-            USER,
-            "--password-stdin",
-            "--token-stdin",
-        ],
-        Some(&format!("{new_password}\n{new_token}\n")),
-    );
+    let set = set_credential(&hub, url, new_password, Some(&new_token));
     assert!(set.contains("suspended connectors resumed"), "{set}");
     assert!(
         states().iter().all(|(s, e)| s == "enabled" && e.is_empty()),
@@ -303,20 +297,7 @@ fn an_unreachable_org_backs_off_and_never_suspends() {
     let url = server.url.clone();
     let hub = Cli::new();
     hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
-    hub.ok(
-        &[
-            "hub",
-            "credential",
-            "set",
-            "GatorMail",
-            "--login-url",
-            &url,
-            "--username",
-            USER,
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    set_credential(&hub, &url, PASSWORD, None);
     hub.ok(&["hub", "connector", "add", "GatorMail", "Contacts"], None);
     hub.ok(&["hub", "connector", "test", "GatorMail", "Contacts"], None);
 
@@ -381,24 +362,7 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
 
     let hub = Cli::new();
     hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
-    let set_secrets = |password: &str, token: &str| {
-        hub.ok(
-            &[
-                "hub",
-                "credential",
-                "set",
-                "GatorMail",
-                "--login-url",
-                &url,
-                "--username",
-                USER,
-                "--password-stdin",
-                "--token-stdin",
-            ],
-            Some(&format!("{password}\n{token}\n")),
-        )
-    };
-    set_secrets(PASSWORD, &latest_token());
+    set_credential(&hub, &url, PASSWORD, Some(&latest_token()));
     let connectors = [("Contacts", "both"), ("Newsletter", "pull"), ("Webinars", "pull")];
     for (name, direction) in connectors {
         hub.ok(
@@ -466,7 +430,7 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
         Some(&format!("{new_password}\n")),
     );
     let runs_before: Vec<usize> = connectors.iter().map(|(name, _)| ok_runs(name)).collect();
-    set_secrets(new_password, &latest_token());
+    set_credential(&hub, &url, new_password, Some(&latest_token()));
     wait_until("every connector syncing again with the new secrets", 30, || {
         connectors
             .iter()
