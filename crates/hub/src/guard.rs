@@ -6,7 +6,8 @@
 //! anything and never count as failed logins at the CRM.
 //!
 //! Logins are single-flight per record within a process, so connectors that run at
-//! the same moment cause one login, not one each.
+//! the same moment cause one login, not one each; and the session is kept for the next
+//! runs until the CRM ends it (sync runs reuse it; connection tests always log in).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -59,20 +60,63 @@ pub enum GuardError {
 #[derive(Debug)]
 pub struct Guarded {
     /// The connection.
-    pub client: Client,
+    pub client: Arc<Client>,
     workspace: String,
     record: SealedCredential,
     fingerprint: Vec<u8>,
 }
 
-/// Per-record login locks (single flight).
+/// Per-record login locks (single flight) and each record's live CRM connection.
 #[derive(Debug, Default)]
-pub struct Flights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+pub struct Flights {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    live: Mutex<HashMap<String, Live>>,
+}
+
+/// A record's connection, kept while the record's login URL, username, client id and
+/// secrets are the ones it logged in with.
+#[derive(Debug)]
+struct Live {
+    made_with: Vec<u8>,
+    client: Arc<Client>,
+}
+
+/// What a connection was made with: a change to any of it needs a new login.
+fn made_with(record: &SealedCredential, fingerprint: &[u8]) -> Vec<u8> {
+    let mut key = fingerprint.to_vec();
+    for part in [
+        &record.login_url,
+        &record.username,
+        record.client_id.as_deref().unwrap_or(""),
+    ] {
+        key.push(0);
+        key.extend_from_slice(part.as_bytes());
+    }
+    key
+}
 
 impl Flights {
     fn lock_for(&self, credential_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(map.entry(credential_id.to_owned()).or_default())
+    }
+
+    /// The record's kept connection, if it was made with `made_with`.
+    fn live(&self, credential_id: &str, made_with: &[u8]) -> Option<Arc<Client>> {
+        let map = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(credential_id)
+            .filter(|l| l.made_with == made_with)
+            .map(|l| Arc::clone(&l.client))
+    }
+
+    fn keep(&self, credential_id: &str, made_with: Vec<u8>, client: Arc<Client>) {
+        let mut map = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.insert(credential_id.to_owned(), Live { made_with, client });
+    }
+
+    fn forget(&self, credential_id: &str) {
+        let mut map = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.remove(credential_id);
     }
 }
 
@@ -83,9 +127,15 @@ impl From<latchkey_store::StoreError> for GuardError {
 }
 
 impl Hub {
-    /// Logs in once with `record` through the guard (see the module docs); `ca` is a
-    /// PEM root to trust for an https:// login URL.
-    pub async fn guarded_login(&self, record: &SealedCredential, ca: Option<&[u8]>) -> Result<Guarded, GuardError> {
+    /// A connection for `record` through the guard (see the module docs): the kept one
+    /// unless `fresh` (a connection test) or the record changed, else one login. `ca`
+    /// is a PEM root to trust for an https:// login URL.
+    pub async fn guarded_login(
+        &self,
+        record: &SealedCredential,
+        ca: Option<&[u8]>,
+        fresh: bool,
+    ) -> Result<Guarded, GuardError> {
         let flight = self.flights.lock_for(&record.id);
         let _one_at_a_time = flight.lock().await;
         // The record may have changed while we waited (another flight's verdict).
@@ -97,16 +147,32 @@ impl Hub {
                 record.rejected_reason.clone().unwrap_or_default(),
             ));
         }
+        let made_with = made_with(&record, &fingerprint);
+        if let Some(client) = self.flights.live(&record.id, &made_with).filter(|_| !fresh) {
+            return Ok(Guarded {
+                client,
+                workspace: ws.name,
+                record,
+                fingerprint,
+            });
+        }
         let client = Client::new(&record.login_url, credentials, ca).map_err(|e| GuardError::Crm(e.to_string()))?;
         let guarded = Guarded {
-            client,
+            client: Arc::new(client),
             workspace: ws.name,
             record,
             fingerprint,
         };
         match guarded.client.connect().await {
-            Ok(()) => self.accepted(&guarded).await?,
-            Err(e) => return Err(self.failed(&guarded, e).await),
+            Ok(()) => {
+                self.accepted(&guarded).await?;
+                self.flights
+                    .keep(&guarded.record.id, made_with, Arc::clone(&guarded.client));
+            }
+            Err(e) => {
+                self.flights.forget(&guarded.record.id);
+                return Err(self.failed(&guarded, e).await);
+            }
         }
         Ok(guarded)
     }
@@ -203,7 +269,7 @@ impl Hub {
     ) -> Result<String, GuardError> {
         let ws = self.workspace(workspace).await?;
         let record = self.record(&ws, login_url).await?;
-        self.guarded_login(&record, ca).await?;
+        self.guarded_login(&record, ca, true).await?;
         Ok(record.login_url)
     }
 
@@ -297,7 +363,7 @@ impl Hub {
                 "connector {name:?} is disabled"
             ))));
         }
-        self.guarded_login(&record, ca).await.map(|_| ())
+        self.guarded_login(&record, ca, true).await.map(|_| ())
     }
 
     /// The connector `name` of `workspace` and its credential record.
@@ -336,7 +402,7 @@ impl Hub {
         if !suspended {
             return Ok(None);
         }
-        Ok(Some(self.guarded_login(&record, ca).await.map(|_| ())))
+        Ok(Some(self.guarded_login(&record, ca, true).await.map(|_| ())))
     }
 }
 

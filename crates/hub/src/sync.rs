@@ -452,6 +452,19 @@ impl Hub {
         };
         let mut tx = self.store.begin().await?;
         hub_sync::insert_run(&mut tx, &finished).await?;
+        if outcome.is_ok() {
+            // The CRM answered: connectors backing off on this record may run on time
+            // (a kept session skips the login that would otherwise have said so).
+            latchkey_store::hub::move_connectors(
+                &mut tx,
+                &record.id,
+                &[state::BACKING_OFF],
+                state::ENABLED,
+                None,
+                finished.finished_at,
+            )
+            .await?;
+        }
         hub_sync::release_lease(&mut tx, &run.connector.id, &run.holder).await?;
         latchkey_store::commit(tx).await?;
         outcome
@@ -464,7 +477,7 @@ impl Hub {
         ca: Option<&[u8]>,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<SyncReport, GuardError> {
-        let guarded = self.guarded_login(record, ca).await?;
+        let guarded = self.guarded_login(record, ca, false).await?;
         let direction = run.connector.direction.as_str();
         let mut report = SyncReport::default();
         if direction != "push" {

@@ -58,14 +58,26 @@ impl Page {
     }
 }
 
+/// What a client holds between calls.
+#[derive(Debug)]
+enum Slot {
+    /// No session yet (or the last one died): the next call logs in.
+    Empty,
+    /// A live session.
+    Live(Session),
+    /// The org rejected these credentials; they are never sent again by this client.
+    Rejected(Error),
+}
+
 /// A connection to one org with one set of credentials.
 #[derive(Debug)]
 pub struct Client {
     http: reqwest::Client,
     login_url: String,
     credentials: Credentials,
-    /// The current session; the lock also makes logins single-flight.
-    session: Mutex<Option<Session>>,
+    /// The current session, or the rejection that ended this client's logins; the lock
+    /// also makes logins single-flight.
+    session: Mutex<Slot>,
     /// How many login attempts this client has made (for callers' and tests' audits).
     logins: std::sync::atomic::AtomicU64,
 }
@@ -92,7 +104,7 @@ impl Client {
             http,
             login_url: login_url.trim_end_matches('/').to_owned(),
             credentials,
-            session: Mutex::new(None),
+            session: Mutex::new(Slot::Empty),
             logins: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -104,20 +116,33 @@ impl Client {
 
     /// The current session, logging in first if there is none. `stale` names a session
     /// the caller saw refused: it is dropped (unless another task already replaced it).
+    /// Once the org rejected this client's credentials, every caller gets that rejection
+    /// and nothing is sent again — however many tasks held the dead session.
     async fn session(&self, stale: Option<&Session>) -> Result<Session, Error> {
         let mut slot = self.session.lock().await;
-        if let (Some(current), Some(stale)) = (slot.as_ref(), stale) {
+        if let (Slot::Live(current), Some(stale)) = (&*slot, stale) {
             if current.access_token.expose_secret() == stale.access_token.expose_secret() {
-                *slot = None;
+                *slot = Slot::Empty;
             }
         }
-        if let Some(s) = slot.as_ref() {
-            return Ok(s.clone());
+        match &*slot {
+            Slot::Live(s) => return Ok(s.clone()),
+            Slot::Rejected(e) => return Err(e.clone()),
+            Slot::Empty => {}
         }
         self.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let fresh = login::login(&self.http, &self.login_url, &self.credentials).await?;
-        *slot = Some(fresh.clone());
-        Ok(fresh)
+        match login::login(&self.http, &self.login_url, &self.credentials).await {
+            Ok(fresh) => {
+                *slot = Slot::Live(fresh.clone());
+                Ok(fresh)
+            }
+            Err(e) => {
+                if e.is_rejection() {
+                    *slot = Slot::Rejected(e.clone());
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Logs in now (or reuses the live session): a connection test.

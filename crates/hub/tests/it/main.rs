@@ -459,3 +459,35 @@ async fn transient_faults_back_off_never_suspend_and_the_sync_catches_up() {
     let user = services.user(USER).await.unwrap();
     assert_eq!(user.failed_attempts, 0, "no fault counted as a failed login");
 }
+
+/// Sync runs reuse the record's session: three runs, one login at the org. A session
+/// the org ended costs exactly one new login; a connection test always logs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_runs_reuse_the_session_until_the_org_ends_it() {
+    let org_dir = tempfile::tempdir().unwrap();
+    let (url, services) = org_behind(org_dir.path(), Arc::default()).await;
+    let logins = || async {
+        let mut conn = services.store.conn().await.unwrap();
+        let filter = latchkey_store::login_history::Filter {
+            org_id: None,
+            user_id: None,
+            limit: 1_000,
+        };
+        latchkey_store::login_history::list(&mut conn, &filter)
+            .await
+            .unwrap()
+            .len()
+    };
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = hub(hub_dir.path(), &url, "both").await;
+    for _ in 0..3 {
+        sync(&hub).await;
+    }
+    assert_eq!(logins().await, 1, "three runs, one login");
+    services.revoke_sessions(USER).await.unwrap();
+    sync(&hub).await;
+    sync(&hub).await;
+    assert_eq!(logins().await, 2, "one new login after the org ended the session");
+    hub.test_connector("GatorMail", "Contacts", None).await.unwrap();
+    assert_eq!(logins().await, 3, "a connection test logs in");
+}

@@ -188,6 +188,32 @@ async fn a_dead_session_is_renewed_once_and_a_changed_password_is_a_rejection_no
     assert_eq!(failed_attempts(&org).await, 1);
 }
 
+/// Tasks sharing one client that all hold the session a password change ended: one
+/// re-login is tried, every task gets the rejection, and no second attempt is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_sharing_a_dead_session_cause_one_failed_login_between_them() {
+    let org = org().await;
+    let client = std::sync::Arc::new(Client::new(&org.url, soap(PASSWORD), None).unwrap());
+    client.connect().await.unwrap();
+    org.services
+        .set_password(USER, &SecretString::from("new-kettle-43"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let client = std::sync::Arc::clone(&client);
+            tokio::spawn(async move { client.query("SELECT Id FROM Contact").await })
+        })
+        .collect();
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        assert!(err.is_rejection(), "{err:?}");
+    }
+    assert!(client.connect().await.unwrap_err().is_rejection());
+    assert_eq!(client.login_attempts(), 2, "the first login and one re-login");
+    assert_eq!(failed_attempts(&org).await, 1);
+}
+
 #[tokio::test]
 async fn an_unreachable_org_is_transient() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
