@@ -9,7 +9,7 @@
 //! the same moment cause one login, not one each; and the session is kept for the next
 //! runs until the CRM ends it (sync runs reuse it; connection tests always log in).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -300,6 +300,7 @@ impl Hub {
             (None, "pull") => None,
             (None, _) => Some(DEFAULT_EXTERNAL_ID_FIELD.to_owned()),
         };
+        let field_map = checked_field_map(&spec.field_map, external_id_field.as_deref())?;
         let record = self.record(&ws, spec.login_url).await?;
         let connector = Connector {
             id: latchkey_core::ids::generate("0Hk"),
@@ -315,6 +316,7 @@ impl Hub {
             updated_at: self.clock.now(),
             next_run_at: None,
             failures: 0,
+            field_map,
         };
         let mut conn = self.store.conn().await?;
         hub::insert_connector(&mut conn, &connector).await?;
@@ -422,6 +424,44 @@ pub struct ConnectorSpec<'a> {
     /// The CRM external-id field new contacts are pushed by; pushing connectors
     /// default to [`DEFAULT_EXTERNAL_ID_FIELD`].
     pub external_id_field: Option<&'a str>,
+    /// CRM names of the hub fields (`FirstName`, `LastName`, `Email`) whose names
+    /// differ in the CRM.
+    pub field_map: BTreeMap<String, String>,
+}
+
+/// The field map, if every hub field in it exists, every CRM name is a field name, and
+/// no CRM field is used twice or is one the sync itself reads or writes.
+fn checked_field_map(
+    map: &BTreeMap<String, String>,
+    external_id_field: Option<&str>,
+) -> Result<BTreeMap<String, String>, HubError> {
+    let mut crm_names: Vec<&str> = crate::contacts::FIELDS
+        .iter()
+        .map(|f| map.get(*f).map_or(*f, String::as_str))
+        .collect();
+    for (hub_field, crm_field) in map {
+        if !crate::contacts::FIELDS.contains(&hub_field.as_str()) {
+            return Err(HubError::Invalid(format!(
+                "{hub_field:?} is not a hub field (FirstName, LastName or Email)"
+            )));
+        }
+        let valid = crm_field.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && crm_field.len() <= 80
+            && crm_field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(HubError::Invalid(format!("{crm_field:?} is not a CRM field name")));
+        }
+    }
+    crm_names.extend(["Id", "SystemModstamp"]);
+    crm_names.extend(external_id_field);
+    crm_names.sort_by_key(|n| n.to_ascii_lowercase());
+    if let Some(twice) = crm_names.windows(2).find(|w| w[0].eq_ignore_ascii_case(w[1])) {
+        return Err(HubError::Invalid(format!(
+            "the CRM field {} would be synced twice",
+            twice[0]
+        )));
+    }
+    Ok(map.clone())
 }
 
 /// The external-id field pushing connectors use unless told otherwise: a Text(18)
@@ -445,4 +485,31 @@ fn rejection_mail(workspace: &str, record: &SealedCredential, reason: &str, susp
 /// A PEM file's bytes, for [`Hub::guarded_login`]'s `ca`.
 pub fn read_ca(path: Option<&PathBuf>) -> std::io::Result<Option<Vec<u8>>> {
     path.map(std::fs::read).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(h, c)| ((*h).to_owned(), (*c).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_field_map_names_hub_fields_and_distinct_crm_fields() {
+        let key = Some(DEFAULT_EXTERNAL_ID_FIELD);
+        let ok = map(&[("Email", "Work_Email__c"), ("FirstName", "Nickname__c")]);
+        assert_eq!(checked_field_map(&ok, key).unwrap(), ok);
+        for (bad, why) in [
+            (map(&[("Phone", "Phone")]), "not a hub field"),
+            (map(&[("Email", "Work Email")]), "not a CRM field name"),
+            (map(&[("Email", "")]), "not a CRM field name"),
+            (map(&[("LastName", "email")]), "synced twice"),
+            (map(&[("Email", "Id")]), "synced twice"),
+            (map(&[("Email", "latchkey_hub_id__c")]), "synced twice"),
+        ] {
+            let err = checked_field_map(&bad, key).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+    }
 }

@@ -188,6 +188,7 @@ mod tests {
             updated_at: chrono::DateTime::UNIX_EPOCH,
             next_run_at: None,
             failures,
+            field_map: Default::default(),
         }
     }
 

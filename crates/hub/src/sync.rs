@@ -16,7 +16,7 @@
 //! **Leases.** A run holds its connector's lease in the database, renewed in every
 //! transaction it commits, so two hub instances never run the same connector at once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use latchkey_sfclient::SaveResult;
@@ -86,10 +86,42 @@ struct Pulled {
     hub_key: Option<String>,
 }
 
+/// How a connector's contacts look in the CRM: the CRM name of each hub field, and
+/// the external-id field new contacts are pushed by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrmFields {
+    names: BTreeMap<String, String>,
+    external_id: Option<String>,
+}
+
+impl CrmFields {
+    /// Every hub field under its own name in the CRM, and `external_id`.
+    pub fn plain(external_id: Option<&str>) -> Self {
+        Self {
+            names: BTreeMap::new(),
+            external_id: external_id.map(str::to_owned),
+        }
+    }
+
+    /// The connector's mapping and external-id field.
+    pub fn of(c: &Connector) -> Self {
+        Self {
+            names: c.field_map.clone(),
+            external_id: c.external_id_field.clone(),
+        }
+    }
+
+    /// The CRM name of a hub field.
+    fn crm<'a>(&'a self, hub_field: &'a str) -> &'a str {
+        self.names.get(hub_field).map_or(hub_field, String::as_str)
+    }
+}
+
 /// The SOQL of a pull since `checkpoint` (epoch milliseconds).
-pub fn pull_query(checkpoint: Option<i64>, external_id_field: Option<&str>) -> String {
-    let mut soql = format!("SELECT Id, {}, SystemModstamp", FIELDS.join(", "));
-    if let Some(f) = external_id_field {
+pub fn pull_query(checkpoint: Option<i64>, crm: &CrmFields) -> String {
+    let names: Vec<&str> = FIELDS.iter().map(|f| crm.crm(f)).collect();
+    let mut soql = format!("SELECT Id, {}, SystemModstamp", names.join(", "));
+    if let Some(f) = &crm.external_id {
         soql.push_str(&format!(", {f}"));
     }
     soql.push_str(" FROM Contact");
@@ -104,18 +136,24 @@ pub fn pull_query(checkpoint: Option<i64>, external_id_field: Option<&str>) -> S
     soql
 }
 
-fn pulled(record: &Value, external_id_field: Option<&str>) -> Result<Pulled, HubError> {
+fn pulled(record: &Value, crm: &CrmFields) -> Result<Pulled, HubError> {
     let bad = |what: &str| HubError::Invalid(format!("the CRM sent a contact without {what}"));
     let modstamp = record["SystemModstamp"]
         .as_str()
         .and_then(latchkey_core::records::value::parse_datetime)
         .ok_or_else(|| bad("a SystemModstamp"))?;
-    let values = FIELDS.iter().map(|f| ((*f).to_owned(), record[*f].clone())).collect();
+    let values = FIELDS
+        .iter()
+        .map(|f| ((*f).to_owned(), record[crm.crm(f)].clone()))
+        .collect();
     Ok(Pulled {
         crm_id: record["Id"].as_str().ok_or_else(|| bad("an Id"))?.to_owned(),
         values,
         modstamp,
-        hub_key: external_id_field.and_then(|f| record[f].as_str().map(str::to_owned)),
+        hub_key: crm
+            .external_id
+            .as_deref()
+            .and_then(|f| record[f].as_str().map(str::to_owned)),
     })
 }
 
@@ -161,24 +199,24 @@ fn new_from(p: &Pulled) -> HubContact {
     c
 }
 
-/// The CRM record for pushing `c`: every field when it is new, else its pending ones.
-fn push_record(c: &HubContact, external_id_field: Option<&str>) -> Value {
+/// The CRM record for pushing `c`: every field and its hub id in the external-id
+/// field when it is new, else its pending fields.
+fn push_record(c: &HubContact, crm: &CrmFields) -> Value {
     let mut record = json!({ "attributes": { "type": "Contact" } });
-    match (&c.crm_id, external_id_field) {
-        (Some(crm_id), _) => {
+    let fields: Vec<&str> = match &c.crm_id {
+        Some(crm_id) => {
             record["id"] = json!(crm_id);
-            for f in c.pending.keys() {
-                record[f] = json!(field(c, f));
-            }
+            c.pending.keys().map(String::as_str).collect()
         }
-        (None, key) => {
-            if let Some(key) = key {
+        None => {
+            if let Some(key) = &crm.external_id {
                 record[key] = json!(c.id);
             }
-            for f in FIELDS {
-                record[f] = json!(field(c, f));
-            }
+            FIELDS.to_vec()
         }
+    };
+    for f in fields {
+        record[crm.crm(f)] = json!(field(c, f));
     }
     record
 }
@@ -207,13 +245,13 @@ impl Run<'_> {
 
     async fn pull(&self, guarded: &Guarded, progress: &(dyn Fn(Progress) + Sync)) -> Result<PullReport, GuardError> {
         let c = &self.connector;
-        let key = c.external_id_field.as_deref();
+        let crm = CrmFields::of(c);
         let checkpoint = {
             let mut conn = self.hub.store.conn().await?;
             hub_sync::pull_checkpoint(&mut conn, &c.id).await?
         };
         let mut report = PullReport::default();
-        let mut page = match guarded.client.query_page(&pull_query(checkpoint, key)).await {
+        let mut page = match guarded.client.query_page(&pull_query(checkpoint, &crm)).await {
             Ok(page) => page,
             Err(e) => return Err(self.hub.failed(guarded, e).await),
         };
@@ -222,7 +260,7 @@ impl Run<'_> {
             let records = page
                 .records
                 .iter()
-                .map(|r| pulled(r, key))
+                .map(|r| pulled(r, &crm))
                 .collect::<Result<Vec<_>, _>>()?;
             let mut tx = self.hub.store.begin().await?;
             self.renew(&mut tx).await?;
@@ -302,6 +340,7 @@ impl Run<'_> {
 
     async fn push(&self, guarded: &Guarded, progress: &(dyn Fn(Progress) + Sync)) -> Result<PushReport, GuardError> {
         let c = &self.connector;
+        let crm = CrmFields::of(c);
         let key = c.external_id_field.as_deref();
         let total = {
             let mut conn = self.hub.store.conn().await?;
@@ -327,14 +366,14 @@ impl Run<'_> {
             }
             let mut outcomes = Vec::with_capacity(batch.len());
             if let Some(key) = key.filter(|_| !new.is_empty()) {
-                let records: Vec<Value> = new.iter().map(|c| push_record(c, Some(key))).collect();
+                let records: Vec<Value> = new.iter().map(|c| push_record(c, &crm)).collect();
                 match guarded.client.upsert_many("Contact", key, &records, false).await {
                     Ok(results) => outcomes.extend(new.iter().copied().zip(results)),
                     Err(e) => return Err(self.hub.failed(guarded, e).await),
                 }
             }
             if !known.is_empty() {
-                let records: Vec<Value> = known.iter().map(|c| push_record(c, None)).collect();
+                let records: Vec<Value> = known.iter().map(|c| push_record(c, &crm)).collect();
                 match guarded.client.update_many(&records, false).await {
                     Ok(results) => outcomes.extend(known.iter().copied().zip(results)),
                     Err(e) => return Err(self.hub.failed(guarded, e).await),
@@ -526,11 +565,11 @@ mod tests {
     #[test]
     fn pulls_start_a_second_before_the_checkpoint_in_whole_seconds() {
         assert_eq!(
-            pull_query(None, None),
+            pull_query(None, &CrmFields::plain(None)),
             "SELECT Id, FirstName, LastName, Email, SystemModstamp FROM Contact ORDER BY SystemModstamp, Id"
         );
         // 2026-01-01T00:00:00.500Z → from 2025-12-31T23:59:59Z.
-        let q = pull_query(Some(1_767_225_600_500), Some("Hub_Id__c"));
+        let q = pull_query(Some(1_767_225_600_500), &CrmFields::plain(Some("Hub_Id__c")));
         assert!(q.contains(", SystemModstamp, Hub_Id__c FROM"), "{q}");
         assert!(
             q.contains("WHERE SystemModstamp >= 2025-12-31T23:59:59Z ORDER BY"),
@@ -562,14 +601,36 @@ mod tests {
     fn new_contacts_push_every_field_and_their_key_known_ones_only_what_changed() {
         let mut c = local(&[("Email", 1)]);
         assert_eq!(
-            push_record(&c, Some("Hub_Id__c")),
+            push_record(&c, &CrmFields::plain(Some("Hub_Id__c"))),
             json!({"attributes": {"type": "Contact"}, "id": "003A", "Email": "local@x.test"})
         );
         c.crm_id = None;
         assert_eq!(
-            push_record(&c, Some("Hub_Id__c")),
+            push_record(&c, &CrmFields::plain(Some("Hub_Id__c"))),
             json!({"attributes": {"type": "Contact"}, "Hub_Id__c": "0HcA", "FirstName": "Ann",
                    "LastName": "Lee", "Email": "local@x.test"})
+        );
+    }
+
+    #[test]
+    fn mapped_fields_go_by_their_crm_names_both_ways() {
+        let crm = CrmFields {
+            names: [("Email".to_owned(), "Work_Email__c".to_owned())].into(),
+            external_id: Some("Hub_Id__c".into()),
+        };
+        assert_eq!(
+            pull_query(None, &crm),
+            "SELECT Id, FirstName, LastName, Work_Email__c, SystemModstamp, Hub_Id__c FROM Contact \
+             ORDER BY SystemModstamp, Id"
+        );
+        let record = json!({"Id": "003A", "FirstName": "Ann", "LastName": "Lee", "Email": "standard@x.test",
+                            "Work_Email__c": "work@x.test", "SystemModstamp": "2026-01-01T00:00:00.000+0000"});
+        let p = pulled(&record, &crm).unwrap();
+        assert_eq!(p.values["Email"], json!("work@x.test"));
+        let c = local(&[("Email", 1)]);
+        assert_eq!(
+            push_record(&c, &crm),
+            json!({"attributes": {"type": "Contact"}, "id": "003A", "Work_Email__c": "local@x.test"})
         );
     }
 }

@@ -210,6 +210,10 @@ pub enum ConnectorCommand {
         /// Latchkey_Hub_Id__c.
         #[arg(long)]
         external_id_field: Option<String>,
+        /// A hub field's name in the CRM when it differs, like Email=Work_Email__c
+        /// (hub fields: FirstName, LastName, Email); repeatable.
+        #[arg(long = "map", value_name = "HUB=CRM")]
+        field_map: Vec<String>,
     },
     /// List the workspace's connectors with state and last error.
     List {

@@ -1,6 +1,8 @@
 //! The hub's tables: workspaces and their CRM credential records. Secrets arrive here
 //! already sealed by the hub's vault; the store never sees them in the clear.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
@@ -248,6 +250,8 @@ pub struct Connector {
     pub next_run_at: Option<DateTime<Utc>>,
     /// Runs in a row that failed transiently (the exponent of its backoff).
     pub failures: i64,
+    /// CRM field names of the hub fields whose names differ in the CRM.
+    pub field_map: BTreeMap<String, String>,
 }
 
 #[derive(FromRow)]
@@ -265,6 +269,7 @@ struct ConnectorRow {
     updated_at: i64,
     next_run_at: Option<i64>,
     failures: i64,
+    field_map: Option<String>,
 }
 
 impl TryFrom<ConnectorRow> for Connector {
@@ -277,6 +282,12 @@ impl TryFrom<ConnectorRow> for Connector {
                 .map(|ms| from_millis(ms, "connector next_run_at"))
                 .transpose()?,
             failures: r.failures,
+            field_map: r
+                .field_map
+                .map(|json| serde_json::from_str(&json))
+                .transpose()
+                .map_err(|_| StoreError::Corrupt("connector field_map"))?
+                .unwrap_or_default(),
             id: r.id,
             workspace_id: r.workspace_id,
             credential_id: r.credential_id,
@@ -292,12 +303,12 @@ impl TryFrom<ConnectorRow> for Connector {
 }
 
 const CONNECTOR_COLUMNS: &str = "id, workspace_id, credential_id, name, object, direction, interval_secs, state, \
-     last_error, updated_at, external_id_field, next_run_at, failures";
+     last_error, updated_at, external_id_field, next_run_at, failures, field_map";
 
 /// Stores a new connector.
 pub async fn insert_connector(conn: &mut Conn, c: &Connector) -> Result<(), StoreError> {
     sqlx::query(&format!(
-        "INSERT INTO hub_connectors ({CONNECTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO hub_connectors ({CONNECTOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))
     .bind(&c.id)
     .bind(&c.workspace_id)
@@ -312,6 +323,7 @@ pub async fn insert_connector(conn: &mut Conn, c: &Connector) -> Result<(), Stor
     .bind(c.external_id_field.as_deref())
     .bind(c.next_run_at.map(|t| t.timestamp_millis()))
     .bind(c.failures)
+    .bind((!c.field_map.is_empty()).then(|| serde_json::to_string(&c.field_map).unwrap_or_default()))
     .execute(&mut *conn)
     .await
     .map_err(StoreError::duplicate_as("connector"))?;

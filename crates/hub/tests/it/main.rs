@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -145,6 +146,11 @@ fn soap() -> Credentials {
 /// A hub with workspace GatorMail, the sync user's credentials and connector
 /// "Contacts" in `direction`.
 async fn hub(dir: &std::path::Path, url: &str, direction: &str) -> Hub {
+    hub_mapped(dir, url, direction, BTreeMap::new()).await
+}
+
+/// [`hub`] with a connector whose hub fields have the CRM names of `field_map`.
+async fn hub_mapped(dir: &std::path::Path, url: &str, direction: &str, field_map: BTreeMap<String, String>) -> Hub {
     let hub = Hub {
         store: store(dir).await,
         vault: Arc::new(Vault::from_encoded(&Vault::generate_key()).unwrap()),
@@ -175,6 +181,7 @@ async fn hub(dir: &std::path::Path, url: &str, direction: &str) -> Hub {
         interval_secs: 60,
         login_url: None,
         external_id_field: None,
+        field_map,
     };
     hub.add_connector("GatorMail", spec).await.unwrap();
     hub
@@ -490,4 +497,49 @@ async fn sync_runs_reuse_the_session_until_the_org_ends_it() {
     assert_eq!(logins().await, 2, "one new login after the org ended the session");
     hub.test_connector("GatorMail", "Contacts", None).await.unwrap();
     assert_eq!(logins().await, 3, "a connection test logs in");
+}
+
+/// A connector whose Email is the CRM's Work_Email__c pulls and pushes that field and
+/// leaves the CRM's own Email alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapped_field_syncs_under_its_crm_name() {
+    let org_dir = tempfile::tempdir().unwrap();
+    let (url, services) = org_behind(org_dir.path(), Arc::default()).await;
+    let org_id = services.user(USER).await.unwrap().org_id;
+    let work_email = CustomField {
+        object: ObjectKind::Contact,
+        name: "Work_Email__c".into(),
+        label: "Work e-mail".into(),
+        custom_type: CustomType::Email,
+        length: 80,
+        required: false,
+        external_id: false,
+        unique: false,
+    };
+    services.add_custom_field(&org_id, &work_email).await.unwrap();
+    let crm = Client::new(&url, soap(), None).unwrap();
+    let ann = crm
+        .create(
+            "Contact",
+            &json!({"LastName": "Lee", "Email": "ann@home.test", "Work_Email__c": "ann@work.test"}),
+        )
+        .await
+        .unwrap();
+    let hub_dir = tempfile::tempdir().unwrap();
+    let map = [("Email".to_owned(), "Work_Email__c".to_owned())].into();
+    let hub = hub_mapped(hub_dir.path(), &url, "both", map).await;
+    sync(&hub).await;
+    let local = hub.contacts("GatorMail").await.unwrap().remove(0);
+    assert_eq!(local.email.as_deref(), Some("ann@work.test"));
+
+    let change = ContactChanges {
+        email: Some(Some("ann@new-work.test".into())),
+        ..ContactChanges::default()
+    };
+    hub.edit_contact("GatorMail", &local.id, &change).await.unwrap();
+    let pushed = sync(&hub).await;
+    assert_eq!(pushed.push.updated, 1, "{pushed:?}");
+    let record = crm.get("Contact", &ann).await.unwrap();
+    assert_eq!(record["Work_Email__c"], "ann@new-work.test");
+    assert_eq!(record["Email"], "ann@home.test", "the unmapped CRM field is untouched");
 }

@@ -222,6 +222,7 @@ fn connector_json(c: &Connector) -> serde_json::Value {
         "name": c.name, "object": c.object, "direction": c.direction, "every_seconds": c.interval_secs,
         "state": c.state, "last_error": c.last_error,
         "next_run_at": c.next_run_at.map(|t| t.to_rfc3339()), "failures_in_a_row": c.failures,
+        "field_map": c.field_map,
     })
 }
 
@@ -275,7 +276,16 @@ async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
             every,
             login_url,
             external_id_field,
+            field_map,
         } => {
+            let field_map = field_map
+                .iter()
+                .map(|pair| {
+                    pair.split_once('=')
+                        .map(|(h, c)| (h.trim().to_owned(), c.trim().to_owned()))
+                        .ok_or_else(|| usage(format!("--map {pair:?}: use HUB=CRM, like Email=Work_Email__c")))
+                })
+                .collect::<Result<_, _>>()?;
             let spec = ConnectorSpec {
                 name: &name,
                 object: &object,
@@ -283,6 +293,7 @@ async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
                 interval_secs: parse_interval(&every)?,
                 login_url: login_url.as_deref(),
                 external_id_field: external_id_field.as_deref(),
+                field_map,
             };
             print_connector(&hub.add_connector(&workspace, spec).await?);
         }

@@ -43,6 +43,7 @@ async fn workspace_and_connector(store: &Store) -> (String, String) {
         updated_at: t0(),
         next_run_at: None,
         failures: 0,
+        field_map: [("Email".to_owned(), "Work_Email__c".to_owned())].into(),
     };
     hub::insert_connector(&mut conn, &connector).await.unwrap();
     (ws.id, connector.id)
@@ -183,6 +184,8 @@ async fn connectors_are_due_when_runnable_and_their_time_has_come(store: &Store)
     };
     // Never run: due at once.
     assert_eq!(due(0).await, vec![(id.clone(), 0)]);
+    let stored = hub::due_connectors(&mut conn, t0(), 1).await.unwrap().remove(0);
+    assert_eq!(stored.field_map.get("Email").map(String::as_str), Some("Work_Email__c"));
     hub::schedule_connector(&mut conn, &id, t0() + Duration::seconds(60), 2)
         .await
         .unwrap();
