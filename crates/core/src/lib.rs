@@ -12,3 +12,4 @@ pub mod records;
 pub mod secret;
 pub mod soql;
 pub mod status;
+pub mod webhooks;

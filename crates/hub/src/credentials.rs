@@ -52,6 +52,9 @@ pub struct CredentialView {
     pub client_secret_set: bool,
     /// A refresh token is stored.
     pub refresh_token_set: bool,
+    /// The org's webhook signing secret is stored: its announcements suspend the
+    /// record before any login fails.
+    pub webhook_secret_set: bool,
     /// Last changed (RFC 3339).
     pub updated_at: String,
 }
@@ -63,6 +66,35 @@ struct Secrets {
     security_token: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    /// The org's webhook signing secret (`whsec_…`); not a login secret, so it is left
+    /// out of the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhook_secret: Option<String>,
+}
+
+impl Secrets {
+    /// What the CRM sees at login, serialised as records without a webhook secret
+    /// always were: the input of the rejection fingerprint.
+    fn login_part(&self) -> Result<Zeroizing<Vec<u8>>, HubError> {
+        let login = Secrets {
+            password: self.password.clone(),
+            security_token: self.security_token.clone(),
+            client_secret: self.client_secret.clone(),
+            refresh_token: self.refresh_token.clone(),
+            webhook_secret: None,
+        };
+        serde_json::to_vec(&login)
+            .map(Zeroizing::new)
+            .map_err(|_| HubError::Invalid("secrets".into()))
+    }
+}
+
+/// An opened record: how to log in, the fingerprint the guard compares, and the
+/// webhook signing key, if the org announces changes to this record's user.
+pub(crate) struct Opened {
+    pub(crate) credentials: Credentials,
+    pub(crate) fingerprint: Vec<u8>,
+    pub(crate) webhook_key: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Drop for Secrets {
@@ -73,6 +105,7 @@ impl Drop for Secrets {
             &mut self.security_token,
             &mut self.client_secret,
             &mut self.refresh_token,
+            &mut self.webhook_secret,
         ]
         .into_iter()
         .flatten()
@@ -162,11 +195,12 @@ impl Hub {
                 .map(|v| v.expose_secret().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let secrets = Secrets {
+        let mut secrets = Secrets {
             password: expose(&input.password),
             security_token: expose(&input.security_token),
             client_secret: expose(&input.client_secret),
             refresh_token: expose(&input.refresh_token),
+            webhook_secret: None,
         };
         if secrets.client_secret.is_some() && client_id.is_none() {
             return Err(HubError::Invalid("a client secret needs its client id".into()));
@@ -182,11 +216,15 @@ impl Hub {
             ));
         }
         let mut tx = self.store.begin().await?;
-        let id = hub::credentials(&mut tx, &ws.id)
+        let existing = hub::credentials(&mut tx, &ws.id)
             .await?
             .into_iter()
-            .find(|c| c.login_url == login_url)
-            .map_or_else(|| latchkey_core::ids::generate("0Hc"), |c| c.id);
+            .find(|c| c.login_url == login_url);
+        // The org's webhook secret stays when the login secrets change.
+        if let Some(old) = &existing {
+            secrets.webhook_secret = self.open(old)?.webhook_secret.clone();
+        }
+        let id = existing.map_or_else(|| latchkey_core::ids::generate("0Hc"), |c| c.id);
         let plaintext = Zeroizing::new(serde_json::to_vec(&secrets).map_err(|_| HubError::Invalid("secrets".into()))?);
         let sealed = self.vault.seal(
             &plaintext,
@@ -203,6 +241,8 @@ impl Hub {
             updated_at: self.clock.now(),
             rejected_fingerprint: None,
             rejected_reason: None,
+            rejected_by: None,
+            rejected_at: None,
         };
         hub::put_credential(&mut tx, &record).await?;
         latchkey_store::commit(tx).await?;
@@ -244,13 +284,12 @@ impl Hub {
         record.ok_or_else(|| HubError::NotFound(format!("credential record in workspace {:?}", ws.name)))
     }
 
-    /// Opens a record: the client credentials to log in with, and the keyed
-    /// fingerprint of its secrets (what the guard remembers when the CRM rejects them).
-    pub(crate) fn unseal(&self, record: &SealedCredential) -> Result<(Credentials, Vec<u8>), HubError> {
-        let plaintext = self.vault.open(&record.sealed, &record.key_id, &context_of(record))?;
-        let fingerprint = self.vault.fingerprint(&record.key_id, &plaintext)?;
-        let s: Secrets = serde_json::from_slice(&plaintext)
-            .map_err(|_| HubError::Invalid("a sealed record is not a credential".into()))?;
+    /// Opens a record: the client credentials to log in with, the keyed fingerprint
+    /// of its login secrets (what the guard remembers when the CRM rejects them) and
+    /// its webhook key.
+    pub(crate) fn unseal(&self, record: &SealedCredential) -> Result<Opened, HubError> {
+        let s = self.open(record)?;
+        let fingerprint = self.vault.fingerprint(&record.key_id, &s.login_part()?)?;
         let secret = |v: &Option<String>| SecretString::from(v.clone().unwrap_or_default());
         let credentials = match (method(&s, record.client_id.as_deref()), record.client_id.clone()) {
             ("oauth-refresh-token", Some(client_id)) => Credentials::OAuthRefresh {
@@ -271,7 +310,74 @@ impl Hub {
                 security_token: secret(&s.security_token),
             },
         };
-        Ok((credentials, fingerprint))
+        let webhook_key = s
+            .webhook_secret
+            .as_deref()
+            .and_then(latchkey_core::webhooks::secret_key)
+            .map(Zeroizing::new);
+        Ok(Opened {
+            credentials,
+            fingerprint,
+            webhook_key,
+        })
+    }
+
+    /// Stores (or, with `None`, removes) the org's webhook signing secret in the
+    /// workspace's record for `login_url` (the only one when `None`); returns the
+    /// record's id, which names its endpoint (`/webhooks/{id}`). The login secrets, and
+    /// any remembered rejection of them, stay as they are.
+    pub async fn set_webhook_secret(
+        &self,
+        workspace: &str,
+        login_url: Option<&str>,
+        secret: Option<&SecretString>,
+    ) -> Result<String, HubError> {
+        let secret = match secret
+            .map(|s| s.expose_secret().trim().to_owned())
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) if latchkey_core::webhooks::secret_key(&s).is_none() => {
+                return Err(HubError::Invalid(
+                    "a webhook secret is whsec_ followed by Base64 (as the org printed it)".into(),
+                ))
+            }
+            other => other,
+        };
+        let ws = self.workspace(workspace).await?;
+        let record = self.record(&ws, login_url).await?;
+        let mut secrets = self.open(&record)?;
+        secrets.webhook_secret = secret;
+        let plaintext = Zeroizing::new(serde_json::to_vec(&secrets).map_err(|_| HubError::Invalid("secrets".into()))?);
+        let sealed = self.vault.seal(&plaintext, &context_of(&record));
+        // The login secrets did not change: a remembered rejection of them stays.
+        let rejected = self.carried_rejection(&record, &secrets.login_part()?, &sealed.key_id)?;
+        let mut conn = self.store.conn().await?;
+        hub::reseal(
+            &mut conn,
+            &record.id,
+            &sealed.bytes,
+            &sealed.key_id,
+            rejected.as_deref(),
+        )
+        .await?;
+        tracing::info!(workspace = %ws.name, credential = %record.id, set = secrets.webhook_secret.is_some(), "webhook secret saved");
+        Ok(record.id)
+    }
+
+    /// The record's remembered rejection, if it is of `login` (its current login
+    /// secrets), as fingerprinted under the vault key `new_key_id`.
+    fn carried_rejection(
+        &self,
+        record: &SealedCredential,
+        login: &[u8],
+        new_key_id: &str,
+    ) -> Result<Option<Vec<u8>>, HubError> {
+        match &record.rejected_fingerprint {
+            Some(fp) if *fp == self.vault.fingerprint(&record.key_id, login)? => {
+                Ok(Some(self.vault.fingerprint(new_key_id, login)?))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Re-seals every record not sealed by the vault's current key, in one
@@ -284,14 +390,9 @@ impl Hub {
                 continue;
             }
             let plaintext = self.vault.open(&record.sealed, &record.key_id, &context_of(&record))?;
+            let login = self.open(&record)?.login_part()?;
             let sealed = self.vault.seal(&plaintext, &context_of(&record));
-            // A remembered rejection stays remembered under the new key.
-            let rejected = match &record.rejected_fingerprint {
-                Some(fp) if *fp == self.vault.fingerprint(&record.key_id, &plaintext)? => {
-                    Some(self.vault.fingerprint(&sealed.key_id, &plaintext)?)
-                }
-                _ => None,
-            };
+            let rejected = self.carried_rejection(&record, &login, &sealed.key_id)?;
             hub::reseal(&mut tx, &record.id, &sealed.bytes, &sealed.key_id, rejected.as_deref()).await?;
             n += 1;
         }
@@ -312,6 +413,7 @@ fn view(r: &SealedCredential, s: &Secrets) -> CredentialView {
         security_token_set: s.security_token.is_some(),
         client_secret_set: s.client_secret.is_some(),
         refresh_token_set: s.refresh_token.is_some(),
+        webhook_secret_set: s.webhook_secret.is_some(),
         updated_at: r.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }

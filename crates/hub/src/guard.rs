@@ -8,13 +8,20 @@
 //! Logins are single-flight per record within a process, so connectors that run at
 //! the same moment cause one login, not one each; and the session is kept for the next
 //! runs until the CRM ends it (sync runs reuse it; connection tests always log in).
+//!
+//! When the org announces credential changes by webhook (the record holds its signing
+//! secret), an ended session is not replaced at once: a password reset ends sessions,
+//! and its announcement is on its way. Sync runs wait [`Hub::announcement_grace`] before
+//! logging in again, so the announcement suspends the record before a stale secret is
+//! ever sent.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use latchkey_sfclient::{Client, Error as CrmError};
-use latchkey_store::hub::{self, Connector, SealedCredential};
+use latchkey_store::hub::{self, Connector, Rejection, SealedCredential};
 use latchkey_store::outbox::{self, NewMail};
 
 use crate::{Hub, HubError};
@@ -48,6 +55,9 @@ pub enum GuardError {
     /// Try again later.
     #[error("the CRM could not be reached: {0}")]
     Transient(String),
+    /// The CRM ended the session; logging in again waits for its announcement.
+    #[error("the CRM ended the session; waiting for its announcement before logging in again")]
+    Waiting,
     /// The CRM refused the request itself (not the credentials).
     #[error("the CRM refused the request: {0}")]
     Crm(String),
@@ -66,11 +76,18 @@ pub struct Guarded {
     fingerprint: Vec<u8>,
 }
 
-/// Per-record login locks (single flight) and each record's live CRM connection.
+/// How long after the CRM ended a session of a record with webhooks sync runs wait, by
+/// default, before logging in again (for an announcement that explains it, such as a
+/// password reset). Connection tests do not wait.
+pub const DEFAULT_ANNOUNCEMENT_GRACE: Duration = Duration::from_secs(10);
+
+/// Per-record login locks (single flight), each record's live CRM connection, and when
+/// the CRM last ended a record's session.
 #[derive(Debug, Default)]
 pub struct Flights {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     live: Mutex<HashMap<String, Live>>,
+    ended: Mutex<HashMap<String, Instant>>,
 }
 
 /// A record's connection, kept while the record's login URL, username, client id and
@@ -114,9 +131,20 @@ impl Flights {
         map.insert(credential_id.to_owned(), Live { made_with, client });
     }
 
-    fn forget(&self, credential_id: &str) {
+    pub(crate) fn forget(&self, credential_id: &str) {
         let mut map = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.remove(credential_id);
+    }
+
+    fn session_ended(&self, credential_id: &str) {
+        self.forget(credential_id);
+        let mut map = self.ended.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.insert(credential_id.to_owned(), Instant::now());
+    }
+
+    fn ended_within(&self, credential_id: &str, grace: Duration) -> bool {
+        let map = self.ended.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(credential_id).is_some_and(|at| at.elapsed() < grace)
     }
 }
 
@@ -141,7 +169,8 @@ impl Hub {
         // The record may have changed while we waited (another flight's verdict).
         let ws = self.workspace_by_id(&record.workspace_id).await?;
         let record = self.record(&ws, Some(&record.login_url)).await?;
-        let (credentials, fingerprint) = self.unseal(&record)?;
+        let opened = self.unseal(&record)?;
+        let fingerprint = opened.fingerprint;
         if record.rejected_fingerprint.as_deref() == Some(fingerprint.as_slice()) {
             return Err(GuardError::Suspended(
                 record.rejected_reason.clone().unwrap_or_default(),
@@ -156,7 +185,15 @@ impl Hub {
                 fingerprint,
             });
         }
-        let client = Client::new(&record.login_url, credentials, ca).map_err(|e| GuardError::Crm(e.to_string()))?;
+        let announced = opened.webhook_key.is_some();
+        if announced && !fresh && self.flights.ended_within(&record.id, self.announcement_grace) {
+            return Err(GuardError::Waiting);
+        }
+        let mut client =
+            Client::new(&record.login_url, opened.credentials, ca).map_err(|e| GuardError::Crm(e.to_string()))?;
+        if announced {
+            client = client.without_relogin();
+        }
         let guarded = Guarded {
             client: Arc::new(client),
             workspace: ws.name,
@@ -182,7 +219,7 @@ impl Hub {
     async fn accepted(&self, guarded: &Guarded) -> Result<(), GuardError> {
         let record = &guarded.record;
         let mut conn = self.store.conn().await?;
-        if record.rejected_fingerprint.is_some() {
+        if record.rejected_fingerprint.is_some() || record.rejected_by.is_some() {
             hub::set_rejected(&mut conn, &record.id, None).await?;
         }
         let resumed = hub::move_connectors(
@@ -215,32 +252,26 @@ impl Hub {
         match error {
             CrmError::CredentialsRejected { code, message } => {
                 let reason = format!("{code}: {message}");
-                let mut tx = self.store.begin().await?;
-                hub::set_rejected(&mut tx, &record.id, Some((&guarded.fingerprint, &reason))).await?;
-                let suspended = hub::move_connectors(
-                    &mut tx,
-                    &record.id,
-                    &[state::ENABLED, state::BACKING_OFF],
-                    state::SUSPENDED,
-                    Some(REJECTED_MESSAGE),
-                    now,
-                )
-                .await?;
-                // The owners hear of it once per rejected secret (a secret rejected
-                // before never gets this far).
-                let text = rejection_mail(&guarded.workspace, record, &reason, suspended);
-                for to in hub::owner_emails(&mut tx, &record.workspace_id).await? {
-                    let mail = NewMail {
-                        to: &to,
-                        subject: "Data Sync suspended: the CRM rejected the credentials",
-                        text: &text,
-                        html: None,
-                    };
-                    outbox::enqueue(&mut tx, &mail, now).await?;
-                }
-                latchkey_store::commit(tx).await?;
+                let rejection = Rejection {
+                    fingerprint: &guarded.fingerprint,
+                    reason: &reason,
+                    announced_by: None,
+                    at: now,
+                };
+                let mail = rejection_mail(
+                    &guarded.workspace,
+                    record,
+                    &format!("rejected the credentials of {} ({reason})", record.username),
+                    &what_to_do(&guarded.workspace, record),
+                );
+                let suspended = self.suspend(record, rejection, REJECTED_MESSAGE, &mail).await?;
                 tracing::warn!(credential = %record.id, code = %code, suspended, "credentials rejected; connectors suspended");
                 Ok(GuardError::Rejected(reason))
+            }
+            CrmError::SessionEnded => {
+                self.flights.session_ended(&record.id);
+                tracing::info!(credential = %record.id, "the CRM ended the session; waiting for an announcement");
+                Ok(GuardError::Waiting)
             }
             CrmError::Transient(what) => {
                 let mut conn = self.store.conn().await?;
@@ -257,6 +288,44 @@ impl Hub {
             }
             e => Ok(GuardError::Crm(e.to_string())),
         }
+    }
+
+    /// Remembers `rejection` of the record's secrets and suspends its running
+    /// connectors with `banner`, mailing `mail` to the workspace's owners once per
+    /// rejected secret (a secret rejected before never gets this far); returns how
+    /// many connectors were suspended.
+    pub(crate) async fn suspend(
+        &self,
+        record: &SealedCredential,
+        rejection: Rejection<'_>,
+        banner: &str,
+        mail: &str,
+    ) -> Result<u64, GuardError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        hub::set_rejected(&mut tx, &record.id, Some(rejection)).await?;
+        let suspended = hub::move_connectors(
+            &mut tx,
+            &record.id,
+            &[state::ENABLED, state::BACKING_OFF],
+            state::SUSPENDED,
+            Some(banner),
+            now,
+        )
+        .await?;
+        let text = mail.replace("{suspended}", &suspended.to_string());
+        for to in hub::owner_emails(&mut tx, &record.workspace_id).await? {
+            let mail = NewMail {
+                to: &to,
+                subject: "Data Sync suspended: the CRM credentials need you",
+                text: &text,
+                html: None,
+            };
+            outbox::enqueue(&mut tx, &mail, now).await?;
+        }
+        latchkey_store::commit(tx).await?;
+        self.flights.forget(&record.id);
+        Ok(suspended)
     }
 
     /// Tests the workspace's record for `login_url` (the only one when `None`) once,
@@ -468,15 +537,25 @@ fn checked_field_map(
 /// custom field on Contact marked External ID (and unique), holding the hub's id.
 pub const DEFAULT_EXTERNAL_ID_FIELD: &str = "Latchkey_Hub_Id__c";
 
-fn rejection_mail(workspace: &str, record: &SealedCredential, reason: &str, suspended: u64) -> String {
+/// The owners' mail about a suspension: in `workspace`, the CRM `happened` (a clause
+/// after "the CRM at URL"); `{suspended}` is replaced by the number of connectors.
+pub(crate) fn rejection_mail(workspace: &str, record: &SealedCredential, happened: &str, what_to_do: &str) -> String {
     format!(
-        "In workspace {workspace}, the CRM at {url} rejected the credentials of {user} ({reason}).\n\n\
-         {suspended} connector(s) using them are suspended. The hub will not send these \
+        "In workspace {workspace}, the CRM at {url} {happened}.\n\n\
+         {{suspended}} connector(s) using them are suspended. The hub will not send these \
          credentials again, so your CRM account will not be locked by it.\n\n\
-         What to do: enter the new password and security token in Data Source Properties \
+         What to do: {what_to_do}\n",
+        url = record.login_url,
+    )
+}
+
+/// What to do about rejected or changed credentials.
+pub(crate) fn what_to_do(workspace: &str, record: &SealedCredential) -> String {
+    format!(
+        "enter the new password and security token in Data Source Properties \
          (or: latchkey hub credential set {workspace} --login-url {url} --username {user} \
          --password-stdin --token-stdin). The hub tests them once and resumes every \
-         suspended connector by itself.\n",
+         suspended connector by itself.",
         url = record.login_url,
         user = record.username,
     )

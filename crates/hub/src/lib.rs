@@ -2,12 +2,15 @@
 //! CRM org login URL, used by every connector and by the integration settings alike —
 //! with every secret sealed at rest by the [`vault`]; connectors and the [`guard`]
 //! that keeps a rejected secret from ever being sent again; the hub's own
-//! [`contacts`]; the two-way [`sync`] engine and the [`scheduler`] that runs it.
+//! [`contacts`]; the two-way [`sync`] engine and the [`scheduler`] that runs it; the
+//! org's credential-change [`announcements`], received over [`http`].
 //! Secrets are write-only: they go in, and come out only to log in to the CRM.
 
+pub mod announcements;
 pub mod contacts;
 pub mod credentials;
 pub mod guard;
+pub mod http;
 pub mod scheduler;
 pub mod sync;
 pub mod users;
@@ -53,4 +56,7 @@ pub struct Hub {
     pub password_params: latchkey_core::password::HashParams,
     /// How long a sync run's lease on its connector lasts between renewals.
     pub sync_lease: std::time::Duration,
+    /// How long sync runs wait after the CRM ended a session of a record with webhooks
+    /// before logging in again ([`guard::DEFAULT_ANNOUNCEMENT_GRACE`]).
+    pub announcement_grace: std::time::Duration,
 }

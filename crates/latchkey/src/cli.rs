@@ -104,6 +104,10 @@ pub enum HubCommand {
         /// Most connectors syncing at once in this process.
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
+        /// Also serve the hub's HTTP endpoints here (the org's webhooks go to
+        /// `/webhooks/{credential record id}`; port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
     },
 }
 
@@ -318,6 +322,20 @@ pub enum CredentialCommand {
         #[arg(long, value_name = "PEM")]
         ca: Option<PathBuf>,
     },
+    /// Store the org's webhook signing secret (`whsec_…`, one line on standard input)
+    /// in the workspace's record, so the org's announcements of password changes,
+    /// token resets, locks and freezes suspend it before any login fails. Prints the
+    /// path to register at the org: `/webhooks/{record id}` under `hub run --listen`.
+    Webhook {
+        /// Workspace name.
+        workspace: String,
+        /// Which record (needed when the workspace has several).
+        #[arg(long)]
+        login_url: Option<String>,
+        /// Remove the secret instead (announcements are then refused).
+        #[arg(long)]
+        remove: bool,
+    },
     /// Show the workspace's records: which secrets are set, never their values.
     Show {
         /// Workspace name.
@@ -446,6 +464,10 @@ pub enum OrgCommand {
     /// Custom fields of Account, Contact and Lead.
     #[command(subcommand)]
     Field(FieldCommand),
+    /// Webhook endpoints that hear of credential changes (password changed, token
+    /// reset, user locked, unlocked, frozen, unfrozen).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Login history, newest first.
     LoginHistory {
         /// Org (id or name); may be left out when there is one.
@@ -460,6 +482,65 @@ pub enum OrgCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `latchkey org webhook …`
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Register an endpoint; prints its id and signing secret (the secret only now).
+    Add {
+        /// Where deliveries are POSTed.
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List endpoints with their latest delivery.
+    List {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recent deliveries of an endpoint, newest first.
+    Deliveries {
+        /// Endpoint id.
+        id: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give an endpoint a new signing secret; prints it (only now).
+    RotateSecret {
+        /// Endpoint id.
+        id: String,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Remove an endpoint and its deliveries.
+    Remove {
+        /// Endpoint id.
+        id: String,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
     },
 }
 

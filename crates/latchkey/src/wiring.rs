@@ -109,6 +109,7 @@ pub fn services_on(config: &Config, store: Store) -> anyhow::Result<Services> {
         fingerprint_key: FingerprintKey::derive(&secret, "latchkey failed-secret fingerprint v1"),
         mail: config.mail.identity(),
         caches: Default::default(),
+        webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::derive(&secret, "latchkey webhook signing v1")),
     })
 }
 
@@ -166,5 +167,6 @@ pub async fn hub_with(config: &Config, vault: Vault) -> anyhow::Result<Hub> {
         flights: Default::default(),
         password_params: config.hashing.params(),
         sync_lease: std::time::Duration::from_secs(config.hub.sync_lease_secs.max(1)),
+        announcement_grace: latchkey_hub::guard::DEFAULT_ANNOUNCEMENT_GRACE,
     })
 }

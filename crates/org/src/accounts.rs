@@ -5,6 +5,7 @@ use latchkey_core::ids::OrgId;
 use latchkey_core::network::IpRange;
 use latchkey_core::policy::{PasswordPolicy, PasswordRejection};
 use latchkey_core::secret::{generate_security_token, random_alphanumeric, SecretDigest};
+use latchkey_core::webhooks::EventType::{PasswordChanged, SecurityTokenReset, UserFrozen, UserUnfrozen, UserUnlocked};
 use latchkey_store::orgs::{self, Org, Profile};
 use latchkey_store::outbox::{self, NewMail};
 use latchkey_store::refresh_tokens::{self, Revocation};
@@ -273,7 +274,10 @@ impl Services {
         sessions::delete_for_user(&mut tx, &user.id).await?;
         refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::PasswordChanged).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordChanged).await?;
+        self.announce(&mut tx, &user, &[PasswordChanged, SecurityTokenReset], now)
+            .await?;
         commit(tx).await?;
+        self.webhooks.ring();
         self.decisions_changed();
         self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, "password changed; security token reset");
@@ -307,7 +311,10 @@ impl Services {
         let mail = templates::temporary_password(&self.mail, &user.email, &user.username, temporary.expose_secret());
         enqueue(&mut tx, &mail, now).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordReset).await?;
+        self.announce(&mut tx, &user, &[PasswordChanged, SecurityTokenReset], now)
+            .await?;
         commit(tx).await?;
+        self.webhooks.ring();
         self.decisions_changed();
         self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, "password reset by administrator");
@@ -319,7 +326,10 @@ impl Services {
         let user = self.user(username).await?;
         let mut tx = self.store.begin().await?;
         self.issue_token(&mut tx, &user, TokenReason::Requested).await?;
+        self.announce(&mut tx, &user, &[SecurityTokenReset], self.clock.now())
+            .await?;
         commit(tx).await?;
+        self.webhooks.ring();
         self.decisions_changed();
         tracing::info!(user_id = %user.id, "security token reset");
         self.user(username).await
@@ -328,8 +338,14 @@ impl Services {
     /// Lifts a lock; `true` when the user was locked.
     pub async fn unlock(&self, username: &str) -> Result<bool, AccountError> {
         let user = self.user(username).await?;
-        let mut conn = self.store.conn().await?;
-        let was = users::unlock(&mut conn, &user.id, self.clock.now()).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let was = users::unlock(&mut tx, &user.id, now).await?;
+        if was {
+            self.announce(&mut tx, &user, &[UserUnlocked], now).await?;
+        }
+        commit(tx).await?;
+        self.webhooks.ring();
         self.decisions_changed();
         tracing::info!(user_id = %user.id, was_locked = was, "user unlocked");
         Ok(was)
@@ -344,7 +360,12 @@ impl Services {
             sessions::delete_for_user(&mut tx, &user.id).await?;
             refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
         }
+        if changed {
+            let event = if frozen { UserFrozen } else { UserUnfrozen };
+            self.announce(&mut tx, &user, &[event], self.clock.now()).await?;
+        }
         commit(tx).await?;
+        self.webhooks.ring();
         self.decisions_changed();
         self.caches.sessions.forget_user(&user.id);
         tracing::info!(user_id = %user.id, frozen, changed, "user freeze state set");

@@ -12,7 +12,9 @@ pub mod login;
 pub mod mail;
 pub mod records;
 pub mod refresh;
+pub mod retry;
 pub mod sessions;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -37,4 +39,6 @@ pub struct Services {
     pub mail: mail::MailIdentity,
     /// In-memory caches (sessions, schemas, API counts).
     pub caches: Arc<records::Caches>,
+    /// Webhook signing and the delivery worker's wake-up.
+    pub webhooks: webhooks::Signing,
 }

@@ -10,6 +10,7 @@ use latchkey_core::password::Verification;
 use latchkey_core::policy::LockUntil;
 use latchkey_core::secret::split_token;
 use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_core::webhooks::EventType;
 use latchkey_store::apps::ConnectedApp;
 use latchkey_store::login_history::{self, NewLogin};
 use latchkey_store::orgs::Org;
@@ -217,9 +218,13 @@ impl Services {
                     };
                     let mail = templates::account_locked(&self.mail, &user.email, &user.username, until);
                     crate::accounts::enqueue(&mut tx, &mail, now).await?;
+                    self.announce(&mut tx, &user, &[EventType::UserLocked], now).await?;
                 }
                 login_history::insert(&mut tx, &self.history_row(req, Some(&user), status)).await?;
                 commit(tx).await?;
+                if matches!(effect, FailureEffect::Locked(..)) {
+                    self.webhooks.ring();
+                }
                 drop(slot);
                 tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, "login failed");
                 Ok(LoginOutcome::Refused(status))

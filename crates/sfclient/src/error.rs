@@ -29,6 +29,10 @@ pub enum Error {
     /// The org answered something this client cannot read.
     #[error("unexpected response: {0}")]
     Protocol(String),
+    /// The org ended the session and this client was built not to log in again by
+    /// itself ([`crate::Client::without_relogin`]).
+    #[error("the org ended the session")]
+    SessionEnded,
 }
 
 impl Error {

@@ -80,6 +80,9 @@ pub struct Client {
     session: Mutex<Slot>,
     /// How many login attempts this client has made (for callers' and tests' audits).
     logins: std::sync::atomic::AtomicU64,
+    /// Whether a dead session is replaced by a login (else the call fails with
+    /// [`Error::SessionEnded`]).
+    relogin: bool,
 }
 
 impl Client {
@@ -106,7 +109,16 @@ impl Client {
             credentials,
             session: Mutex::new(Slot::Empty),
             logins: std::sync::atomic::AtomicU64::new(0),
+            relogin: true,
         })
+    }
+
+    /// This client will not log in again when the org ends its session: calls fail
+    /// with [`Error::SessionEnded`] and the caller decides (a caller that hears of
+    /// credential changes by webhook waits for the announcement first).
+    pub fn without_relogin(mut self) -> Self {
+        self.relogin = false;
+        self
     }
 
     /// Login attempts made so far.
@@ -184,6 +196,14 @@ impl Client {
     async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Error> {
         let session = self.session(None).await?;
         let (mut status, mut value) = self.once(&session, &method, path, body).await?;
+        if status == 401 && !self.relogin {
+            let mut slot = self.session.lock().await;
+            if matches!(&*slot, Slot::Live(current) if current.access_token.expose_secret() == session.access_token.expose_secret())
+            {
+                *slot = Slot::Empty;
+            }
+            return Err(Error::SessionEnded);
+        }
         if status == 401 {
             let fresh = self.session(Some(&session)).await?;
             (status, value) = self.once(&fresh, &method, path, body).await?;

@@ -43,6 +43,11 @@ pub struct SealedCredential {
     pub rejected_fingerprint: Option<Vec<u8>>,
     /// What the CRM said then.
     pub rejected_reason: Option<String>,
+    /// The org's webhook event that announced the rejection before any login failed
+    /// (`None`: a login failed).
+    pub rejected_by: Option<String>,
+    /// When the rejection happened (or the announced event did).
+    pub rejected_at: Option<DateTime<Utc>>,
 }
 
 #[derive(FromRow)]
@@ -64,6 +69,8 @@ struct CredentialRow {
     updated_at: i64,
     rejected_fingerprint: Option<Vec<u8>>,
     rejected_reason: Option<String>,
+    rejected_by: Option<String>,
+    rejected_at: Option<i64>,
 }
 
 impl TryFrom<CredentialRow> for SealedCredential {
@@ -80,6 +87,11 @@ impl TryFrom<CredentialRow> for SealedCredential {
             updated_at: from_millis(r.updated_at, "credential updated_at")?,
             rejected_fingerprint: r.rejected_fingerprint,
             rejected_reason: r.rejected_reason,
+            rejected_by: r.rejected_by,
+            rejected_at: r
+                .rejected_at
+                .map(|t| from_millis(t, "credential rejected_at"))
+                .transpose()?,
         })
     }
 }
@@ -138,7 +150,8 @@ pub async fn workspaces(conn: &mut Conn) -> Result<Vec<Workspace>, StoreError> {
 }
 
 const CREDENTIAL_COLUMNS: &str =
-    "id, workspace_id, login_url, username, client_id, sealed, key_id, updated_at, rejected_fingerprint, rejected_reason";
+    "id, workspace_id, login_url, username, client_id, sealed, key_id, updated_at, rejected_fingerprint, rejected_reason, \
+     rejected_by, rejected_at";
 
 /// Stores a credential record, replacing the workspace's record for the same login URL.
 pub async fn put_credential(conn: &mut Conn, c: &SealedCredential) -> Result<(), StoreError> {
@@ -205,20 +218,50 @@ pub async fn reseal(
     Ok(done.rows_affected() > 0)
 }
 
+/// A rejection to remember.
+#[derive(Debug, Clone, Copy)]
+pub struct Rejection<'a> {
+    /// Fingerprint of the rejected secrets.
+    pub fingerprint: &'a [u8],
+    /// What the CRM said (or announced).
+    pub reason: &'a str,
+    /// The webhook event that announced it, when no login failed.
+    pub announced_by: Option<&'a str>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// Remembers (or, with `None`, forgets) that the CRM rejected the secrets with this
 /// fingerprint.
 pub async fn set_rejected(
     conn: &mut Conn,
     credential_id: &str,
-    rejected: Option<(&[u8], &str)>,
+    rejected: Option<Rejection<'_>>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE hub_credentials SET rejected_fingerprint = $2, rejected_reason = $3 WHERE id = $1")
-        .bind(credential_id)
-        .bind(rejected.map(|(f, _)| f))
-        .bind(rejected.map(|(_, r)| r))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE hub_credentials SET rejected_fingerprint = $2, rejected_reason = $3, rejected_by = $4, \
+         rejected_at = $5 WHERE id = $1",
+    )
+    .bind(credential_id)
+    .bind(rejected.map(|r| r.fingerprint))
+    .bind(rejected.map(|r| r.reason))
+    .bind(rejected.and_then(|r| r.announced_by))
+    .bind(rejected.map(|r| r.at.timestamp_millis()))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+/// The credential record `id`, if it exists.
+pub async fn credential(conn: &mut Conn, id: &str) -> Result<Option<SealedCredential>, StoreError> {
+    sqlx::query_as::<_, CredentialRow>(&format!(
+        "SELECT {CREDENTIAL_COLUMNS} FROM hub_credentials WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(SealedCredential::try_from)
+    .transpose()
 }
 
 /// A connector ("Data Sync").

@@ -14,6 +14,7 @@ pub mod records;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 mod time;
 mod writer;

@@ -92,6 +92,7 @@ async fn org_behind(dir: &std::path::Path, faults: Arc<Faults>) -> (String, Serv
         fingerprint_key: FingerprintKey::new([7; 32]),
         mail: MailIdentity::default(),
         caches: Default::default(),
+        webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::new([6; 32])),
     };
     let acme = services.create_org("Acme").await.unwrap();
     let key_field = CustomField {
@@ -158,6 +159,7 @@ async fn hub_mapped(dir: &std::path::Path, url: &str, direction: &str, field_map
         flights: Default::default(),
         password_params: HashParams::FAST_INSECURE,
         sync_lease: std::time::Duration::from_secs(30),
+        announcement_grace: std::time::Duration::from_secs(1),
     };
     hub.create_workspace("GatorMail").await.unwrap();
     hub.set_credential(
@@ -542,4 +544,104 @@ async fn a_mapped_field_syncs_under_its_crm_name() {
     let record = crm.get("Contact", &ann).await.unwrap();
     assert_eq!(record["Work_Email__c"], "ann@new-work.test");
     assert_eq!(record["Email"], "ann@home.test", "the unmapped CRM field is untouched");
+}
+
+/// Serves the hub's HTTP routes on a loopback port; returns its URL.
+async fn hub_listening(hub: &Hub) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = latchkey_hub::http::router(hub.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// With the org's webhooks wired to the hub: a session the org ended without an
+/// announcement makes sync runs wait out the grace, then log in once; a freeze,
+/// announced, suspends the connector with no login at all, and the unfreeze resumes it;
+/// a password reset, announced, suspends it before the stale password is ever sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_them() {
+    let org_dir = tempfile::tempdir().unwrap();
+    let (url, services) = org_behind(org_dir.path(), Arc::default()).await;
+    let history = || async {
+        let mut conn = services.store.conn().await.unwrap();
+        let filter = latchkey_store::login_history::Filter {
+            org_id: None,
+            user_id: None,
+            limit: 1_000,
+        };
+        let rows = latchkey_store::login_history::list(&mut conn, &filter).await.unwrap();
+        let failed = rows
+            .iter()
+            .filter(|r| r.status != latchkey_core::status::LoginStatus::Success.as_str())
+            .count();
+        (rows.len(), failed)
+    };
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = hub(hub_dir.path(), &url, "pull").await;
+    let hub_url = hub_listening(&hub).await;
+    let record = hub.credential_views("GatorMail").await.unwrap().remove(0);
+    let org_id = services.user(USER).await.unwrap().org_id;
+    let (_, secret) = services
+        .create_webhook(&org_id, &format!("{hub_url}/webhooks/{}", record.id), &[])
+        .await
+        .unwrap();
+    hub.set_webhook_secret("GatorMail", None, Some(&secret)).await.unwrap();
+    let deliverer = latchkey_org::webhooks::delivery::WebhookDeliverer::new(services.clone(), None).unwrap();
+    let state = || async { hub.connector("GatorMail", "Contacts").await.unwrap() };
+
+    sync(&hub).await;
+    assert_eq!(history().await, (1, 0));
+    // Ended without an announcement: wait out the grace, then one login.
+    services.revoke_sessions(USER).await.unwrap();
+    let waiting = hub.sync("GatorMail", "Contacts", None, &|_| {}).await;
+    assert!(matches!(waiting, Err(GuardError::Waiting)), "{waiting:?}");
+    assert!(matches!(
+        hub.sync("GatorMail", "Contacts", None, &|_| {}).await,
+        Err(GuardError::Waiting)
+    ));
+    assert_eq!(history().await, (1, 0), "nothing sent during the grace");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    sync(&hub).await;
+    assert_eq!(history().await, (2, 0), "one login after the grace");
+
+    // A freeze, announced: suspended without a login; the unfreeze resumes.
+    services.set_frozen(USER, true).await.unwrap();
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 1);
+    let c = state().await;
+    assert_eq!(c.state, "suspended");
+    assert_eq!(
+        c.last_error.as_deref(),
+        Some(latchkey_hub::announcements::LOCKED_MESSAGE)
+    );
+    // Not even a connection test sends the secrets now.
+    assert!(matches!(
+        hub.test_connector("GatorMail", "Contacts", None).await,
+        Err(GuardError::Suspended(_))
+    ));
+    services.set_frozen(USER, false).await.unwrap();
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 1);
+    assert_eq!(state().await.state, "enabled");
+    sync(&hub).await;
+    assert_eq!(history().await, (3, 0), "one login, after the unfreeze");
+
+    // A password reset, announced: suspended before the stale password is sent.
+    services.reset_password(USER).await.unwrap();
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!(report.delivered, 2, "password.changed and security_token.reset");
+    let c = state().await;
+    assert_eq!(c.state, "suspended");
+    assert!(c.last_error.unwrap().contains("Data Source Properties"));
+    for _ in 0..3 {
+        assert!(matches!(
+            hub.test_connector("GatorMail", "Contacts", None).await,
+            Err(GuardError::Suspended(_))
+        ));
+    }
+    // An unlock does not lift a suspension it did not cause.
+    services.unlock(USER).await.unwrap();
+    deliverer.deliver_due().await.unwrap();
+    assert_eq!(state().await.state, "suspended");
+    assert_eq!(history().await, (3, 0), "the stale password was never sent");
+    assert!(hub.credential_views("GatorMail").await.unwrap()[0].webhook_secret_set);
 }

@@ -111,6 +111,7 @@ async fn fresh_hub(config: &Config, url: &str, n: usize) -> anyhow::Result<(Hub,
         flights: Default::default(),
         password_params: config.hashing.params(),
         sync_lease: Duration::from_secs(30),
+        announcement_grace: latchkey_hub::guard::DEFAULT_ANNOUNCEMENT_GRACE,
     };
     hub.create_workspace("Bench").await?;
     hub.set_credential(

@@ -3,6 +3,7 @@
 
 use std::io::Read;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use latchkey_hub::credentials::{CredentialInput, CredentialView};
 use latchkey_hub::guard::{read_ca, ConnectorSpec, GuardError};
@@ -41,12 +42,13 @@ fn print_view(v: &CredentialView) {
     let set = |b: bool| if b { "set" } else { "-" };
     println!("{}  {}  {}  ({})", v.id, v.login_url, v.username, v.method);
     println!(
-        "  password: {}  security token: {}  client id: {}  client secret: {}  refresh token: {}  updated: {}",
+        "  password: {}  security token: {}  client id: {}  client secret: {}  refresh token: {}  webhook secret: {}  updated: {}",
         set(v.password_set),
         set(v.security_token_set),
         v.client_id.as_deref().unwrap_or("-"),
         set(v.client_secret_set),
         set(v.refresh_token_set),
+        set(v.webhook_secret_set),
         v.updated_at
     );
 }
@@ -112,6 +114,28 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
                 Some(Err(e)) => return Err(guard_failure(e)),
             }
         }
+        HubCommand::Credential(CredentialCommand::Webhook {
+            workspace,
+            login_url,
+            remove,
+        }) => {
+            let secret = if remove {
+                None
+            } else {
+                stdin_lines(1)?.into_iter().next()
+            };
+            let id = hub
+                .set_webhook_secret(&workspace, login_url.as_deref(), secret.as_ref())
+                .await?;
+            if remove {
+                println!("webhook secret removed from record {id}");
+            } else {
+                println!("/webhooks/{id}");
+                eprintln!(
+                    "register this path under the hub's --listen URL at the org (latchkey org webhook add --url …)"
+                );
+            }
+        }
         HubCommand::Credential(CredentialCommand::Show { workspace, json }) => {
             let views = hub.credential_views(&workspace).await?;
             if json {
@@ -145,7 +169,12 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             println!("{}", hub.create_user(&workspace, &email, &role, &password).await?);
         }
         HubCommand::Contacts(cmd) => super::hub_contacts::run(cmd, &hub).await?,
-        HubCommand::Run { ca, tick, concurrency } => run_connectors(&hub, ca, &tick, concurrency).await?,
+        HubCommand::Run {
+            ca,
+            tick,
+            concurrency,
+            listen,
+        } => run_connectors(&hub, ca, &tick, concurrency, listen).await?,
         HubCommand::RotateKey => unreachable!("handled above"),
     }
     Ok(())
@@ -163,7 +192,7 @@ fn guard_failure(e: GuardError) -> Failure {
     match e {
         GuardError::Suspended(_) | GuardError::Rejected(_) | GuardError::Crm(_) => usage(e.to_string()),
         GuardError::Hub(e) => e.into(),
-        GuardError::Transient(_) => Failure::Internal(e.into()),
+        GuardError::Transient(_) | GuardError::Waiting => Failure::Internal(e.into()),
     }
 }
 
@@ -191,8 +220,24 @@ async fn run_connectors(
     ca: Option<std::path::PathBuf>,
     tick: &str,
     concurrency: u16,
+    listen: Option<std::net::SocketAddr>,
 ) -> Result<(), Failure> {
     let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+    let server = match listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
+            println!("hub: http://{}", listener.local_addr().context("listener address")?);
+            let app = latchkey_hub::http::router(hub.clone());
+            Some(tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(super::serve::shutdown_signal())
+                    .await
+            }))
+        }
+        None => None,
+    };
     let secs = parse_interval(tick)?;
     if !(1..=3600).contains(&secs) {
         return Err(usage("--tick must be between 1s and 1h"));
@@ -213,6 +258,12 @@ async fn run_connectors(
     scheduler
         .await
         .map_err(|e| anyhow::anyhow!("the scheduler ended abnormally: {e}"))?;
+    if let Some(server) = server {
+        server
+            .await
+            .map_err(|e| anyhow::anyhow!("the hub's listener ended abnormally: {e}"))?
+            .context("serving the hub")?;
+    }
     eprintln!("hub stopped");
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use latchkey_org::mail::delivery::Deliverer;
 use latchkey_org::mail::folder;
+use latchkey_org::webhooks::delivery::WebhookDeliverer;
 use latchkey_org::Services;
 
 use super::{usage, Failure};
@@ -10,7 +11,7 @@ use crate::config::Config;
 use crate::output;
 use crate::wiring;
 
-/// Delivers every due message now; CLI changes call this so the mail folder (or the
+/// Delivers every due message and webhook event now; CLI changes call this so the mail folder (or the
 /// SMTP relay) has their messages at once. Undeliverable mail stays queued.
 pub async fn deliver_now(services: &Services, config: &Config) -> Result<(), Failure> {
     let report = Deliverer::new(services.clone(), wiring::transport(config))?
@@ -19,6 +20,15 @@ pub async fn deliver_now(services: &Services, config: &Config) -> Result<(), Fai
     if report.retried + report.failed > 0 {
         eprintln!(
             "warning: {} message(s) could not be delivered yet; they stay in the outbox",
+            report.retried + report.failed
+        );
+    }
+    // Announcements leave now too, so receivers hear of the change before anything
+    // else happens (a running server would send them within a second).
+    let report = WebhookDeliverer::new(services.clone(), None)?.deliver_due().await?;
+    if report.retried + report.failed > 0 {
+        eprintln!(
+            "warning: {} webhook delivery(ies) failed; they will be retried by the server",
             report.retried + report.failed
         );
     }

@@ -11,6 +11,7 @@ mod hub_contacts;
 mod mail;
 mod org;
 mod serve;
+mod webhooks;
 
 use std::io::Read;
 use std::process::ExitCode;

@@ -122,6 +122,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
         OrgCommand::Network(NetworkCommand::Trusted(cmd)) => trusted(cmd, &services).await?,
         OrgCommand::Profile(cmd) => profile(cmd, &services).await?,
         OrgCommand::Field(cmd) => field(cmd, &services).await?,
+        OrgCommand::Webhook(cmd) => super::webhooks::run(cmd, &services).await?,
         OrgCommand::LoginHistory { org, user, limit, json } => {
             let org = services.resolve_org(org.as_deref()).await?;
             let user = match &user {
@@ -292,6 +293,7 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
         }
         UserCommand::Unlock { username } => {
             let was = services.unlock(&username).await?;
+            deliver_now(services, config).await?;
             println!(
                 "{}",
                 if was {
@@ -303,10 +305,12 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
         }
         UserCommand::Freeze { username } => {
             let changed = services.set_frozen(&username, true).await?;
+            deliver_now(services, config).await?;
             println!("{}", if changed { "frozen" } else { "already frozen" });
         }
         UserCommand::Unfreeze { username } => {
             let changed = services.set_frozen(&username, false).await?;
+            deliver_now(services, config).await?;
             println!("{}", if changed { "unfrozen" } else { "was not frozen" });
         }
     }

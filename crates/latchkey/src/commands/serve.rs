@@ -8,6 +8,7 @@ use anyhow::Context;
 use axum_server::tls_rustls::RustlsConfig;
 use latchkey_org::http::{app, HttpState, LoginRateLimit};
 use latchkey_org::mail::delivery::Deliverer;
+use latchkey_org::webhooks::delivery::WebhookDeliverer;
 use latchkey_org::Services;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
@@ -19,6 +20,9 @@ use crate::{tls, wiring};
 
 /// How often the mail worker looks for due messages.
 const MAIL_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the webhook worker looks for retries and other instances' events (it
+/// wakes at once for this instance's).
+const WEBHOOK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Resolves on SIGTERM or Ctrl-C.
 pub(super) async fn shutdown_signal() {
@@ -72,7 +76,9 @@ pub async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let (stop_tx, stop_rx) = watch::channel(false);
     let deliverer = Deliverer::new(services.clone(), wiring::transport(config))?;
-    let mail_worker = tokio::spawn(deliverer.run(MAIL_INTERVAL, stop_rx));
+    let mail_worker = tokio::spawn(deliverer.run(MAIL_INTERVAL, stop_rx.clone()));
+    let webhooks = WebhookDeliverer::new(services.clone(), None)?;
+    let webhook_worker = tokio::spawn(webhooks.run(WEBHOOK_INTERVAL, stop_rx));
     let router = app(HttpState {
         services: std::sync::Arc::new(services),
         scheme,
@@ -106,6 +112,7 @@ pub async fn serve(
     }
     let _ = stop_tx.send(true);
     let _ = mail_worker.await;
+    let _ = webhook_worker.await;
     eprintln!("org server stopped");
     Ok(())
 }

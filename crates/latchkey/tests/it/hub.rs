@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{values_after, wait_until, Cli};
+use crate::support::{values_after, wait_until, Cli, Server};
 
 const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
@@ -321,15 +321,12 @@ fn an_unreachable_org_backs_off_and_never_suspends() {
     assert_eq!(user["failed_attempts"], 0, "{user}");
 }
 
-/// The seeds' story as it runs in production (without webhooks): `latchkey hub run`
-/// syncs three connectors every 5 s with the user's password and token while an
-/// administrator resets the password. The scheduler sends the stale secret once — one
-/// failed login, no lock with a maximum of 3 — and all three connectors show the
-/// suspension; the new secrets, entered once, resume all three and they sync again,
-/// pushing a contact added meanwhile. Then the org server goes away: the connectors
-/// back off without a failed login or a suspension, and catch up when it returns.
-#[test]
-fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
+/// The three connectors of the seeds' story: (name, direction).
+const CONNECTORS: [(&str, &str); 3] = [("Contacts", "both"), ("Newsletter", "pull"), ("Webinars", "pull")];
+
+/// The org of the seeds' story, serving: at most 3 invalid attempts, the hub's
+/// external-id field on Contact, and the integration user with its token mailed.
+fn seeds_org() -> (Cli, Server) {
     let org = Cli::new();
     org.ok(&["org", "create", "Acme"], None);
     org.ok(&["org", "policy", "set", "--max-invalid-attempts", "3"], None);
@@ -351,20 +348,24 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
         &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),
     );
-    let latest_token = || {
-        values_after(&org.mails().join("\n"), "Security token (case-sensitive): ")
-            .pop()
-            .expect("a token mail")
-    };
-    let mut server = org.serve();
-    let url = server.url.clone();
-    let user = || -> Value { serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap() };
+    let server = org.serve();
+    (org, server)
+}
 
+/// The newest security token in the org's mail folder.
+fn latest_token(org: &Cli) -> String {
+    values_after(&org.mails().join("\n"), "Security token (case-sensitive): ")
+        .pop()
+        .expect("a token mail")
+}
+
+/// A hub with workspace GatorMail holding the user's password and token for the org
+/// at `url`, the three [`CONNECTORS`] every 5 s, and one local contact to push.
+fn seeds_hub(org: &Cli, url: &str) -> Cli {
     let hub = Cli::new();
     hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
-    set_credential(&hub, &url, PASSWORD, Some(&latest_token()));
-    let connectors = [("Contacts", "both"), ("Newsletter", "pull"), ("Webinars", "pull")];
-    for (name, direction) in connectors {
+    set_credential(&hub, url, PASSWORD, Some(&latest_token(org)));
+    for (name, direction) in CONNECTORS {
         hub.ok(
             &[
                 "hub",
@@ -381,25 +382,172 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
         );
     }
     hub.ok(&["hub", "contacts", "add", "GatorMail", "--last-name", "Before"], None);
-    let shown = |name: &str| -> Value {
-        serde_json::from_str(&hub.ok(&["hub", "connector", "show", "GatorMail", name, "--json"], None)).unwrap()
-    };
-    let ok_runs = |name: &str| {
-        shown(name)["runs"]
-            .as_array()
-            .unwrap()
+    hub
+}
+
+/// `hub connector show --json`.
+fn shown(hub: &Cli, name: &str) -> Value {
+    serde_json::from_str(&hub.ok(&["hub", "connector", "show", "GatorMail", name, "--json"], None)).unwrap()
+}
+
+/// How many of the connector's recent runs succeeded.
+fn ok_runs(hub: &Cli, name: &str) -> usize {
+    shown(hub, name)["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "ok")
+        .count()
+}
+
+/// Whether the local contact `last_name` reached the CRM with nothing left to push.
+fn pushed(hub: &Cli, last_name: &str) -> bool {
+    let list: Value = serde_json::from_str(&hub.ok(&["hub", "contacts", "list", "GatorMail", "--json"], None)).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["last_name"] == last_name && c["crm_id"].is_string() && c["pending"] == serde_json::json!([]))
+}
+
+/// POSTs a password.changed announcement signed with a key that is not the org's;
+/// returns the status and body.
+fn forged_announcement(endpoint: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = endpoint.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let body = format!(
+        r#"{{"id":"evt_forged","type":"password.changed","occurred_at":"2099-01-01T00:00:00.000Z","org_id":"x","user":{{"id":"x","username":"{USER}"}}}}"#
+    );
+    let signature = "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=";
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nwebhook-id: evt_forged\r\n\
+         webhook-timestamp: {}\r\nwebhook-signature: {signature}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        std::time::UNIX_EPOCH.elapsed().unwrap().as_secs(),
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default(),
+    )
+}
+
+/// The seeds' story with webhooks on: the org announces the password reset to the
+/// hub, which suspends all three connectors before any of them sends the stale secret —
+/// the org's login history shows no failed login at all — and the new password and
+/// token, entered once, resume them.
+#[test]
+fn an_announced_password_reset_suspends_every_connector_before_any_failed_login() {
+    let (org, server) = seeds_org();
+    let hub = seeds_hub(&org, &server.url);
+    let (mut scheduler, hub_url) = hub.start_printing(&["hub", "run", "--tick", "1s", "--listen", "127.0.0.1:0"]);
+    let hub_url = hub_url.strip_prefix("hub: ").expect("the hub's URL first").to_owned();
+    let record: Value =
+        serde_json::from_str(&hub.ok(&["hub", "credential", "show", "GatorMail", "--json"], None)).unwrap();
+    let endpoint = format!("{hub_url}/webhooks/{}", record[0]["id"].as_str().unwrap());
+    let added: Value =
+        serde_json::from_str(&org.ok(&["org", "webhook", "add", "--url", &endpoint, "--json"], None)).unwrap();
+    let secret = added["secret"].as_str().unwrap();
+    let path = hub.ok(
+        &["hub", "credential", "webhook", "GatorMail"],
+        Some(&format!("{secret}\n")),
+    );
+    assert!(endpoint.ends_with(path.trim()), "{path}");
+    let shown_record = hub.ok(&["hub", "credential", "show", "GatorMail"], None);
+    assert!(
+        shown_record.contains("webhook secret: set") && !shown_record.contains(secret),
+        "{shown_record}"
+    );
+
+    wait_until("a first run of every connector and the push", 30, || {
+        CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1) && pushed(&hub, "Before")
+    });
+    org.ok(&["org", "user", "reset-password", USER], None);
+    wait_until("every connector suspended", 15, || {
+        CONNECTORS
             .iter()
-            .filter(|r| r["outcome"] == "ok")
-            .count()
-    };
-    let pushed = |last_name: &str| {
-        let list: Value =
-            serde_json::from_str(&hub.ok(&["hub", "contacts", "list", "GatorMail", "--json"], None)).unwrap();
-        list.as_array()
-            .unwrap()
+            .all(|(name, _)| shown(&hub, name)["state"] == "suspended")
+    });
+    // Longer than the grace after the ended session and two intervals: nothing sent.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    let history: Value =
+        serde_json::from_str(&org.ok(&["org", "login-history", "--user", USER, "--json"], None)).unwrap();
+    let failed: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "Success")
+        .collect();
+    assert!(failed.is_empty(), "no failed login at all: {failed:?}");
+    for (name, _) in CONNECTORS {
+        let c = shown(&hub, name);
+        assert_eq!(c["state"], "suspended", "{c}");
+        assert!(
+            c["last_error"].as_str().unwrap().contains("Data Source Properties"),
+            "{c}"
+        );
+    }
+    let deliveries = org.ok(&["org", "webhook", "deliveries", added["id"].as_str().unwrap()], None);
+    assert!(
+        deliveries.contains("password.changed") && deliveries.contains("HTTP 200"),
+        "{deliveries}"
+    );
+
+    // An announcement signed with another key is refused, and changes nothing.
+    let (status, body) = forged_announcement(&endpoint);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("no signature matches"), "{body}");
+
+    let new_password = "amber-lantern-77";
+    org.ok(
+        &["org", "user", "set-password", USER, "--password-stdin"],
+        Some(&format!("{new_password}\n")),
+    );
+    let runs_before: Vec<usize> = CONNECTORS.iter().map(|(name, _)| ok_runs(&hub, name)).collect();
+    set_credential(&hub, &server.url, new_password, Some(&latest_token(&org)));
+    wait_until("every connector syncing again with the new secrets", 30, || {
+        CONNECTORS
             .iter()
-            .any(|c| c["last_name"] == last_name && c["crm_id"].is_string() && c["pending"] == serde_json::json!([]))
-    };
+            .zip(&runs_before)
+            .all(|((name, _), before)| shown(&hub, name)["state"] == "enabled" && ok_runs(&hub, name) > *before)
+    });
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["failed_attempts"], 0, "{user}");
+    assert_eq!(scheduler.terminate(), Some(0));
+}
+
+/// The seeds' story as it runs in production (without webhooks): `latchkey hub run`
+/// syncs three connectors every 5 s with the user's password and token while an
+/// administrator resets the password. The scheduler sends the stale secret once — one
+/// failed login, no lock with a maximum of 3 — and all three connectors show the
+/// suspension; the new secrets, entered once, resume all three and they sync again,
+/// pushing a contact added meanwhile. Then the org server goes away: the connectors
+/// back off without a failed login or a suspension, and catch up when it returns.
+#[test]
+fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
+    let (org, mut server) = seeds_org();
+    let url = server.url.clone();
+    let user = || -> Value { serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap() };
+    let hub = seeds_hub(&org, &url);
+    let connectors = CONNECTORS;
+    let (shown, ok_runs, pushed) = (
+        |n: &str| shown(&hub, n),
+        |n: &str| ok_runs(&hub, n),
+        |n: &str| pushed(&hub, n),
+    );
+    let latest_token = || latest_token(&org);
 
     let mut scheduler = hub.start_worker(&["hub", "run", "--tick", "1s"]);
     wait_until("a first run of every connector and the push", 30, || {

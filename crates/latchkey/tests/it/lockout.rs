@@ -9,11 +9,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{Cli, Server};
 
-const USER: &str = "jane@acme.test";
+pub(crate) const USER: &str = "jane@acme.test";
 const ATTEMPTS: usize = 200;
 
 /// POSTs over plain HTTP/1.1; returns the status code and body.
-async fn post(base: &str, path: &str, body: &str) -> (u16, String) {
+pub(crate) async fn post(base: &str, path: &str, body: &str) -> (u16, String) {
     let host = base.strip_prefix("http://").expect("http URL");
     let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
     let request = format!(
@@ -55,7 +55,7 @@ async fn verifications(server: &Server) -> u64 {
         .expect("verification counter")
 }
 
-fn envelope(password: &str) -> String {
+pub(crate) fn envelope(password: &str) -> String {
     format!(
         "<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\"><se:Body><login xmlns=\"urn:partner.soap.sforce.com\">\
          <username>{USER}</username><password>{password}</password></login></se:Body></se:Envelope>"

@@ -13,3 +13,4 @@ mod secrets;
 mod simple_salesforce;
 mod simple_salesforce_records;
 mod support;
+mod webhooks;

@@ -150,13 +150,20 @@ impl Cli {
     /// Starts a long-running command that serves nothing (`hub run`), logging where
     /// [`Cli::server_logs`] reads, and waits for its first line of output.
     pub fn start_worker(&self, args: &[&str]) -> Process {
+        self.start_printing(args).0
+    }
+
+    /// Like [`Cli::start_worker`], also returning the first line it printed.
+    pub fn start_printing(&self, args: &[&str]) -> (Process, String) {
         let mut child = self.launch(args);
         let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         std::io::BufRead::read_line(&mut stdout, &mut line).expect("read output");
         assert!(!line.is_empty(), "latchkey {args:?} ended at once");
         self.transcript.borrow_mut().push_str(&line);
-        Process(child)
+        // Keep the pipe open: a process whose later output hits a closed pipe fails.
+        child.stdout = Some(stdout.into_inner());
+        (Process(child), line.trim().to_owned())
     }
 
     /// Everything the servers started by [`Cli::start`] logged so far.

@@ -9,12 +9,12 @@ use latchkey_store::outbox::{self, QueuedMail};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::{folder, MailIdentity};
+use crate::retry::backoff;
 use crate::{AccountError, Services};
 
 /// How long a worker holds a leased message before another may take it.
@@ -192,7 +192,7 @@ impl Deliverer {
                         report.sent += 1;
                     }
                     Err(SendError::Transient(why)) if mail.attempts < MAX_ATTEMPTS => {
-                        let retry_at = now + backoff(mail.attempts);
+                        let retry_at = now + backoff(FIRST_BACKOFF, MAX_BACKOFF, mail.attempts);
                         outbox::mark_failed(&mut conn, mail.id, &why, Some(retry_at), now).await?;
                         tracing::warn!(mail_id = mail.id, attempts = mail.attempts, error = %why, "mail delivery failed; will retry");
                         report.retried += 1;
@@ -220,32 +220,6 @@ impl Deliverer {
             if *shutdown.borrow() {
                 return;
             }
-        }
-    }
-}
-
-/// Delay before the retry after attempt `attempts`: 30 s doubling to 1 h, plus up to
-/// 10 % jitter so that many failed messages do not retry in step.
-pub fn backoff(attempts: i64) -> Duration {
-    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
-    let base = FIRST_BACKOFF
-        .checked_mul(2i32.saturating_pow(exp))
-        .unwrap_or(MAX_BACKOFF)
-        .min(MAX_BACKOFF);
-    let jitter_ms = rand::thread_rng().gen_range(0..=base.num_milliseconds() / 10);
-    base + Duration::milliseconds(jitter_ms)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_and_caps() {
-        for (attempts, base) in [(1, 30), (2, 60), (3, 120), (8, 3600), (50, 3600)] {
-            let d = backoff(attempts).num_milliseconds();
-            let b = base * 1000;
-            assert!(d >= b && d <= b + b / 10, "attempt {attempts}: {d}ms");
         }
     }
 }

@@ -336,6 +336,7 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
     let right = format!("{PASSWORD}{token}");
     let other = Services {
         caches: Default::default(),
+        webhooks: latchkey_org::webhooks::Signing::new(latchkey_core::secret::FingerprintKey::new([5; 32])),
         ..stack.services.clone()
     };
     let after_poll = || tokio::time::sleep(POLL + std::time::Duration::from_millis(30));

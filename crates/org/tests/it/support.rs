@@ -50,6 +50,7 @@ impl Stack {
             fingerprint_key: FingerprintKey::new([9; 32]),
             mail: MailIdentity::default(),
             caches: Default::default(),
+            webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::new([8; 32])),
         };
         Self { services, clock, dir }
     }

@@ -40,6 +40,7 @@ async fn org() -> Org {
         fingerprint_key: FingerprintKey::new([7; 32]),
         mail: MailIdentity::default(),
         caches: Default::default(),
+        webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::new([5; 32])),
     };
     let acme = services.create_org("Acme").await.unwrap();
     services

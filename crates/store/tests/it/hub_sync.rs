@@ -27,6 +27,8 @@ async fn workspace_and_connector(store: &Store) -> (String, String) {
         updated_at: t0(),
         rejected_fingerprint: None,
         rejected_reason: None,
+        rejected_by: None,
+        rejected_at: None,
     };
     hub::put_credential(&mut conn, &credential).await.unwrap();
     let connector = Connector {

@@ -12,3 +12,4 @@ mod records;
 mod refresh_tokens;
 mod support;
 mod users;
+mod webhooks;
