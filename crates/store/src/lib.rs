@@ -70,6 +70,15 @@ impl Backend {
         }
     }
 
+    /// The row-lock clause that lets queue workers lease distinct rows at once
+    /// (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer anyway).
+    pub(crate) fn skip_locked(conn: &Conn) -> &'static str {
+        match Self::of_connection(conn) {
+            Self::Postgres => "FOR UPDATE SKIP LOCKED",
+            Self::Sqlite => "",
+        }
+    }
+
     fn migrator(self) -> &'static Migrator {
         match self {
             Self::Sqlite => &SQLITE_MIGRATIONS,

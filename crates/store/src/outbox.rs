@@ -75,10 +75,7 @@ pub async fn lease_due(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<QueuedMail>, StoreError> {
-    let skip_locked = match Backend::of_connection(conn) {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let skip_locked = Backend::skip_locked(conn);
     let sql = format!(
         "UPDATE mail_outbox SET leased_until = $2, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \

@@ -178,10 +178,7 @@ pub async fn lease_due(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<DueDelivery>, StoreError> {
-    let skip_locked = match Backend::of_connection(conn) {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let skip_locked = Backend::skip_locked(conn);
     let leased: Vec<(i64,)> = sqlx::query_as(&format!(
         "UPDATE webhook_deliveries SET leased_until = $2, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM webhook_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL \

@@ -469,24 +469,29 @@ async fn transient_faults_back_off_never_suspend_and_the_sync_catches_up() {
     assert_eq!(user.failed_attempts, 0, "no fault counted as a failed login");
 }
 
+/// The org's login history: (attempts, failed attempts).
+async fn login_history(services: &Services) -> (usize, usize) {
+    let mut conn = services.store.conn().await.unwrap();
+    let filter = latchkey_store::login_history::Filter {
+        org_id: None,
+        user_id: None,
+        limit: 1_000,
+    };
+    let rows = latchkey_store::login_history::list(&mut conn, &filter).await.unwrap();
+    let failed = rows
+        .iter()
+        .filter(|r| r.status != latchkey_core::status::LoginStatus::Success.as_str())
+        .count();
+    (rows.len(), failed)
+}
+
 /// Sync runs reuse the record's session: three runs, one login at the org. A session
 /// the org ended costs exactly one new login; a connection test always logs in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_runs_reuse_the_session_until_the_org_ends_it() {
     let org_dir = tempfile::tempdir().unwrap();
     let (url, services) = org_behind(org_dir.path(), Arc::default()).await;
-    let logins = || async {
-        let mut conn = services.store.conn().await.unwrap();
-        let filter = latchkey_store::login_history::Filter {
-            org_id: None,
-            user_id: None,
-            limit: 1_000,
-        };
-        latchkey_store::login_history::list(&mut conn, &filter)
-            .await
-            .unwrap()
-            .len()
-    };
+    let logins = || async { login_history(&services).await.0 };
     let hub_dir = tempfile::tempdir().unwrap();
     let hub = hub(hub_dir.path(), &url, "both").await;
     for _ in 0..3 {
@@ -563,20 +568,7 @@ async fn hub_listening(hub: &Hub) -> String {
 async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_them() {
     let org_dir = tempfile::tempdir().unwrap();
     let (url, services) = org_behind(org_dir.path(), Arc::default()).await;
-    let history = || async {
-        let mut conn = services.store.conn().await.unwrap();
-        let filter = latchkey_store::login_history::Filter {
-            org_id: None,
-            user_id: None,
-            limit: 1_000,
-        };
-        let rows = latchkey_store::login_history::list(&mut conn, &filter).await.unwrap();
-        let failed = rows
-            .iter()
-            .filter(|r| r.status != latchkey_core::status::LoginStatus::Success.as_str())
-            .count();
-        (rows.len(), failed)
-    };
+    let history = || login_history(&services);
     let hub_dir = tempfile::tempdir().unwrap();
     let hub = hub(hub_dir.path(), &url, "pull").await;
     let hub_url = hub_listening(&hub).await;
