@@ -144,6 +144,26 @@ impl Services {
             .ok_or_else(|| AccountError::NotFound(format!("user {:?}", username.trim())))
     }
 
+    /// The user `id` and their org.
+    pub async fn user_and_org(&self, id: &latchkey_core::ids::UserId) -> Result<(User, Org), AccountError> {
+        let mut conn = self.store.conn().await?;
+        let user = users::get(&mut conn, id).await?;
+        let org = orgs::get(&mut conn, &user.org_id).await?;
+        Ok((user, org))
+    }
+
+    /// Whether `password` is the user's current password (a signed-in user confirming
+    /// a change).
+    pub async fn check_password(&self, user: &User, password: &SecretString) -> Result<bool, AccountError> {
+        match &user.password_hash {
+            Some(phc) => Ok(self.hasher.verify(password.expose_secret(), phc).await?.matched()),
+            None => {
+                self.hasher.dummy_verify(password.expose_secret()).await?;
+                Ok(false)
+            }
+        }
+    }
+
     /// The users of an org.
     pub async fn users(&self, org: &OrgId) -> Result<Vec<User>, AccountError> {
         let mut conn = self.store.conn().await?;

@@ -262,7 +262,7 @@ impl Services {
         Ok(fresh.is_locked(self.clock.now()))
     }
 
-    fn history_row(&self, req: &LoginRequest<'_>, user: Option<&User>, status: LoginStatus) -> NewLogin {
+    pub(crate) fn history_row(&self, req: &LoginRequest<'_>, user: Option<&User>, status: LoginStatus) -> NewLogin {
         NewLogin {
             org_id: user.map(|u| u.org_id.clone()),
             user_id: user.map(|u| u.id.clone()),
@@ -278,7 +278,7 @@ impl Services {
     }
 
     /// Writes the attempt's login-history row (group-committed with others).
-    async fn log_attempt(
+    pub(crate) async fn log_attempt(
         &self,
         req: &LoginRequest<'_>,
         user: Option<&User>,

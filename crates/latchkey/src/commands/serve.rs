@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::{tls, wiring};
 
 /// How often the mail worker looks for due messages.
-const MAIL_INTERVAL: Duration = Duration::from_secs(5);
+const MAIL_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the webhook worker looks for retries and other instances' events (it
 /// wakes at once for this instance's).
 const WEBHOOK_INTERVAL: Duration = Duration::from_secs(1);

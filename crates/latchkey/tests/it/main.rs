@@ -12,5 +12,8 @@ mod lockout;
 mod secrets;
 mod simple_salesforce;
 mod simple_salesforce_records;
+#[path = "../../../org/tests/it/smtp_sink.rs"]
+mod smtp_sink;
 mod support;
+mod ui;
 mod webhooks;

@@ -37,6 +37,19 @@ impl Cli {
         args
     }
 
+    /// A CLI whose mail goes by SMTP to `port` on loopback (a test sink).
+    pub fn with_smtp(port: u16) -> Self {
+        let cli = Self::new();
+        std::fs::write(
+            cli.dir.path().join("latchkey.toml"),
+            format!(
+                "{FAST_HASHING}[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+            ),
+        )
+        .expect("write config");
+        cli
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -196,15 +209,14 @@ impl Cli {
     }
 }
 
+/// Cheap hashing, so that the suite stays fast.
+const FAST_HASHING: &str = "[hashing]\nmemory_kib = 64\niterations = 1\nparallelism = 1\nconcurrency = 2\n";
+
 /// A config file with cheap hashing, so that the suite stays fast.
 fn write_fast_config(dir: &Path) -> PathBuf {
     let path = dir.join("latchkey.toml");
     if !path.exists() {
-        std::fs::write(
-            &path,
-            "[hashing]\nmemory_kib = 64\niterations = 1\nparallelism = 1\nconcurrency = 2\n",
-        )
-        .expect("write config");
+        std::fs::write(&path, FAST_HASHING).expect("write config");
     }
     path
 }
@@ -301,4 +313,106 @@ pub fn run_driver(program: &str, script: &str, args: &[&str], env: &[(&str, &str
             String::from_utf8_lossy(&out.stderr)
         )
     })
+}
+
+/// A real headless Chromium driven by `tools/interop/ui_browser.js` (playwright-core),
+/// one command at a time. Screenshots go to `target/ui-screenshots/` (kept by CI).
+pub struct Browser {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    test: String,
+}
+
+impl Browser {
+    /// A browser for the test named `test` (prefix of its screenshots).
+    pub fn start(test: &str) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/interop/ui_browser.js");
+        let mut child = Command::new("node")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node with playwright-core (scripts/test installs it)");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        Self {
+            child,
+            stdin,
+            stdout,
+            test: test.to_owned(),
+        }
+    }
+
+    /// Sends one command; returns the answer, which must be `ok`.
+    pub fn send(&mut self, command: serde_json::Value) -> serde_json::Value {
+        writeln!(self.stdin, "{command}").expect("browser stdin");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut self.stdout, &mut line).expect("browser stdout");
+        let answer: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("the browser driver said {line:?} to {command}"));
+        assert_eq!(answer["ok"], true, "{command} → {answer}");
+        answer
+    }
+
+    /// Opens `url`; returns the HTTP status.
+    pub fn goto(&mut self, url: &str) -> u64 {
+        self.send(serde_json::json!({"op": "goto", "url": url}))["status"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// Types `value` into the field `selector`.
+    pub fn fill(&mut self, selector: &str, value: &str) {
+        self.send(serde_json::json!({"op": "fill", "selector": selector, "value": value}));
+    }
+
+    /// Clicks `selector` and waits for the next page; returns its path.
+    pub fn click(&mut self, selector: &str) -> String {
+        let answer = self.send(serde_json::json!({"op": "click", "selector": selector}));
+        let url = answer["url"].as_str().unwrap_or_default();
+        url.splitn(4, '/').nth(3).map_or("/".to_owned(), |p| format!("/{p}"))
+    }
+
+    /// The text of `selector`, if it is on the page.
+    pub fn text(&mut self, selector: &str) -> Option<String> {
+        self.send(serde_json::json!({"op": "text", "selector": selector}))["text"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Saves a full-page screenshot as `target/ui-screenshots/{test}-{name}.png`.
+    pub fn screenshot(&mut self, name: &str) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        let path = dir.join(format!("{}-{name}.png", self.test));
+        self.send(serde_json::json!({"op": "screenshot", "path": path}));
+    }
+
+    /// POSTs `form` to `url` from outside the page (no CSRF token); returns the status.
+    pub fn post(&mut self, url: &str, form: serde_json::Value) -> u64 {
+        self.send(serde_json::json!({"op": "post", "url": url, "form": form}))["status"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// The browser's cookies (name and attributes).
+    pub fn cookies(&mut self) -> Vec<serde_json::Value> {
+        self.send(serde_json::json!({"op": "cookies"}))["cookies"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Becomes a new browser: no cookies.
+    pub fn forget(&mut self) {
+        self.send(serde_json::json!({"op": "forget"}));
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

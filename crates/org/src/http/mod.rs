@@ -8,6 +8,7 @@ mod oauth;
 mod rate_limit;
 mod rest;
 mod soap;
+mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +62,7 @@ pub fn app(state: HttpState) -> Router {
         .merge(oauth::router())
         .merge(identity::router())
         .merge(rest::router(state.clone()))
+        .merge(web::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -51,7 +51,7 @@ impl LoginRateLimit {
 }
 
 fn is_login_surface(path: &str) -> bool {
-    path.starts_with("/services/Soap/") || path == "/services/oauth2/token"
+    path.starts_with("/services/Soap/") || path == "/services/oauth2/token" || super::web::is_login_surface(path)
 }
 
 /// The middleware: passes everything but login attempts over the limit.
@@ -86,6 +86,13 @@ pub async fn limit_logins(
             StatusCode::TOO_MANY_REQUESTS,
             [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")],
             body,
+        )
+            .into_response()
+    } else if super::web::is_login_surface(&path) {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, "text/plain;charset=UTF-8")],
+            format!("Too many login attempts from this address; try again in {wait} seconds."),
         )
             .into_response()
     } else {

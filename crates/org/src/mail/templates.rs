@@ -62,6 +62,33 @@ pub fn security_token(id: &MailIdentity, to: &str, username: &str, token: &str, 
     }
 }
 
+/// "Verify your identity": the code a browser login from an untrusted network needs.
+pub fn verification_code(id: &MailIdentity, to: &str, username: &str, code: &str, minutes: i64) -> Rendered {
+    let product = &id.product;
+    Rendered {
+        to: to.into(),
+        subject: format!("Verify your identity in {product}"),
+        text: format!(
+            "You are logging in to {product} as {username} from a browser or network we don't recognize.\n\n\
+             Verification code: {code}\n\nThe code expires in {minutes} minutes. If you did not try to log in, \
+             change your password and tell {}.\n",
+            id.admin_contact
+        ),
+        html: html(&[
+            format!(
+                "You are logging in to {} as <b>{}</b> from a browser or network we don't recognize.",
+                escape(product),
+                escape(username)
+            ),
+            format!("Verification code: <b style=\"font-size:1.4em;letter-spacing:.2em\">{}</b>", escape(code)),
+            format!(
+                "The code expires in {minutes} minutes. If you did not try to log in, change your password and tell {}.",
+                escape(&id.admin_contact)
+            ),
+        ]),
+    }
+}
+
 /// A temporary password after an administrator reset it.
 pub fn temporary_password(id: &MailIdentity, to: &str, username: &str, password: &str) -> Rendered {
     let product = &id.product;
@@ -129,6 +156,16 @@ mod tests {
         assert!(m.text.contains("Security token (case-sensitive): ABCdef123"));
         assert!(m.html.contains("&lt;jane&gt;@acme.test") && !m.html.contains("<jane>"));
         assert!(!format!("{m:?}").contains("ABCdef123"), "Debug hides bodies");
+    }
+
+    #[test]
+    fn verification_code_is_in_both_parts_and_escaped() {
+        let id = MailIdentity::default();
+        let m = verification_code(&id, "a@b.test", "<jane>@acme.test", "042917", 10);
+        assert!(m.text.contains("Verification code: 042917") && m.text.contains("10 minutes"));
+        assert!(m.html.contains("042917") && m.html.contains("&lt;jane&gt;@acme.test"));
+        assert!(!m.html.contains("<jane>"));
+        assert!(!format!("{m:?}").contains("042917"), "Debug hides bodies");
     }
 
     #[test]

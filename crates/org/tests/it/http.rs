@@ -645,3 +645,51 @@ async fn login_attempts_over_the_rate_limit_get_429_in_the_wire_format() {
         "limited attempts never reach the login decision"
     );
 }
+
+/// Every UI page carries the security headers; over TLS its cookies are Secure; the
+/// stylesheet is served from the binary; a form without its CSRF token is refused.
+#[tokio::test]
+async fn ui_pages_are_sent_with_security_headers_and_refuse_forged_forms() {
+    let (_stack, router, _) = stack_with_token().await;
+    let res = router
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers();
+    let csp = h.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(h.get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
+    assert_eq!(h.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+    assert_eq!(h.get(header::REFERRER_POLICY).unwrap(), "same-origin");
+    assert_eq!(h.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    let cookie = h.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        cookie.starts_with("lk_csrf=") && cookie.contains("HttpOnly") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+
+    let (status, content_type, css) = send(&router, Request::get("/static/app.css").body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "text/css; charset=utf-8")
+    );
+    assert!(css.contains("--brand"));
+
+    let forged = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, "lk_csrf=abcdefghijklmnopqrstuvwxyz012345")
+        .body(Body::from(format!("username={USER}&password={PASSWORD}&_csrf=guessed")))
+        .unwrap();
+    let (status, _, body) = send(&router, forged).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body.contains("This form has expired") && !body.contains(PASSWORD),
+        "{body}"
+    );
+}

@@ -9,4 +9,5 @@ mod logs;
 mod mail;
 mod refresh;
 mod rest;
+mod smtp_sink;
 mod support;

@@ -1,0 +1,143 @@
+//! Identity verification for browser logins from untrusted networks (wire-spec §2.4):
+//! the login page's correct password leads here when neither the network nor the
+//! browser is trusted. A 6-digit code is e-mailed to the user; it is valid for
+//! [`CODE_VALID_MINUTES`] minutes and [`MAX_CODE_ATTEMPTS`] tries, from the same IP, and
+//! only once. Only a keyed digest of the code is stored.
+
+use std::net::IpAddr;
+
+use chrono::Duration;
+use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_store::challenges::{self, Challenge};
+use latchkey_store::orgs::{self, Org};
+use latchkey_store::users::{self, User};
+use latchkey_store::Write;
+use rand::Rng;
+use secrecy::SecretString;
+
+use crate::login::LoginRequest;
+use crate::mail::templates;
+use crate::{AccountError, Services};
+
+/// How long a code is valid.
+pub const CODE_VALID_MINUTES: i64 = 10;
+/// Wrong codes before the challenge is void.
+pub const MAX_CODE_ATTEMPTS: i64 = 5;
+
+/// What entering a code did.
+#[derive(Debug)]
+pub enum Verification {
+    /// The code was right: the browser may be remembered and a session issued.
+    Verified {
+        /// The user.
+        user: Box<User>,
+        /// The user's org.
+        org: Box<Org>,
+        /// Only a password change is allowed next.
+        password_expired: bool,
+    },
+    /// Wrong code; this many tries are left.
+    Wrong(i64),
+    /// The challenge is unknown, expired, used up or from another IP: log in again.
+    Void,
+}
+
+impl Services {
+    fn code_digest(&self, challenge_id: &str, code: &str) -> Vec<u8> {
+        self.fingerprint_key.fingerprint(challenge_id, code).to_vec()
+    }
+
+    /// Mails `user` a verification code for a login from `ip`; returns the challenge
+    /// id for the browser to present with the code.
+    pub async fn issue_challenge(&self, user: &User, ip: IpAddr) -> Result<String, AccountError> {
+        let now = self.clock.now();
+        let id = latchkey_core::ids::generate("0Ch");
+        let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+        let challenge = Challenge {
+            code_digest: self.code_digest(&id, &code),
+            id: id.clone(),
+            user_id: user.id.clone(),
+            source_ip: ip.to_string(),
+            expires_at: now + Duration::minutes(CODE_VALID_MINUTES),
+            attempts: 0,
+            used_at: None,
+        };
+        let mail = templates::verification_code(&self.mail, &user.email, &user.username, &code, CODE_VALID_MINUTES);
+        let mut tx = self.store.begin().await?;
+        challenges::purge(&mut tx, now - Duration::days(1)).await?;
+        challenges::insert(&mut tx, &challenge, now).await?;
+        crate::accounts::enqueue(&mut tx, &mail, now).await?;
+        latchkey_store::commit(tx).await?;
+        tracing::info!(user_id = %user.id, %ip, "verification code sent");
+        Ok(id)
+    }
+
+    /// The address the code of challenge `id` went to, while the challenge is usable.
+    pub async fn challenge_email(&self, id: &str) -> Result<Option<String>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        let Some(c) = challenges::get(&mut conn, id).await? else {
+            return Ok(None);
+        };
+        if c.used_at.is_some() || c.expires_at <= self.clock.now() || c.attempts >= MAX_CODE_ATTEMPTS {
+            return Ok(None);
+        }
+        Ok(Some(users::get(&mut conn, &c.user_id).await?.email))
+    }
+
+    /// Checks `code` for challenge `id`, entered from `ip`. A right code spends the
+    /// challenge and records the successful login in the login history.
+    pub async fn verify_challenge(&self, id: &str, code: &str, ip: IpAddr) -> Result<Verification, AccountError> {
+        let now = self.clock.now();
+        let mut conn = self.store.conn().await?;
+        let Some(challenge) = challenges::get(&mut conn, id).await? else {
+            return Ok(Verification::Void);
+        };
+        let usable = challenge.used_at.is_none()
+            && challenge.expires_at > now
+            && challenge.attempts < MAX_CODE_ATTEMPTS
+            && challenge.source_ip == ip.to_string();
+        if !usable {
+            return Ok(Verification::Void);
+        }
+        let code = code.trim();
+        let right = code.len() == 6 && challenge.code_digest == self.code_digest(id, code);
+        if !right {
+            let attempts = challenges::count_attempt(&mut conn, id).await?;
+            return Ok(if attempts >= MAX_CODE_ATTEMPTS {
+                Verification::Void
+            } else {
+                Verification::Wrong(MAX_CODE_ATTEMPTS - attempts)
+            });
+        }
+        if !challenges::mark_used(&mut conn, id, now).await? {
+            return Ok(Verification::Void);
+        }
+        let user = users::get(&mut conn, &challenge.user_id).await?;
+        // A lock or freeze that landed meanwhile still holds.
+        if !user.active || user.frozen || user.is_locked(now) {
+            return Ok(Verification::Void);
+        }
+        let org = orgs::get(&mut conn, &user.org_id).await?;
+        drop(conn);
+        let secret = SecretString::from(String::new());
+        let req = LoginRequest {
+            username: &user.username,
+            secret: &secret,
+            ip,
+            channel: Channel::Ui,
+            device_verified: true,
+            application: "Browser",
+            api_type: "N/A",
+            api_version: "N/A",
+        };
+        let row = self.history_row(&req, Some(&user), LoginStatus::Success);
+        self.store.write(Write::Login(row)).await?;
+        tracing::info!(user_id = %user.id, %ip, "identity verified");
+        let password_expired = user.password_expires_at.is_some_and(|t| t <= now);
+        Ok(Verification::Verified {
+            user: Box::new(user),
+            org: Box::new(org),
+            password_expired,
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! The signed-in browser: its session, the home page, logging out, and changing the
+//! password (forced first when it expired).
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::cookie::{CookieJar, SameSite};
+use latchkey_store::orgs::Org;
+use latchkey_store::sessions::Session;
+use latchkey_store::users::User;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::cookies::{self, SESSION};
+use super::login::forbidden;
+use super::pages::{self, render};
+use crate::http::HttpState;
+use crate::AccountError;
+
+/// A browser with a live session.
+pub(super) struct SignedIn {
+    session: Session,
+    user: User,
+    org: Org,
+}
+
+/// The browser's live session, if it has one.
+pub(super) async fn signed_in(state: &HttpState, jar: &CookieJar) -> Result<Option<SignedIn>, AccountError> {
+    let Some(sid) = jar.get(SESSION).map(|c| c.value().to_owned()) else {
+        return Ok(None);
+    };
+    let services = &state.services;
+    let Some(session) = services.session(&sid).await? else {
+        return Ok(None);
+    };
+    let (user, org) = services.user_and_org(&session.user_id).await?;
+    Ok(Some(SignedIn { session, user, org }))
+}
+
+/// The signed-in browser, or the response that sends it to log in.
+async fn require(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
+    match signed_in(state, jar).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err((jar.clone().remove(cookies::removal(SESSION)), Redirect::to("/?m=ended")).into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "a browser session could not be read");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "the session could not be read").into_response())
+        }
+    }
+}
+
+/// Issues a session for a browser that just proved who it is, and sends it on: to
+/// Change Your Password when the password expired, else to `to`.
+pub(super) async fn start_session(
+    state: &HttpState,
+    jar: CookieJar,
+    user: &User,
+    org: &Org,
+    password_expired: bool,
+    to: &str,
+) -> Response {
+    match state.services.issue_session(user, org, None, password_expired).await {
+        Ok(issued) => {
+            let jar = jar.add(cookies::cookie(
+                state,
+                SESSION,
+                issued.id.expose_secret().to_owned(),
+                SameSite::Lax,
+            ));
+            let to = if password_expired { "/change-password" } else { to };
+            (jar, Redirect::to(to)).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a browser session could not be issued");
+            (jar.remove(cookies::removal(SESSION)), Redirect::to("/?m=ended")).into_response()
+        }
+    }
+}
+
+/// What a redirect home may ask it to say.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Notice {
+    m: Option<String>,
+}
+
+/// `GET /home`.
+pub(super) async fn home(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<Notice>) -> Response {
+    let me = match require(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    if me.session.restricted {
+        return Redirect::to("/change-password").into_response();
+    }
+    let notice = (q.m.as_deref() == Some("password"))
+        .then_some("Your password has been changed. A new security token was e-mailed to you.");
+    let (jar, csrf) = cookies::csrf_token(&state, jar);
+    let page = pages::Home {
+        product: &state.services.mail.product,
+        csrf: &csrf,
+        name: &me.user.full_name(),
+        username: &me.user.username,
+        org: &me.org.name,
+        notice,
+    };
+    (jar, render(&page, StatusCode::OK)).into_response()
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(Deserialize)]
+pub(super) struct Bare {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /logout`.
+pub(super) async fn logout(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<Bare>) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    if let Some(sid) = jar.get(SESSION).map(|c| c.value().to_owned()) {
+        if let Err(e) = state.services.end_session(&sid).await {
+            tracing::error!(error = %e, "a browser session could not be ended");
+        }
+    }
+    (jar.remove(cookies::removal(SESSION)), Redirect::to("/?m=out")).into_response()
+}
+
+fn rules(org: &Org) -> String {
+    let p = &org.policy;
+    let mut text = format!("At least {} characters.", p.min_length);
+    let requirement = p.complexity.requirement();
+    if !requirement.is_empty() {
+        text.push(' ');
+        text.push_str(requirement);
+    }
+    if p.history > 0 {
+        text.push_str(&format!(" It can't be one of your last {} passwords.", p.history));
+    }
+    text
+}
+
+fn password_form(state: &HttpState, jar: CookieJar, me: &SignedIn, error: Option<&str>) -> Response {
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let rules = rules(&me.org);
+    let page = pages::ChangePassword {
+        product: &state.services.mail.product,
+        csrf: &csrf,
+        username: &me.user.username,
+        expired: me.session.restricted,
+        rules: &rules,
+        error,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (jar, render(&page, status)).into_response()
+}
+
+/// `GET /change-password`.
+pub(super) async fn password_page(State(state): State<HttpState>, jar: CookieJar) -> Response {
+    match require(&state, &jar).await {
+        Ok(me) => password_form(&state, jar, &me, None),
+        Err(r) => r,
+    }
+}
+
+/// The password form.
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /change-password`: checks the current password, then the policy; the change
+/// ends every session (this one too), so the browser gets a fresh one.
+pub(super) async fn password_submit(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    if form.new != form.confirm {
+        return password_form(&state, jar, &me, Some("The new passwords don't match."));
+    }
+    let services = &state.services;
+    match services
+        .check_password(&me.user, &SecretString::from(form.current))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return password_form(&state, jar, &me, Some("Your current password is incorrect.")),
+        Err(e) => {
+            tracing::error!(error = %e, "a current password could not be checked");
+            return password_form(
+                &state,
+                jar,
+                &me,
+                Some("The password could not be checked just now. Try again."),
+            );
+        }
+    }
+    let user = match services
+        .set_password(&me.user.username, &SecretString::from(form.new))
+        .await
+    {
+        Ok(user) => user,
+        Err(AccountError::Password(rejection)) => return password_form(&state, jar, &me, Some(&rejection.to_string())),
+        Err(e) => {
+            tracing::error!(error = %e, "a password could not be changed");
+            return password_form(
+                &state,
+                jar,
+                &me,
+                Some("The password could not be changed just now. Try again."),
+            );
+        }
+    };
+    start_session(&state, jar, &user, &me.org, false, "/home?m=password").await
+}

@@ -1,0 +1,78 @@
+//! The browser UI: server-rendered pages (askama templates compiled into the binary,
+//! one embedded stylesheet, no scripts yet and no CDN). Every form carries a CSRF
+//! token; every page is sent with a strict Content-Security-Policy and framing,
+//! sniffing and referrer protections.
+//!
+//! The browser's session is an ordinary org session (the `sid` cookie, HttpOnly,
+//! SameSite=Lax, Secure over TLS), so a password change, reset, freeze or "revoke
+//! sessions" ends it like any API session.
+
+mod account;
+mod cookies;
+mod login;
+mod pages;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::HttpState;
+
+/// The stylesheet, embedded.
+const STYLESHEET: &str = include_str!("../../../static/app.css");
+
+/// Paths where a password or code is tried (they share the login rate limit).
+pub(crate) fn is_login_surface(path: &str) -> bool {
+    path == "/login" || path == "/verify"
+}
+
+/// The UI's routes.
+pub(super) fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/", get(login::page))
+        .route("/login", post(login::submit))
+        .route("/verify", get(login::verify_page).post(login::verify_submit))
+        .route("/logout", post(account::logout))
+        .route("/home", get(account::home))
+        .route(
+            "/change-password",
+            get(account::password_page).post(account::password_submit),
+        )
+        .route("/static/app.css", get(stylesheet))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}
+
+/// What every UI response carries: no scripts but our own, no framing, no sniffing,
+/// no referrer beyond this origin; pages are not cached.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/static/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !is_static {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

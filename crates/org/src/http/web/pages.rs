@@ -1,0 +1,71 @@
+//! The page templates (`crates/org/templates/`) and how a page becomes a response.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// Renders a page; a template failure is logged and shown as a plain 500.
+pub(super) fn render(page: &impl Template, status: StatusCode) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
+        }
+    }
+}
+
+/// The login page.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(super) struct Login<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+}
+
+/// Identity verification: the e-mailed code.
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub(super) struct Verify<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub minutes: i64,
+    pub error: Option<&'a str>,
+}
+
+/// Change Your Password (forced when the password expired).
+#[derive(Template)]
+#[template(path = "change_password.html")]
+pub(super) struct ChangePassword<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub expired: bool,
+    pub rules: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// The signed-in home page.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub(super) struct Home<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub name: &'a str,
+    pub username: &'a str,
+    pub org: &'a str,
+    pub notice: Option<&'a str>,
+}
+
+/// A page that only says something (a refused form, a missing page).
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(super) struct Message<'a> {
+    pub product: &'a str,
+    pub title: &'a str,
+    pub text: &'a str,
+}
