@@ -113,8 +113,9 @@ impl Services {
             return Ok(Verification::Void);
         }
         let user = users::get(&mut conn, &challenge.user_id).await?;
-        // A lock or freeze that landed meanwhile still holds.
-        if !user.active || user.frozen || user.is_locked(now) {
+        // A lock or freeze that landed meanwhile still holds; else this is a successful
+        // login: the failure count clears and the last login moves.
+        if !user.active || user.frozen || !users::record_success(&mut conn, &user.id, now).await? {
             return Ok(Verification::Void);
         }
         let org = orgs::get(&mut conn, &user.org_id).await?;

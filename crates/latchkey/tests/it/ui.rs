@@ -170,3 +170,145 @@ fn browser_login_from_an_untrusted_network() {
     assert_eq!(browser.text("#login-error").as_deref(), Some(GENERIC));
     browser.screenshot("7-locked");
 }
+
+/// SOAP `login()` from loopback (an untrusted network here) with `secret`.
+fn soap_login(url: &str, secret: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(crate::lockout::post(
+        url,
+        "/services/Soap/u/59.0",
+        &crate::lockout::envelope(secret),
+    ))
+}
+
+/// Logs `username` in on a new browser, through the e-mailed code (the `nth` code sent).
+fn log_in_verified(browser: &mut Browser, url: &str, sink: &SmtpSink, username: &str, password: &str, nth: usize) {
+    browser.forget();
+    browser.goto(&format!("{url}/"));
+    browser.fill("#username", username);
+    browser.fill("#password", password);
+    assert_eq!(browser.click("#Login"), "/verify");
+    browser.fill("#code", &nth_mailed(sink, "Verification code:", nth));
+    assert_eq!(browser.click("#verify"), "/home");
+}
+
+/// My Settings and Setup: Reset Security Token mails a token that then works for a
+/// SOAP login (and the old one stops); a standard user gets 403 on Setup; an
+/// administrator unlocks a user locked by failed logins and the user logs in; the
+/// token page is gone once the user's profile has login IP ranges.
+#[test]
+fn my_settings_and_setup_users() {
+    const ADMIN: &str = "ada@acme.test";
+    let sink_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(sink_dir.path());
+    let org = Cli::with_smtp(sink.port);
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "policy", "set", "--max-invalid-attempts", "5"], None);
+    org.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    org.ok(
+        &[
+            "org",
+            "user",
+            "create",
+            ADMIN,
+            "--email",
+            ADMIN,
+            "--profile",
+            "System Administrator",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let server = org.serve();
+    let url = server.url.clone();
+    let mut jane = Browser::start("settings");
+    log_in_verified(&mut jane, &url, &sink, USER, PASSWORD, 1);
+    assert!(
+        jane.text("a[href='/setup/users']").is_none(),
+        "no Setup link for a standard user"
+    );
+
+    // Reset My Security Token.
+    assert_eq!(jane.goto(&format!("{url}/settings")), 200);
+    jane.screenshot("1-my-settings");
+    assert!(jane.text("text=Success").is_some(), "her own login history");
+    jane.click("text=Reset My Security Token");
+    let tokens_before = mailed(&sink, "Security token (case-sensitive):").len();
+    jane.click("#reset-token");
+    assert!(jane.text("#token-sent").unwrap().contains(USER));
+    jane.screenshot("2-token-sent");
+    let token = nth_mailed(&sink, "Security token (case-sensitive):", tokens_before + 1);
+    let old_token = mailed(&sink, "Security token (case-sensitive):")[tokens_before - 1].clone();
+    let (status, body) = soap_login(&url, PASSWORD);
+    assert!(
+        status == 500 && body.contains("LOGIN_MUST_USE_SECURITY_TOKEN"),
+        "{body}"
+    );
+    let (status, body) = soap_login(&url, &format!("{PASSWORD}{old_token}"));
+    assert!(
+        status == 500 && body.contains("INVALID_LOGIN"),
+        "the old token is dead: {body}"
+    );
+    let (status, body) = soap_login(&url, &format!("{PASSWORD}{token}"));
+    assert!(
+        status == 200 && body.contains("<sessionId>"),
+        "the new token works: {body}"
+    );
+
+    // Setup is for administrators.
+    assert_eq!(jane.goto(&format!("{url}/setup/users")), 403);
+    assert_eq!(jane.text("h1").as_deref(), Some("Insufficient Privileges"));
+    jane.screenshot("3-setup-refused");
+    jane.goto(&format!("{url}/home"));
+    assert_eq!(jane.click("text=Log Out"), "/?m=out");
+
+    // Jane is locked out by failed logins; the administrator unlocks her.
+    for n in 0..5 {
+        soap_login(&url, &format!("wrong-{n}"));
+    }
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["locked"], true, "{user}");
+    let mut ada = Browser::start("setup");
+    log_in_verified(&mut ada, &url, &sink, ADMIN, PASSWORD, 2);
+    assert_eq!(ada.click("a[href='/setup/users']"), "/setup/users");
+    assert_eq!(
+        ada.text(&format!("tr:has-text('{USER}') .badge")).as_deref(),
+        Some("Locked")
+    );
+    let last_login = ada.text(&format!("tr:has-text('{ADMIN}') td:nth-child(5)")).unwrap();
+    assert!(
+        last_login.starts_with("20"),
+        "a verified login is a login: {last_login}"
+    );
+    ada.screenshot("1-users-locked");
+    assert_eq!(
+        ada.click(&format!("button[aria-label='Unlock {USER}']")),
+        "/setup/users?done=unlock"
+    );
+    assert_eq!(ada.text("#setup-notice").as_deref(), Some("The user was unlocked."));
+    assert_eq!(
+        ada.text(&format!("tr:has-text('{USER}') .badge")).as_deref(),
+        Some("Active")
+    );
+    ada.screenshot("2-users-unlocked");
+    jane.goto(&format!("{url}/"));
+    jane.fill("#username", USER);
+    jane.fill("#password", PASSWORD);
+    assert_eq!(jane.click("#Login"), "/home", "unlocked, and her browser is remembered");
+
+    // Login IP ranges on her profile: no token page at all.
+    org.ok(
+        &["org", "profile", "login-ranges", "set", "Standard User", "127.0.0.0/8"],
+        None,
+    );
+    assert_eq!(jane.goto(&format!("{url}/settings")), 200);
+    assert!(jane.text("text=Reset My Security Token").is_none());
+    assert_eq!(jane.goto(&format!("{url}/settings/token")), 404);
+    jane.screenshot("4-no-token-page");
+}

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{CookieJar, SameSite};
-use latchkey_store::orgs::Org;
+use latchkey_store::orgs::{Org, Profile};
 use latchkey_store::sessions::Session;
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
@@ -20,9 +20,10 @@ use crate::AccountError;
 
 /// A browser with a live session.
 pub(super) struct SignedIn {
-    session: Session,
-    user: User,
-    org: Org,
+    pub(super) session: Session,
+    pub(super) user: User,
+    pub(super) org: Org,
+    pub(super) profile: Profile,
 }
 
 /// The browser's live session, if it has one.
@@ -35,13 +36,31 @@ pub(super) async fn signed_in(state: &HttpState, jar: &CookieJar) -> Result<Opti
         return Ok(None);
     };
     let (user, org) = services.user_and_org(&session.user_id).await?;
-    Ok(Some(SignedIn { session, user, org }))
+    let profile = services.profile_of(&user).await?;
+    Ok(Some(SignedIn {
+        session,
+        user,
+        org,
+        profile,
+    }))
+}
+
+/// The signed-in browser with a full session (an expired password allows only
+/// Change Your Password), or the response that sends it where it must go.
+pub(super) async fn require_full(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
+    let me = require(state, jar).await?;
+    if me.session.restricted {
+        return Err(Redirect::to("/change-password").into_response());
+    }
+    Ok(me)
 }
 
 /// The signed-in browser, or the response that sends it to log in.
-async fn require(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
+pub(super) async fn require(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
     match signed_in(state, jar).await {
-        Ok(Some(s)) => Ok(s),
+        Ok(Some(s)) if s.session.client_id.is_none() => Ok(s),
+        // An API session (OAuth access token) is not a browser session.
+        Ok(Some(_)) => Err((jar.clone().remove(cookies::removal(SESSION)), Redirect::to("/?m=ended")).into_response()),
         Ok(None) => Err((jar.clone().remove(cookies::removal(SESSION)), Redirect::to("/?m=ended")).into_response()),
         Err(e) => {
             tracing::error!(error = %e, "a browser session could not be read");
@@ -86,19 +105,17 @@ pub(super) struct Notice {
 
 /// `GET /home`.
 pub(super) async fn home(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<Notice>) -> Response {
-    let me = match require(&state, &jar).await {
+    let me = match require_full(&state, &jar).await {
         Ok(me) => me,
         Err(r) => return r,
     };
-    if me.session.restricted {
-        return Redirect::to("/change-password").into_response();
-    }
     let notice = (q.m.as_deref() == Some("password"))
         .then_some("Your password has been changed. A new security token was e-mailed to you.");
     let (jar, csrf) = cookies::csrf_token(&state, jar);
     let page = pages::Home {
         product: &state.services.mail.product,
         csrf: &csrf,
+        admin: me.profile.is_admin,
         name: &me.user.full_name(),
         username: &me.user.username,
         org: &me.org.name,
@@ -111,7 +128,13 @@ pub(super) async fn home(State(state): State<HttpState>, jar: CookieJar, Query(q
 #[derive(Deserialize)]
 pub(super) struct Bare {
     #[serde(default, rename = "_csrf")]
-    csrf: String,
+    pub(super) csrf: String,
+}
+
+/// A page for a failure of ours (logged; the page says nothing more).
+pub(super) fn failure(e: &AccountError) -> Response {
+    tracing::error!(error = %e, "a page failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "something went wrong; try again").into_response()
 }
 
 /// `POST /logout`.
@@ -147,6 +170,7 @@ fn password_form(state: &HttpState, jar: CookieJar, me: &SignedIn, error: Option
     let page = pages::ChangePassword {
         product: &state.services.mail.product,
         csrf: &csrf,
+        admin: me.profile.is_admin && !me.session.restricted,
         username: &me.user.username,
         expired: me.session.restricted,
         rules: &rules,

@@ -11,6 +11,8 @@ mod account;
 mod cookies;
 mod login;
 mod pages;
+mod settings;
+mod setup;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -41,6 +43,10 @@ pub(super) fn router() -> Router<HttpState> {
             "/change-password",
             get(account::password_page).post(account::password_submit),
         )
+        .route("/settings", get(settings::page))
+        .route("/settings/token", get(settings::token).post(settings::reset_token))
+        .route("/setup/users", get(setup::users))
+        .route("/setup/users/{id}/{action}", post(setup::act))
         .route("/static/app.css", get(stylesheet))
         .layer(axum::middleware::from_fn(security_headers))
 }

@@ -43,6 +43,7 @@ pub(super) struct Verify<'a> {
 pub(super) struct ChangePassword<'a> {
     pub product: &'a str,
     pub csrf: &'a str,
+    pub admin: bool,
     pub username: &'a str,
     pub expired: bool,
     pub rules: &'a str,
@@ -55,6 +56,7 @@ pub(super) struct ChangePassword<'a> {
 pub(super) struct Home<'a> {
     pub product: &'a str,
     pub csrf: &'a str,
+    pub admin: bool,
     pub name: &'a str,
     pub username: &'a str,
     pub org: &'a str,
@@ -68,4 +70,60 @@ pub(super) struct Message<'a> {
     pub product: &'a str,
     pub title: &'a str,
     pub text: &'a str,
+}
+
+/// One row of a login history table.
+pub(super) struct HistoryRow {
+    pub time: String,
+    pub ip: String,
+    pub login_type: String,
+    pub status: String,
+    pub application: String,
+}
+
+/// My Settings.
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub(super) struct Settings<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub token_page: bool,
+    pub history: Vec<HistoryRow>,
+    pub notice: Option<&'a str>,
+}
+
+/// Reset My Security Token.
+#[derive(Template)]
+#[template(path = "reset_token.html")]
+pub(super) struct ResetToken<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub email: &'a str,
+    pub sent_to: Option<&'a str>,
+}
+
+/// One user in Setup → Users.
+pub(super) struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub profile: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub last_login: String,
+    /// (path segment, button label)
+    pub actions: Vec<(&'static str, &'static str)>,
+}
+
+/// Setup → Users.
+#[derive(Template)]
+#[template(path = "setup_users.html")]
+pub(super) struct SetupUsers<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub users: Vec<UserRow>,
+    pub notice: Option<&'a str>,
 }

@@ -1,0 +1,123 @@
+//! My Settings → Personal: the user's own login history, Change My Password, and
+//! Reset My Security Token — which does not exist for users whose profile has login
+//! IP ranges (they never need a token), as in the seeds.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use axum_extra::extract::cookie::CookieJar;
+use latchkey_store::login_history::{self, Filter};
+
+use super::account::{require_full, Bare, SignedIn};
+use super::cookies;
+use super::login::forbidden;
+use super::pages::{self, render, HistoryRow};
+use crate::http::HttpState;
+use crate::AccountError;
+
+/// Rows of the user's own history shown.
+const HISTORY_ROWS: i64 = 20;
+
+/// Whether the user may reset their token (no login IP ranges on the profile).
+async fn token_page(state: &HttpState, me: &SignedIn) -> Result<bool, AccountError> {
+    Ok(state.services.login_ranges(&me.profile).await?.is_empty())
+}
+
+/// `GET /settings`.
+pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar) -> Response {
+    let me = match require_full(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let loaded = async {
+        let token_page = token_page(&state, &me).await?;
+        let mut conn = state.services.store.conn().await?;
+        let filter = Filter {
+            org_id: None,
+            user_id: Some(&me.user.id),
+            limit: HISTORY_ROWS,
+        };
+        let rows = login_history::list(&mut conn, &filter).await?;
+        Ok::<_, AccountError>((token_page, rows))
+    };
+    let (token_page, rows) = match loaded.await {
+        Ok(v) => v,
+        Err(e) => return super::account::failure(&e),
+    };
+    let history = rows
+        .into_iter()
+        .map(|r| HistoryRow {
+            time: r.login_time.format("%Y-%m-%d %H:%M:%S").to_string(),
+            ip: r.source_ip,
+            login_type: r.login_type,
+            status: r.status,
+            application: r.application,
+        })
+        .collect();
+    let (jar, csrf) = cookies::csrf_token(&state, jar);
+    let page = pages::Settings {
+        product: &state.services.mail.product,
+        csrf: &csrf,
+        admin: me.profile.is_admin,
+        token_page,
+        history,
+        notice: None,
+    };
+    (jar, render(&page, StatusCode::OK)).into_response()
+}
+
+/// The page that is not there (for profiles with login IP ranges).
+fn not_found(state: &HttpState) -> Response {
+    let page = pages::Message {
+        product: &state.services.mail.product,
+        title: "Page not found",
+        text: "This page does not exist.",
+    };
+    render(&page, StatusCode::NOT_FOUND)
+}
+
+fn token_form(state: &HttpState, jar: CookieJar, me: &SignedIn, sent_to: Option<&str>) -> Response {
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let page = pages::ResetToken {
+        product: &state.services.mail.product,
+        csrf: &csrf,
+        admin: me.profile.is_admin,
+        email: &me.user.email,
+        sent_to,
+    };
+    (jar, render(&page, StatusCode::OK)).into_response()
+}
+
+/// `GET /settings/token`.
+pub(super) async fn token(State(state): State<HttpState>, jar: CookieJar) -> Response {
+    let me = match require_full(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    match token_page(&state, &me).await {
+        Ok(true) => token_form(&state, jar, &me, None),
+        Ok(false) => not_found(&state),
+        Err(e) => super::account::failure(&e),
+    }
+}
+
+/// `POST /settings/token`: the Reset Security Token button.
+pub(super) async fn reset_token(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<Bare>) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_full(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    match token_page(&state, &me).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(&state),
+        Err(e) => return super::account::failure(&e),
+    }
+    match state.services.reset_token(&me.user.username).await {
+        Ok(user) => token_form(&state, jar, &me, Some(&user.email)),
+        Err(e) => super::account::failure(&e),
+    }
+}

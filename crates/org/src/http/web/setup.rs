@@ -1,0 +1,179 @@
+//! Setup (System Administrator profiles only; everyone else gets 403): Users, with
+//! Unlock, Reset Password, Freeze / Unfreeze and Revoke Sessions. Each action is the
+//! same account service the CLI uses, so mail and webhooks follow as they do there.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::cookie::CookieJar;
+use chrono::{DateTime, Utc};
+use latchkey_store::users::User;
+use serde::Deserialize;
+
+use super::account::{failure, require_full, Bare, SignedIn};
+use super::cookies;
+use super::login::forbidden;
+use super::pages::{self, render, UserRow};
+use crate::http::HttpState;
+
+/// The signed-in administrator, or the response for everyone else.
+async fn require_admin(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
+    let me = require_full(state, jar).await?;
+    if !me.profile.is_admin {
+        let page = pages::Message {
+            product: &state.services.mail.product,
+            title: "Insufficient Privileges",
+            text: "You do not have the level of access necessary to perform this operation. Ask your administrator.",
+        };
+        return Err(render(&page, StatusCode::FORBIDDEN));
+    }
+    Ok(me)
+}
+
+fn status_of(u: &User, now: DateTime<Utc>) -> (&'static str, &'static str) {
+    if !u.active {
+        ("Inactive", "inactive")
+    } else if u.frozen {
+        ("Frozen", "frozen")
+    } else if u.is_locked(now) {
+        ("Locked", "locked")
+    } else {
+        ("Active", "active")
+    }
+}
+
+/// What a redirect back may ask the page to say.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Done {
+    done: Option<String>,
+}
+
+fn done_text(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "unlock" => Some("The user was unlocked."),
+        "reset-password" => {
+            Some("The password was reset; the user was e-mailed a temporary password and a new security token.")
+        }
+        "freeze" => Some("The user was frozen: no logins until unfrozen."),
+        "unfreeze" => Some("The user was unfrozen."),
+        "revoke-sessions" => Some("The user's sessions and OAuth tokens were revoked."),
+        _ => None,
+    }
+}
+
+/// `GET /setup/users`.
+pub(super) async fn users(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<Done>) -> Response {
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let services = &state.services;
+    let loaded = async {
+        let users = services.users(&me.org.id).await?;
+        let profiles = services.profiles(&me.org.id).await?;
+        Ok::<_, crate::AccountError>((users, profiles))
+    };
+    let (users, profiles) = match loaded.await {
+        Ok(v) => v,
+        Err(e) => return failure(&e),
+    };
+    let now = services.clock.now();
+    let rows = users
+        .iter()
+        .map(|u| {
+            let (status, status_class) = status_of(u, now);
+            let mut actions = Vec::new();
+            if u.is_locked(now) {
+                actions.push(("unlock", "Unlock"));
+            }
+            if !u.frozen {
+                actions.push(("reset-password", "Reset Password"));
+            }
+            actions.push(if u.frozen {
+                ("unfreeze", "Unfreeze")
+            } else {
+                ("freeze", "Freeze")
+            });
+            actions.push(("revoke-sessions", "Revoke Sessions"));
+            UserRow {
+                id: u.id.to_string(),
+                name: u.full_name(),
+                username: u.username.clone(),
+                profile: profiles
+                    .iter()
+                    .find(|p| p.id == u.profile_id)
+                    .map_or_else(String::new, |p| p.name.clone()),
+                status,
+                status_class,
+                last_login: u
+                    .last_login_at
+                    .map_or_else(|| "—".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+                actions,
+            }
+        })
+        .collect();
+    let (jar, csrf) = cookies::csrf_token(&state, jar);
+    let page = pages::SetupUsers {
+        product: &services.mail.product,
+        csrf: &csrf,
+        admin: true,
+        users: rows,
+        notice: done_text(q.done.as_deref()),
+    };
+    (jar, render(&page, StatusCode::OK)).into_response()
+}
+
+/// `POST /setup/users/{id}/{action}`.
+pub(super) async fn act(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<Bare>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let services = &state.services;
+    let target = match id.parse() {
+        Ok(user_id) => services.user_and_org(&user_id).await.ok().map(|(u, _)| u),
+        Err(_) => None,
+    };
+    // Only users of the administrator's own org.
+    let Some(target) = target.filter(|u| u.org_id == me.org.id) else {
+        let page = pages::Message {
+            product: &services.mail.product,
+            title: "User not found",
+            text: "There is no such user in your org.",
+        };
+        return render(&page, StatusCode::NOT_FOUND);
+    };
+    let username = target.username.as_str();
+    let done = match action.as_str() {
+        "unlock" => services.unlock(username).await.map(|_| ()),
+        "reset-password" => services.reset_password(username).await.map(|_| ()),
+        "freeze" => services.set_frozen(username, true).await.map(|_| ()),
+        "unfreeze" => services.set_frozen(username, false).await.map(|_| ()),
+        "revoke-sessions" => services.revoke_sessions(username).await.map(|_| ()),
+        _ => return (StatusCode::NOT_FOUND, "no such action").into_response(),
+    };
+    match done {
+        Ok(()) => {
+            tracing::info!(admin = %me.user.id, user = %target.id, action = %action, "setup action");
+            Redirect::to(&format!("/setup/users?done={action}")).into_response()
+        }
+        Err(crate::AccountError::Invalid(why)) => {
+            let page = pages::Message {
+                product: &services.mail.product,
+                title: "That did not work",
+                text: &why,
+            };
+            render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => failure(&e),
+    }
+}
