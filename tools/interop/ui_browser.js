@@ -3,10 +3,12 @@
 //
 //   {"op":"goto","url":U}               -> {"ok":true,"status":200,"url":U'}
 //   {"op":"fill","selector":S,"value":V}
+//   {"op":"select","selector":S,"value":V}
 //   {"op":"click","selector":S}         -> {"ok":true,"url":U'} once the next page loaded
 //   {"op":"text","selector":S}          -> {"ok":true,"text":T|null}
 //   {"op":"screenshot","path":P}
 //   {"op":"post","url":U,"form":{…}}    -> {"ok":true,"status":N} (a form POST from outside the page: no CSRF token)
+//   {"op":"get","url":U}                -> {"ok":true,"status":N,"type":T,"body":B} (with the browser's cookies)
 //   {"op":"cookies"}                    -> {"ok":true,"cookies":[{name,httpOnly,sameSite,secure}]}
 //   {"op":"forget"}                     (a new browser: no cookies at all)
 'use strict';
@@ -36,6 +38,9 @@ async function main() {
         case 'fill':
           await page.fill(cmd.selector, cmd.value);
           break;
+        case 'select':
+          await page.selectOption(cmd.selector, cmd.value);
+          break;
         case 'click': {
           const [response] = await Promise.all([
             page.waitForNavigation({ waitUntil: 'load' }),
@@ -55,6 +60,11 @@ async function main() {
         case 'post': {
           const response = await page.request.post(cmd.url, { form: cmd.form, maxRedirects: 0 });
           out = { status: response.status() };
+          break;
+        }
+        case 'get': {
+          const response = await page.request.get(cmd.url, { maxRedirects: 0 });
+          out = { status: response.status(), type: response.headers()['content-type'] || null, body: await response.text() };
           break;
         }
         case 'cookies':

@@ -136,20 +136,108 @@ pub async fn list(conn: &mut Conn, filter: &Filter<'_>) -> Result<Vec<LoginRecor
     .bind(filter.limit.max(1))
     .fetch_all(&mut *conn)
     .await?;
+    rows.into_iter().map(record).collect()
+}
+
+fn record(r: Row) -> Result<LoginRecord, StoreError> {
+    Ok(LoginRecord {
+        login_time: from_millis(r.login_time, "login_time")?,
+        id: r.id,
+        org_id: r.org_id,
+        user_id: r.user_id,
+        username: r.username,
+        source_ip: r.source_ip,
+        login_type: r.login_type,
+        status: r.status,
+        application: r.application,
+        api_type: r.api_type,
+        api_version: r.api_version,
+    })
+}
+
+/// Which attempts a search keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// All of them.
+    Any,
+    /// Successful logins.
+    Succeeded,
+    /// Everything else.
+    Failed,
+}
+
+impl Outcome {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Any => "any",
+            Self::Succeeded => "ok",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// An administrator's search of the org's login history.
+#[derive(Debug, Clone, Copy)]
+pub struct Search<'a> {
+    /// The org.
+    pub org_id: &'a OrgId,
+    /// Only this username (as typed at login, any case).
+    pub username: Option<&'a str>,
+    /// Only these outcomes.
+    pub outcome: Outcome,
+    /// Only attempts at or after this time.
+    pub since: DateTime<Utc>,
+    /// At most this many (newest first).
+    pub limit: i64,
+}
+
+/// The newest rows matching `search`.
+pub async fn search(conn: &mut Conn, search: &Search<'_>) -> Result<Vec<LoginRecord>, StoreError> {
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT id, org_id, user_id, username, login_time, source_ip, login_type, status, application, \
+         api_type, api_version FROM login_history \
+         WHERE org_id = $1 AND ($2 IS NULL OR username = $2) AND login_time >= $3 \
+           AND ($4 = 'any' OR ($4 = 'ok' AND status = 'Success') OR ($4 = 'failed' AND status <> 'Success')) \
+         ORDER BY login_time DESC, id DESC LIMIT $5",
+    )
+    .bind(search.org_id.as_str())
+    .bind(search.username.map(|u| u.trim().to_lowercase()))
+    .bind(search.since.timestamp_millis())
+    .bind(search.outcome.code())
+    .bind(search.limit.max(1))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(record).collect()
+}
+
+/// Successful and failed logins in one hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourCount {
+    /// The hour's start.
+    pub hour: DateTime<Utc>,
+    /// Successful logins.
+    pub succeeded: i64,
+    /// Failed ones.
+    pub failed: i64,
+}
+
+/// The org's logins per hour since `since`, hours without logins left out.
+pub async fn hourly(conn: &mut Conn, org_id: &OrgId, since: DateTime<Utc>) -> Result<Vec<HourCount>, StoreError> {
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT login_time / 3600000, SUM(CASE WHEN status = 'Success' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'Success' THEN 0 ELSE 1 END) FROM login_history \
+         WHERE org_id = $1 AND login_time >= $2 GROUP BY login_time / 3600000 ORDER BY 1",
+    )
+    .bind(org_id.as_str())
+    .bind(since.timestamp_millis())
+    .fetch_all(&mut *conn)
+    .await?;
     rows.into_iter()
-        .map(|r| {
-            Ok(LoginRecord {
-                login_time: from_millis(r.login_time, "login_time")?,
-                id: r.id,
-                org_id: r.org_id,
-                user_id: r.user_id,
-                username: r.username,
-                source_ip: r.source_ip,
-                login_type: r.login_type,
-                status: r.status,
-                application: r.application,
-                api_type: r.api_type,
-                api_version: r.api_version,
+        .map(|(hour, succeeded, failed)| {
+            Ok(HourCount {
+                hour: from_millis(hour * 3_600_000, "login hour")?,
+                succeeded,
+                failed,
             })
         })
         .collect()

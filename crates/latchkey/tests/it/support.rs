@@ -396,6 +396,12 @@ impl Browser {
             .unwrap_or(0)
     }
 
+    /// GETs `url` with the browser's cookies, outside the page; returns the answer
+    /// (`status`, `type`, `body`).
+    pub fn get(&mut self, url: &str) -> serde_json::Value {
+        self.send(serde_json::json!({"op": "get", "url": url}))
+    }
+
     /// The browser's cookies (name and attributes).
     pub fn cookies(&mut self) -> Vec<serde_json::Value> {
         self.send(serde_json::json!({"op": "cookies"}))["cookies"]

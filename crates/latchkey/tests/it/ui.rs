@@ -297,10 +297,48 @@ fn my_settings_and_setup_users() {
         Some("Active")
     );
     ada.screenshot("2-users-unlocked");
+
+    // Login History: the chart counts the week, the filters narrow the table, and the
+    // CSV holds the same selection.
+    assert_eq!(ada.click("a[href='/setup/login-history']"), "/setup/login-history");
+    let history: Value =
+        serde_json::from_str(&org.ok(&["org", "login-history", "--json", "--limit", "1000"], None)).unwrap();
+    let all = history.as_array().unwrap();
+    let ok = all.iter().filter(|r| r["status"] == "Success").count();
+    let desc = ada.text("#chart-desc").unwrap();
+    assert!(
+        desc.starts_with(&format!("{ok} successful and {} failed", all.len() - ok)),
+        "{desc}"
+    );
+    ada.screenshot("3-login-history");
+    ada.fill("#user", USER);
+    ada.send(json!({"op": "select", "selector": "#outcome", "value": "failed"}));
+    assert!(ada.click("#filter").starts_with("/setup/login-history?user="));
+    let jane_failed = all
+        .iter()
+        .filter(|r| r["username"] == USER && r["status"] != "Success")
+        .count();
+    assert!(jane_failed >= 6, "challenge, token required, old token, five wrong");
+    let caption = ada.text("#history caption").unwrap();
+    assert!(caption.starts_with(&format!("{jane_failed} attempt(s)")), "{caption}");
+    let csv = ada.get(&format!(
+        "{url}/setup/login-history.csv?user={USER}&outcome=failed&days=7"
+    ));
+    assert_eq!(csv["status"], 200);
+    assert_eq!(csv["type"], "text/csv; charset=utf-8");
+    let body = csv["body"].as_str().unwrap();
+    assert!(body.starts_with("LoginTime,Username,SourceIp,LoginType,Status,Application,ApiType,ApiVersion\n"));
+    assert_eq!(body.lines().count(), jane_failed + 1, "{body}");
+    assert!(body.contains("Password Lockout") || body.contains("Invalid Password"));
     jane.goto(&format!("{url}/"));
     jane.fill("#username", USER);
     jane.fill("#password", PASSWORD);
     assert_eq!(jane.click("#Login"), "/home", "unlocked, and her browser is remembered");
+    assert_eq!(
+        jane.get(&format!("{url}/setup/login-history.csv"))["status"],
+        403,
+        "administrators only"
+    );
 
     // Login IP ranges on her profile: no token page at all.
     org.ok(

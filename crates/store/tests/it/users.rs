@@ -171,3 +171,73 @@ async fn login_history_filters_by_user_newest_first(store: &Store) {
     .unwrap();
     assert_eq!(one.len(), 1);
 }
+
+store_test!(login_history_searches_by_outcome_user_and_time_and_counts_per_hour);
+async fn login_history_searches_by_outcome_user_and_time_and_counts_per_hour(store: &Store) {
+    let (org, user) = org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    // Two hours apart: 2 failures and a success, then a success of another name.
+    let attempts = [
+        (0, "Jane@acme.test", "Invalid Password"),
+        (60, "jane@acme.test", "Password Lockout"),
+        (120, "jane@acme.test", "Success"),
+        (7_200, "ada@acme.test", "Success"),
+    ];
+    for (secs, username, status) in attempts {
+        let row = login_history::NewLogin {
+            org_id: Some(org.id.clone()),
+            user_id: Some(user.id.clone()),
+            username: username.into(),
+            login_time: t0() + chrono::Duration::seconds(secs),
+            source_ip: "127.0.0.1".into(),
+            login_type: "Application",
+            status,
+            application: "Browser".into(),
+            api_type: "N/A".into(),
+            api_version: "N/A".into(),
+        };
+        login_history::insert(&mut c, &row).await.unwrap();
+    }
+    let search = |username, outcome, since| login_history::Search {
+        org_id: &org.id,
+        username,
+        outcome,
+        since,
+        limit: 100,
+    };
+    let found = |rows: Vec<login_history::LoginRecord>| rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>();
+    let all = login_history::search(&mut c, &search(None, login_history::Outcome::Any, t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        found(all),
+        ["Success", "Success", "Password Lockout", "Invalid Password"]
+    );
+    let failed = login_history::search(
+        &mut c,
+        &search(Some("JANE@acme.test"), login_history::Outcome::Failed, t0()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found(failed), ["Password Lockout", "Invalid Password"], "any case");
+    let ok = login_history::search(
+        &mut c,
+        &search(Some("jane@acme.test"), login_history::Outcome::Succeeded, t0()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found(ok), ["Success"]);
+    let later = login_history::search(
+        &mut c,
+        &search(None, login_history::Outcome::Any, t0() + chrono::Duration::seconds(100)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(later.len(), 2);
+
+    let hours = login_history::hourly(&mut c, &org.id, t0()).await.unwrap();
+    let counts: Vec<(i64, i64)> = hours.iter().map(|h| (h.succeeded, h.failed)).collect();
+    assert_eq!(counts, [(1, 2), (1, 0)]);
+    assert_eq!(hours[1].hour - hours[0].hour, chrono::Duration::hours(2));
+    assert_eq!(hours[0].hour.timestamp() % 3600, 0, "on the hour");
+}

@@ -8,7 +8,9 @@
 //! sessions" ends it like any API session.
 
 mod account;
+mod chart;
 mod cookies;
+mod history;
 mod login;
 mod pages;
 mod settings;
@@ -46,6 +48,8 @@ pub(super) fn router() -> Router<HttpState> {
         .route("/settings", get(settings::page))
         .route("/settings/token", get(settings::token).post(settings::reset_token))
         .route("/setup/users", get(setup::users))
+        .route("/setup/login-history", get(history::page))
+        .route("/setup/login-history.csv", get(history::csv))
         .route("/setup/users/{id}/{action}", post(setup::act))
         .route("/static/app.css", get(stylesheet))
         .layer(axum::middleware::from_fn(security_headers))

@@ -124,6 +124,36 @@ pub(super) struct SetupUsers<'a> {
     pub product: &'a str,
     pub csrf: &'a str,
     pub admin: bool,
+    pub section: &'a str,
     pub users: Vec<UserRow>,
     pub notice: Option<&'a str>,
+}
+
+/// One row of Setup → Login History.
+pub(super) struct OrgHistoryRow {
+    pub time: String,
+    pub username: String,
+    pub ip: String,
+    pub login_type: String,
+    pub status: String,
+    pub application: String,
+    pub api: String,
+}
+
+/// Setup → Login History.
+#[derive(Template)]
+#[template(path = "setup_history.html")]
+pub(super) struct SetupHistory<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub section: &'a str,
+    pub chart: super::chart::Chart,
+    pub user: &'a str,
+    pub outcome: &'a str,
+    pub days: i64,
+    pub rows: Vec<OrgHistoryRow>,
+    pub limit: i64,
+    pub csv_limit: i64,
+    pub csv_url: &'a str,
 }

@@ -18,7 +18,7 @@ use super::pages::{self, render, UserRow};
 use crate::http::HttpState;
 
 /// The signed-in administrator, or the response for everyone else.
-async fn require_admin(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
+pub(super) async fn require_admin(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
     let me = require_full(state, jar).await?;
     if !me.profile.is_admin {
         let page = pages::Message {
@@ -118,6 +118,7 @@ pub(super) async fn users(State(state): State<HttpState>, jar: CookieJar, Query(
         product: &services.mail.product,
         csrf: &csrf,
         admin: true,
+        section: "users",
         users: rows,
         notice: done_text(q.done.as_deref()),
     };
