@@ -350,3 +350,83 @@ fn my_settings_and_setup_users() {
     assert_eq!(jane.goto(&format!("{url}/settings/token")), 404);
     jane.screenshot("4-no-token-page");
 }
+
+/// Setup → Webhooks: an endpoint added in the browser shows its secret once, and that
+/// secret verifies the deliveries the receiver gets; the page lists them; rotation
+/// shows a new secret; bad input is refused with a message; removal removes.
+#[test]
+fn setup_webhooks_page() {
+    use crate::webhooks::{signed_by, Receiver};
+    const ADMIN: &str = "ada@acme.test";
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    for (user, profile) in [(USER, "Standard User"), (ADMIN, "System Administrator")] {
+        org.ok(
+            &[
+                "org",
+                "user",
+                "create",
+                user,
+                "--email",
+                user,
+                "--profile",
+                profile,
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        );
+    }
+    let server = org.serve();
+    let url = server.url.clone();
+    let receiver = Receiver::start();
+    let mut ada = Browser::start("webhooks");
+    ada.goto(&format!("{url}/"));
+    ada.fill("#username", ADMIN);
+    ada.fill("#password", PASSWORD);
+    assert_eq!(ada.click("#Login"), "/home", "a trusted network needs no code");
+    assert_eq!(ada.goto(&format!("{url}/setup/webhooks")), 200);
+
+    ada.screenshot("1-empty");
+    // A URL the browser accepts but the org refuses.
+    ada.fill("#url", "ftp://hub.example/hook");
+    assert_eq!(ada.click("#add-endpoint"), "/setup/webhooks");
+    assert!(ada.text("#webhook-error").unwrap().contains("http"));
+
+    ada.fill("#url", &format!("{}/ui", receiver.url));
+    assert_eq!(ada.click("#add-endpoint"), "/setup/webhooks");
+    let secret = ada.text("#webhook-secret").unwrap();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    ada.screenshot("2-added");
+    assert_eq!(ada.goto(&format!("{url}/setup/webhooks")), 200);
+    assert!(ada.text("#webhook-secret").is_none(), "shown once");
+
+    org.ok(&["org", "token", "reset", USER], None);
+    wait_until("the delivery", 10, || !receiver.seen().is_empty());
+    assert!(
+        signed_by(&secret, &receiver.seen()[0]),
+        "the secret the page showed signs deliveries"
+    );
+    ada.goto(&format!("{url}/setup/webhooks"));
+    assert_eq!(
+        ada.text("article.endpoint td:nth-child(2)").as_deref(),
+        Some("security_token.reset")
+    );
+    assert_eq!(ada.text("article.endpoint .badge").as_deref(), Some("delivered"));
+    assert_eq!(
+        ada.text("article.endpoint td:nth-child(5)").as_deref(),
+        Some("HTTP 204")
+    );
+    ada.screenshot("3-delivered");
+
+    ada.click("button:has-text('Rotate Secret')");
+    let rotated = ada.text("#webhook-secret").unwrap();
+    assert!(rotated.starts_with("whsec_") && rotated != secret);
+    org.ok(&["org", "token", "reset", USER], None);
+    wait_until("the second delivery", 10, || receiver.seen().len() >= 2);
+    assert!(signed_by(&rotated, &receiver.seen()[1]) && !signed_by(&secret, &receiver.seen()[1]));
+
+    assert_eq!(ada.click("button:has-text('Remove')"), "/setup/webhooks");
+    assert!(ada.text("article.endpoint").is_none());
+    assert!(!org.server_logs().contains(&rotated), "no secret in the logs");
+}

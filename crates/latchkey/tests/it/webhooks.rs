@@ -20,7 +20,7 @@ use crate::support::{wait_until, Cli};
 
 /// One delivery as received.
 #[derive(Debug, Clone)]
-struct Seen {
+pub(crate) struct Seen {
     path: String,
     id: String,
     timestamp: i64,
@@ -29,15 +29,15 @@ struct Seen {
 }
 
 /// A receiver answering 204, or 503 while `down`.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
     down: Arc<AtomicBool>,
     refused: Arc<AtomicUsize>,
 }
 
 impl Receiver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let receiver = Self {
@@ -94,7 +94,7 @@ impl Receiver {
         receiver
     }
 
-    fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 
@@ -114,7 +114,7 @@ impl Receiver {
 
 /// The Standard Webhooks check, written independently of the product: Base64 of
 /// HMAC-SHA256 over `id.timestamp.body` under the key after `whsec_`.
-fn signed_by(secret: &str, seen: &Seen) -> bool {
+pub(crate) fn signed_by(secret: &str, seen: &Seen) -> bool {
     let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
     mac.update(format!("{}.{}.{}", seen.id, seen.timestamp, seen.body).as_bytes());

@@ -15,6 +15,7 @@ mod login;
 mod pages;
 mod settings;
 mod setup;
+mod webhooks;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -50,6 +51,8 @@ pub(super) fn router() -> Router<HttpState> {
         .route("/setup/users", get(setup::users))
         .route("/setup/login-history", get(history::page))
         .route("/setup/login-history.csv", get(history::csv))
+        .route("/setup/webhooks", get(webhooks::page).post(webhooks::add))
+        .route("/setup/webhooks/{id}/{action}", post(webhooks::act))
         .route("/setup/users/{id}/{action}", post(setup::act))
         .route("/static/app.css", get(stylesheet))
         .layer(axum::middleware::from_fn(security_headers))

@@ -157,3 +157,36 @@ pub(super) struct SetupHistory<'a> {
     pub csv_limit: i64,
     pub csv_url: &'a str,
 }
+
+/// One delivery in Setup → Webhooks.
+pub(super) struct DeliveryRow {
+    pub created: String,
+    pub event_type: String,
+    pub status: &'static str,
+    pub attempts: i64,
+    pub answer: String,
+}
+
+/// One endpoint in Setup → Webhooks.
+pub(super) struct EndpointRow {
+    pub id: String,
+    pub url: String,
+    pub events: String,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// Setup → Webhooks.
+#[derive(Template)]
+#[template(path = "setup_webhooks.html")]
+pub(super) struct SetupWebhooks<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub section: &'a str,
+    pub endpoints: Vec<EndpointRow>,
+    pub event_types: Vec<&'static str>,
+    /// (endpoint id, secret) to show once.
+    pub secret: Option<(&'a str, &'a str)>,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
