@@ -157,6 +157,10 @@ pub struct Server {
     pub tls_key: String,
     /// Login attempts (SOAP, OAuth token) per client address per minute; 0 = no limit.
     pub login_rate_per_minute: u32,
+    /// The URL users reach the server at (`https://login.acme.example`), for links in
+    /// mail; empty means the listener's own URL. Never taken from a request's Host
+    /// header, which a sender of "forgot password" requests controls.
+    pub public_url: String,
 }
 
 impl Default for Server {
@@ -165,6 +169,7 @@ impl Default for Server {
             tls_cert: String::new(),
             tls_key: String::new(),
             login_rate_per_minute: 600,
+            public_url: String::new(),
         }
     }
 }
@@ -244,6 +249,9 @@ impl Config {
     fn apply_env(&mut self) -> anyhow::Result<()> {
         if let Some(v) = env("LATCHKEY_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("LATCHKEY_PUBLIC_URL") {
+            self.server.public_url = v;
         }
         if let Some(v) = env("LATCHKEY_DATABASE_URL") {
             self.database_url = v;

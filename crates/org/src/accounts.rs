@@ -8,6 +8,7 @@ use latchkey_core::secret::{generate_security_token, random_alphanumeric, Secret
 use latchkey_core::webhooks::EventType::{PasswordChanged, SecurityTokenReset, UserFrozen, UserUnfrozen, UserUnlocked};
 use latchkey_store::orgs::{self, Org, Profile};
 use latchkey_store::outbox::{self, NewMail};
+use latchkey_store::password_resets;
 use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions;
 use latchkey_store::users::{self, NewUser, PasswordChange, User};
@@ -250,7 +251,7 @@ impl Services {
     }
 
     /// Checks a new password against the policy and the remembered passwords.
-    async fn check_new_password(
+    pub(crate) async fn check_new_password(
         &self,
         user: &User,
         policy: &PasswordPolicy,
@@ -269,7 +270,7 @@ impl Services {
         Ok(())
     }
 
-    async fn org_of(&self, user: &User) -> Result<Org, AccountError> {
+    pub(crate) async fn org_of(&self, user: &User) -> Result<Org, AccountError> {
         let mut conn = self.store.conn().await?;
         Ok(orgs::get(&mut conn, &user.org_id).await?)
     }
@@ -293,6 +294,7 @@ impl Services {
         users::set_password(&mut tx, &user.id, &change).await?;
         sessions::delete_for_user(&mut tx, &user.id).await?;
         refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::PasswordChanged).await?;
+        password_resets::void_for_user(&mut tx, &user.id, now).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordChanged).await?;
         self.announce(&mut tx, &user, &[PasswordChanged, SecurityTokenReset], now)
             .await?;
@@ -328,6 +330,7 @@ impl Services {
         users::set_password(&mut tx, &user.id, &change).await?;
         sessions::delete_for_user(&mut tx, &user.id).await?;
         refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::PasswordChanged).await?;
+        password_resets::void_for_user(&mut tx, &user.id, now).await?;
         let mail = templates::temporary_password(&self.mail, &user.email, &user.username, temporary.expose_secret());
         enqueue(&mut tx, &mail, now).await?;
         self.issue_token(&mut tx, &user, TokenReason::PasswordReset).await?;

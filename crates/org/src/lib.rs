@@ -11,6 +11,7 @@ pub mod hashing;
 pub mod http;
 pub mod login;
 pub mod mail;
+pub mod password_reset;
 pub mod records;
 pub mod refresh;
 pub mod retry;

@@ -11,6 +11,7 @@ pub mod hub_sync;
 pub mod login_history;
 pub mod orgs;
 pub mod outbox;
+pub mod password_resets;
 pub mod records;
 pub mod refresh_tokens;
 pub mod sessions;

@@ -128,6 +128,7 @@ async fn org_behind(dir: &std::path::Path, faults: Arc<Faults>) -> (String, Serv
         services: Arc::new(services.clone()),
         scheme: "http",
         login_rate: None,
+        public_url: None,
     })
     .layer(axum::middleware::from_fn_with_state(faults, inject));
     tokio::spawn(

@@ -286,6 +286,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         services: std::sync::Arc::new(services.clone()),
         scheme: "http",
         login_rate: None,
+        public_url: None,
     });
     let server =
         tokio::spawn(

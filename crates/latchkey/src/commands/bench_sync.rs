@@ -165,6 +165,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
         services: Arc::new(services.clone()),
         scheme: "http",
         login_rate: None,
+        public_url: None,
     });
     let server =
         tokio::spawn(

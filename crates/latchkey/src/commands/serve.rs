@@ -83,6 +83,7 @@ pub async fn serve(
         services: std::sync::Arc::new(services),
         scheme,
         login_rate: LoginRateLimit::per_minute(config.server.login_rate_per_minute),
+        public_url: Some(public_url(config, scheme, addr)),
     });
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     println!("org server: {scheme}://{addr}");
@@ -115,6 +116,16 @@ pub async fn serve(
     let _ = webhook_worker.await;
     eprintln!("org server stopped");
     Ok(())
+}
+
+/// The URL mailed links point at: the configured one, else this listener's.
+fn public_url(config: &Config, scheme: &str, addr: SocketAddr) -> String {
+    let configured = config.server.public_url.trim().trim_end_matches('/');
+    if configured.is_empty() {
+        format!("{scheme}://{addr}")
+    } else {
+        configured.to_owned()
+    }
 }
 
 pub async fn run(args: &ServeArgs, config: &Config) -> Result<(), Failure> {

@@ -430,3 +430,81 @@ fn setup_webhooks_page() {
     assert!(ada.text("article.endpoint").is_none());
     assert!(!org.server_logs().contains(&rotated), "no secret in the logs");
 }
+
+/// "Forgot Your Password?": the same answer for a stranger as for a user, a link by
+/// mail that sets a new password under the policy (and a new token), works once, and
+/// leaves the old password dead.
+#[test]
+fn forgotten_password_by_mailed_link() {
+    let sink_dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(sink_dir.path());
+    let org = Cli::with_smtp(sink.port);
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    org.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let server = org.serve();
+    let url = server.url.clone();
+    let mut browser = Browser::start("forgot");
+    let tokens = mailed(&sink, "Security token (case-sensitive):").len();
+
+    browser.goto(&format!("{url}/"));
+    assert_eq!(browser.click("#forgot"), "/forgot");
+    browser.fill("#username", "nobody@acme.test");
+    browser.click("#send-reset");
+    let stranger = browser.text("#reset-sent").unwrap();
+    browser.goto(&format!("{url}/forgot"));
+    browser.fill("#username", USER);
+    browser.click("#send-reset");
+    let user = browser.text("#reset-sent").unwrap();
+    assert_eq!(
+        stranger.replace("nobody@acme.test", USER),
+        user,
+        "no way to tell who exists"
+    );
+    browser.screenshot("1-sent");
+    let prefix = format!("{url}/reset/");
+    wait_until("the reset mail", 15, || {
+        mail_texts(&sink).iter().any(|t| t.contains(&prefix))
+    });
+    let texts = mail_texts(&sink);
+    let link = texts
+        .iter()
+        .flat_map(|t| t.lines())
+        .find(|l| l.trim().starts_with(&prefix))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("/reset/")).count(),
+        1,
+        "nothing for the stranger"
+    );
+
+    assert_eq!(browser.goto(&link), 200);
+    browser.screenshot("2-reset-form");
+    browser.fill("#new", "short");
+    browser.fill("#confirm", "short");
+    browser.click("#save");
+    assert!(browser.text("#password-error").is_some(), "the policy holds");
+    browser.fill("#new", "Amber-Lantern-77");
+    browser.fill("#confirm", "Amber-Lantern-77");
+    assert_eq!(browser.click("#save"), "/?m=reset");
+    assert!(browser
+        .text(".notice")
+        .unwrap()
+        .contains("Log in with the new password"));
+    nth_mailed(&sink, "Security token (case-sensitive):", tokens + 1);
+
+    assert_eq!(browser.goto(&link), 410, "the link works once");
+    assert_eq!(browser.text("h1").as_deref(), Some("This link no longer works"));
+    assert_eq!(
+        log_in(&mut browser, &url, PASSWORD),
+        "/login",
+        "the old password is dead"
+    );
+    assert_eq!(log_in(&mut browser, &url, "Amber-Lantern-77"), "/home");
+    browser.screenshot("3-home");
+}

@@ -41,6 +41,9 @@ pub struct HttpState {
     pub scheme: &'static str,
     /// Per-client-IP limit on login attempts (`None`: unlimited).
     pub login_rate: Option<Arc<LoginRateLimit>>,
+    /// The URL links in mail point at (`None`: this request's scheme and Host, for
+    /// tests only: a Host header is the requester's to choose).
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -101,7 +104,7 @@ async fn metrics(axum::extract::State(state): axum::extract::State<HttpState>) -
 }
 
 /// The externally visible base URL (`scheme://host[:port]`) of this request.
-fn base_url(state: &HttpState, headers: &axum::http::HeaderMap) -> String {
+pub(crate) fn base_url(state: &HttpState, headers: &axum::http::HeaderMap) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -89,6 +89,35 @@ pub fn verification_code(id: &MailIdentity, to: &str, username: &str, code: &str
     }
 }
 
+/// "Reset your password": the one-time link of "Forgot Your Password?".
+pub fn password_reset_link(id: &MailIdentity, to: &str, username: &str, link: &str, minutes: i64) -> Rendered {
+    let product = &id.product;
+    Rendered {
+        to: to.into(),
+        subject: format!("Reset your {product} password"),
+        text: format!(
+            "Someone asked to reset the {product} password of {username}. To choose a new password, open:\n\n\
+             {link}\n\nThe link works once and expires in {minutes} minutes. Your security token will be reset \
+             too. If you did not ask for this, ignore this message: your password stays as it is.\n"
+        ),
+        html: html(&[
+            format!(
+                "Someone asked to reset the {} password of <b>{}</b>.",
+                escape(product),
+                escape(username)
+            ),
+            format!(
+                "<a href=\"{0}\">Choose a new password</a><br><small>{0}</small>",
+                escape(link)
+            ),
+            format!(
+                "The link works once and expires in {minutes} minutes. Your security token will be reset too. \
+                 If you did not ask for this, ignore this message: your password stays as it is."
+            ),
+        ]),
+    }
+}
+
 /// A temporary password after an administrator reset it.
 pub fn temporary_password(id: &MailIdentity, to: &str, username: &str, password: &str) -> Rendered {
     let product = &id.product;
@@ -166,6 +195,15 @@ mod tests {
         assert!(m.html.contains("042917") && m.html.contains("&lt;jane&gt;@acme.test"));
         assert!(!m.html.contains("<jane>"));
         assert!(!format!("{m:?}").contains("042917"), "Debug hides bodies");
+    }
+
+    #[test]
+    fn reset_link_is_in_both_parts_and_escaped() {
+        let id = MailIdentity::default();
+        let m = password_reset_link(&id, "a@b.test", "jane@acme.test", "https://h.test/reset/a\"b", 60);
+        assert!(m.text.contains("https://h.test/reset/a\"b") && m.text.contains("60 minutes"));
+        assert!(m.html.contains("href=\"https://h.test/reset/a&quot;b\""));
+        assert!(!format!("{m:?}").contains("reset/"), "Debug hides bodies");
     }
 
     #[test]

@@ -188,3 +188,103 @@ async fn token_reset_invalidates_the_old_token_at_once() {
         LoginOutcome::Success { .. }
     ));
 }
+
+/// The link in the mail of "Forgot Your Password?".
+async fn reset_link(stack: &Stack) -> String {
+    stack.deliver().await;
+    folder::list(&stack.mail_dir())
+        .unwrap()
+        .iter()
+        .rev()
+        .find_map(|m| {
+            m.text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("https://org.test/reset/"))
+        })
+        .map(str::to_owned)
+        .expect("a reset link")
+}
+
+#[tokio::test]
+async fn reset_links_expire_work_once_and_die_with_any_password_change() {
+    let stack = Stack::new().await;
+    stack.org_with_user("jane@acme.test").await;
+    let services = &stack.services;
+    let new = |p: &str| SecretString::from(p.to_owned());
+
+    // Expired after an hour.
+    services
+        .send_password_reset("jane@acme.test", "https://org.test/")
+        .await
+        .unwrap();
+    let token = reset_link(&stack).await;
+    stack.clock.advance(chrono::Duration::minutes(61));
+    assert!(services.reset_link_user(&token).await.unwrap().is_none());
+    assert!(services
+        .reset_password_by_link(&token, &new("Amber-Lantern-77"))
+        .await
+        .unwrap()
+        .is_none());
+
+    // A newer link voids the older one; a policy rejection leaves the link usable.
+    services
+        .send_password_reset("jane@acme.test", "https://org.test")
+        .await
+        .unwrap();
+    let older = reset_link(&stack).await;
+    services
+        .send_password_reset("jane@acme.test", "https://org.test")
+        .await
+        .unwrap();
+    let newer = reset_link(&stack).await;
+    assert_ne!(older, newer);
+    assert!(services.reset_link_user(&older).await.unwrap().is_none());
+    assert!(matches!(
+        services.reset_password_by_link(&newer, &new("short1")).await,
+        Err(AccountError::Password(PasswordRejection::TooShort(8)))
+    ));
+    let user = services
+        .reset_password_by_link(&newer, &new("Amber-Lantern-77"))
+        .await
+        .unwrap();
+    assert_eq!(user.unwrap().username, "jane@acme.test");
+    assert!(
+        services
+            .reset_password_by_link(&newer, &new("Cobalt-Harbor-88"))
+            .await
+            .unwrap()
+            .is_none(),
+        "once"
+    );
+
+    // Any other password change kills an outstanding link.
+    services
+        .send_password_reset("jane@acme.test", "https://org.test")
+        .await
+        .unwrap();
+    let pending = reset_link(&stack).await;
+    services
+        .set_password("jane@acme.test", &new("Cobalt-Harbor-88"))
+        .await
+        .unwrap();
+    assert!(services.reset_link_user(&pending).await.unwrap().is_none());
+
+    // Nobody by that name, or a frozen user: nothing sent, and no error to tell.
+    services.set_frozen("jane@acme.test", true).await.unwrap();
+    stack.deliver().await;
+    let mails = folder::list(&stack.mail_dir()).unwrap().len();
+    services
+        .send_password_reset("nobody@acme.test", "https://org.test")
+        .await
+        .unwrap();
+    services
+        .send_password_reset("jane@acme.test", "https://org.test")
+        .await
+        .unwrap();
+    stack.deliver().await;
+    assert_eq!(
+        folder::list(&stack.mail_dir()).unwrap().len(),
+        mails,
+        "no link for a stranger or a frozen user"
+    );
+}

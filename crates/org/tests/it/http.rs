@@ -30,6 +30,7 @@ pub(crate) async fn stack_with_token() -> (Stack, Router, String) {
         services: std::sync::Arc::new(stack.services.clone()),
         scheme: "https",
         login_rate: None,
+        public_url: None,
     });
     (stack, router, token)
 }
@@ -602,6 +603,7 @@ async fn login_attempts_over_the_rate_limit_get_429_in_the_wire_format() {
         services: std::sync::Arc::new(stack.services.clone()),
         scheme: "https",
         login_rate: latchkey_org::http::LoginRateLimit::per_minute(2),
+        public_url: None,
     });
     for n in 0..2 {
         let (status, _, _) = send(

@@ -47,6 +47,7 @@ impl Api {
             services: std::sync::Arc::new(stack.services.clone()),
             scheme: "https",
             login_rate: None,
+            public_url: None,
         });
         Self {
             stack,

@@ -65,6 +65,7 @@ async fn org() -> Org {
         services: std::sync::Arc::new(services.clone()),
         scheme: "http",
         login_rate: None,
+        public_url: None,
     });
     tokio::spawn(
         async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await },

@@ -150,7 +150,8 @@ pub(super) async fn logout(State(state): State<HttpState>, jar: CookieJar, Form(
     (jar.remove(cookies::removal(SESSION)), Redirect::to("/?m=out")).into_response()
 }
 
-fn rules(org: &Org) -> String {
+/// The password policy in words, for the forms that set a password.
+pub(super) fn rules(org: &Org) -> String {
     let p = &org.policy;
     let mut text = format!("At least {} characters.", p.min_length);
     let requirement = p.complexity.requirement();

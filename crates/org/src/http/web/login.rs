@@ -35,6 +35,9 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "out" => Some("You have logged out."),
         "expired" => Some("Your verification code expired or was used up. Log in again."),
         "ended" => Some("Your session ended. Log in again."),
+        "reset" => {
+            Some("Your password was reset, and a new security token was e-mailed to you. Log in with the new password.")
+        }
         _ => None,
     }
 }

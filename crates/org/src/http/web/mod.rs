@@ -10,6 +10,7 @@
 mod account;
 mod chart;
 mod cookies;
+mod forgot;
 mod history;
 mod login;
 mod pages;
@@ -31,7 +32,7 @@ const STYLESHEET: &str = include_str!("../../../static/app.css");
 
 /// Paths where a password or code is tried (they share the login rate limit).
 pub(crate) fn is_login_surface(path: &str) -> bool {
-    path == "/login" || path == "/verify"
+    path == "/login" || path == "/verify" || path == "/forgot" || path.starts_with("/reset/")
 }
 
 /// The UI's routes.
@@ -41,6 +42,8 @@ pub(super) fn router() -> Router<HttpState> {
         .route("/login", post(login::submit))
         .route("/verify", get(login::verify_page).post(login::verify_submit))
         .route("/logout", post(account::logout))
+        .route("/forgot", get(forgot::page).post(forgot::ask))
+        .route("/reset/{token}", get(forgot::reset).post(forgot::set))
         .route("/home", get(account::home))
         .route(
             "/change-password",

@@ -190,3 +190,25 @@ pub(super) struct SetupWebhooks<'a> {
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }
+
+/// Forgot Your Password.
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub(super) struct Forgot<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub sent_for: Option<&'a str>,
+    pub minutes: i64,
+}
+
+/// Reset Your Password (from the e-mailed link).
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+pub(super) struct ResetPassword<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub token: &'a str,
+    pub username: &'a str,
+    pub rules: &'a str,
+    pub error: Option<&'a str>,
+}
