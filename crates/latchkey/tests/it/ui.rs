@@ -508,3 +508,93 @@ fn forgotten_password_by_mailed_link() {
     assert_eq!(log_in(&mut browser, &url, "Amber-Lantern-77"), "/home");
     browser.screenshot("3-home");
 }
+
+/// Setup → Password Policies and Network Access: the form shows the policy in force,
+/// saves a new one (which the CLI then reads), refuses a combination the policy rules
+/// forbid with their message; trusted ranges are added, refused when malformed, and
+/// removed.
+#[test]
+fn setup_policies_and_network_access() {
+    const ADMIN: &str = "ada@acme.test";
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    org.ok(
+        &[
+            "org",
+            "user",
+            "create",
+            ADMIN,
+            "--email",
+            ADMIN,
+            "--profile",
+            "System Administrator",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let server = org.serve();
+    let url = server.url.clone();
+    let mut ada = Browser::start("policies");
+    ada.goto(&format!("{url}/"));
+    ada.fill("#username", ADMIN);
+    ada.fill("#password", PASSWORD);
+    assert_eq!(ada.click("#Login"), "/home");
+
+    assert_eq!(ada.goto(&format!("{url}/setup/policies")), 200);
+    let selected = |b: &mut Browser, id: &str| b.text(&format!("#{id} option[selected]")).unwrap();
+    assert_eq!(selected(&mut ada, "expiry"), "90 days");
+    assert_eq!(selected(&mut ada, "max_invalid_attempts"), "10");
+    assert_eq!(
+        selected(&mut ada, "complexity"),
+        "Must include alpha and numeric characters"
+    );
+    ada.screenshot("1-policy");
+    ada.send(json!({"op": "select", "selector": "#max_invalid_attempts", "value": "3"}));
+    ada.send(json!({"op": "select", "selector": "#min_length", "value": "12"}));
+    ada.send(json!({"op": "select", "selector": "#lockout", "value": "forever"}));
+    assert_eq!(ada.click("#save-policy"), "/setup/policies");
+    assert_eq!(
+        ada.text("#policy-notice").as_deref(),
+        Some("The password policy was saved.")
+    );
+    let policy: Value = serde_json::from_str(&org.ok(&["org", "policy", "show", "--json"], None)).unwrap();
+    assert_eq!(
+        (
+            &policy["max_invalid_attempts"],
+            &policy["min_length"],
+            &policy["lockout"]
+        ),
+        (&json!("3"), &json!(12), &json!("forever")),
+        "{policy}"
+    );
+    ada.send(json!({"op": "select", "selector": "#history", "value": "0"}));
+    ada.click("#save-policy");
+    assert!(ada
+        .text("#policy-error")
+        .unwrap()
+        .contains("only allowed when passwords never expire"));
+    let unchanged: Value = serde_json::from_str(&org.ok(&["org", "policy", "show", "--json"], None)).unwrap();
+    assert_eq!(unchanged["history"], 3, "nothing saved");
+
+    assert_eq!(ada.click("a[href='/setup/network']"), "/setup/network");
+    assert_eq!(ada.text("#ranges td").as_deref(), Some("127.0.0.0/8"));
+    ada.fill("#range", "10.0.0.0/8");
+    ada.click("#add-range");
+    assert_eq!(
+        ada.text("#network-notice").as_deref(),
+        Some("The range is trusted now.")
+    );
+    assert!(org
+        .ok(&["org", "network", "trusted", "list"], None)
+        .contains("10.0.0.0/8"));
+    ada.screenshot("2-network");
+    ada.fill("#range", "10.0.0.0/99");
+    ada.click("#add-range");
+    assert!(ada.text("#network-error").is_some());
+    ada.click("button[aria-label='Remove 10.0.0.0/8']");
+    assert_eq!(ada.text("#network-notice").as_deref(), Some("The range was removed."));
+    assert!(!org
+        .ok(&["org", "network", "trusted", "list"], None)
+        .contains("10.0.0.0/8"));
+}

@@ -14,6 +14,7 @@ mod forgot;
 mod history;
 mod login;
 mod pages;
+mod policies;
 mod settings;
 mod setup;
 mod webhooks;
@@ -52,6 +53,10 @@ pub(super) fn router() -> Router<HttpState> {
         .route("/settings", get(settings::page))
         .route("/settings/token", get(settings::token).post(settings::reset_token))
         .route("/setup/users", get(setup::users))
+        .route("/setup/policies", get(policies::page).post(policies::save))
+        .route("/setup/network", get(policies::network))
+        .route("/setup/network/add", post(policies::add_range))
+        .route("/setup/network/remove", post(policies::remove_range))
         .route("/setup/login-history", get(history::page))
         .route("/setup/login-history.csv", get(history::csv))
         .route("/setup/webhooks", get(webhooks::page).post(webhooks::add))

@@ -212,3 +212,37 @@ pub(super) struct ResetPassword<'a> {
     pub rules: &'a str,
     pub error: Option<&'a str>,
 }
+
+/// One choice of the Password Policies form: (value, label) options and the current one.
+pub(super) struct PolicyField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub options: Vec<(String, String)>,
+    pub current: String,
+}
+
+/// Setup → Password Policies.
+#[derive(Template)]
+#[template(path = "setup_policies.html")]
+pub(super) struct SetupPolicies<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub section: &'a str,
+    pub fields: Vec<PolicyField>,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// Setup → Network Access.
+#[derive(Template)]
+#[template(path = "setup_network.html")]
+pub(super) struct SetupNetwork<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub section: &'a str,
+    pub ranges: Vec<String>,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
