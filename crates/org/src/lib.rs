@@ -14,6 +14,7 @@ pub mod mail;
 pub mod password_reset;
 pub mod records;
 pub mod refresh;
+pub mod reminders;
 pub mod retry;
 pub mod sessions;
 pub mod webhooks;

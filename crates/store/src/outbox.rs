@@ -141,6 +141,31 @@ pub async fn mark_failed(
     Ok(())
 }
 
+/// Where one message stands: delivered, given up, or waiting (with the last error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailState {
+    /// Delivered.
+    Sent,
+    /// Given up; why.
+    Failed(String),
+    /// Waiting for a (new) attempt; the last error, if one failed.
+    Pending(Option<String>),
+}
+
+/// The state of message `id`, if it exists.
+pub async fn state(conn: &mut Conn, id: i64) -> Result<Option<MailState>, StoreError> {
+    let row: Option<(Option<i64>, Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT sent_at, failed_at, last_error FROM mail_outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(sent, failed, error)| match (sent, failed) {
+        (Some(_), _) => MailState::Sent,
+        (None, Some(_)) => MailState::Failed(error.unwrap_or_default()),
+        (None, None) => MailState::Pending(error),
+    }))
+}
+
 /// Counts of messages by state, for status displays and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OutboxCounts {

@@ -377,3 +377,38 @@ pub async fn record_success(conn: &mut Conn, id: &UserId, now: DateTime<Utc>) ->
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Active, unfrozen users whose password expires after `from` and at or before `to`.
+pub async fn expiring(conn: &mut Conn, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<User>, StoreError> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE password_expires_at > $1 AND password_expires_at <= $2 \
+         AND active = 1 AND frozen = 0 ORDER BY password_expires_at"
+    ))
+    .bind(from.timestamp_millis())
+    .bind(to.timestamp_millis())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
+/// Records that the `days` reminder for the password of `user` expiring at
+/// `expires_at` is being sent; `false` when it was already (by any instance).
+pub async fn claim_reminder(
+    conn: &mut Conn,
+    user: &UserId,
+    expires_at: DateTime<Utc>,
+    days: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO password_reminders (user_id, expires_at, days, sent_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(user.as_str())
+    .bind(expires_at.timestamp_millis())
+    .bind(days)
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -4,6 +4,7 @@ use latchkey_org::mail::delivery::Deliverer;
 use latchkey_org::mail::folder;
 use latchkey_org::webhooks::delivery::WebhookDeliverer;
 use latchkey_org::Services;
+use latchkey_store::outbox::{self, MailState};
 
 use super::{usage, Failure};
 use crate::cli::MailCommand;
@@ -38,6 +39,7 @@ pub async fn deliver_now(services: &Services, config: &Config) -> Result<(), Fai
 pub async fn run(cmd: MailCommand, config: &Config) -> Result<(), Failure> {
     let dir = wiring::mail_dir(config);
     match cmd {
+        MailCommand::SendTest { address } => send_test(&address, config).await,
         MailCommand::List { json } => {
             let mails = folder::list(&dir).map_err(anyhow::Error::from)?;
             if json {
@@ -69,5 +71,34 @@ pub async fn run(cmd: MailCommand, config: &Config) -> Result<(), Failure> {
             let services = wiring::services(config).await?;
             deliver_now(&services, config).await
         }
+    }
+}
+
+/// `latchkey mail send-test ADDRESS`: one message through the configured transport,
+/// reported at once.
+async fn send_test(address: &str, config: &Config) -> Result<(), Failure> {
+    let services = wiring::services(config).await?;
+    let id = services.queue_test_mail(address).await?;
+    Deliverer::new(services.clone(), wiring::transport(config))?
+        .deliver_due()
+        .await?;
+    let mut conn = services.store.conn().await?;
+    let via = match &wiring::transport(config) {
+        latchkey_org::mail::delivery::Transport::Folder(dir) => format!("the mail folder {}", dir.display()),
+        latchkey_org::mail::delivery::Transport::Smtp(s) => format!("SMTP {}:{}", s.host, s.port),
+    };
+    match outbox::state(&mut conn, id).await? {
+        Some(MailState::Sent) => {
+            println!("test message delivered to {} through {via}", address.trim());
+            Ok(())
+        }
+        Some(MailState::Failed(why)) => Err(Failure::Internal(anyhow::anyhow!(
+            "the test message could not be delivered through {via}: {why}"
+        ))),
+        Some(MailState::Pending(why)) => Err(Failure::Internal(anyhow::anyhow!(
+            "the test message is not delivered yet through {via}: {}; it stays in the outbox",
+            why.unwrap_or_else(|| "no attempt made".into())
+        ))),
+        None => Err(Failure::Internal(anyhow::anyhow!("the test message left the outbox"))),
     }
 }

@@ -340,3 +340,39 @@ fn sigterm_stops_the_server_gracefully() {
         "nothing answers any more"
     );
 }
+
+/// `latchkey mail send-test`: delivered through a real SMTP sink; a relay that is not
+/// there is reported at once (exit 1); a malformed address is refused (exit 2).
+#[test]
+fn mail_send_test_reports_what_the_relay_did() {
+    let sink_dir = tempfile::tempdir().unwrap();
+    let sink = crate::smtp_sink::SmtpSink::start(sink_dir.path());
+    let cli = Cli::with_smtp(sink.port);
+    let out = cli.ok(&["mail", "send-test", "ops@acme.test"], None);
+    assert!(
+        out.contains(&format!(
+            "delivered to ops@acme.test through SMTP 127.0.0.1:{}",
+            sink.port
+        )),
+        "{out}"
+    );
+    assert_eq!(sink.messages().len(), 1);
+    assert!(String::from_utf8_lossy(&sink.messages()[0]).contains("Subject: Latchkey mail test"));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nowhere = Cli::with_smtp(closed);
+    let run = nowhere.run(&["mail", "send-test", "ops@acme.test"], None);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not delivered yet") && run.stderr.contains("SMTP"),
+        "{}",
+        run.stderr
+    );
+    let bad = nowhere.run(&["mail", "send-test", "not an address"], None);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("is not an e-mail address"), "{}", bad.stderr);
+}

@@ -28,3 +28,22 @@ impl Default for MailIdentity {
         }
     }
 }
+
+impl crate::Services {
+    /// Queues the test message for `to` (checked as an address first); returns its
+    /// outbox id.
+    pub async fn queue_test_mail(&self, to: &str) -> Result<i64, crate::AccountError> {
+        let to = to.trim();
+        to.parse::<lettre::Address>()
+            .map_err(|e| crate::AccountError::Invalid(format!("{to:?} is not an e-mail address: {e}")))?;
+        let mail = templates::test_message(&self.mail, to);
+        let mut conn = self.store.conn().await?;
+        let new = latchkey_store::outbox::NewMail {
+            to: &mail.to,
+            subject: &mail.subject,
+            text: &mail.text,
+            html: Some(&mail.html),
+        };
+        Ok(latchkey_store::outbox::enqueue(&mut conn, &new, self.clock.now()).await?)
+    }
+}

@@ -118,6 +118,58 @@ pub fn password_reset_link(id: &MailIdentity, to: &str, username: &str, link: &s
     }
 }
 
+/// "Your password expires in N days" (sent 7 days and 1 day before).
+pub fn password_expiring(
+    id: &MailIdentity,
+    to: &str,
+    username: &str,
+    days: i64,
+    expires_at: DateTime<Utc>,
+) -> Rendered {
+    let product = &id.product;
+    let when = expires_at.format("%Y-%m-%d %H:%M UTC");
+    let days_text = if days == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{days} days")
+    };
+    Rendered {
+        to: to.into(),
+        subject: format!("Your {product} password expires in {days_text}"),
+        text: format!(
+            "The {product} password of {username} expires in {days_text}, on {when}.\n\n\
+             Change it before then: My Settings → Change My Password. Changing it also resets your \
+             security token, so enter the new password and the new token in every integration that \
+             logs in as you (data sync connectors, e-mail add-ins) right away, or they will stop working.\n"
+        ),
+        html: html(&[
+            format!(
+                "The {} password of <b>{}</b> expires in {days_text}, on {when}.",
+                escape(product),
+                escape(username)
+            ),
+            "Change it before then: <b>My Settings → Change My Password</b>.".into(),
+            "Changing it also resets your security token, so enter the new password and the new token in every \
+             integration that logs in as you (data sync connectors, e-mail add-ins) right away, or they will stop working."
+                .into(),
+        ]),
+    }
+}
+
+/// The message of `latchkey mail send-test`.
+pub fn test_message(id: &MailIdentity, to: &str) -> Rendered {
+    let product = &id.product;
+    Rendered {
+        to: to.into(),
+        subject: format!("{product} mail test"),
+        text: format!("This is a test message from {product}. If you can read it, mail delivery works.\n"),
+        html: html(&[format!(
+            "This is a test message from {}. If you can read it, mail delivery works.",
+            escape(product)
+        )]),
+    }
+}
+
 /// A temporary password after an administrator reset it.
 pub fn temporary_password(id: &MailIdentity, to: &str, username: &str, password: &str) -> Rendered {
     let product = &id.product;

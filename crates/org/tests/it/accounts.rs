@@ -1,3 +1,4 @@
+use latchkey_core::clock::Clock;
 use latchkey_core::policy::{PasswordPolicy, PasswordRejection};
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_org::accounts::CreateUser;
@@ -287,4 +288,70 @@ async fn reset_links_expire_work_once_and_die_with_any_password_change() {
         mails,
         "no link for a stranger or a frozen user"
     );
+}
+
+#[tokio::test]
+async fn expiry_reminders_go_out_a_week_and_a_day_before_once_each() {
+    let stack = Stack::new().await;
+    stack.org_with_user("jane@acme.test").await;
+    let services = &stack.services;
+    let subjects = || async {
+        stack.deliver().await;
+        folder::list(&stack.mail_dir())
+            .unwrap()
+            .iter()
+            .filter(|m| m.subject.contains("expires in"))
+            .map(|m| m.subject.clone())
+            .collect::<Vec<_>>()
+    };
+    // The default policy: 90 days from the password set when the user was created.
+    let expires = services
+        .user("jane@acme.test")
+        .await
+        .unwrap()
+        .password_expires_at
+        .unwrap();
+    let until = |d: chrono::Duration| expires - d - stack.clock.now();
+    stack.clock.advance(until(chrono::Duration::days(8)));
+    assert_eq!(services.send_expiry_reminders().await.unwrap(), 0, "not yet");
+    stack
+        .clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    assert_eq!(services.send_expiry_reminders().await.unwrap(), 1);
+    assert_eq!(services.send_expiry_reminders().await.unwrap(), 0, "once");
+    stack.clock.advance(until(chrono::Duration::hours(23)));
+    assert_eq!(services.send_expiry_reminders().await.unwrap(), 1, "the last day");
+    assert_eq!(services.send_expiry_reminders().await.unwrap(), 0);
+    assert_eq!(
+        subjects().await,
+        [
+            "Your Latchkey password expires in 7 days",
+            "Your Latchkey password expires in 1 day"
+        ]
+    );
+    let text = folder::list(&stack.mail_dir()).unwrap().last().unwrap().text.clone();
+    assert!(
+        text.contains("new security token") || text.contains("new token"),
+        "{text}"
+    );
+    assert!(!text.contains(PASSWORD));
+
+    // A new password starts over; a frozen user hears nothing.
+    services
+        .set_password("jane@acme.test", &SecretString::from("Amber-Lantern-77"))
+        .await
+        .unwrap();
+    let expires = services
+        .user("jane@acme.test")
+        .await
+        .unwrap()
+        .password_expires_at
+        .unwrap();
+    stack
+        .clock
+        .advance(expires - chrono::Duration::days(3) - stack.clock.now());
+    services.set_frozen("jane@acme.test", true).await.unwrap();
+    assert_eq!(services.send_expiry_reminders().await.unwrap(), 0, "frozen");
+    services.set_frozen("jane@acme.test", false).await.unwrap();
+    assert_eq!(services.send_expiry_reminders().await.unwrap(), 1);
 }

@@ -241,3 +241,42 @@ async fn login_history_searches_by_outcome_user_and_time_and_counts_per_hour(sto
     assert_eq!(hours[1].hour - hours[0].hour, chrono::Duration::hours(2));
     assert_eq!(hours[0].hour.timestamp() % 3600, 0, "on the hour");
 }
+
+store_test!(expiring_passwords_and_reminders_claimed_once);
+async fn expiring_passwords_and_reminders_claimed_once(store: &Store) {
+    let (_, user) = org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    let hash = latchkey_core::password::PhcString::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA".into());
+    let expires = t0() + chrono::Duration::days(5);
+    let change = users::PasswordChange {
+        hash: &hash,
+        set_at: t0(),
+        expires_at: Some(expires),
+        history: 3,
+    };
+    users::set_password(&mut c, &user.id, &change).await.unwrap();
+    let week = users::expiring(&mut c, t0(), t0() + chrono::Duration::days(7));
+    assert_eq!(week.await.unwrap().len(), 1);
+    let later = t0() + chrono::Duration::days(6);
+    assert!(
+        users::expiring(&mut c, later, later + chrono::Duration::days(7))
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired already"
+    );
+    users::set_frozen(&mut c, &user.id, true).await.unwrap();
+    assert!(
+        users::expiring(&mut c, t0(), t0() + chrono::Duration::days(7))
+            .await
+            .unwrap()
+            .is_empty(),
+        "frozen"
+    );
+    assert!(users::claim_reminder(&mut c, &user.id, expires, 7, t0()).await.unwrap());
+    assert!(
+        !users::claim_reminder(&mut c, &user.id, expires, 7, t0()).await.unwrap(),
+        "once"
+    );
+    assert!(users::claim_reminder(&mut c, &user.id, expires, 1, t0()).await.unwrap());
+}
