@@ -57,6 +57,12 @@ impl Services {
         Ok((app, secret))
     }
 
+    /// The org's connected apps, by name.
+    pub async fn apps(&self, org: &OrgId) -> Result<Vec<ConnectedApp>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(apps::for_org(&mut conn, org).await?)
+    }
+
     /// Issues a new secret for the org's app `name` (the old one stops working);
     /// returns the app and the new secret.
     pub async fn rotate_app_secret(

@@ -94,6 +94,20 @@ pub async fn find(conn: &mut Conn, client_id: &str) -> Result<Option<ConnectedAp
     .transpose()
 }
 
+/// The org's apps, by name.
+pub async fn for_org(conn: &mut Conn, org: &OrgId) -> Result<Vec<ConnectedApp>, StoreError> {
+    sqlx::query_as::<_, Row>(
+        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
+         refresh_survives_password_change FROM connected_apps WHERE org_id = $1 ORDER BY name",
+    )
+    .bind(org.as_str())
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(ConnectedApp::try_from)
+    .collect()
+}
+
 /// The org's app named `name`, if any.
 pub async fn find_by_name(conn: &mut Conn, org: &OrgId, name: &str) -> Result<Option<ConnectedApp>, StoreError> {
     sqlx::query_as::<_, Row>(

@@ -598,3 +598,120 @@ fn setup_policies_and_network_access() {
         .ok(&["org", "network", "trusted", "list"], None)
         .contains("10.0.0.0/8"));
 }
+
+/// Setup → Users (a new user gets a temporary password to change at first login),
+/// Profiles (login IP ranges take effect at once) and Connected Apps (the consumer
+/// secret shown once works for the OAuth token endpoint; a rotated one replaces it).
+#[test]
+fn setup_new_users_profiles_and_connected_apps() {
+    const ADMIN: &str = "ada@acme.test";
+    const LEE: &str = "lee@acme.test";
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    org.ok(
+        &[
+            "org",
+            "user",
+            "create",
+            ADMIN,
+            "--email",
+            ADMIN,
+            "--profile",
+            "System Administrator",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let server = org.serve();
+    let url = server.url.clone();
+    let mut ada = Browser::start("setup-more");
+    ada.goto(&format!("{url}/"));
+    ada.fill("#username", ADMIN);
+    ada.fill("#password", PASSWORD);
+    assert_eq!(ada.click("#Login"), "/home");
+
+    // A new user.
+    ada.goto(&format!("{url}/setup/users"));
+    ada.fill("#new-first", "Lee");
+    ada.fill("#new-last", "Park");
+    ada.fill("#new-username", LEE);
+    ada.fill("#new-email", LEE);
+    assert_eq!(ada.click("#create-user"), "/setup/users");
+    assert_eq!(
+        ada.text(".notice").as_deref(),
+        Some("The user was created and e-mailed a temporary password.")
+    );
+    assert_eq!(
+        ada.text(&format!("tr:has-text('{LEE}') td:nth-child(3)")).as_deref(),
+        Some("Standard User")
+    );
+    ada.fill("#new-last", "Again");
+    ada.fill("#new-username", LEE);
+    ada.fill("#new-email", LEE);
+    ada.click("#create-user");
+    assert!(ada.text("#user-error").unwrap().contains("already exists"));
+    ada.screenshot("1-users");
+    let temporaries = || values_after(&org.mails().join("\n"), "Temporary password:");
+    wait_until("the temporary password", 10, || !temporaries().is_empty());
+    let temporary = temporaries().pop().unwrap();
+    let mut lee = Browser::start("setup-more-lee");
+    lee.goto(&format!("{url}/"));
+    lee.fill("#username", LEE);
+    lee.fill("#password", &temporary);
+    assert_eq!(
+        lee.click("#Login"),
+        "/change-password",
+        "the first login changes the password"
+    );
+
+    // Login IP ranges on Standard User: Lee is refused from here until they are gone.
+    assert_eq!(ada.click("a[href='/setup/profiles']"), "/setup/profiles");
+    let standard = "article:has(h2:text-is('Standard User'))";
+    ada.fill(&format!("{standard} textarea"), "10.0.0.0/8\n192.168.0.0/16");
+    ada.click(&format!("{standard} button"));
+    assert_eq!(
+        ada.text("#profile-notice").as_deref(),
+        Some("The login IP ranges of Standard User were saved.")
+    );
+    ada.screenshot("2-profiles");
+    lee.send(json!({"op": "forget"}));
+    lee.goto(&format!("{url}/"));
+    lee.fill("#username", LEE);
+    lee.fill("#password", &temporary);
+    assert_eq!(lee.click("#Login"), "/login");
+    assert_eq!(lee.text("#login-error").as_deref(), Some(GENERIC));
+    ada.fill(&format!("{standard} textarea"), "10.0.0.0/33");
+    ada.click(&format!("{standard} button"));
+    assert!(ada.text("#profile-error").is_some());
+    ada.fill(&format!("{standard} textarea"), "");
+    ada.click(&format!("{standard} button"));
+    lee.goto(&format!("{url}/"));
+    lee.fill("#username", LEE);
+    lee.fill("#password", &temporary);
+    assert_eq!(lee.click("#Login"), "/change-password");
+
+    // A connected app: its secret, shown once, works; a rotated one replaces it.
+    assert_eq!(ada.click("a[href='/setup/apps']"), "/setup/apps");
+    ada.fill("#app-name", "Data Sync");
+    ada.click("#create-app");
+    let client_id = ada.text("#app-client-id").unwrap();
+    let secret = ada.text("#app-secret").unwrap();
+    assert_eq!(ada.text("#apps td:nth-child(2)").as_deref(), Some(client_id.as_str()));
+    ada.screenshot("3-apps");
+    let grant = |b: &mut Browser, secret: &str| {
+        b.post(
+            &format!("{url}/services/oauth2/token"),
+            json!({"grant_type": "password", "client_id": client_id, "client_secret": secret,
+                   "username": ADMIN, "password": PASSWORD}),
+        )
+    };
+    assert_eq!(grant(&mut ada, &secret), 200);
+    ada.click("button[aria-label='Rotate the secret of Data Sync']");
+    let rotated = ada.text("#app-secret").unwrap();
+    assert_ne!(rotated, secret);
+    assert_eq!(grant(&mut ada, &secret), 400, "the old secret is dead");
+    assert_eq!(grant(&mut ada, &rotated), 200);
+    assert_eq!(ada.goto(&format!("{url}/setup/apps")), 200);
+    assert!(ada.text("#app-secret").is_none(), "shown once");
+}

@@ -136,3 +136,79 @@ async fn the_embedded_default_writes_eml_files_that_read_back() {
         .unwrap();
     assert!(leftover.is_empty());
 }
+
+/// Every message the account flows send — new user, password change, token reset,
+/// identity verification, reset link, lockout, expiry reminder, test message — has a
+/// plain-text and an HTML part, and neither holds a password the user chose or typed.
+#[tokio::test]
+async fn every_message_has_both_parts_and_no_password_the_user_typed() {
+    let stack = Stack::new().await;
+    stack.org_with_user("jane@acme.test").await;
+    let services = &stack.services;
+    let chosen = "Amber-Lantern-77";
+    services
+        .set_password("jane@acme.test", &SecretString::from(chosen))
+        .await
+        .unwrap();
+    services.reset_token("jane@acme.test").await.unwrap();
+    let user = services.user("jane@acme.test").await.unwrap();
+    services
+        .issue_challenge(&user, UNTRUSTED.parse().unwrap())
+        .await
+        .unwrap();
+    services
+        .send_password_reset("jane@acme.test", "https://org.test")
+        .await
+        .unwrap();
+    let mut typed = vec![PASSWORD.to_owned(), chosen.to_owned()];
+    for n in 0..10 {
+        let wrong = format!("{chosen}-typo-{n}");
+        stack.login("jane@acme.test", &wrong, Channel::Ui, UNTRUSTED).await;
+        typed.push(wrong);
+    }
+    assert!(services
+        .user("jane@acme.test")
+        .await
+        .unwrap()
+        .is_locked(stack.services.clock.now()));
+    let expires = services
+        .user("jane@acme.test")
+        .await
+        .unwrap()
+        .password_expires_at
+        .unwrap();
+    stack
+        .clock
+        .advance(expires - chrono::Duration::hours(12) - stack.services.clock.now());
+    assert_eq!(services.send_expiry_reminders().await.unwrap(), 1);
+    services.queue_test_mail("ops@acme.test").await.unwrap();
+    stack.deliver().await;
+
+    let mut subjects = Vec::new();
+    for entry in std::fs::read_dir(stack.mail_dir()).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        let msg = MessageParser::default().parse(raw.as_slice()).unwrap();
+        let subject = msg.subject().unwrap_or_default().to_owned();
+        let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+        let html = msg.body_html(0).map(|t| t.into_owned()).unwrap_or_default();
+        assert!(!text.trim().is_empty() && html.contains("<p>"), "both parts: {subject}");
+        for secret in &typed {
+            assert!(
+                !text.contains(secret.as_str()) && !html.contains(secret.as_str()),
+                "{subject} holds a password"
+            );
+        }
+        subjects.push(subject);
+    }
+    subjects.sort();
+    for expected in [
+        "Reset your Latchkey password",
+        "Verify your identity in Latchkey",
+        "Your Latchkey account is locked",
+        "Your Latchkey password expires in 1 day",
+        "Your new Latchkey security token",
+        "Latchkey mail test",
+    ] {
+        assert!(subjects.iter().any(|s| s == expected), "{expected} in {subjects:?}");
+    }
+}

@@ -15,6 +15,7 @@ mod history;
 mod login;
 mod pages;
 mod policies;
+mod profiles;
 mod settings;
 mod setup;
 mod webhooks;
@@ -52,11 +53,15 @@ pub(super) fn router() -> Router<HttpState> {
         )
         .route("/settings", get(settings::page))
         .route("/settings/token", get(settings::token).post(settings::reset_token))
-        .route("/setup/users", get(setup::users))
+        .route("/setup/users", get(setup::users).post(setup::create))
         .route("/setup/policies", get(policies::page).post(policies::save))
         .route("/setup/network", get(policies::network))
         .route("/setup/network/add", post(policies::add_range))
         .route("/setup/network/remove", post(policies::remove_range))
+        .route("/setup/profiles", get(profiles::profiles))
+        .route("/setup/profiles/{id}/ranges", post(profiles::set_ranges))
+        .route("/setup/apps", get(profiles::apps).post(profiles::create_app))
+        .route("/setup/apps/rotate", post(profiles::rotate_app))
         .route("/setup/login-history", get(history::page))
         .route("/setup/login-history.csv", get(history::csv))
         .route("/setup/webhooks", get(webhooks::page).post(webhooks::add))

@@ -126,7 +126,9 @@ pub(super) struct SetupUsers<'a> {
     pub admin: bool,
     pub section: &'a str,
     pub users: Vec<UserRow>,
+    pub profiles: Vec<String>,
     pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
 }
 
 /// One row of Setup → Login History.
@@ -244,5 +246,50 @@ pub(super) struct SetupNetwork<'a> {
     pub section: &'a str,
     pub ranges: Vec<String>,
     pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// One profile in Setup → Profiles.
+pub(super) struct ProfileRow {
+    pub id: String,
+    pub name: String,
+    pub admin: bool,
+    pub api: bool,
+    /// Its login IP ranges, one per line.
+    pub ranges: String,
+}
+
+/// Setup → Profiles.
+#[derive(Template)]
+#[template(path = "setup_profiles.html")]
+pub(super) struct SetupProfiles<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub section: &'a str,
+    pub profiles: Vec<ProfileRow>,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// One app in Setup → Connected Apps.
+pub(super) struct AppRow {
+    pub name: String,
+    pub client_id: String,
+    pub run_as: String,
+    pub callback: String,
+}
+
+/// Setup → Connected Apps.
+#[derive(Template)]
+#[template(path = "setup_apps.html")]
+pub(super) struct SetupApps<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub section: &'a str,
+    pub apps: Vec<AppRow>,
+    /// (app name, client id, secret) to show once.
+    pub secret: Option<(&'a str, &'a str, &'a str)>,
     pub error: Option<&'a str>,
 }

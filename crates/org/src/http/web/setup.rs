@@ -68,6 +68,16 @@ pub(super) async fn users(State(state): State<HttpState>, jar: CookieJar, Query(
         Ok(me) => me,
         Err(r) => return r,
     };
+    users_page(&state, jar, &me, done_text(q.done.as_deref()), None).await
+}
+
+async fn users_page(
+    state: &HttpState,
+    jar: CookieJar,
+    me: &SignedIn,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
     let services = &state.services;
     let loaded = async {
         let users = services.users(&me.org.id).await?;
@@ -113,16 +123,84 @@ pub(super) async fn users(State(state): State<HttpState>, jar: CookieJar, Query(
             }
         })
         .collect();
-    let (jar, csrf) = cookies::csrf_token(&state, jar);
+    let (jar, csrf) = cookies::csrf_token(state, jar);
     let page = pages::SetupUsers {
         product: &services.mail.product,
         csrf: &csrf,
         admin: true,
         section: "users",
         users: rows,
-        notice: done_text(q.done.as_deref()),
+        profiles: profiles.iter().map(|p| p.name.clone()).collect(),
+        notice,
+        error,
     };
-    (jar, render(&page, StatusCode::OK)).into_response()
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (jar, render(&page, status)).into_response()
+}
+
+/// The new-user form.
+#[derive(Deserialize)]
+pub(super) struct NewUserForm {
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    profile: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /setup/users`: creates the user (whose token is mailed) and mails a
+/// temporary password that must be changed at the first login.
+pub(super) async fn create(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<NewUserForm>) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let services = &state.services;
+    let request = crate::accounts::CreateUser {
+        org: Some(me.org.id.to_string()),
+        username: form.username.trim().to_owned(),
+        email: form.email.trim().to_owned(),
+        first_name: Some(form.first_name.trim().to_owned()).filter(|n| !n.is_empty()),
+        last_name: Some(form.last_name.trim().to_owned()).filter(|n| !n.is_empty()),
+        profile: Some(form.profile.trim().to_owned()),
+        password: None,
+    };
+    let created = match services.create_user(request).await {
+        Ok(user) => services.reset_password(&user.username).await,
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(user) => {
+            tracing::info!(admin = %me.user.id, user = %user.id, "user created in Setup");
+            users_page(
+                &state,
+                jar,
+                &me,
+                Some("The user was created and e-mailed a temporary password."),
+                None,
+            )
+            .await
+        }
+        Err(
+            e
+            @ (crate::AccountError::Invalid(_) | crate::AccountError::Duplicate(_) | crate::AccountError::NotFound(_)),
+        ) => users_page(&state, jar, &me, None, Some(&e.to_string())).await,
+        Err(e) => failure(&e),
+    }
 }
 
 /// `POST /setup/users/{id}/{action}`.

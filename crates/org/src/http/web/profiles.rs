@@ -1,0 +1,249 @@
+//! Setup → Profiles (login IP ranges) and Connected Apps (consumer keys; a new or
+//! rotated consumer secret is shown once, on the page that answers the form).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use axum_extra::extract::cookie::CookieJar;
+use latchkey_core::network::IpRange;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use super::account::{failure, SignedIn};
+use super::cookies;
+use super::login::forbidden;
+use super::pages::{self, render, AppRow, ProfileRow};
+use super::setup::require_admin;
+use crate::http::HttpState;
+use crate::AccountError;
+
+fn status_of(error: Option<&str>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+async fn profiles_page(
+    state: &HttpState,
+    jar: CookieJar,
+    me: &SignedIn,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let services = &state.services;
+    let loaded = async {
+        let mut rows = Vec::new();
+        for p in services.profiles(&me.org.id).await? {
+            let ranges = services.login_ranges(&p).await?;
+            rows.push(ProfileRow {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                admin: p.is_admin,
+                api: p.api_enabled,
+                ranges: ranges.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+            });
+        }
+        Ok::<_, AccountError>(rows)
+    };
+    let profiles = match loaded.await {
+        Ok(p) => p,
+        Err(e) => return failure(&e),
+    };
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let page = pages::SetupProfiles {
+        product: &services.mail.product,
+        csrf: &csrf,
+        admin: true,
+        section: "profiles",
+        profiles,
+        notice,
+        error,
+    };
+    (jar, render(&page, status_of(error))).into_response()
+}
+
+/// `GET /setup/profiles`.
+pub(super) async fn profiles(State(state): State<HttpState>, jar: CookieJar) -> Response {
+    match require_admin(&state, &jar).await {
+        Ok(me) => profiles_page(&state, jar, &me, None, None).await,
+        Err(r) => r,
+    }
+}
+
+/// The login-ranges form.
+#[derive(Deserialize)]
+pub(super) struct RangesForm {
+    #[serde(default)]
+    ranges: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /setup/profiles/{id}/ranges`.
+pub(super) async fn set_ranges(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<RangesForm>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let services = &state.services;
+    let profile = match services.profiles(&me.org.id).await {
+        Ok(all) => all.into_iter().find(|p| p.id.as_str() == id),
+        Err(e) => return failure(&e),
+    };
+    let Some(profile) = profile else {
+        return (StatusCode::NOT_FOUND, "no such profile").into_response();
+    };
+    let parsed: Result<Vec<IpRange>, _> = form
+        .ranges
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::parse::<IpRange>)
+        .collect();
+    let ranges = match parsed {
+        Ok(r) => r,
+        Err(e) => return profiles_page(&state, jar, &me, None, Some(&e.to_string())).await,
+    };
+    match services.set_login_ranges(&me.org.id, &profile.name, &ranges).await {
+        Ok(_) => {
+            let notice = format!("The login IP ranges of {} were saved.", profile.name);
+            profiles_page(&state, jar, &me, Some(&notice), None).await
+        }
+        Err(AccountError::Invalid(why)) => profiles_page(&state, jar, &me, None, Some(&why)).await,
+        Err(e) => failure(&e),
+    }
+}
+
+async fn apps_page(
+    state: &HttpState,
+    jar: CookieJar,
+    me: &SignedIn,
+    secret: Option<(&str, &str, &str)>,
+    error: Option<&str>,
+) -> Response {
+    let services = &state.services;
+    let loaded = async {
+        let users = services.users(&me.org.id).await?;
+        let apps = services.apps(&me.org.id).await?;
+        Ok::<_, AccountError>(
+            apps.into_iter()
+                .map(|a| AppRow {
+                    run_as: a
+                        .run_as
+                        .and_then(|id| users.iter().find(|u| u.id == id).map(|u| u.username.clone()))
+                        .unwrap_or_else(|| "—".into()),
+                    callback: a.callback_url.unwrap_or_else(|| "—".into()),
+                    name: a.name,
+                    client_id: a.client_id,
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let apps = match loaded.await {
+        Ok(a) => a,
+        Err(e) => return failure(&e),
+    };
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let page = pages::SetupApps {
+        product: &services.mail.product,
+        csrf: &csrf,
+        admin: true,
+        section: "apps",
+        apps,
+        secret,
+        error,
+    };
+    (jar, render(&page, status_of(error))).into_response()
+}
+
+/// `GET /setup/apps`.
+pub(super) async fn apps(State(state): State<HttpState>, jar: CookieJar) -> Response {
+    match require_admin(&state, &jar).await {
+        Ok(me) => apps_page(&state, jar, &me, None, None).await,
+        Err(r) => r,
+    }
+}
+
+/// The new-app form (and the rotate form, which sends only `name`).
+#[derive(Deserialize)]
+pub(super) struct AppForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    run_as: String,
+    #[serde(default)]
+    callback: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+fn optional(s: &str) -> Option<&str> {
+    Some(s.trim()).filter(|s| !s.is_empty())
+}
+
+/// `POST /setup/apps`.
+pub(super) async fn create_app(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<AppForm>) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let created = state
+        .services
+        .create_app(&me.org.id, &form.name, optional(&form.run_as), optional(&form.callback))
+        .await;
+    match created {
+        Ok((app, secret)) => {
+            apps_page(
+                &state,
+                jar,
+                &me,
+                Some((&app.name, &app.client_id, secret.expose_secret())),
+                None,
+            )
+            .await
+        }
+        Err(e @ (AccountError::Invalid(_) | AccountError::NotFound(_) | AccountError::Duplicate(_))) => {
+            apps_page(&state, jar, &me, None, Some(&e.to_string())).await
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+/// `POST /setup/apps/rotate`.
+pub(super) async fn rotate_app(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<AppForm>) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    match state.services.rotate_app_secret(&me.org.id, &form.name).await {
+        Ok((app, secret)) => {
+            apps_page(
+                &state,
+                jar,
+                &me,
+                Some((&app.name, &app.client_id, secret.expose_secret())),
+                None,
+            )
+            .await
+        }
+        Err(AccountError::NotFound(_)) => (StatusCode::NOT_FOUND, "no such app").into_response(),
+        Err(e) => failure(&e),
+    }
+}
