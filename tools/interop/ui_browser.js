@@ -9,6 +9,7 @@
 //   {"op":"screenshot","path":P}
 //   {"op":"post","url":U,"form":{…}}    -> {"ok":true,"status":N} (a form POST from outside the page: no CSRF token)
 //   {"op":"get","url":U}                -> {"ok":true,"status":N,"type":T,"body":B} (with the browser's cookies)
+//   {"op":"eval","expression":E}        -> {"ok":true,"value":V} (E evaluated in the page)
 //   {"op":"cookies"}                    -> {"ok":true,"cookies":[{name,httpOnly,sameSite,secure}]}
 //   {"op":"forget"}                     (a new browser: no cookies at all)
 'use strict';
@@ -67,6 +68,9 @@ async function main() {
           out = { status: response.status(), type: response.headers()['content-type'] || null, body: await response.text() };
           break;
         }
+        case 'eval':
+          out = { value: await page.evaluate(cmd.expression) };
+          break;
         case 'cookies':
           out = {
             cookies: (await context.cookies()).map((c) => ({

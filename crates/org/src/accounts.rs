@@ -37,6 +37,19 @@ pub struct CreateUser {
     pub password: Option<SecretString>,
 }
 
+/// New details of a user.
+#[derive(Debug, Clone)]
+pub struct EditUser {
+    /// Where mail goes.
+    pub email: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: String,
+    /// Profile name.
+    pub profile: String,
+}
+
 /// Why a token was (re)issued, as the e-mail says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenReason {
@@ -233,6 +246,31 @@ impl Services {
         self.decisions_changed();
         tracing::info!(user_id = %user.id, org_id = %org.id, "user created");
         Ok(user)
+    }
+
+    /// Changes a user's e-mail address, names and profile (login IP ranges and API
+    /// access follow the new profile at once).
+    pub async fn edit_user(&self, username: &str, edit: &EditUser) -> Result<User, AccountError> {
+        let user = self.user(username).await?;
+        let email = edit.email.trim();
+        if !valid_username(email) {
+            return Err(AccountError::Invalid(format!("e-mail address {email:?} is not valid")));
+        }
+        let last_name = edit.last_name.trim();
+        if last_name.is_empty() {
+            return Err(AccountError::Invalid("a last name is required".into()));
+        }
+        let mut tx = self.store.begin().await?;
+        let profile = orgs::profile_by_name(&mut tx, &user.org_id, edit.profile.trim())
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("profile {:?}", edit.profile.trim())))?;
+        let first_name = edit.first_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        users::update_details(&mut tx, &user.id, email, first_name, last_name, &profile.id).await?;
+        commit(tx).await?;
+        self.decisions_changed();
+        self.caches.sessions.forget_user(&user.id);
+        tracing::info!(user_id = %user.id, profile = %profile.name, "user details changed");
+        self.user(username).await
     }
 
     /// Generates a token, stores its digest, and enqueues the e-mail; inside `conn`'s

@@ -117,6 +117,22 @@ impl Services {
         Ok(n)
     }
 
+    /// The user's live sessions, most recently used first.
+    pub async fn sessions_of(&self, user: &User) -> Result<Vec<sessions::Listed>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(sessions::for_user(&mut conn, &user.id, self.clock.now()).await?)
+    }
+
+    /// Ends the user's own session with this digest (My Settings → revoke); `true`
+    /// when it was theirs and live.
+    pub async fn end_session_of(&self, user: &User, digest: &SecretDigest) -> Result<bool, AccountError> {
+        let mut conn = self.store.conn().await?;
+        self.caches.sessions.forget(digest);
+        let ended = sessions::delete_for_user_by_digest(&mut conn, &user.id, digest).await?;
+        tracing::info!(user_id = %user.id, ended, "session revoked by its user");
+        Ok(ended)
+    }
+
     /// Ends the session behind `id`; `true` when there was one.
     pub async fn end_session(&self, id: &str) -> Result<bool, AccountError> {
         let mut conn = self.store.conn().await?;

@@ -131,3 +131,55 @@ pub async fn delete_for_user(conn: &mut Conn, user: &UserId) -> Result<u64, Stor
         .await?;
     Ok(done.rows_affected())
 }
+
+/// A live session as its owner sees it in My Settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The digest of its id: names it for "revoke" without revealing it.
+    pub digest: SecretDigest,
+    /// The connected app it was issued to (OAuth), if any.
+    pub client_id: Option<String>,
+    /// Issued at.
+    pub created_at: DateTime<Utc>,
+    /// Last used at.
+    pub last_used_at: DateTime<Utc>,
+    /// Expires at unless used again.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The user's live sessions at `now`, most recently used first.
+pub async fn for_user(conn: &mut Conn, user: &UserId, now: DateTime<Utc>) -> Result<Vec<Listed>, StoreError> {
+    let rows: Vec<(Vec<u8>, Option<String>, i64, i64, i64)> = sqlx::query_as(
+        "SELECT id_digest, client_id, created_at, last_used_at, expires_at FROM sessions \
+         WHERE user_id = $1 AND expires_at > $2 ORDER BY last_used_at DESC",
+    )
+    .bind(user.as_str())
+    .bind(now.timestamp_millis())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(digest, client_id, created, used, expires)| {
+            Ok(Listed {
+                digest: SecretDigest::from_bytes(&digest).ok_or(StoreError::Corrupt("session digest"))?,
+                client_id,
+                created_at: from_millis(created, "session created_at")?,
+                last_used_at: from_millis(used, "session last_used_at")?,
+                expires_at: from_millis(expires, "session expires_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends the user's session with this digest; `true` when it was theirs and live.
+pub async fn delete_for_user_by_digest(
+    conn: &mut Conn,
+    user: &UserId,
+    digest: &SecretDigest,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id_digest = $1 AND user_id = $2")
+        .bind(digest.as_bytes().as_slice())
+        .bind(user.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

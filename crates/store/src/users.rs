@@ -412,3 +412,23 @@ pub async fn claim_reminder(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Changes a user's e-mail address, names and profile.
+pub async fn update_details(
+    conn: &mut Conn,
+    id: &UserId,
+    email: &str,
+    first_name: Option<&str>,
+    last_name: &str,
+    profile_id: &ProfileId,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET email = $2, first_name = $3, last_name = $4, profile_id = $5 WHERE id = $1")
+        .bind(id.as_str())
+        .bind(email)
+        .bind(first_name)
+        .bind(last_name)
+        .bind(profile_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -327,8 +327,21 @@ pub struct Browser {
 impl Browser {
     /// A browser for the test named `test` (prefix of its screenshots).
     pub fn start(test: &str) -> Self {
+        Self::launch(test, false)
+    }
+
+    /// A phone-sized browser (390 × 844).
+    pub fn start_mobile(test: &str) -> Self {
+        Self::launch(test, true)
+    }
+
+    fn launch(test: &str, mobile: bool) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/interop/ui_browser.js");
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        if mobile {
+            command.env("UI_MOBILE", "1");
+        }
+        let mut child = command
             .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -400,6 +413,13 @@ impl Browser {
     /// (`status`, `type`, `body`).
     pub fn get(&mut self, url: &str) -> serde_json::Value {
         self.send(serde_json::json!({"op": "get", "url": url}))
+    }
+
+    /// Whether the page fits the window's width (nothing to scroll sideways).
+    pub fn fits_width(&mut self) -> bool {
+        self.send(serde_json::json!({"op": "eval",
+            "expression": "document.documentElement.scrollWidth <= window.innerWidth"}))["value"]
+            == true
     }
 
     /// The browser's cookies (name and attributes).

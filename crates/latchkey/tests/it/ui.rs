@@ -715,3 +715,123 @@ fn setup_new_users_profiles_and_connected_apps() {
     assert_eq!(ada.goto(&format!("{url}/setup/apps")), 200);
     assert!(ada.text("#app-secret").is_none(), "shown once");
 }
+
+/// GET `path` with the session `sid` as a bearer token; returns the status.
+fn rest_status(url: &str, path: &str, sid: &str) -> u16 {
+    use std::io::{Read, Write};
+    let host = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {sid}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A user revokes another of her sessions in My Settings (that browser is logged out);
+/// an administrator edits her details and switches her profile's API off and on.
+#[test]
+fn my_sessions_user_edits_and_the_api_switch() {
+    const ADMIN: &str = "ada@acme.test";
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    for (user, profile) in [(USER, "Standard User"), (ADMIN, "System Administrator")] {
+        org.ok(
+            &[
+                "org",
+                "user",
+                "create",
+                user,
+                "--email",
+                user,
+                "--profile",
+                profile,
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        );
+    }
+    let server = org.serve();
+    let url = server.url.clone();
+    let sign_in = |b: &mut Browser, who: &str| {
+        b.goto(&format!("{url}/"));
+        b.fill("#username", who);
+        b.fill("#password", PASSWORD);
+        assert_eq!(b.click("#Login"), "/home");
+    };
+    let mut laptop = Browser::start("sessions-laptop");
+    let mut phone = Browser::start_mobile("sessions-phone");
+    sign_in(&mut laptop, USER);
+    phone.goto(&format!("{url}/"));
+    assert!(phone.fits_width(), "the login page fits a phone");
+    phone.screenshot("0-login");
+    sign_in(&mut phone, USER);
+    for page in ["/home", "/settings", "/change-password"] {
+        phone.goto(&format!("{url}{page}"));
+        assert!(phone.fits_width(), "{page} fits a phone");
+    }
+    phone.screenshot("0-settings");
+    laptop.goto(&format!("{url}/settings"));
+    assert_eq!(
+        laptop
+            .text("#sessions tbody tr:nth-child(1) td:nth-child(4)")
+            .as_deref(),
+        Some("This browser")
+    );
+    assert!(laptop.text("#sessions tbody tr:nth-child(3)").is_none(), "two sessions");
+    laptop.screenshot("1-sessions");
+    laptop.click("#sessions button");
+    assert_eq!(laptop.text(".notice").as_deref(), Some("The session was revoked."));
+    assert!(laptop.text("#sessions tbody tr:nth-child(2)").is_none());
+    phone.goto(&format!("{url}/home"));
+    assert!(phone.text("#username").is_some(), "the phone was logged out");
+    laptop.goto(&format!("{url}/home"));
+    assert_eq!(laptop.text("#whoami").as_deref(), Some(USER), "this browser stays");
+
+    // The administrator edits Jane.
+    let mut ada = Browser::start("sessions-admin");
+    sign_in(&mut ada, ADMIN);
+    ada.goto(&format!("{url}/setup/users"));
+    ada.click(&format!("a[aria-label='Edit {USER}']"));
+    ada.fill("#edit-email", "jane.doe@acme.test");
+    ada.fill("#edit-first", "Jane");
+    ada.fill("#edit-last", "Doe-Smith");
+    ada.screenshot("2-edit");
+    assert_eq!(ada.click("#save-user"), "/setup/users?done=edit");
+    assert_eq!(
+        ada.text(&format!("tr:has-text('{USER}') td:nth-child(1)")).as_deref(),
+        Some("Jane Doe-Smith")
+    );
+    let jane: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(jane["email"], "jane.doe@acme.test");
+
+    // API access follows the profile's switch at once.
+    let (status, body) = soap_login(&url, PASSWORD);
+    assert_eq!(status, 200, "{body}");
+    let sid = body
+        .split("<sessionId>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(rest_status(&url, "/services/data/v59.0/sobjects", &sid), 200);
+    ada.goto(&format!("{url}/setup/profiles"));
+    ada.click("button[aria-label='Disable the API for Standard User']");
+    assert_eq!(
+        ada.text("#profile-notice").as_deref(),
+        Some("The API is disabled for Standard User.")
+    );
+    assert_eq!(rest_status(&url, "/services/data/v59.0/sobjects", &sid), 403);
+    ada.click("button[aria-label='Enable the API for Standard User']");
+    assert_eq!(rest_status(&url, "/services/data/v59.0/sobjects", &sid), 200);
+}

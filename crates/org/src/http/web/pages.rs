@@ -81,6 +81,18 @@ pub(super) struct HistoryRow {
     pub application: String,
 }
 
+/// One live session in My Settings.
+pub(super) struct SessionRow {
+    pub started: String,
+    pub used: String,
+    /// "Browser" or the connected app's consumer key.
+    pub kind: String,
+    /// The session of this very browser (not revocable here: Log Out ends it).
+    pub current: bool,
+    /// Names the session in the revoke form (its digest, Base64).
+    pub handle: String,
+}
+
 /// My Settings.
 #[derive(Template)]
 #[template(path = "settings.html")]
@@ -89,6 +101,7 @@ pub(super) struct Settings<'a> {
     pub csrf: &'a str,
     pub admin: bool,
     pub token_page: bool,
+    pub sessions: Vec<SessionRow>,
     pub history: Vec<HistoryRow>,
     pub notice: Option<&'a str>,
 }
@@ -291,5 +304,22 @@ pub(super) struct SetupApps<'a> {
     pub apps: Vec<AppRow>,
     /// (app name, client id, secret) to show once.
     pub secret: Option<(&'a str, &'a str, &'a str)>,
+    pub error: Option<&'a str>,
+}
+
+/// Setup → Users → Edit.
+#[derive(Template)]
+#[template(path = "setup_user_edit.html")]
+pub(super) struct SetupUserEdit<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub id: &'a str,
+    pub username: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub email: &'a str,
+    pub profile: &'a str,
+    pub profiles: Vec<String>,
     pub error: Option<&'a str>,
 }

@@ -125,6 +125,50 @@ pub(super) async fn set_ranges(
     }
 }
 
+/// The API switch.
+#[derive(Deserialize)]
+pub(super) struct ApiForm {
+    #[serde(default)]
+    enabled: bool,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /setup/profiles/{id}/api`: the profile's users may (or may not) use the API.
+pub(super) async fn set_api(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<ApiForm>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let services = &state.services;
+    let profile = match services.profiles(&me.org.id).await {
+        Ok(all) => all.into_iter().find(|p| p.id.as_str() == id),
+        Err(e) => return failure(&e),
+    };
+    let Some(profile) = profile else {
+        return (StatusCode::NOT_FOUND, "no such profile").into_response();
+    };
+    match services.set_profile_api_enabled(&profile.id, form.enabled).await {
+        Ok(()) => {
+            let notice = format!(
+                "The API is {} for {}.",
+                if form.enabled { "enabled" } else { "disabled" },
+                profile.name
+            );
+            profiles_page(&state, jar, &me, Some(&notice), None).await
+        }
+        Err(e) => failure(&e),
+    }
+}
+
 async fn apps_page(
     state: &HttpState,
     jar: CookieJar,

@@ -9,10 +9,15 @@ use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use latchkey_store::login_history::{self, Filter};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use latchkey_core::secret::SecretDigest;
+use serde::Deserialize;
+
 use super::account::{require_full, Bare, SignedIn};
-use super::cookies;
+use super::cookies::{self, SESSION};
 use super::login::forbidden;
-use super::pages::{self, render, HistoryRow};
+use super::pages::{self, render, HistoryRow, SessionRow};
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -30,8 +35,13 @@ pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar) -> Resp
         Ok(me) => me,
         Err(r) => return r,
     };
+    settings_page(&state, jar, &me, None).await
+}
+
+async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice: Option<&str>) -> Response {
     let loaded = async {
-        let token_page = token_page(&state, &me).await?;
+        let token_page = token_page(state, me).await?;
+        let sessions = state.services.sessions_of(&me.user).await?;
         let mut conn = state.services.store.conn().await?;
         let filter = Filter {
             org_id: None,
@@ -39,12 +49,26 @@ pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar) -> Resp
             limit: HISTORY_ROWS,
         };
         let rows = login_history::list(&mut conn, &filter).await?;
-        Ok::<_, AccountError>((token_page, rows))
+        Ok::<_, AccountError>((token_page, sessions, rows))
     };
-    let (token_page, rows) = match loaded.await {
+    let (token_page, sessions, rows) = match loaded.await {
         Ok(v) => v,
         Err(e) => return super::account::failure(&e),
     };
+    let mine = jar.get(SESSION).map(|c| SecretDigest::of(c.value()));
+    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+    let sessions = sessions
+        .into_iter()
+        .map(|s| SessionRow {
+            started: time(s.created_at),
+            used: time(s.last_used_at),
+            kind: s
+                .client_id
+                .map_or_else(|| "Browser or API login".to_owned(), |c| format!("Connected app {c}")),
+            current: mine.as_ref() == Some(&s.digest),
+            handle: URL_SAFE_NO_PAD.encode(s.digest.as_bytes()),
+        })
+        .collect();
     let history = rows
         .into_iter()
         .map(|r| HistoryRow {
@@ -55,16 +79,53 @@ pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar) -> Resp
             application: r.application,
         })
         .collect();
-    let (jar, csrf) = cookies::csrf_token(&state, jar);
+    let (jar, csrf) = cookies::csrf_token(state, jar);
     let page = pages::Settings {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: me.profile.is_admin,
         token_page,
+        sessions,
         history,
-        notice: None,
+        notice,
     };
     (jar, render(&page, StatusCode::OK)).into_response()
+}
+
+/// The revoke form.
+#[derive(Deserialize)]
+pub(super) struct RevokeForm {
+    #[serde(default)]
+    session: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /settings/sessions/revoke`: ends one of the user's own other sessions.
+pub(super) async fn revoke_session(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_full(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let digest = URL_SAFE_NO_PAD
+        .decode(form.session.trim())
+        .ok()
+        .and_then(|b| SecretDigest::from_bytes(&b));
+    let Some(digest) = digest else {
+        return settings_page(&state, jar, &me, Some("There is no such session.")).await;
+    };
+    match state.services.end_session_of(&me.user, &digest).await {
+        Ok(true) => settings_page(&state, jar, &me, Some("The session was revoked.")).await,
+        Ok(false) => settings_page(&state, jar, &me, Some("That session had already ended.")).await,
+        Err(e) => super::account::failure(&e),
+    }
 }
 
 /// The page that is not there (for profiles with login IP ranges).

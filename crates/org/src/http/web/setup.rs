@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use latchkey_store::users::User;
 use serde::Deserialize;
 
+use crate::accounts::EditUser;
+
 use super::account::{failure, require_full, Bare, SignedIn};
 use super::cookies;
 use super::login::forbidden;
@@ -52,6 +54,7 @@ pub(super) struct Done {
 fn done_text(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "unlock" => Some("The user was unlocked."),
+        "edit" => Some("The user was saved."),
         "reset-password" => {
             Some("The password was reset; the user was e-mailed a temporary password and a new security token.")
         }
@@ -199,6 +202,119 @@ pub(super) async fn create(State(state): State<HttpState>, jar: CookieJar, Form(
             e
             @ (crate::AccountError::Invalid(_) | crate::AccountError::Duplicate(_) | crate::AccountError::NotFound(_)),
         ) => users_page(&state, jar, &me, None, Some(&e.to_string())).await,
+        Err(e) => failure(&e),
+    }
+}
+
+/// The administrator's org's user `id`, if there is one.
+async fn user_of_org(state: &HttpState, me: &SignedIn, id: &str) -> Option<User> {
+    let user_id = id.parse().ok()?;
+    let (user, _) = state.services.user_and_org(&user_id).await.ok()?;
+    (user.org_id == me.org.id).then_some(user)
+}
+
+fn no_such_user(state: &HttpState) -> Response {
+    let page = pages::Message {
+        product: &state.services.mail.product,
+        title: "User not found",
+        text: "There is no such user in your org.",
+    };
+    render(&page, StatusCode::NOT_FOUND)
+}
+
+async fn edit_page(state: &HttpState, jar: CookieJar, user: &User, edit: &EditUser, error: Option<&str>) -> Response {
+    let profiles = match state.services.profiles(&user.org_id).await {
+        Ok(p) => p.into_iter().map(|p| p.name).collect(),
+        Err(e) => return failure(&e),
+    };
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let id = user.id.to_string();
+    let page = pages::SetupUserEdit {
+        product: &state.services.mail.product,
+        csrf: &csrf,
+        admin: true,
+        id: &id,
+        username: &user.username,
+        first_name: edit.first_name.as_deref().unwrap_or_default(),
+        last_name: &edit.last_name,
+        email: &edit.email,
+        profile: &edit.profile,
+        profiles,
+        error,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (jar, render(&page, status)).into_response()
+}
+
+/// `GET /setup/users/{id}/edit`.
+pub(super) async fn edit(State(state): State<HttpState>, jar: CookieJar, Path(id): Path<String>) -> Response {
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let Some(user) = user_of_org(&state, &me, &id).await else {
+        return no_such_user(&state);
+    };
+    let profile = match state.services.profile_of(&user).await {
+        Ok(p) => p.name,
+        Err(e) => return failure(&e),
+    };
+    let current = EditUser {
+        email: user.email.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        profile,
+    };
+    edit_page(&state, jar, &user, &current, None).await
+}
+
+/// The edit form.
+#[derive(Deserialize)]
+pub(super) struct EditForm {
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    profile: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /setup/users/{id}/edit`.
+pub(super) async fn save_edit(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<EditForm>,
+) -> Response {
+    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
+        return forbidden(&state);
+    }
+    let me = match require_admin(&state, &jar).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let Some(user) = user_of_org(&state, &me, &id).await else {
+        return no_such_user(&state);
+    };
+    let edit = EditUser {
+        email: form.email,
+        first_name: Some(form.first_name),
+        last_name: form.last_name,
+        profile: form.profile,
+    };
+    match state.services.edit_user(&user.username, &edit).await {
+        Ok(_) => Redirect::to("/setup/users?done=edit").into_response(),
+        Err(e @ (crate::AccountError::Invalid(_) | crate::AccountError::NotFound(_))) => {
+            edit_page(&state, jar, &user, &edit, Some(&e.to_string())).await
+        }
         Err(e) => failure(&e),
     }
 }
