@@ -147,9 +147,18 @@ pub struct Listed {
     pub expires_at: DateTime<Utc>,
 }
 
+#[derive(FromRow)]
+struct ListedRow {
+    id_digest: Vec<u8>,
+    client_id: Option<String>,
+    created_at: i64,
+    last_used_at: i64,
+    expires_at: i64,
+}
+
 /// The user's live sessions at `now`, most recently used first.
 pub async fn for_user(conn: &mut Conn, user: &UserId, now: DateTime<Utc>) -> Result<Vec<Listed>, StoreError> {
-    let rows: Vec<(Vec<u8>, Option<String>, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<ListedRow> = sqlx::query_as(
         "SELECT id_digest, client_id, created_at, last_used_at, expires_at FROM sessions \
          WHERE user_id = $1 AND expires_at > $2 ORDER BY last_used_at DESC",
     )
@@ -158,13 +167,13 @@ pub async fn for_user(conn: &mut Conn, user: &UserId, now: DateTime<Utc>) -> Res
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
-        .map(|(digest, client_id, created, used, expires)| {
+        .map(|r| {
             Ok(Listed {
-                digest: SecretDigest::from_bytes(&digest).ok_or(StoreError::Corrupt("session digest"))?,
-                client_id,
-                created_at: from_millis(created, "session created_at")?,
-                last_used_at: from_millis(used, "session last_used_at")?,
-                expires_at: from_millis(expires, "session expires_at")?,
+                digest: SecretDigest::from_bytes(&r.id_digest).ok_or(StoreError::Corrupt("session digest"))?,
+                client_id: r.client_id,
+                created_at: from_millis(r.created_at, "session created_at")?,
+                last_used_at: from_millis(r.last_used_at, "session last_used_at")?,
+                expires_at: from_millis(r.expires_at, "session expires_at")?,
             })
         })
         .collect()

@@ -136,3 +136,49 @@ async fn refresh_tokens_follow_their_app_policy(store: &Store) {
         1
     );
 }
+
+store_test!(a_user_lists_her_live_sessions_and_ends_only_her_own);
+async fn a_user_lists_her_live_sessions_and_ends_only_her_own(store: &Store) {
+    let (org, jane) = crate::users::org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    let (laptop, phone) = (SecretDigest::of("sid-laptop"), SecretDigest::of("sid-phone"));
+    for (n, digest) in [&laptop, &phone].into_iter().enumerate() {
+        let new = NewSession {
+            digest: digest.clone(),
+            user_id: jane.id.clone(),
+            org_id: org.id.clone(),
+            client_id: None,
+            restricted: false,
+            idle: Duration::hours(2),
+            refresh: None,
+            now: t0() + Duration::minutes(n as i64),
+        };
+        store.write(Write::Session(new)).await.unwrap();
+    }
+    let listed = sessions::for_user(&mut c, &jane.id, t0() + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.digest.clone()).collect::<Vec<_>>(),
+        [phone.clone(), laptop.clone()]
+    );
+    assert!(
+        sessions::for_user(&mut c, &jane.id, t0() + Duration::hours(3))
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired"
+    );
+    let stranger: latchkey_core::ids::UserId = latchkey_core::ids::UserId::generate();
+    assert!(!sessions::delete_for_user_by_digest(&mut c, &stranger, &phone)
+        .await
+        .unwrap());
+    assert!(sessions::delete_for_user_by_digest(&mut c, &jane.id, &phone)
+        .await
+        .unwrap());
+    let left = sessions::for_user(&mut c, &jane.id, t0() + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].digest, laptop);
+}
