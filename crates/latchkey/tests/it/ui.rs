@@ -49,6 +49,39 @@ fn log_in(browser: &mut Browser, url: &str, password: &str) -> String {
     browser.click("#Login")
 }
 
+/// An org whose loopback is a trusted network (no identity verification), with
+/// `users` (username, profile), each with [`PASSWORD`].
+fn trusted_org(users: &[(&str, &str)]) -> Cli {
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    for (user, profile) in users {
+        org.ok(
+            &[
+                "org",
+                "user",
+                "create",
+                user,
+                "--email",
+                user,
+                "--profile",
+                profile,
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        );
+    }
+    org
+}
+
+/// Logs `username` in from a trusted network: straight home.
+fn sign_in(browser: &mut Browser, url: &str, username: &str) {
+    browser.goto(&format!("{url}/"));
+    browser.fill("#username", username);
+    browser.fill("#password", PASSWORD);
+    assert_eq!(browser.click("#Login"), "/home");
+}
+
 /// From an untrusted network: the e-mailed code, a remembered browser, a forced
 /// change of an expired password, CSRF-less posts refused, and one generic message for
 /// a wrong password and for a locked user alike.
@@ -330,10 +363,7 @@ fn my_settings_and_setup_users() {
     assert!(body.starts_with("LoginTime,Username,SourceIp,LoginType,Status,Application,ApiType,ApiVersion\n"));
     assert_eq!(body.lines().count(), jane_failed + 1, "{body}");
     assert!(body.contains("Password Lockout") || body.contains("Invalid Password"));
-    jane.goto(&format!("{url}/"));
-    jane.fill("#username", USER);
-    jane.fill("#password", PASSWORD);
-    assert_eq!(jane.click("#Login"), "/home", "unlocked, and her browser is remembered");
+    sign_in(&mut jane, &url, USER);
     assert_eq!(
         jane.get(&format!("{url}/setup/login-history.csv"))["status"],
         403,
@@ -358,33 +388,12 @@ fn my_settings_and_setup_users() {
 fn setup_webhooks_page() {
     use crate::webhooks::{signed_by, Receiver};
     const ADMIN: &str = "ada@acme.test";
-    let org = Cli::new();
-    org.ok(&["org", "create", "Acme"], None);
-    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
-    for (user, profile) in [(USER, "Standard User"), (ADMIN, "System Administrator")] {
-        org.ok(
-            &[
-                "org",
-                "user",
-                "create",
-                user,
-                "--email",
-                user,
-                "--profile",
-                profile,
-                "--password-stdin",
-            ],
-            Some(&format!("{PASSWORD}\n")),
-        );
-    }
+    let org = trusted_org(&[(USER, "Standard User"), (ADMIN, "System Administrator")]);
     let server = org.serve();
     let url = server.url.clone();
     let receiver = Receiver::start();
     let mut ada = Browser::start("webhooks");
-    ada.goto(&format!("{url}/"));
-    ada.fill("#username", ADMIN);
-    ada.fill("#password", PASSWORD);
-    assert_eq!(ada.click("#Login"), "/home", "a trusted network needs no code");
+    sign_in(&mut ada, &url, ADMIN);
     assert_eq!(ada.goto(&format!("{url}/setup/webhooks")), 200);
 
     ada.screenshot("1-empty");
@@ -516,30 +525,11 @@ fn forgotten_password_by_mailed_link() {
 #[test]
 fn setup_policies_and_network_access() {
     const ADMIN: &str = "ada@acme.test";
-    let org = Cli::new();
-    org.ok(&["org", "create", "Acme"], None);
-    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
-    org.ok(
-        &[
-            "org",
-            "user",
-            "create",
-            ADMIN,
-            "--email",
-            ADMIN,
-            "--profile",
-            "System Administrator",
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let org = trusted_org(&[(ADMIN, "System Administrator")]);
     let server = org.serve();
     let url = server.url.clone();
     let mut ada = Browser::start("policies");
-    ada.goto(&format!("{url}/"));
-    ada.fill("#username", ADMIN);
-    ada.fill("#password", PASSWORD);
-    assert_eq!(ada.click("#Login"), "/home");
+    sign_in(&mut ada, &url, ADMIN);
 
     assert_eq!(ada.goto(&format!("{url}/setup/policies")), 200);
     let selected = |b: &mut Browser, id: &str| b.text(&format!("#{id} option[selected]")).unwrap();
@@ -606,30 +596,11 @@ fn setup_policies_and_network_access() {
 fn setup_new_users_profiles_and_connected_apps() {
     const ADMIN: &str = "ada@acme.test";
     const LEE: &str = "lee@acme.test";
-    let org = Cli::new();
-    org.ok(&["org", "create", "Acme"], None);
-    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
-    org.ok(
-        &[
-            "org",
-            "user",
-            "create",
-            ADMIN,
-            "--email",
-            ADMIN,
-            "--profile",
-            "System Administrator",
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let org = trusted_org(&[(ADMIN, "System Administrator")]);
     let server = org.serve();
     let url = server.url.clone();
     let mut ada = Browser::start("setup-more");
-    ada.goto(&format!("{url}/"));
-    ada.fill("#username", ADMIN);
-    ada.fill("#password", PASSWORD);
-    assert_eq!(ada.click("#Login"), "/home");
+    sign_in(&mut ada, &url, ADMIN);
 
     // A new user.
     ada.goto(&format!("{url}/setup/users"));
@@ -740,40 +711,16 @@ fn rest_status(url: &str, path: &str, sid: &str) -> u16 {
 #[test]
 fn my_sessions_user_edits_and_the_api_switch() {
     const ADMIN: &str = "ada@acme.test";
-    let org = Cli::new();
-    org.ok(&["org", "create", "Acme"], None);
-    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
-    for (user, profile) in [(USER, "Standard User"), (ADMIN, "System Administrator")] {
-        org.ok(
-            &[
-                "org",
-                "user",
-                "create",
-                user,
-                "--email",
-                user,
-                "--profile",
-                profile,
-                "--password-stdin",
-            ],
-            Some(&format!("{PASSWORD}\n")),
-        );
-    }
+    let org = trusted_org(&[(USER, "Standard User"), (ADMIN, "System Administrator")]);
     let server = org.serve();
     let url = server.url.clone();
-    let sign_in = |b: &mut Browser, who: &str| {
-        b.goto(&format!("{url}/"));
-        b.fill("#username", who);
-        b.fill("#password", PASSWORD);
-        assert_eq!(b.click("#Login"), "/home");
-    };
     let mut laptop = Browser::start("sessions-laptop");
     let mut phone = Browser::start_mobile("sessions-phone");
-    sign_in(&mut laptop, USER);
+    sign_in(&mut laptop, &url, USER);
     phone.goto(&format!("{url}/"));
     assert!(phone.fits_width(), "the login page fits a phone");
     phone.screenshot("0-login");
-    sign_in(&mut phone, USER);
+    sign_in(&mut phone, &url, USER);
     for page in ["/home", "/settings", "/change-password"] {
         phone.goto(&format!("{url}{page}"));
         assert!(phone.fits_width(), "{page} fits a phone");
@@ -798,7 +745,7 @@ fn my_sessions_user_edits_and_the_api_switch() {
 
     // The administrator edits Jane.
     let mut ada = Browser::start("sessions-admin");
-    sign_in(&mut ada, ADMIN);
+    sign_in(&mut ada, &url, ADMIN);
     ada.goto(&format!("{url}/setup/users"));
     ada.click(&format!("a[aria-label='Edit {USER}']"));
     ada.fill("#edit-email", "jane.doe@acme.test");

@@ -45,6 +45,14 @@ pub(super) async fn signed_in(state: &HttpState, jar: &CookieJar) -> Result<Opti
     }))
 }
 
+/// A form of a signed-in user: its CSRF token checked, then the full session.
+pub(super) async fn user_form(state: &HttpState, jar: &CookieJar, csrf: &str) -> Result<SignedIn, Response> {
+    if !cookies::csrf_ok(state, jar, csrf) {
+        return Err(forbidden(state));
+    }
+    require_full(state, jar).await
+}
+
 /// The signed-in browser with a full session (an expired password allows only
 /// Change Your Password), or the response that sends it where it must go.
 pub(super) async fn require_full(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
@@ -177,11 +185,7 @@ fn password_form(state: &HttpState, jar: CookieJar, me: &SignedIn, error: Option
         rules: &rules,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = pages::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 

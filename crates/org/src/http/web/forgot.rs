@@ -94,11 +94,7 @@ async fn reset_page(state: &HttpState, jar: CookieJar, token: &str, error: Optio
         rules: &rules,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = pages::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 

@@ -15,6 +15,15 @@ pub(super) fn render(page: &impl Template, status: StatusCode) -> Response {
     }
 }
 
+/// 422 when a form comes back with an error, else 200.
+pub(super) fn status_for(error: Option<&str>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// The login page.
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -2,7 +2,6 @@
 //! trusted IP ranges, through the same services as `latchkey org policy|network`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
@@ -12,9 +11,8 @@ use serde::Deserialize;
 
 use super::account::{failure, SignedIn};
 use super::cookies;
-use super::login::forbidden;
 use super::pages::{self, render, PolicyField};
-use super::setup::require_admin;
+use super::setup::{admin_form, require_admin};
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -115,11 +113,7 @@ fn policy_page(
         notice,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = pages::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 
@@ -166,10 +160,7 @@ impl PolicyForm {
 
 /// `POST /setup/policies`.
 pub(super) async fn save(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<PolicyForm>) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -205,11 +196,7 @@ async fn network_page(
         notice,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = pages::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 
@@ -245,10 +232,7 @@ pub(super) async fn remove_range(
 }
 
 async fn change_range(state: HttpState, jar: CookieJar, form: RangeForm, add: bool) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };

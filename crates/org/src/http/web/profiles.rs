@@ -12,19 +12,10 @@ use serde::Deserialize;
 
 use super::account::{failure, SignedIn};
 use super::cookies;
-use super::login::forbidden;
 use super::pages::{self, render, AppRow, ProfileRow};
-use super::setup::require_admin;
+use super::setup::{admin_form, require_admin};
 use crate::http::HttpState;
 use crate::AccountError;
-
-fn status_of(error: Option<&str>) -> StatusCode {
-    if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    }
-}
 
 async fn profiles_page(
     state: &HttpState,
@@ -62,7 +53,7 @@ async fn profiles_page(
         notice,
         error,
     };
-    (jar, render(&page, status_of(error))).into_response()
+    (jar, render(&page, pages::status_for(error))).into_response()
 }
 
 /// `GET /setup/profiles`.
@@ -89,10 +80,7 @@ pub(super) async fn set_ranges(
     Path(id): Path<String>,
     Form(form): Form<RangesForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -141,10 +129,7 @@ pub(super) async fn set_api(
     Path(id): Path<String>,
     Form(form): Form<ApiForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -208,7 +193,7 @@ async fn apps_page(
         secret,
         error,
     };
-    (jar, render(&page, status_of(error))).into_response()
+    (jar, render(&page, pages::status_for(error))).into_response()
 }
 
 /// `GET /setup/apps`.
@@ -238,10 +223,7 @@ fn optional(s: &str) -> Option<&str> {
 
 /// `POST /setup/apps`.
 pub(super) async fn create_app(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<AppForm>) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -269,10 +251,7 @@ pub(super) async fn create_app(State(state): State<HttpState>, jar: CookieJar, F
 
 /// `POST /setup/apps/rotate`.
 pub(super) async fn rotate_app(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<AppForm>) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };

@@ -14,9 +14,8 @@ use base64::Engine;
 use latchkey_core::secret::SecretDigest;
 use serde::Deserialize;
 
-use super::account::{require_full, Bare, SignedIn};
+use super::account::{require_full, user_form, Bare, SignedIn};
 use super::cookies::{self, SESSION};
-use super::login::forbidden;
 use super::pages::{self, render, HistoryRow, SessionRow};
 use crate::http::HttpState;
 use crate::AccountError;
@@ -107,10 +106,7 @@ pub(super) async fn revoke_session(
     jar: CookieJar,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_full(&state, &jar).await {
+    let me = match user_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -165,10 +161,7 @@ pub(super) async fn token(State(state): State<HttpState>, jar: CookieJar) -> Res
 
 /// `POST /settings/token`: the Reset Security Token button.
 pub(super) async fn reset_token(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<Bare>) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_full(&state, &jar).await {
+    let me = match user_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };

@@ -33,6 +33,14 @@ pub(super) async fn require_admin(state: &HttpState, jar: &CookieJar) -> Result<
     Ok(me)
 }
 
+/// A Setup form: its CSRF token checked, then the administrator's session.
+pub(super) async fn admin_form(state: &HttpState, jar: &CookieJar, csrf: &str) -> Result<SignedIn, Response> {
+    if !cookies::csrf_ok(state, jar, csrf) {
+        return Err(forbidden(state));
+    }
+    require_admin(state, jar).await
+}
+
 fn status_of(u: &User, now: DateTime<Utc>) -> (&'static str, &'static str) {
     if !u.active {
         ("Inactive", "inactive")
@@ -137,11 +145,7 @@ async fn users_page(
         notice,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = pages::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 
@@ -165,10 +169,7 @@ pub(super) struct NewUserForm {
 /// `POST /setup/users`: creates the user (whose token is mailed) and mails a
 /// temporary password that must be changed at the first login.
 pub(super) async fn create(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<NewUserForm>) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -242,11 +243,7 @@ async fn edit_page(state: &HttpState, jar: CookieJar, user: &User, edit: &EditUs
         profiles,
         error,
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = pages::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 
@@ -294,10 +291,7 @@ pub(super) async fn save_edit(
     Path(id): Path<String>,
     Form(form): Form<EditForm>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -326,10 +320,7 @@ pub(super) async fn act(
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<Bare>,
 ) -> Response {
-    if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };

@@ -12,9 +12,8 @@ use secrecy::ExposeSecret;
 
 use super::account::{failure, SignedIn};
 use super::cookies;
-use super::login::forbidden;
 use super::pages::{self, render, DeliveryRow, EndpointRow};
-use super::setup::require_admin;
+use super::setup::{admin_form, require_admin};
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -103,10 +102,7 @@ fn fields(body: &[u8]) -> (String, String, Vec<String>) {
 /// `POST /setup/webhooks`: registers an endpoint and shows its secret once.
 pub(super) async fn add(State(state): State<HttpState>, jar: CookieJar, body: Bytes) -> Response {
     let (csrf, url, events) = fields(&body);
-    if !cookies::csrf_ok(&state, &jar, &csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -156,10 +152,7 @@ pub(super) async fn act(
     body: Bytes,
 ) -> Response {
     let (csrf, _, _) = fields(&body);
-    if !cookies::csrf_ok(&state, &jar, &csrf) {
-        return forbidden(&state);
-    }
-    let me = match require_admin(&state, &jar).await {
+    let me = match admin_form(&state, &jar, &csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
