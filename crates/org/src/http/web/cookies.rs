@@ -1,26 +1,16 @@
-//! The UI's cookies and CSRF tokens. Keys derive from the server secret (through the
-//! org's fingerprint key with labels no user id can take), so every instance sharing
-//! the secret accepts what another set.
-//!
-//! CSRF: a random `lk_csrf` cookie (HttpOnly, SameSite=Strict) and, in every form,
-//! its HMAC under the CSRF key. A cross-site page can neither read the cookie nor
-//! compute the token, and a planted cookie is useless without the key.
+//! The org UI's cookies and its CSRF key. Keys derive from the server secret (through
+//! the org's fingerprint key with labels no user id can take), so every instance
+//! sharing the secret accepts what another set.
 
 use axum::extract::FromRef;
 use axum_extra::extract::cookie::{Cookie, CookieJar, Key, SameSite};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use latchkey_core::secret::random_alphanumeric;
-use secrecy::ExposeSecret;
-use subtle::ConstantTimeEq;
+use latchkey_web::Csrf;
 
 use crate::http::HttpState;
 use crate::Services;
 
 /// The session cookie (Salesforce's name).
 pub(super) const SESSION: &str = "sid";
-/// The CSRF cookie.
-const CSRF: &str = "lk_csrf";
 /// The pending identity-verification challenge.
 pub(super) const CHALLENGE: &str = "lk_challenge";
 /// The remembered browser (signed: the username it verified).
@@ -42,53 +32,31 @@ impl FromRef<HttpState> for Key {
     }
 }
 
-/// A cookie with the UI's attributes: HttpOnly, path `/`, Secure over TLS.
-pub(super) fn cookie(state: &HttpState, name: &'static str, value: String, same_site: SameSite) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .path("/")
-        .http_only(true)
-        .secure(state.scheme == "https")
-        .same_site(same_site)
-        .build()
+fn csrf(state: &HttpState) -> Csrf {
+    Csrf::new(web_key(&state.services, "csrf"), state.scheme == "https")
 }
 
-/// The cookie that makes `name` go away.
-pub(super) fn removal(name: &'static str) -> Cookie<'static> {
-    Cookie::build((name, "")).path("/").build()
+/// A cookie with the UI's attributes: HttpOnly, path `/`, Secure over TLS.
+pub(super) fn cookie(state: &HttpState, name: &'static str, value: String, same_site: SameSite) -> Cookie<'static> {
+    latchkey_web::cookie(state.scheme == "https", name, value, same_site)
 }
+
+pub(super) use latchkey_web::removal;
 
 /// The remembered-browser cookie for `username`.
 pub(super) fn device(state: &HttpState, username: &str) -> Cookie<'static> {
-    let mut c = cookie(state, DEVICE, username.trim().to_lowercase(), SameSite::Lax);
-    c.set_max_age(time::Duration::days(DEVICE_DAYS));
-    c
-}
-
-fn token_for(services: &Services, cookie_value: &str) -> String {
-    let key = web_key(services, "csrf");
-    let mac = latchkey_core::secret::FingerprintKey::new(key).fingerprint("csrf", cookie_value);
-    URL_SAFE_NO_PAD.encode(mac)
+    latchkey_web::lasting(
+        cookie(state, DEVICE, username.trim().to_lowercase(), SameSite::Lax),
+        DEVICE_DAYS,
+    )
 }
 
 /// The CSRF token for the forms of a page, setting the cookie when it is missing.
 pub(super) fn csrf_token(state: &HttpState, jar: CookieJar) -> (CookieJar, String) {
-    match jar.get(CSRF).map(|c| c.value().to_owned()).filter(|v| v.len() == 32) {
-        Some(value) => {
-            let token = token_for(&state.services, &value);
-            (jar, token)
-        }
-        None => {
-            let value = random_alphanumeric(32).expose_secret().to_owned();
-            let token = token_for(&state.services, &value);
-            (jar.add(cookie(state, CSRF, value, SameSite::Strict)), token)
-        }
-    }
+    csrf(state).token(jar)
 }
 
 /// Whether a form's `_csrf` field matches the browser's cookie.
 pub(super) fn csrf_ok(state: &HttpState, jar: &CookieJar, sent: &str) -> bool {
-    jar.get(CSRF).is_some_and(|c| {
-        let expected = token_for(&state.services, c.value());
-        expected.as_bytes().ct_eq(sent.as_bytes()).into()
-    })
+    csrf(state).check(jar, sent)
 }

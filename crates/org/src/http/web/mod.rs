@@ -20,17 +20,10 @@ mod settings;
 mod setup;
 mod webhooks;
 
-use axum::extract::Request;
-use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
 use super::HttpState;
-
-/// The stylesheet, embedded.
-const STYLESHEET: &str = include_str!("../../../static/app.css");
 
 /// Paths where a password or code is tried (they share the login rate limit).
 pub(crate) fn is_login_surface(path: &str) -> bool {
@@ -70,38 +63,6 @@ pub(super) fn router() -> Router<HttpState> {
         .route("/setup/webhooks/{id}/{action}", post(webhooks::act))
         .route("/setup/users/{id}/edit", get(setup::edit).post(setup::save_edit))
         .route("/setup/users/{id}/{action}", post(setup::act))
-        .route("/static/app.css", get(stylesheet))
-        .layer(axum::middleware::from_fn(security_headers))
-}
-
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLESHEET,
-    )
-}
-
-/// What every UI response carries: no scripts but our own, no framing, no sniffing,
-/// no referrer beyond this origin; pages are not cached.
-async fn security_headers(req: Request, next: Next) -> Response {
-    let is_static = req.uri().path().starts_with("/static/");
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    if !is_static {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
+        .route("/static/app.css", get(latchkey_web::stylesheet))
+        .layer(axum::middleware::from_fn(latchkey_web::security_headers))
 }

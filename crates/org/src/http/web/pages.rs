@@ -1,28 +1,8 @@
 //! The page templates (`crates/org/templates/`) and how a page becomes a response.
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
 
-/// Renders a page; a template failure is logged and shown as a plain 500.
-pub(super) fn render(page: &impl Template, status: StatusCode) -> Response {
-    match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "a page failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
-        }
-    }
-}
-
-/// 422 when a form comes back with an error, else 200.
-pub(super) fn status_for(error: Option<&str>) -> StatusCode {
-    if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    }
-}
+pub(super) use latchkey_web::{render, status_for};
 
 /// The login page.
 #[derive(Template)]
