@@ -2,7 +2,7 @@
 //! (argon2id passwords). Owners are told when the guard suspends a connector.
 
 use latchkey_core::password::PasswordHasher;
-use latchkey_store::hub::{self, NewHubUser};
+use latchkey_store::hub::{self, HubUser, NewHubUser};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{Hub, HubError};
@@ -50,5 +50,45 @@ impl Hub {
         hub::insert_user(&mut conn, &user, self.clock.now()).await?;
         tracing::info!(workspace = %ws.name, user = %id, role, "hub user created");
         Ok(id)
+    }
+
+    /// The user of `workspace` with this e-mail address and password, if there is
+    /// one (an unknown address costs the same hash as a wrong password).
+    pub async fn authenticate(
+        &self,
+        workspace: &str,
+        email: &str,
+        password: &SecretString,
+    ) -> Result<Option<HubUser>, HubError> {
+        let user = match self.workspace(workspace).await {
+            Ok(ws) => {
+                let mut conn = self.store.conn().await?;
+                hub::user_by_email(&mut conn, &ws.id, email).await?
+            }
+            Err(HubError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let hasher = PasswordHasher::new(self.password_params).map_err(|e| HubError::Invalid(e.to_string()))?;
+        let secret = password.clone();
+        let phc = user.as_ref().map(|u| u.password_hash.clone());
+        let matched = tokio::task::spawn_blocking(move || match phc {
+            Some(phc) => hasher
+                .verify(secret.expose_secret(), &phc)
+                .map(|v| v.matched())
+                .unwrap_or(false),
+            None => {
+                hasher.dummy_verify(secret.expose_secret());
+                false
+            }
+        })
+        .await
+        .map_err(|_| HubError::Invalid("password checking was interrupted".into()))?;
+        Ok(user.filter(|_| matched))
+    }
+
+    /// The hub user `id`, if it still exists.
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<HubUser>, HubError> {
+        let mut conn = self.store.conn().await?;
+        Ok(hub::user(&mut conn, id).await?)
     }
 }

@@ -500,6 +500,52 @@ pub async fn insert_user(conn: &mut Conn, u: &NewHubUser<'_>, now: DateTime<Utc>
     Ok(())
 }
 
+/// A hub user as stored.
+#[derive(Clone, PartialEq, Eq, FromRow)]
+pub struct HubUser {
+    /// Id.
+    pub id: String,
+    /// Workspace.
+    pub workspace_id: String,
+    /// E-mail address (the login name), lower case.
+    pub email: String,
+    /// `owner` or `member`.
+    pub role: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for HubUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubUser")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The workspace's user with this e-mail address.
+pub async fn user_by_email(conn: &mut Conn, workspace_id: &str, email: &str) -> Result<Option<HubUser>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, workspace_id, email, role, password_hash FROM hub_users WHERE workspace_id = $1 AND email = $2",
+    )
+    .bind(workspace_id)
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The hub user `id`.
+pub async fn user(conn: &mut Conn, id: &str) -> Result<Option<HubUser>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT id, workspace_id, email, role, password_hash FROM hub_users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
 /// The e-mail addresses of a workspace's owners.
 pub async fn owner_emails(conn: &mut Conn, workspace_id: &str) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String,)> =

@@ -556,7 +556,7 @@ async fn a_mapped_field_syncs_under_its_crm_name() {
 async fn hub_listening(hub: &Hub) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = latchkey_hub::http::router(hub.clone());
+    let app = latchkey_hub::http::router(hub.clone(), None);
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }

@@ -222,14 +222,16 @@ async fn run_connectors(
     concurrency: u16,
     listen: Option<std::net::SocketAddr>,
 ) -> Result<(), Failure> {
-    let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+    let pem: Option<std::sync::Arc<[u8]>> = read_ca(ca.as_ref())
+        .map_err(|e| usage(format!("reading the CA file: {e}")))?
+        .map(Into::into);
     let server = match listen {
         Some(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
             println!("hub: http://{}", listener.local_addr().context("listener address")?);
-            let app = latchkey_hub::http::router(hub.clone());
+            let app = latchkey_hub::http::router(hub.clone(), pem.clone());
             Some(tokio::spawn(async move {
                 axum::serve(listener, app)
                     .with_graceful_shutdown(super::serve::shutdown_signal())
@@ -245,7 +247,7 @@ async fn run_connectors(
     let schedule = Schedule {
         tick: std::time::Duration::from_secs(secs.unsigned_abs()),
         concurrency: usize::from(concurrency),
-        ca: pem.map(Into::into),
+        ca: pem,
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let scheduler = {

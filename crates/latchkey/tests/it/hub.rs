@@ -608,3 +608,129 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
     assert_eq!(after["locked"], false);
     assert_eq!(scheduler.terminate(), Some(0), "SIGTERM stops the scheduler cleanly");
 }
+
+/// The hub's pages in a real browser, in the seeds' words: View Connectors shows the
+/// three connectors with their state and runs; after an administrator resets the CRM
+/// password they show "Suspended: credentials rejected" and the red banner that says
+/// where to go; the new secrets typed once in Data Source Properties resume all three,
+/// and the Integration → Security tab shows the same record. Change State and Test
+/// Connection work; a wrong login and a form without its token are refused.
+#[test]
+fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
+    use crate::support::Browser;
+    const OWNER: &str = "owner@gatormail.test";
+    const OWNER_PASSWORD: &str = "a-long-hub-password";
+    let (org, server) = seeds_org();
+    let hub = seeds_hub(&org, &server.url);
+    hub.ok(
+        &[
+            "hub",
+            "user",
+            "create",
+            "GatorMail",
+            OWNER,
+            "--role",
+            "owner",
+            "--password-stdin",
+        ],
+        Some(&format!("{OWNER_PASSWORD}\n")),
+    );
+    let (mut scheduler, hub_url) = hub.start_printing(&["hub", "run", "--tick", "1s", "--listen", "127.0.0.1:0"]);
+    let hub_url = hub_url.strip_prefix("hub: ").unwrap().to_owned();
+    wait_until("a first run of every connector", 30, || {
+        CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1)
+    });
+
+    let mut browser = Browser::start("hub");
+    let log_in = |b: &mut Browser, password: &str| {
+        b.goto(&format!("{hub_url}/"));
+        b.fill("#workspace", "GatorMail");
+        b.fill("#email", OWNER);
+        b.fill("#password", password);
+        b.click("#Login")
+    };
+    assert_eq!(log_in(&mut browser, "not-the-password"), "/login");
+    assert!(browser.text("#login-error").is_some());
+    assert_eq!(log_in(&mut browser, OWNER_PASSWORD), "/data-sync");
+    for (name, _) in CONNECTORS {
+        assert_eq!(
+            browser.text(&format!("#connector-{name} .badge")).as_deref(),
+            Some("Enabled")
+        );
+    }
+    assert!(browser.text("#connector-Contacts figcaption").unwrap().contains("out"));
+    browser.screenshot("1-view-connectors");
+
+    org.ok(&["org", "user", "reset-password", USER], None);
+    wait_until("every connector suspended", 30, || {
+        CONNECTORS
+            .iter()
+            .all(|(name, _)| shown(&hub, name)["state"] == "suspended")
+    });
+    browser.goto(&format!("{hub_url}/data-sync"));
+    for (name, _) in CONNECTORS {
+        assert_eq!(
+            browser.text(&format!("#connector-{name} .badge")).as_deref(),
+            Some("Suspended: credentials rejected")
+        );
+    }
+    let banner = browser.text("p.error[role=alert]").unwrap();
+    assert!(
+        banner.contains("enter the new ones in Data Source Properties"),
+        "{banner}"
+    );
+    browser.screenshot("2-suspended");
+
+    let new_password = "amber-lantern-77";
+    org.ok(
+        &["org", "user", "set-password", USER, "--password-stdin"],
+        Some(&format!("{new_password}\n")),
+    );
+    let token = latest_token(&org);
+    assert_eq!(browser.click("p.error a"), "/data-source");
+    assert_eq!(browser.text("h1").as_deref(), Some("Data Source Properties"));
+    browser.fill("#password", new_password);
+    browser.fill("#token", &token);
+    browser.click("#save-source");
+    assert!(browser
+        .text("#source-notice")
+        .unwrap()
+        .contains("every suspended connector resumed"));
+    browser.screenshot("3-new-secrets");
+    browser.goto(&format!("{hub_url}/integration/security"));
+    assert_eq!(browser.text("h1").as_deref(), Some("Security"));
+    assert!(
+        browser.text("label[for=password]").unwrap().contains("(set)"),
+        "the same record"
+    );
+    browser.goto(&format!("{hub_url}/data-sync"));
+    assert!(browser.text("p.error[role=alert]").is_none(), "no banner once resumed");
+    for (name, _) in CONNECTORS {
+        assert_eq!(
+            browser.text(&format!("#connector-{name} .badge")).as_deref(),
+            Some("Enabled")
+        );
+    }
+
+    browser.click("button[aria-label='Change State of Webinars']");
+    assert_eq!(browser.text("#connector-Webinars .badge").as_deref(), Some("Disabled"));
+    assert_eq!(shown(&hub, "Webinars")["state"], "disabled");
+    browser.click("button[aria-label='Change State of Webinars']");
+    assert_eq!(browser.text("#connector-Webinars .badge").as_deref(), Some("Enabled"));
+    browser.click("button[aria-label='Test the connection of Contacts']");
+    assert!(browser.text("#sync-notice").unwrap().starts_with("Connected"));
+    assert_eq!(browser.click("a[href='/contacts']"), "/contacts");
+    let before = browser.text("#contacts tr:has-text('Before')").unwrap();
+    assert!(before.contains("003"), "pushed, with its CRM id: {before}");
+    browser.screenshot("4-contacts");
+    assert_eq!(
+        browser.post(
+            &format!("{hub_url}/data-sync/Contacts/state"),
+            serde_json::json!({"state": "disabled"})
+        ),
+        403
+    );
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["locked"], false);
+    assert_eq!(scheduler.terminate(), Some(0));
+}

@@ -1,6 +1,12 @@
-//! The hub's HTTP surface: `POST /webhooks/{credential record id}` receives the org's
-//! signed credential-change announcements, and `GET /healthz` answers load balancers.
-//! Refusals say why in a JSON body (`{"error": …}`) and never echo the delivery.
+//! The hub's HTTP surface: its pages ([`ui`]), `POST /webhooks/{credential record id}`
+//! receiving the org's signed credential-change announcements, and `GET /healthz` for
+//! load balancers. Webhook refusals say why in a JSON body (`{"error": …}`) and never
+//! echo the delivery.
+
+mod pages;
+pub mod ui;
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -17,16 +23,36 @@ use crate::{Hub, HubError};
 /// Largest delivery accepted (events are a few hundred bytes).
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// The hub's routes.
-pub fn router(hub: Hub) -> Router {
+/// The hub's routes; `ca` is a PEM CA to trust for https:// login URLs when a page
+/// tests a connection.
+pub fn router(hub: Hub, ca: Option<Arc<[u8]>>) -> Router {
+    let pages = Router::new()
+        .route("/", get(ui::home))
+        .route("/login", post(ui::login))
+        .route("/logout", post(ui::logout))
+        .route("/data-sync", get(ui::data_sync))
+        .route("/data-sync/{name}/state", post(ui::change_state))
+        .route("/data-sync/{name}/test", post(ui::test))
+        .route("/data-source", get(ui::data_source).post(ui::save_data_source))
+        .route("/integration/security", get(ui::security).post(ui::save_security))
+        .route("/contacts", get(ui::contacts))
+        .route("/static/app.css", get(latchkey_web::stylesheet))
+        .layer(axum::middleware::from_fn(latchkey_web::security_headers));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/webhooks/{credential}", post(receive))
+        .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(hub)
+        .with_state(ui::Web { hub, ca })
 }
 
-async fn receive(State(hub): State<Hub>, Path(credential): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(
+    State(web): State<ui::Web>,
+    Path(credential): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let hub = web.hub;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signed = Signed {
         id: header(wire::HEADER_ID),
