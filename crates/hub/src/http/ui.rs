@@ -90,13 +90,18 @@ async fn require(web: &Web, jar: &SignedCookieJar) -> Result<SignedIn, Response>
 /// A form: its CSRF token checked, then the user.
 async fn form_user(web: &Web, jar: &CookieJar, signed: &SignedCookieJar, sent: &str) -> Result<SignedIn, Response> {
     if !csrf(web).check(jar, sent) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "This form has expired: reload the page and try again.",
-        )
-            .into_response());
+        return Err(expired_form());
     }
     require(web, signed).await
+}
+
+/// The refusal of a form without a valid CSRF token.
+fn expired_form() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This form has expired: reload the page and try again.",
+    )
+        .into_response()
 }
 
 fn failure(e: &HubError) -> Response {
@@ -145,11 +150,7 @@ pub(super) async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !csrf(&web).check(&jar, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "This form has expired: reload the page and try again.",
-        )
-            .into_response();
+        return expired_form();
     }
     let password = SecretString::from(form.password);
     match web.hub.authenticate(&form.workspace, &form.email, &password).await {
@@ -186,11 +187,7 @@ pub(super) async fn logout(
     Form(form): Form<Bare>,
 ) -> Response {
     if !csrf(&web).check(&jar, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            "This form has expired: reload the page and try again.",
-        )
-            .into_response();
+        return expired_form();
     }
     (signed.remove(latchkey_web::removal(SESSION)), Redirect::to("/")).into_response()
 }
