@@ -138,6 +138,16 @@ pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar, Query(f
     (jar, render(&page, StatusCode::OK)).into_response()
 }
 
+/// A cell as a spreadsheet may read it: text starting with `=`, `+`, `-`, `@` or a
+/// control character would be taken for a formula (login history keeps usernames as
+/// typed, so anyone can put `=HYPERLINK(…)` there), so such cells start with `'`.
+fn cell(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}").into(),
+        _ => value.into(),
+    }
+}
+
 /// `GET /setup/login-history.csv`: the selection as CSV, with Salesforce's column names.
 pub(super) async fn csv(State(state): State<HttpState>, jar: CookieJar, Query(f): Query<Filters>) -> Response {
     let me = match require_admin(&state, &jar).await {
@@ -161,16 +171,20 @@ pub(super) async fn csv(State(state): State<HttpState>, jar: CookieJar, Query(f)
     ];
     let written = out.write_record(header).and_then(|()| {
         records.iter().try_for_each(|r| {
-            out.write_record([
-                r.login_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).as_str(),
-                &r.username,
-                &r.source_ip,
-                &r.login_type,
-                &r.status,
-                &r.application,
-                &r.api_type,
-                &r.api_version,
-            ])
+            let time = r.login_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            out.write_record(
+                [
+                    &time,
+                    &r.username,
+                    &r.source_ip,
+                    &r.login_type,
+                    &r.status,
+                    &r.application,
+                    &r.api_type,
+                    &r.api_version,
+                ]
+                .map(|v| cell(v).into_owned()),
+            )
         })
     });
     let bytes = match written
@@ -194,4 +208,19 @@ pub(super) async fn csv(State(state): State<HttpState>, jar: CookieJar, Query(f)
         bytes,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_quoted() {
+        for formula in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\t=1"] {
+            assert_eq!(cell(formula), format!("'{formula}"));
+        }
+        assert_eq!(cell("jane@acme.test"), "jane@acme.test");
+        assert_eq!(cell("2026-11-23T10:00:00Z"), "2026-11-23T10:00:00Z");
+        assert_eq!(cell(""), "");
+    }
 }
