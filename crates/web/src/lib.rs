@@ -6,6 +6,9 @@
 //! its HMAC under a server-side key. A cross-site page can neither read the cookie nor
 //! compute the token, and a planted cookie is useless without the key.
 
+mod client_ip;
+mod rate_limit;
+
 use askama::Template;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -17,6 +20,9 @@ use base64::Engine;
 use latchkey_core::secret::{random_alphanumeric, FingerprintKey};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
+
+pub use client_ip::ClientIp;
+pub use rate_limit::LoginRateLimit;
 
 /// The stylesheet, embedded; serve it at `/static/app.css` with [`stylesheet`].
 const STYLESHEET: &str = include_str!("../static/app.css");

@@ -6,8 +6,6 @@
 mod pages;
 pub mod ui;
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,14 +16,14 @@ use latchkey_core::webhooks as wire;
 use serde_json::json;
 
 use crate::announcements::{Effect, Refusal, Signed};
-use crate::{Hub, HubError};
+use crate::HubError;
 
 /// Largest delivery accepted (events are a few hundred bytes).
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// The hub's routes; `ca` is a PEM CA to trust for https:// login URLs when a page
-/// tests a connection.
-pub fn router(hub: Hub, ca: Option<Arc<[u8]>>) -> Router {
+/// The hub's routes over `web` (serve them with connect info, so that login attempts
+/// are limited per client address).
+pub fn router(web: ui::Web) -> Router {
     let pages = Router::new()
         .route("/", get(ui::home))
         .route("/login", post(ui::login))
@@ -43,7 +41,7 @@ pub fn router(hub: Hub, ca: Option<Arc<[u8]>>) -> Router {
         .route("/webhooks/{credential}", post(receive))
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(ui::Web { hub, ca })
+        .with_state(web)
 }
 
 async fn receive(

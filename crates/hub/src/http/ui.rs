@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{CookieJar, Key, SameSite, SignedCookieJar};
 use chrono::DateTime;
-use latchkey_web::{render, status_for, Csrf};
+use latchkey_web::{render, status_for, ClientIp, Csrf, LoginRateLimit};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -29,14 +29,20 @@ const SESSION_HOURS: i64 = 12;
 /// Runs drawn per connector.
 const RUNS: i64 = 10;
 
-/// What the pages share: the hub, and the CA to trust when a page tests a connection.
+/// What the pages share: the hub, the CA to trust when a page tests a connection, and
+/// the limit on login attempts per client address.
 #[derive(Clone)]
 pub struct Web {
     /// The hub.
     pub hub: Hub,
     /// A PEM CA for https:// login URLs (connection tests).
     pub ca: Option<Arc<[u8]>>,
+    /// Login attempts per client address (`None`: unlimited).
+    pub login_rate: Option<Arc<LoginRateLimit>>,
 }
+
+/// Login attempts per client address per minute that `latchkey hub run` allows.
+pub const LOGINS_PER_MINUTE: u32 = 30;
 
 fn web_key(hub: &Hub, purpose: &str) -> [u8; 32] {
     let vault = &hub.vault;
@@ -142,13 +148,23 @@ pub(super) struct LoginForm {
     csrf: String,
 }
 
-/// `POST /login`.
+/// `POST /login`: over the per-address limit, 429 before anything else is looked at.
 pub(super) async fn login(
     State(web): State<Web>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     signed: SignedCookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    if let Some(wait) = web.login_rate.as_ref().and_then(|l| l.check(ip)) {
+        tracing::warn!(%ip, retry_after = wait, "hub login rate limit exceeded");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, wait.to_string())],
+            format!("Too many login attempts from this address; try again in {wait} seconds."),
+        )
+            .into_response();
+    }
     if !csrf(&web).check(&jar, &form.csrf) {
         return expired_form();
     }

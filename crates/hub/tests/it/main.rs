@@ -556,7 +556,11 @@ async fn a_mapped_field_syncs_under_its_crm_name() {
 async fn hub_listening(hub: &Hub) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = latchkey_hub::http::router(hub.clone(), None);
+    let app = latchkey_hub::http::router(latchkey_hub::http::ui::Web {
+        hub: hub.clone(),
+        ca: None,
+        login_rate: None,
+    });
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
@@ -637,4 +641,39 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     assert_eq!(state().await.state, "suspended");
     assert_eq!(history().await, (3, 0), "the stale password was never sent");
     assert!(hub.credential_views("GatorMail").await.unwrap()[0].webhook_secret_set);
+}
+
+/// The hub's login page limits attempts per client address: over the limit it answers
+/// 429 with Retry-After before it looks at the form at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_logins_are_limited_per_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = hub(hub_dir.path(), "http://127.0.0.1:9", "pull").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = latchkey_hub::http::router(latchkey_hub::http::ui::Web {
+        hub: hub.clone(),
+        ca: None,
+        login_rate: latchkey_web::LoginRateLimit::per_minute(3),
+    })
+    .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        let body = "workspace=GatorMail&email=a%40b.test&password=guess";
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "POST /login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        answers.push(response);
+    }
+    let statuses: Vec<&str> = answers.iter().map(|r| r.split_whitespace().nth(1).unwrap()).collect();
+    assert_eq!(statuses, ["403", "403", "403", "429"], "no token, then over the limit");
+    assert!(answers[3].to_lowercase().contains("retry-after:"), "{}", answers[3]);
 }

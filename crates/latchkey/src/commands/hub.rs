@@ -231,7 +231,12 @@ async fn run_connectors(
                 .await
                 .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
             println!("hub: http://{}", listener.local_addr().context("listener address")?);
-            let app = latchkey_hub::http::router(hub.clone(), pem.clone());
+            let app = latchkey_hub::http::router(latchkey_hub::http::ui::Web {
+                hub: hub.clone(),
+                ca: pem.clone(),
+                login_rate: latchkey_web::LoginRateLimit::per_minute(latchkey_hub::http::ui::LOGINS_PER_MINUTE),
+            })
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
             Some(tokio::spawn(async move {
                 axum::serve(listener, app)
                     .with_graceful_shutdown(super::serve::shutdown_signal())

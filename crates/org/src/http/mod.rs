@@ -2,7 +2,6 @@
 //! endpoint, in the Salesforce wire formats of `wire-spec.md`. One `app(state)`
 //! serves `latchkey serve` and the tests.
 
-mod client_ip;
 mod identity;
 mod oauth;
 mod rate_limit;
@@ -26,7 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::Services;
 
-pub use client_ip::ClientIp;
+pub use latchkey_web::ClientIp;
 pub use rate_limit::LoginRateLimit;
 
 /// Largest request body accepted (a password may be 16,000 bytes; XML adds little).
