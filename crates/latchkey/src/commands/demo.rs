@@ -141,5 +141,7 @@ pub async fn run(args: &ServeArgs, config: &Config) -> Result<(), Failure> {
         Some((files.cert, files.key))
     };
     println!("Log in with SOAP at <URL>/services/Soap/u/59.0 or OAuth at <URL>/services/oauth2/token.");
+    println!("Open <URL>/ in a browser for the web UI (the administrator also gets Setup); a first login");
+    println!("  from a browser asks for a verification code, which arrives in the mail folder (`mail list`).");
     serve(services, args, config, tls).await
 }
