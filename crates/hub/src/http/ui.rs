@@ -222,8 +222,10 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, notice: Option
     let hub = &web.hub;
     let loaded = async {
         let mut cards = Vec::new();
-        for c in hub.connectors(&me.workspace).await? {
-            let mut runs = hub.runs(&me.workspace, &c.name, RUNS).await?;
+        let connectors = hub.connectors(&me.workspace).await?;
+        let mut conn = hub.store.conn().await?;
+        for c in &connectors {
+            let mut runs = latchkey_store::hub_sync::recent_runs(&mut conn, &c.id, RUNS).await?;
             runs.reverse();
             let max = runs
                 .iter()
@@ -267,21 +269,21 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, notice: Option
                 chart_width: RUNS * 18,
             });
         }
-        Ok::<_, HubError>(cards)
+        // The seeds' red error, once per distinct message, saying what to do.
+        let mut banners: Vec<String> = Vec::new();
+        for c in connectors {
+            if let (state::SUSPENDED, Some(message)) = (c.state.as_str(), c.last_error) {
+                if !banners.contains(&message) {
+                    banners.push(message);
+                }
+            }
+        }
+        Ok::<_, HubError>((cards, banners))
     };
-    let connectors = match loaded.await {
+    let (connectors, banners) = match loaded.await {
         Ok(c) => c,
         Err(e) => return failure(&e),
     };
-    // The seeds' red error, once per distinct message, saying what to do.
-    let mut banners: Vec<String> = Vec::new();
-    for c in hub.connectors(&me.workspace).await.unwrap_or_default() {
-        if let (state::SUSPENDED, Some(message)) = (c.state.as_str(), c.last_error) {
-            if !banners.contains(&message) {
-                banners.push(message);
-            }
-        }
-    }
     let (jar, token) = csrf(web).token(jar);
     let page = pages::DataSync {
         product: PRODUCT,

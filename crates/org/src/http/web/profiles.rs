@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use latchkey_core::network::IpRange;
+use latchkey_store::orgs::Profile;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
@@ -73,6 +74,17 @@ pub(super) struct RangesForm {
     csrf: String,
 }
 
+/// The administrator's org's profile `id`, or the response saying there is none.
+async fn profile_of_org(state: &HttpState, me: &SignedIn, id: &str) -> Result<Profile, Response> {
+    match state.services.profiles(&me.org.id).await {
+        Ok(all) => all
+            .into_iter()
+            .find(|p| p.id.as_str() == id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, "no such profile").into_response()),
+        Err(e) => Err(failure(&e)),
+    }
+}
+
 /// `POST /setup/profiles/{id}/ranges`.
 pub(super) async fn set_ranges(
     State(state): State<HttpState>,
@@ -85,12 +97,9 @@ pub(super) async fn set_ranges(
         Err(r) => return r,
     };
     let services = &state.services;
-    let profile = match services.profiles(&me.org.id).await {
-        Ok(all) => all.into_iter().find(|p| p.id.as_str() == id),
-        Err(e) => return failure(&e),
-    };
-    let Some(profile) = profile else {
-        return (StatusCode::NOT_FOUND, "no such profile").into_response();
+    let profile = match profile_of_org(&state, &me, &id).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let parsed: Result<Vec<IpRange>, _> = form
         .ranges
@@ -134,12 +143,9 @@ pub(super) async fn set_api(
         Err(r) => return r,
     };
     let services = &state.services;
-    let profile = match services.profiles(&me.org.id).await {
-        Ok(all) => all.into_iter().find(|p| p.id.as_str() == id),
-        Err(e) => return failure(&e),
-    };
-    let Some(profile) = profile else {
-        return (StatusCode::NOT_FOUND, "no such profile").into_response();
+    let profile = match profile_of_org(&state, &me, &id).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     match services.set_profile_api_enabled(&profile.id, form.enabled).await {
         Ok(()) => {
