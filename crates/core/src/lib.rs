@@ -1,5 +1,6 @@
 //! Latchkey's domain: identifiers, secrets, password and lockout policy, network trust
-//! and the login decision. Nothing in this crate performs I/O; time is passed in.
+//! and the login decision; the vault that seals secrets at rest. Nothing in this crate
+//! performs I/O; time is passed in.
 
 pub mod blocklist;
 pub mod clock;
@@ -12,4 +13,5 @@ pub mod records;
 pub mod secret;
 pub mod soql;
 pub mod status;
+pub mod vault;
 pub mod webhooks;

@@ -14,7 +14,7 @@ pub mod http;
 pub mod scheduler;
 pub mod sync;
 pub mod users;
-pub mod vault;
+pub use latchkey_core::vault;
 
 use std::sync::Arc;
 
