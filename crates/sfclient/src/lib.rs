@@ -32,6 +32,22 @@ pub struct SaveResult {
     pub error: Option<(String, String)>,
 }
 
+/// The user a session belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The user's id.
+    pub user_id: String,
+    /// The org's id.
+    pub organization_id: String,
+    /// The username.
+    pub username: String,
+    /// The user's full name.
+    pub name: String,
+    /// When the user's password expires (ISO-8601), when the org says (Latchkey's org
+    /// server does; Salesforce does not).
+    pub password_expires_at: Option<String>,
+}
+
 /// One page of query results.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
@@ -215,6 +231,19 @@ impl Client {
         let code = first["errorCode"].as_str().unwrap_or("UNKNOWN");
         let message = first["message"].as_str().unwrap_or_default();
         Err(error::classify_rest(status, code, message))
+    }
+
+    /// Who the session belongs to (OpenID Connect `userinfo`, wire-spec §6.6).
+    pub async fn userinfo(&self) -> Result<UserInfo, Error> {
+        let body = self.call(Method::GET, "/services/oauth2/userinfo", None).await?;
+        let text = |name: &str| body[name].as_str().map(str::to_owned);
+        Ok(UserInfo {
+            user_id: text("user_id").ok_or_else(|| Error::Protocol("userinfo without a user_id".into()))?,
+            organization_id: text("organization_id").unwrap_or_default(),
+            username: text("preferred_username").unwrap_or_default(),
+            name: text("name").unwrap_or_default(),
+            password_expires_at: text("password_expires_at"),
+        })
     }
 
     /// Every record a SOQL query returns, following `nextRecordsUrl`.

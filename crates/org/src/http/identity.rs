@@ -210,6 +210,9 @@ async fn userinfo(State(state): State<HttpState>, Query(q): Query<IdQuery>, head
         "locale": "en_US",
         "utcOffset": 0,
         "updated_at": rfc(user.created_at),
+        // A Latchkey claim (Salesforce has none): lets desktop clients warn before the
+        // password — and with it the security token — changes.
+        "password_expires_at": user.password_expires_at.map(rfc),
     }))
     .into_response()
 }
