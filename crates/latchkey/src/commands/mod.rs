@@ -1,10 +1,12 @@
 //! Command handlers. Each returns a [`Failure`] that decides the exit status: 2 for
-//! bad input (unknown user, malformed range, a value outside its set), 1 for
-//! anything else. Messages are one line and never carry a secret.
+//! bad input (unknown user, malformed range, a value outside its set), 3 when an org
+//! refused the desktop client's credentials, 1 for anything else. Messages are one
+//! line (but the explanation of refused credentials) and never carry a secret.
 
 mod bench;
 mod bench_records;
 mod bench_sync;
+mod client;
 mod demo;
 mod hub;
 mod hub_contacts;
@@ -29,6 +31,8 @@ pub enum Failure {
     Usage(anyhow::Error),
     /// Something else broke; exit status 1.
     Internal(anyhow::Error),
+    /// An org refused the credentials; the explanation is printed as it is; exit status 3.
+    Refused(String),
 }
 
 impl Failure {
@@ -37,6 +41,10 @@ impl Failure {
         let (e, code) = match self {
             Self::Usage(e) => (e, 2),
             Self::Internal(e) => (e, 1),
+            Self::Refused(explanation) => {
+                eprintln!("{explanation}");
+                return ExitCode::from(3);
+            }
         };
         let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
         eprintln!("error: {}", chain.join(": "));
@@ -115,5 +123,6 @@ pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
         Command::Mail(cmd) => mail::run(cmd, config).await,
         Command::Org(cmd) => org::run(cmd, config).await,
         Command::Hub(cmd) => hub::run(cmd, config).await,
+        Command::Client(args) => client::run(args).await,
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod client;
 mod hub;
 mod hub_sync;
 mod jsforce;

@@ -64,7 +64,8 @@ impl Cli {
         self.run_with(args, None, env)
     }
 
-    fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    /// Like [`Cli::run`] with extra environment variables.
+    pub fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
         let mut child = self.spawn(args, env);
         if let Some(mut input) = child.stdin.take() {
             if let Some(text) = stdin {
