@@ -470,7 +470,10 @@ fn keeps_the_secrets_in_the_system_keyring_when_one_answers() {
         .expect("dbus-run-session runs (Debian package dbus)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("SETTINGS=0") && stdout.contains("STATUS=0"), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("SETTINGS=0") && stdout.contains("STATUS=0"),
+        "{stdout}{stderr}"
+    );
     assert!(
         stdout.contains("are in the system keyring (service \"latchkey-client\""),
         "{stdout}"
@@ -478,7 +481,9 @@ fn keeps_the_secrets_in_the_system_keyring_when_one_answers() {
     assert!(stdout.contains("Secrets:         in the system keyring"), "{stdout}");
     assert!(stdout.contains("Logged in as:    Jane Doe"), "{stdout}");
     assert!(!dir.join("secrets.sealed").exists());
-    assert!(std::fs::read_to_string(dir.join("settings.toml")).unwrap().contains("storage = \"keyring\""));
+    assert!(std::fs::read_to_string(dir.join("settings.toml"))
+        .unwrap()
+        .contains("storage = \"keyring\""));
     for secret in [PASSWORD, token.as_str()] {
         assert!(!stdout.contains(secret) && !stderr.contains(secret));
     }
