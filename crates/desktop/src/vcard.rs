@@ -12,6 +12,7 @@ use calcard::vcard::{
     VCard, VCardEntry, VCardParameter, VCardParameterName, VCardParameterValue, VCardProperty, VCardType, VCardValue,
 };
 use calcard::{Entry, Parser};
+use latchkey_core::records::value::plausible_email;
 
 /// Contact fields by their CRM names; only non-empty values are present.
 pub type Fields = BTreeMap<String, String>;
@@ -240,7 +241,7 @@ fn card(lines: &[Line]) -> Result<Card, CardError> {
         }
     }
     if let Some(email) = fields.get("Email") {
-        if !looks_like_email(email) {
+        if !plausible_email(email) {
             return Err(fault(line_of("Email"), format!("{email:?} is not an e-mail address")));
         }
     }
@@ -249,20 +250,6 @@ fn card(lines: &[Line]) -> Result<Card, CardError> {
         fields,
         vcard,
     })
-}
-
-fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !s.contains(char::is_whitespace)
-                && !domain.contains('@')
-        }
-        None => false,
-    }
 }
 
 fn value_text(value: &VCardValue) -> String {

@@ -74,15 +74,9 @@ fn check(c: &HubContact) -> Result<(), String> {
         return Err(e);
     }
     match c.email.as_deref() {
-        Some(e) if !valid_email(e) => Err(format!("{e:?} is not an e-mail address")),
+        Some(e) if !latchkey_core::records::value::plausible_email(e) => Err(format!("{e:?} is not an e-mail address")),
         _ => Ok(()),
     }
-}
-
-fn valid_email(e: &str) -> bool {
-    let mut parts = e.split('@');
-    matches!((parts.next(), parts.next(), parts.next()),
-        (Some(local), Some(domain), None) if !local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace))
 }
 
 /// What an import did.

@@ -76,17 +76,7 @@ impl TokenReason {
 
 fn valid_username(s: &str) -> bool {
     let s = s.trim();
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && s.len() <= 80
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    }
+    latchkey_core::records::value::plausible_email(s) && s.len() <= 80 && !s.chars().any(char::is_control)
 }
 
 /// Puts a rendered message in the outbox, inside the caller's transaction.

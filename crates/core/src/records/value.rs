@@ -113,7 +113,9 @@ impl Value {
 }
 
 /// One local part, one `@`, a dotted domain; no spaces. (Salesforce's rule is similar.)
-fn plausible_email(s: &str) -> bool {
+/// Whether `s` looks like an e-mail address (one `@`, a dotted domain, no spaces): the
+/// check an Email field's values pass, shared by everyone who must predict it.
+pub fn plausible_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
