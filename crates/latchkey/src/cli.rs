@@ -759,9 +759,13 @@ pub enum AppCommand {
         /// The user the client-credentials grant runs as.
         #[arg(long)]
         run_as: Option<String>,
-        /// OAuth callback URL.
+        /// OAuth callback URL (the web-server flow redirects only there).
         #[arg(long)]
         callback: Option<String>,
+        /// A public client (desktop or mobile app that cannot keep a secret): the
+        /// web-server flow needs no secret but requires PKCE.
+        #[arg(long)]
+        public: bool,
         /// Org (id or name); may be left out when there is one.
         #[arg(long)]
         org: Option<String>,
@@ -793,7 +797,11 @@ pub enum AppCommand {
         /// Whether refresh tokens survive the user's password change or reset (the
         /// default, so that OAuth integrations outlive password resets).
         #[arg(long, action = clap::ArgAction::Set)]
-        survives_password_change: bool,
+        survives_password_change: Option<bool>,
+        /// Whether each refresh replaces the refresh token (a replaced token presented
+        /// again revokes every token of its grant).
+        #[arg(long, action = clap::ArgAction::Set)]
+        rotate: Option<bool>,
         /// Org (id or name); may be left out when there is one.
         #[arg(long)]
         org: Option<String>,

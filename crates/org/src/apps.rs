@@ -50,6 +50,8 @@ impl Services {
             callback_url: callback_url.map(str::to_owned),
             created_at: self.clock.now(),
             refresh_survives_password_change: true,
+            rotate_refresh_tokens: false,
+            public_client: false,
         };
         let mut conn = self.store.conn().await?;
         apps::insert(&mut conn, &app).await?;
@@ -93,6 +95,16 @@ impl Services {
         match secret {
             Some(s) if app.secret_digest.matches(s) => Ok(Ok(app)),
             _ => Ok(Err(ClientRejection::BadSecret)),
+        }
+    }
+
+    /// A public client (no secret) for the grants that allow one: the app must be
+    /// marked public, and its codes need PKCE.
+    pub async fn public_client(&self, client_id: &str) -> Result<Result<ConnectedApp, ClientRejection>, AccountError> {
+        match self.decision_app(client_id).await? {
+            None => Ok(Err(ClientRejection::UnknownClient)),
+            Some(app) if app.public_client => Ok(Ok(app)),
+            Some(_) => Ok(Err(ClientRejection::BadSecret)),
         }
     }
 }

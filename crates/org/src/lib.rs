@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod apps;
+pub mod authorization;
 pub mod challenges;
 pub mod decisions;
 pub mod error;

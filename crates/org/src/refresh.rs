@@ -6,21 +6,24 @@
 use std::net::IpAddr;
 
 use latchkey_core::ids::OrgId;
-use latchkey_core::secret::{random_alphanumeric, SecretDigest};
-use latchkey_store::apps::{self, ConnectedApp};
-use latchkey_store::refresh_tokens;
+use latchkey_core::secret::SecretDigest;
+use latchkey_store::apps::{self, ConnectedApp, Switch};
+use latchkey_store::refresh_tokens::{self, Redeemed};
 use secrecy::{ExposeSecret, SecretString};
 
 use latchkey_core::status::LoginStatus;
 
+use crate::authorization::new_refresh_token;
 use crate::login::Admitted;
 use crate::{AccountError, Services};
 
 /// What a redeemed refresh token came to.
 #[derive(Debug)]
 pub enum Refreshed {
-    /// Admitted, with the token's digest for the new access token.
-    Admitted(Box<Admitted>, SecretDigest),
+    /// Admitted, with the digest of the refresh token the new access token hangs from,
+    /// and — for an app that rotates them — the refresh token that replaces the one
+    /// presented.
+    Admitted(Box<Admitted>, SecretDigest, Option<SecretString>),
     /// The token is live but its user is refused (frozen, locked, inactive,
     /// restricted IP).
     Refused(LoginStatus),
@@ -51,16 +54,16 @@ impl Services {
         if &user.org_id != org {
             return Err(AccountError::Invalid(format!("user {username:?} is not in this org")));
         }
-        let token = SecretString::from(format!("5Aep861{}", random_alphanumeric(80).expose_secret()));
+        let (token, digest) = new_refresh_token();
         let mut conn = self.store.conn().await?;
-        let digest = SecretDigest::of(token.expose_secret());
         refresh_tokens::insert(&mut conn, &digest, &app.client_id, &user.id, org, self.clock.now()).await?;
         tracing::info!(client = %app.name, user_id = %user.id, "refresh token issued");
         Ok((app, token))
     }
 
     /// The `refresh_token` grant for an authenticated `app`: the token's user logs in
-    /// through the same decision as the client-credentials grant.
+    /// through the same decision as the client-credentials grant. An app that rotates
+    /// its tokens gets a new one; a replaced token presented again revokes its family.
     pub async fn redeem_refresh_token(
         &self,
         app: &ConnectedApp,
@@ -71,15 +74,31 @@ impl Services {
         let mut conn = self.store.conn().await?;
         let found = refresh_tokens::redeem(&mut conn, &digest, &app.client_id, self.clock.now()).await?;
         drop(conn);
-        let Some(found) = found else {
-            return Ok(Refreshed::Expired);
+        let found = match found {
+            None => return Ok(Refreshed::Expired),
+            Some(Redeemed::Replaced { family }) => {
+                self.revoke_family(&family).await?;
+                return Ok(Refreshed::Expired);
+            }
+            Some(Redeemed::Live(found)) => found,
         };
-        Ok(
-            match self.login_without_password(&found.user_id, &app.name, ip).await? {
-                Ok(admitted) => Refreshed::Admitted(Box::new(admitted), digest),
-                Err(status) => Refreshed::Refused(status),
-            },
-        )
+        let admitted = match self.login_without_password(&found.user_id, &app.name, ip).await? {
+            Ok(admitted) => admitted,
+            Err(status) => return Ok(Refreshed::Refused(status)),
+        };
+        if !app.rotate_refresh_tokens {
+            return Ok(Refreshed::Admitted(Box::new(admitted), digest, None));
+        }
+        let (next, next_digest) = new_refresh_token();
+        let mut tx = self.store.begin().await?;
+        let replaced = refresh_tokens::replace(&mut tx, &digest, &next_digest, self.clock.now()).await?;
+        latchkey_store::commit(tx).await?;
+        if !replaced {
+            // A concurrent refresh with the same token: one of the two is not the app.
+            self.revoke_family(&found.family).await?;
+            return Ok(Refreshed::Expired);
+        }
+        Ok(Refreshed::Admitted(Box::new(admitted), next_digest, Some(next)))
     }
 
     /// Revokes a refresh token and the access tokens issued from it; `true` when it
@@ -96,20 +115,25 @@ impl Services {
         Ok(owner.is_some())
     }
 
-    /// Sets whether the org's app `app_name` keeps its refresh tokens across password
-    /// changes and resets.
-    pub async fn set_refresh_survives_password_change(
+    /// Turns one of the org's app `app_name`'s switches on or off (refresh tokens
+    /// surviving password changes, rotating refresh tokens, public client).
+    pub async fn set_app_switch(
         &self,
         org: &OrgId,
         app_name: &str,
-        survives: bool,
+        switch: Switch,
+        on: bool,
     ) -> Result<ConnectedApp, AccountError> {
         let mut app = self.app_named(org, app_name).await?;
         let mut conn = self.store.conn().await?;
-        apps::set_refresh_survives_password_change(&mut conn, &app.client_id, survives).await?;
-        app.refresh_survives_password_change = survives;
+        apps::set_switch(&mut conn, &app.client_id, switch, on).await?;
+        match switch {
+            Switch::RefreshSurvivesPasswordChange => app.refresh_survives_password_change = on,
+            Switch::RotateRefreshTokens => app.rotate_refresh_tokens = on,
+            Switch::PublicClient => app.public_client = on,
+        }
         self.decisions_changed();
-        tracing::info!(client = %app.name, survives, "refresh token policy set");
+        tracing::info!(client = %app.name, ?switch, on, "connected app policy set");
         Ok(app)
     }
 }

@@ -28,7 +28,37 @@ pub struct ConnectedApp {
     /// Whether its refresh tokens outlive a password change or reset (the default:
     /// that is what lets OAuth integrations outlive password resets).
     pub refresh_survives_password_change: bool,
+    /// Whether each refresh replaces the refresh token (a replaced one presented again
+    /// revokes the family).
+    pub rotate_refresh_tokens: bool,
+    /// A public client (a desktop or mobile app that cannot keep a secret): the
+    /// web-server flow needs no secret but must use PKCE.
+    pub public_client: bool,
 }
+
+/// An app's switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// [`ConnectedApp::refresh_survives_password_change`].
+    RefreshSurvivesPasswordChange,
+    /// [`ConnectedApp::rotate_refresh_tokens`].
+    RotateRefreshTokens,
+    /// [`ConnectedApp::public_client`].
+    PublicClient,
+}
+
+impl Switch {
+    fn column(self) -> &'static str {
+        match self {
+            Self::RefreshSurvivesPasswordChange => "refresh_survives_password_change",
+            Self::RotateRefreshTokens => "rotate_refresh_tokens",
+            Self::PublicClient => "public_client",
+        }
+    }
+}
+
+const COLUMNS: &str = "client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
+                       refresh_survives_password_change, rotate_refresh_tokens, public_client";
 
 #[derive(FromRow)]
 struct Row {
@@ -40,6 +70,8 @@ struct Row {
     callback_url: Option<String>,
     created_at: i64,
     refresh_survives_password_change: i64,
+    rotate_refresh_tokens: i64,
+    public_client: i64,
 }
 
 impl TryFrom<Row> for ConnectedApp {
@@ -57,6 +89,8 @@ impl TryFrom<Row> for ConnectedApp {
             callback_url: r.callback_url,
             created_at: from_millis(r.created_at, "app created_at")?,
             refresh_survives_password_change: flag(r.refresh_survives_password_change),
+            rotate_refresh_tokens: flag(r.rotate_refresh_tokens),
+            public_client: flag(r.public_client),
         })
     }
 }
@@ -65,7 +99,8 @@ impl TryFrom<Row> for ConnectedApp {
 pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO connected_apps (client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
-         refresh_survives_password_change) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         refresh_survives_password_change, rotate_refresh_tokens, public_client) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&app.client_id)
     .bind(app.org_id.as_str())
@@ -75,6 +110,8 @@ pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreErro
     .bind(app.callback_url.as_deref())
     .bind(app.created_at.timestamp_millis())
     .bind(i64::from(app.refresh_survives_password_change))
+    .bind(i64::from(app.rotate_refresh_tokens))
+    .bind(i64::from(app.public_client))
     .execute(&mut *conn)
     .await
     .map_err(StoreError::duplicate_as("connected app"))?;
@@ -83,23 +120,19 @@ pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreErro
 
 /// The app with this consumer key.
 pub async fn find(conn: &mut Conn, client_id: &str) -> Result<Option<ConnectedApp>, StoreError> {
-    sqlx::query_as::<_, Row>(
-        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
-         refresh_survives_password_change FROM connected_apps WHERE client_id = $1",
-    )
-    .bind(client_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(ConnectedApp::try_from)
-    .transpose()
+    sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM connected_apps WHERE client_id = $1"))
+        .bind(client_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(ConnectedApp::try_from)
+        .transpose()
 }
 
 /// The org's apps, by name.
 pub async fn for_org(conn: &mut Conn, org: &OrgId) -> Result<Vec<ConnectedApp>, StoreError> {
-    sqlx::query_as::<_, Row>(
-        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
-         refresh_survives_password_change FROM connected_apps WHERE org_id = $1 ORDER BY name",
-    )
+    sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM connected_apps WHERE org_id = $1 ORDER BY name"
+    ))
     .bind(org.as_str())
     .fetch_all(&mut *conn)
     .await?
@@ -110,10 +143,9 @@ pub async fn for_org(conn: &mut Conn, org: &OrgId) -> Result<Vec<ConnectedApp>, 
 
 /// The org's app named `name`, if any.
 pub async fn find_by_name(conn: &mut Conn, org: &OrgId, name: &str) -> Result<Option<ConnectedApp>, StoreError> {
-    sqlx::query_as::<_, Row>(
-        "SELECT client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
-         refresh_survives_password_change FROM connected_apps WHERE org_id = $1 AND name = $2",
-    )
+    sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM connected_apps WHERE org_id = $1 AND name = $2"
+    ))
     .bind(org.as_str())
     .bind(name)
     .fetch_optional(&mut *conn)
@@ -132,17 +164,15 @@ pub async fn set_secret(conn: &mut Conn, client_id: &str, digest: &SecretDigest)
     Ok(done.rows_affected() > 0)
 }
 
-/// Sets whether an app's refresh tokens survive a password change; `true` when the app
-/// exists.
-pub async fn set_refresh_survives_password_change(
-    conn: &mut Conn,
-    client_id: &str,
-    survives: bool,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE connected_apps SET refresh_survives_password_change = $2 WHERE client_id = $1")
-        .bind(client_id)
-        .bind(i64::from(survives))
-        .execute(&mut *conn)
-        .await?;
+/// Turns one of an app's switches on or off; `true` when the app exists.
+pub async fn set_switch(conn: &mut Conn, client_id: &str, switch: Switch, on: bool) -> Result<bool, StoreError> {
+    let done = sqlx::query(&format!(
+        "UPDATE connected_apps SET {} = $2 WHERE client_id = $1",
+        switch.column()
+    ))
+    .bind(client_id)
+    .bind(i64::from(on))
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() > 0)
 }

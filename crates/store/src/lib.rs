@@ -4,6 +4,7 @@
 //! This is the only crate that contains SQL.
 
 pub mod apps;
+pub mod authorization_codes;
 pub mod challenges;
 pub mod epoch;
 pub mod hub;

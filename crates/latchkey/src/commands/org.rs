@@ -4,6 +4,7 @@ use latchkey_core::network::IpRange;
 use latchkey_core::records::{CustomField, CustomType, ObjectKind};
 use latchkey_org::accounts::CreateUser;
 use latchkey_org::Services;
+use latchkey_store::apps::Switch;
 use latchkey_store::login_history::{self, Filter};
 use secrecy::ExposeSecret;
 
@@ -68,13 +69,19 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
             name,
             run_as,
             callback,
+            public,
             org,
             json,
         }) => {
             let org = services.resolve_org(org.as_deref()).await?;
-            let (app, secret) = services
+            let (mut app, secret) = services
                 .create_app(&org.id, &name, run_as.as_deref(), callback.as_deref())
                 .await?;
+            if public {
+                app = services
+                    .set_app_switch(&org.id, &name, Switch::PublicClient, true)
+                    .await?;
+            }
             if json {
                 output::json(&serde_json::json!({
                     "name": app.name, "client_id": app.client_id, "client_secret": secret.expose_secret(),
@@ -100,18 +107,38 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
         OrgCommand::App(AppCommand::RefreshPolicy {
             name,
             survives_password_change,
+            rotate,
             org,
         }) => {
+            if survives_password_change.is_none() && rotate.is_none() {
+                return Err(usage("give --survives-password-change or --rotate (true or false)"));
+            }
             let org = services.resolve_org(org.as_deref()).await?;
-            let app = services
-                .set_refresh_survives_password_change(&org.id, &name, survives_password_change)
-                .await?;
-            let verb = if app.refresh_survives_password_change {
-                "survive"
-            } else {
-                "end at"
-            };
-            println!("refresh tokens of {} now {verb} a password change", app.name);
+            let mut app = None;
+            for (switch, on) in [
+                (Switch::RefreshSurvivesPasswordChange, survives_password_change),
+                (Switch::RotateRefreshTokens, rotate),
+            ] {
+                if let Some(on) = on {
+                    app = Some(services.set_app_switch(&org.id, &name, switch, on).await?);
+                }
+            }
+            if let Some(app) = app {
+                let survive = if app.refresh_survives_password_change {
+                    "survive"
+                } else {
+                    "end at"
+                };
+                let rotate = if app.rotate_refresh_tokens {
+                    "rotate"
+                } else {
+                    "do not rotate"
+                };
+                println!(
+                    "refresh tokens of {} now {survive} a password change and {rotate}",
+                    app.name
+                );
+            }
         }
         OrgCommand::Token(TokenCommand::Reset { username }) => {
             let user = services.reset_token(&username).await?;

@@ -1,5 +1,5 @@
 //! The OAuth 2.0 token endpoint `/services/oauth2/token` (wire-spec §6): the password,
-//! client-credentials and refresh-token grants. Errors are HTTP 400
+//! client-credentials, refresh-token and authorization-code grants. Errors are HTTP 400
 //! `{error, error_description}`.
 
 use axum::body::Bytes;
@@ -20,6 +20,7 @@ use sha2::Sha256;
 
 use super::{base_url, ClientIp, HttpState};
 use crate::apps::ClientRejection;
+use crate::authorization::Exchange;
 use crate::login::{Admitted, LoginOutcome, LoginRequest};
 use crate::refresh::Refreshed;
 use crate::sessions::Issued;
@@ -67,6 +68,29 @@ struct TokenForm {
     username: Option<String>,
     password: Option<SecretString>,
     refresh_token: Option<SecretString>,
+    code: Option<SecretString>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<SecretString>,
+}
+
+/// What a grant issued.
+struct Granted {
+    user: User,
+    issued: Issued,
+    /// A new refresh token (authorization code with `refresh_token` scope, rotation).
+    refresh_token: Option<SecretString>,
+    scope: String,
+}
+
+impl Granted {
+    fn of((user, issued): (User, Issued)) -> Self {
+        Self {
+            user,
+            issued,
+            refresh_token: None,
+            scope: "api".into(),
+        }
+    }
 }
 
 fn parse_form(body: &[u8], headers: &HeaderMap) -> Result<TokenForm, OAuthError> {
@@ -90,6 +114,9 @@ fn parse_form(body: &[u8], headers: &HeaderMap) -> Result<TokenForm, OAuthError>
             "username" => form.username = Some(v),
             "password" => form.password = Some(SecretString::from(v)),
             "refresh_token" => form.refresh_token = Some(SecretString::from(v)),
+            "code" => form.code = Some(SecretString::from(v)),
+            "redirect_uri" => form.redirect_uri = Some(v),
+            "code_verifier" => form.code_verifier = Some(SecretString::from(v)),
             _ => {}
         }
     }
@@ -126,14 +153,24 @@ async fn token(
 ) -> Result<Response, OAuthError> {
     let form = parse_form(&body, &headers)?;
     let grant = form.grant_type.clone().unwrap_or_default();
-    if !["password", "client_credentials", "refresh_token"].contains(&grant.as_str()) {
+    if !["password", "client_credentials", "refresh_token", "authorization_code"].contains(&grant.as_str()) {
         return Err(error("unsupported_grant_type", "grant type not supported"));
     }
     let Some(client_id) = form.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Err(error("invalid_client_id", "client identifier invalid"));
     };
-    let secret = form.client_secret.as_ref().map(|s| s.expose_secret());
-    let app = match state.services.authenticate_client(client_id, secret).await {
+    let secret = form
+        .client_secret
+        .as_ref()
+        .map(|s| s.expose_secret())
+        .filter(|s| !s.is_empty());
+    let public = secret.is_none() && matches!(grant.as_str(), "authorization_code" | "refresh_token");
+    let checked = if public {
+        state.services.public_client(client_id).await
+    } else {
+        state.services.authenticate_client(client_id, secret).await
+    };
+    let app = match checked {
         Ok(Ok(app)) => app,
         Ok(Err(ClientRejection::UnknownClient)) => return Err(error("invalid_client_id", "client identifier invalid")),
         Ok(Err(ClientRejection::BadSecret)) => return Err(error("invalid_client", "invalid client credentials")),
@@ -142,24 +179,34 @@ async fn token(
             return Err(server_error());
         }
     };
-    let (user, issued) = match grant.as_str() {
-        "password" => password_grant(&state, &form, &app, ip).await?,
+    let granted = match grant.as_str() {
+        "password" => Granted::of(password_grant(&state, &form, &app, ip).await?),
         "refresh_token" => refresh_grant(&state, &form, &app, ip).await?,
-        _ => client_credentials(&state, &app, ip).await?,
+        "authorization_code" => code_grant(&state, &form, &app, ip).await?,
+        _ => Granted::of(client_credentials(&state, &app, ip).await?),
     };
+    let Granted {
+        user,
+        issued,
+        refresh_token,
+        scope,
+    } = granted;
     let base = base_url(&state, &headers);
     let id = format!("{base}/id/{}/{}", user.org_id, user.id);
     let issued_at = state.services.clock.now().timestamp_millis().to_string();
     let signature = signature(secret.unwrap_or_default(), &id, &issued_at);
-    let body = json!({
+    let mut body = json!({
         "access_token": issued.id.expose_secret(),
         "instance_url": base,
         "id": id,
         "token_type": "Bearer",
         "issued_at": issued_at,
         "signature": signature,
-        "scope": "api",
+        "scope": scope,
     });
+    if let Some(token) = refresh_token {
+        body["refresh_token"] = json!(token.expose_secret());
+    }
     Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 
@@ -239,13 +286,14 @@ async fn admit(
     Ok((user, issued))
 }
 
-/// The refresh-token grant (wire-spec §6.4): a new access token, no new refresh token.
+/// The refresh-token grant (wire-spec §6.4): a new access token; a new refresh token
+/// only for apps that rotate them.
 async fn refresh_grant(
     state: &HttpState,
     form: &TokenForm,
     app: &ConnectedApp,
     ip: std::net::IpAddr,
-) -> Result<(User, Issued), OAuthError> {
+) -> Result<Granted, OAuthError> {
     let expired = error("invalid_grant", "expired access/refresh token");
     let Some(token) = form.refresh_token.as_ref().filter(|t| !t.expose_secret().is_empty()) else {
         return Err(expired);
@@ -256,9 +304,46 @@ async fn refresh_grant(
         .await
         .map_err(internal("refresh-token grant"))?
     {
-        Refreshed::Admitted(admitted, digest) => admit(state, *admitted, app, Some(&digest)).await,
+        Refreshed::Admitted(admitted, digest, next) => {
+            let mut granted = Granted::of(admit(state, *admitted, app, Some(&digest)).await?);
+            granted.refresh_token = next;
+            Ok(granted)
+        }
         Refreshed::Refused(status) => Err(refused(status)),
         Refreshed::Expired => Err(expired),
+    }
+}
+
+/// The authorization-code grant of the web-server flow (with PKCE).
+async fn code_grant(
+    state: &HttpState,
+    form: &TokenForm,
+    app: &ConnectedApp,
+    ip: std::net::IpAddr,
+) -> Result<Granted, OAuthError> {
+    let Some(code) = form.code.as_ref().filter(|c| !c.expose_secret().is_empty()) else {
+        return Err(error("invalid_grant", "invalid authorization code"));
+    };
+    let verifier = form.code_verifier.as_ref().map(|v| v.expose_secret());
+    match state
+        .services
+        .exchange_code(app, code.expose_secret(), form.redirect_uri.as_deref(), verifier, ip)
+        .await
+        .map_err(internal("authorization-code grant"))?
+    {
+        Exchange::Admitted {
+            admitted,
+            refresh,
+            scope,
+        } => {
+            let (token, digest) = refresh.unzip();
+            let mut granted = Granted::of(admit(state, *admitted, app, digest.as_ref()).await?);
+            granted.refresh_token = token;
+            granted.scope = scope;
+            Ok(granted)
+        }
+        Exchange::Refused(status) => Err(refused(status)),
+        Exchange::Invalid(description) => Err(error("invalid_grant", description)),
     }
 }
 

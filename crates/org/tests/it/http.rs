@@ -281,9 +281,24 @@ async fn oauth_errors_are_400_json() {
     let user = enc(USER);
     let cases = [
         (
-            "grant_type=authorization_code&code=x".to_owned(),
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Asaml2-bearer&assertion=x".to_owned(),
             "unsupported_grant_type",
             "grant type not supported",
+        ),
+        (
+            "grant_type=authorization_code&code=x".to_owned(),
+            "invalid_client_id",
+            "client identifier invalid",
+        ),
+        (
+            format!("grant_type=authorization_code&client_id={cid}&code=x"),
+            "invalid_client",
+            "invalid client credentials",
+        ),
+        (
+            format!("grant_type=authorization_code&client_id={cid}&client_secret={cs}&code=x"),
+            "invalid_grant",
+            "invalid authorization code",
         ),
         (
             "grant_type=password&username=a&password=b".to_owned(),

@@ -137,7 +137,12 @@ async fn refresh_tokens_survive_password_changes_unless_the_app_says_otherwise()
     let drops = authorized(&stack, "Drops").await;
     let app = stack
         .services
-        .set_refresh_survives_password_change(&org.id, "Drops", false)
+        .set_app_switch(
+            &org.id,
+            "Drops",
+            latchkey_store::apps::Switch::RefreshSurvivesPasswordChange,
+            false,
+        )
         .await
         .unwrap();
     assert!(!app.refresh_survives_password_change);

@@ -3,8 +3,9 @@
 
 use chrono::Duration;
 use latchkey_core::secret::SecretDigest;
-use latchkey_store::apps::{self, ConnectedApp};
-use latchkey_store::refresh_tokens::{self, Revocation};
+use latchkey_store::apps::{self, ConnectedApp, Switch};
+use latchkey_store::authorization_codes::{self, AuthorizationCode, Spent};
+use latchkey_store::refresh_tokens::{self, Redeemed, RefreshToken, Revocation};
 use latchkey_store::sessions::{self, NewSession};
 use latchkey_store::{Store, Write};
 
@@ -22,7 +23,105 @@ fn app(org: &latchkey_store::orgs::Org, client_id: &str, survives: bool) -> Conn
         callback_url: None,
         created_at: t0(),
         refresh_survives_password_change: survives,
+        rotate_refresh_tokens: false,
+        public_client: false,
     }
+}
+
+fn live(found: Option<Redeemed>) -> RefreshToken {
+    match found {
+        Some(Redeemed::Live(token)) => token,
+        other => panic!("expected a live token, found {other:?}"),
+    }
+}
+
+store_test!(rotation_replaces_tokens_and_a_replaced_one_gives_the_family_away);
+async fn rotation_replaces_tokens_and_a_replaced_one_gives_the_family_away(store: &Store) {
+    let (org, user) = org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    apps::insert(&mut c, &app(&org, "rotates", true)).await.unwrap();
+    let (first, second, third) = (
+        SecretDigest::of("rt-1"),
+        SecretDigest::of("rt-2"),
+        SecretDigest::of("rt-3"),
+    );
+    refresh_tokens::insert(&mut c, &first, "rotates", &user.id, &org.id, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        live(refresh_tokens::redeem(&mut c, &first, "rotates", t0()).await.unwrap()).family,
+        first.as_bytes().to_vec()
+    );
+    assert!(refresh_tokens::replace(&mut c, &first, &second, t0()).await.unwrap());
+    assert!(
+        !refresh_tokens::replace(&mut c, &first, &third, t0()).await.unwrap(),
+        "a replaced token cannot be replaced again (a race is lost, not doubled)"
+    );
+    let family = first.as_bytes().to_vec();
+    assert_eq!(
+        refresh_tokens::redeem(&mut c, &first, "rotates", t0()).await.unwrap(),
+        Some(Redeemed::Replaced { family: family.clone() })
+    );
+    assert_eq!(
+        live(refresh_tokens::redeem(&mut c, &second, "rotates", t0()).await.unwrap()).family,
+        family
+    );
+    assert_eq!(
+        refresh_tokens::delete_family(&mut c, &family).await.unwrap(),
+        Some(user.id.clone())
+    );
+    assert_eq!(
+        refresh_tokens::redeem(&mut c, &second, "rotates", t0()).await.unwrap(),
+        None
+    );
+}
+
+store_test!(authorization_codes_work_once_and_expire);
+async fn authorization_codes_work_once_and_expire(store: &Store) {
+    let (org, user) = org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    apps::insert(&mut c, &app(&org, "web", true)).await.unwrap();
+    let code = AuthorizationCode {
+        client_id: "web".into(),
+        user_id: user.id.clone(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: "api refresh_token".into(),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+    };
+    let (fresh, stale) = (SecretDigest::of("code-1"), SecretDigest::of("code-2"));
+    let expires = t0() + Duration::minutes(15);
+    authorization_codes::insert(&mut c, &fresh, &code, t0(), expires)
+        .await
+        .unwrap();
+    authorization_codes::insert(&mut c, &stale, &code, t0(), expires)
+        .await
+        .unwrap();
+    assert_eq!(
+        authorization_codes::spend(&mut c, &fresh, "another-app", t0())
+            .await
+            .unwrap(),
+        Spent::Invalid
+    );
+    assert_eq!(
+        authorization_codes::spend(&mut c, &fresh, "web", t0()).await.unwrap(),
+        Spent::Fresh(code.clone())
+    );
+    authorization_codes::set_family(&mut c, &fresh, b"family")
+        .await
+        .unwrap();
+    assert_eq!(
+        authorization_codes::spend(&mut c, &fresh, "web", t0()).await.unwrap(),
+        Spent::Replayed {
+            family: Some(b"family".to_vec())
+        }
+    );
+    assert_eq!(
+        authorization_codes::spend(&mut c, &stale, "web", expires)
+            .await
+            .unwrap(),
+        Spent::Invalid,
+        "expired at 15 minutes"
+    );
 }
 
 store_test!(refresh_tokens_follow_their_app_policy);
@@ -31,9 +130,11 @@ async fn refresh_tokens_follow_their_app_policy(store: &Store) {
     let mut c = store.conn().await.unwrap();
     apps::insert(&mut c, &app(&org, "keeps", true)).await.unwrap();
     apps::insert(&mut c, &app(&org, "drops", true)).await.unwrap();
-    assert!(apps::set_refresh_survives_password_change(&mut c, "drops", false)
-        .await
-        .unwrap());
+    assert!(
+        apps::set_switch(&mut c, "drops", Switch::RefreshSurvivesPasswordChange, false)
+            .await
+            .unwrap()
+    );
     assert!(
         !apps::find(&mut c, "drops")
             .await
@@ -58,19 +159,13 @@ async fn refresh_tokens_follow_their_app_policy(store: &Store) {
     );
     let soon = t0() + Duration::seconds(30);
     let later = t0() + Duration::minutes(5);
-    let used = refresh_tokens::redeem(&mut c, &keeps, "keeps", soon)
-        .await
-        .unwrap()
-        .unwrap();
+    let used = live(refresh_tokens::redeem(&mut c, &keeps, "keeps", soon).await.unwrap());
     assert_eq!(
         (used.user_id.clone(), used.org_id.clone()),
         (user.id.clone(), org.id.clone())
     );
     refresh_tokens::redeem(&mut c, &keeps, "keeps", later).await.unwrap();
-    let seen = refresh_tokens::redeem(&mut c, &keeps, "keeps", later)
-        .await
-        .unwrap()
-        .unwrap();
+    let seen = live(refresh_tokens::redeem(&mut c, &keeps, "keeps", later).await.unwrap());
     assert_eq!(
         (seen.created_at, seen.last_used_at),
         (t0(), later),

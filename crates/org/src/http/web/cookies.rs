@@ -15,6 +15,8 @@ pub(super) const SESSION: &str = "sid";
 pub(super) const CHALLENGE: &str = "lk_challenge";
 /// The remembered browser (signed: the username it verified).
 pub(super) const DEVICE: &str = "lk_device";
+/// Where a login continues after the verification code (an OAuth authorization).
+pub(super) const START: &str = "lk_start";
 /// How long a verified browser is remembered.
 const DEVICE_DAYS: i64 = 365;
 

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::account::{signed_in, start_session};
-use super::cookies::{self, CHALLENGE, DEVICE};
+use super::cookies::{self, CHALLENGE, DEVICE, START};
 use super::pages::{self, render};
 use crate::challenges::{Verification, CODE_VALID_MINUTES};
 use crate::http::{ClientIp, HttpState};
@@ -24,10 +24,18 @@ fn generic_refusal(product: &str) -> String {
     format!("Please check your username and password. If you still can't log in, contact your {product} administrator.")
 }
 
-/// What a redirect to the login page may ask it to say.
+/// What a redirect to the login page may ask it to say, and where to go after.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Notice {
     m: Option<String>,
+    #[serde(rename = "startURL")]
+    start: Option<String>,
+}
+
+/// Where a login may continue: only this org's OAuth authorization page (a local path,
+/// so a crafted link cannot send anyone elsewhere).
+fn safe_start(start: Option<&str>) -> Option<&str> {
+    start.filter(|s| s.starts_with("/services/oauth2/authorize?") && !s.contains(['\r', '\n', '\\']))
 }
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
@@ -58,6 +66,7 @@ fn login_page(
     username: &str,
     error: Option<&str>,
     notice: Option<&str>,
+    start: Option<&str>,
 ) -> Response {
     let (jar, csrf) = cookies::csrf_token(state, jar);
     let page = pages::Login {
@@ -66,16 +75,18 @@ fn login_page(
         username,
         error,
         notice,
+        start: start.unwrap_or_default(),
     };
     (jar, render(&page, StatusCode::OK)).into_response()
 }
 
 /// `GET /`: the login page (or home, for a browser already signed in).
 pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<Notice>) -> Response {
+    let start = safe_start(q.start.as_deref());
     if matches!(signed_in(&state, &jar).await, Ok(Some(_))) {
-        return Redirect::to("/home").into_response();
+        return Redirect::to(start.unwrap_or("/home")).into_response();
     }
-    login_page(&state, jar, "", None, notice_text(q.m.as_deref()))
+    login_page(&state, jar, "", None, notice_text(q.m.as_deref()), start)
 }
 
 /// The login form.
@@ -87,6 +98,8 @@ pub(super) struct LoginForm {
     password: String,
     #[serde(default, rename = "_csrf")]
     csrf: String,
+    #[serde(default)]
+    start: String,
 }
 
 /// `POST /login`.
@@ -115,12 +128,13 @@ pub(super) async fn submit(
     };
     let services = &state.services;
     let refused = generic_refusal(&services.mail.product);
+    let start = safe_start(Some(form.start.as_str()));
     match services.login(&req).await {
         Ok(LoginOutcome::Success {
             user,
             org,
             password_expired,
-        }) => start_session(&state, jar, &user, &org, password_expired, "/home").await,
+        }) => start_session(&state, jar, &user, &org, password_expired, start.unwrap_or("/home")).await,
         Ok(LoginOutcome::Refused(LoginStatus::ChallengeRequired)) => {
             let issued = match services.user(&username).await {
                 Ok(user) => services.issue_challenge(&user, ip).await,
@@ -128,19 +142,22 @@ pub(super) async fn submit(
             };
             match issued {
                 Ok(id) => {
-                    let jar = jar.add(cookies::cookie(&state, CHALLENGE, id, SameSite::Strict));
+                    let mut jar = jar.add(cookies::cookie(&state, CHALLENGE, id, SameSite::Strict));
+                    if let Some(start) = start {
+                        jar = jar.add(cookies::cookie(&state, START, start.to_owned(), SameSite::Strict));
+                    }
                     (jar, Redirect::to("/verify")).into_response()
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "a verification code could not be sent");
-                    login_page(&state, jar, &username, Some(&refused), None)
+                    login_page(&state, jar, &username, Some(&refused), None, start)
                 }
             }
         }
-        Ok(LoginOutcome::Refused(_)) => login_page(&state, jar, &username, Some(&refused), None),
+        Ok(LoginOutcome::Refused(_)) => login_page(&state, jar, &username, Some(&refused), None, start),
         Err(e) => {
             tracing::error!(error = %e, "a browser login failed");
-            login_page(&state, jar, &username, Some(&refused), None)
+            login_page(&state, jar, &username, Some(&refused), None, start)
         }
     }
 }
@@ -209,11 +226,13 @@ pub(super) async fn verify_submit(
             org,
             password_expired,
         }) => {
-            let jar = jar.remove(cookies::removal(CHALLENGE));
+            let start = jar.get(START).map(|c| c.value().to_owned());
+            let to = safe_start(start.as_deref()).unwrap_or("/home").to_owned();
+            let jar = jar.remove(cookies::removal(CHALLENGE)).remove(cookies::removal(START));
             let signed = signed.add(cookies::device(&state, &user.username));
             (
                 signed,
-                start_session(&state, jar, &user, &org, password_expired, "/home").await,
+                start_session(&state, jar, &user, &org, password_expired, &to).await,
             )
                 .into_response()
         }
@@ -241,5 +260,10 @@ mod tests {
         assert_eq!(mask("nobody"), "your e-mail address");
         assert_eq!(notice_text(Some("out")), Some("You have logged out."));
         assert_eq!(notice_text(Some("<script>")), None);
+        let authorize = "/services/oauth2/authorize?client_id=x&redirect_uri=https%3A%2F%2Fa";
+        assert_eq!(safe_start(Some(authorize)), Some(authorize));
+        assert_eq!(safe_start(Some("https://evil.example/")), None);
+        assert_eq!(safe_start(Some("//evil.example/services/oauth2/authorize?")), None);
+        assert_eq!(safe_start(Some("/home")), None);
     }
 }

@@ -8,6 +8,7 @@
 //! sessions" ends it like any API session.
 
 mod account;
+mod authorize;
 mod chart;
 mod cookies;
 mod forgot;
@@ -34,6 +35,10 @@ pub(crate) fn is_login_surface(path: &str) -> bool {
 pub(super) fn router() -> Router<HttpState> {
     Router::new()
         .route("/", get(login::page))
+        .route(
+            "/services/oauth2/authorize",
+            get(authorize::start).post(authorize::decide),
+        )
         .route("/login", post(login::submit))
         .route("/verify", get(login::verify_page).post(login::verify_submit))
         .route("/logout", post(account::logout))

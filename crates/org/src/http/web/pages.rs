@@ -13,6 +13,8 @@ pub(super) struct Login<'a> {
     pub username: &'a str,
     pub error: Option<&'a str>,
     pub notice: Option<&'a str>,
+    /// Where to go after logging in (an OAuth authorization), or empty.
+    pub start: &'a str,
 }
 
 /// Identity verification: the e-mailed code.
@@ -59,6 +61,23 @@ pub(super) struct Message<'a> {
     pub product: &'a str,
     pub title: &'a str,
     pub text: &'a str,
+}
+
+/// The OAuth consent page: an app asks for access.
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub(super) struct Consent<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub app: &'a str,
+    pub scopes: Vec<&'a str>,
+    pub username: &'a str,
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scope: &'a str,
+    pub oauth_state: &'a str,
+    pub code_challenge: &'a str,
+    pub code_challenge_method: &'a str,
 }
 
 /// One row of a login history table.

@@ -1,0 +1,337 @@
+//! The authorization-code ("web server") flow of OAuth 2.0 with PKCE (RFC 6749 §4.1,
+//! RFC 7636): the checks of an authorization request, the code a user's consent
+//! issues (15 minutes, once, only its digest kept), and the code's exchange for an
+//! access token and — when the scopes ask for one — a refresh token. The integration
+//! never holds the user's password, so a password reset cannot break it.
+
+use std::net::IpAddr;
+
+use base64::Engine;
+use chrono::Duration;
+use latchkey_core::secret::{random_alphanumeric, SecretDigest};
+use latchkey_core::status::LoginStatus;
+use latchkey_store::apps::ConnectedApp;
+use latchkey_store::authorization_codes::{self, AuthorizationCode, Spent};
+use latchkey_store::refresh_tokens;
+use latchkey_store::users::User;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use crate::login::Admitted;
+use crate::{AccountError, Services};
+
+/// How long a code may wait for its exchange.
+pub const CODE_VALID_MINUTES: i64 = 15;
+
+/// The scopes an app may ask for, with what the consent page says of each.
+pub const SCOPES: [(&str, &str); 9] = [
+    ("api", "Access and manage your data"),
+    ("refresh_token", "Perform requests on your behalf at any time"),
+    ("offline_access", "Perform requests on your behalf at any time"),
+    ("full", "Full access"),
+    ("openid", "Access your unique identifier"),
+    ("id", "Access your basic information"),
+    ("profile", "Access your basic information"),
+    ("email", "Access your e-mail address"),
+    ("web", "Access your data in the browser"),
+];
+
+/// Scopes granted when a request names none.
+pub const DEFAULT_SCOPE: &str = "api refresh_token";
+
+/// An authorization request's parameters.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeRequest {
+    /// Must be `code`.
+    pub response_type: Option<String>,
+    /// The app's consumer key.
+    pub client_id: Option<String>,
+    /// Where the answer goes: exactly the app's callback URL.
+    pub redirect_uri: Option<String>,
+    /// Space-separated scopes.
+    pub scope: Option<String>,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// PKCE method: only `S256`.
+    pub code_challenge_method: Option<String>,
+}
+
+/// Why an authorization request fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// The client or its redirect URI cannot be trusted: show a page, never redirect
+    /// (that would make the org an open redirector).
+    Page(&'static str),
+    /// Tell the app, at its registered redirect URI: `(error, error_description)`.
+    Redirect(&'static str, &'static str),
+}
+
+/// A checked authorization request.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// The app.
+    pub app: ConnectedApp,
+    /// Its registered redirect URI (equal to the request's).
+    pub redirect_uri: String,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+    /// The PKCE challenge.
+    pub code_challenge: Option<String>,
+}
+
+impl Authorization {
+    /// The scopes, space-separated.
+    pub fn scope(&self) -> String {
+        self.scopes.join(" ")
+    }
+
+    /// What the consent page lists: one line per distinct description.
+    pub fn descriptions(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for scope in &self.scopes {
+            if let Some((_, text)) = SCOPES.iter().find(|(name, _)| name == scope) {
+                if !out.contains(text) {
+                    out.push(text);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What a code exchange came to.
+#[derive(Debug)]
+pub enum Exchange {
+    /// The user is admitted; a refresh token when the scopes asked for one.
+    Admitted {
+        /// The admitted login.
+        admitted: Box<Admitted>,
+        /// The new refresh token and its digest.
+        refresh: Option<(SecretString, SecretDigest)>,
+        /// The granted scopes.
+        scope: String,
+    },
+    /// The code was good but its user is refused now (frozen, inactive …).
+    Refused(LoginStatus),
+    /// `invalid_grant` with this description.
+    Invalid(&'static str),
+}
+
+/// `BASE64URL(SHA-256(verifier))` (RFC 7636 §4.2).
+pub fn s256(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// A PKCE verifier's or challenge's shape: 43 to 128 of `A-Z a-z 0-9 - . _ ~`.
+fn pkce_shaped(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// A new refresh token (shown once) and its digest.
+pub(crate) fn new_refresh_token() -> (SecretString, SecretDigest) {
+    let token = SecretString::from(format!("5Aep861{}", random_alphanumeric(80).expose_secret()));
+    let digest = SecretDigest::of(token.expose_secret());
+    (token, digest)
+}
+
+impl Services {
+    /// Checks an authorization request (before any login or consent).
+    pub async fn check_authorization(&self, req: &AuthorizeRequest) -> Result<Authorization, AuthorizeError> {
+        let client_id = req.client_id.as_deref().unwrap_or_default();
+        let app = match self.decision_app(client_id).await {
+            Ok(Some(app)) if !client_id.is_empty() => app,
+            Ok(_) => {
+                return Err(AuthorizeError::Page(
+                    "The app that sent you here is not known to this org.",
+                ))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "an authorization request could not be checked");
+                return Err(AuthorizeError::Page(
+                    "The request could not be checked just now. Try again.",
+                ));
+            }
+        };
+        let registered = app.callback_url.clone().unwrap_or_default();
+        if registered.is_empty() || req.redirect_uri.as_deref() != Some(registered.as_str()) {
+            return Err(AuthorizeError::Page(
+                "redirect_uri must match configuration: the app asked to send you to an address it has not registered.",
+            ));
+        }
+        if req.response_type.as_deref() != Some("code") {
+            return Err(AuthorizeError::Redirect(
+                "unsupported_response_type",
+                "response type not supported",
+            ));
+        }
+        let scope = req
+            .scope
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(DEFAULT_SCOPE);
+        let mut scopes: Vec<String> = Vec::new();
+        for s in scope.split_whitespace() {
+            if !SCOPES.iter().any(|(name, _)| *name == s) {
+                return Err(AuthorizeError::Redirect(
+                    "invalid_scope",
+                    "the requested scope is not allowed",
+                ));
+            }
+            if !scopes.iter().any(|have| have == s) {
+                scopes.push(s.to_owned());
+            }
+        }
+        let code_challenge = match (req.code_challenge.as_deref(), req.code_challenge_method.as_deref()) {
+            (None, _) if app.public_client => {
+                return Err(AuthorizeError::Redirect(
+                    "invalid_request",
+                    "missing required code challenge",
+                ))
+            }
+            (None, _) => None,
+            (Some(c), Some("S256")) if pkce_shaped(c) => Some(c.to_owned()),
+            (Some(_), Some("S256")) => {
+                return Err(AuthorizeError::Redirect("invalid_request", "invalid code challenge"))
+            }
+            (Some(_), _) => {
+                return Err(AuthorizeError::Redirect(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ))
+            }
+        };
+        Ok(Authorization {
+            app,
+            redirect_uri: registered,
+            scopes,
+            code_challenge,
+        })
+    }
+
+    /// The user allowed the app: a code for the app to exchange (shown once).
+    pub async fn issue_code(&self, authorization: &Authorization, user: &User) -> Result<SecretString, AccountError> {
+        if user.org_id != authorization.app.org_id {
+            return Err(AccountError::Invalid("the app belongs to another org".into()));
+        }
+        let code = SecretString::from(format!("aPrx{}", random_alphanumeric(60).expose_secret()));
+        let now = self.clock.now();
+        let record = AuthorizationCode {
+            client_id: authorization.app.client_id.clone(),
+            user_id: user.id.clone(),
+            redirect_uri: authorization.redirect_uri.clone(),
+            scope: authorization.scope(),
+            code_challenge: authorization.code_challenge.clone(),
+        };
+        let mut tx = self.store.begin().await?;
+        authorization_codes::purge(&mut tx, now - Duration::days(1)).await?;
+        authorization_codes::insert(
+            &mut tx,
+            &SecretDigest::of(code.expose_secret()),
+            &record,
+            now,
+            now + Duration::minutes(CODE_VALID_MINUTES),
+        )
+        .await?;
+        latchkey_store::commit(tx).await?;
+        tracing::info!(client = %authorization.app.name, user_id = %user.id, "authorization code issued");
+        Ok(code)
+    }
+
+    /// Revokes a refresh-token family and its access tokens.
+    pub(crate) async fn revoke_family(&self, family: &[u8]) -> Result<(), AccountError> {
+        let mut tx = self.store.begin().await?;
+        let owner = refresh_tokens::delete_family(&mut tx, family).await?;
+        latchkey_store::commit(tx).await?;
+        if let Some(user) = &owner {
+            self.caches.sessions.forget_user(user);
+            tracing::warn!(user_id = %user, "a refresh-token family was revoked (a used code or token came back)");
+        }
+        Ok(())
+    }
+
+    /// The `authorization_code` grant for `app` (already authenticated by its secret,
+    /// or a public client). The code is spent whatever follows, so a wrong verifier
+    /// cannot be retried against it.
+    pub async fn exchange_code(
+        &self,
+        app: &ConnectedApp,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+        ip: IpAddr,
+    ) -> Result<Exchange, AccountError> {
+        let digest = SecretDigest::of(code);
+        let mut conn = self.store.conn().await?;
+        let spent = authorization_codes::spend(&mut conn, &digest, &app.client_id, self.clock.now()).await?;
+        drop(conn);
+        let record = match spent {
+            Spent::Fresh(record) => record,
+            Spent::Invalid => return Ok(Exchange::Invalid("invalid authorization code")),
+            Spent::Replayed { family } => {
+                if let Some(family) = family {
+                    self.revoke_family(&family).await?;
+                }
+                return Ok(Exchange::Invalid("invalid authorization code"));
+            }
+        };
+        if redirect_uri != Some(record.redirect_uri.as_str()) {
+            return Ok(Exchange::Invalid("redirect_uri must match configuration"));
+        }
+        match (&record.code_challenge, verifier) {
+            (Some(challenge), Some(v)) if pkce_shaped(v) && &s256(v) == challenge => {}
+            (Some(_), _) => return Ok(Exchange::Invalid("invalid code verifier")),
+            (None, _) if app.public_client => return Ok(Exchange::Invalid("invalid code verifier")),
+            (None, _) => {}
+        }
+        let admitted = match self.login_without_password(&record.user_id, &app.name, ip).await? {
+            Ok(admitted) => admitted,
+            Err(status) => return Ok(Exchange::Refused(status)),
+        };
+        let wants_refresh = record
+            .scope
+            .split_whitespace()
+            .any(|s| s == "refresh_token" || s == "offline_access");
+        let refresh = if wants_refresh {
+            let (token, token_digest) = new_refresh_token();
+            let mut tx = self.store.begin().await?;
+            refresh_tokens::insert(
+                &mut tx,
+                &token_digest,
+                &app.client_id,
+                &record.user_id,
+                &admitted.org.id,
+                self.clock.now(),
+            )
+            .await?;
+            authorization_codes::set_family(&mut tx, &digest, token_digest.as_bytes()).await?;
+            latchkey_store::commit(tx).await?;
+            Some((token, token_digest))
+        } else {
+            None
+        };
+        Ok(Exchange::Admitted {
+            admitted: Box::new(admitted),
+            refresh,
+            scope: record.scope,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s256_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(pkce_shaped("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
+        assert!(!pkce_shaped("short"));
+        assert!(!pkce_shaped(&"a".repeat(129)));
+        assert!(!pkce_shaped(&format!("{}+", "a".repeat(43))));
+    }
+}
