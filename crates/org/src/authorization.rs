@@ -122,12 +122,19 @@ pub fn s256(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// A PKCE verifier's or challenge's shape: 43 to 128 of `A-Z a-z 0-9 - . _ ~`.
-fn pkce_shaped(s: &str) -> bool {
-    (43..=128).contains(&s.len())
+/// A PKCE challenge's or verifier's shape: 43 to `max` of `A-Z a-z 0-9 - . _ ~`.
+fn pkce_shaped(s: &str, max: usize) -> bool {
+    (43..=max).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
+
+/// The longest challenge (RFC 7636 allows 128; an S256 challenge has 43).
+const MAX_CHALLENGE: usize = 128;
+
+/// The longest verifier accepted: RFC 7636 says 128, but jsforce sends 171 characters
+/// (base64url of 128 random bytes) and Salesforce takes them, so we do too.
+const MAX_VERIFIER: usize = 256;
 
 /// A new refresh token (shown once) and its digest.
 pub(crate) fn new_refresh_token() -> (SecretString, SecretDigest) {
@@ -191,8 +198,10 @@ impl Services {
                 ))
             }
             (None, _) => None,
-            (Some(c), Some("S256")) if pkce_shaped(c) => Some(c.to_owned()),
-            (Some(_), Some("S256")) => {
+            // Salesforce documents only S256 and takes a challenge without a method as
+            // S256 (jsforce sends none), unlike RFC 7636's default of `plain`.
+            (Some(c), None | Some("S256")) if pkce_shaped(c, MAX_CHALLENGE) => Some(c.to_owned()),
+            (Some(_), None | Some("S256")) => {
                 return Err(AuthorizeError::Redirect("invalid_request", "invalid code challenge"))
             }
             (Some(_), _) => {
@@ -280,7 +289,7 @@ impl Services {
             return Ok(Exchange::Invalid("redirect_uri must match configuration"));
         }
         match (&record.code_challenge, verifier) {
-            (Some(challenge), Some(v)) if pkce_shaped(v) && &s256(v) == challenge => {}
+            (Some(challenge), Some(v)) if pkce_shaped(v, MAX_VERIFIER) && &s256(v) == challenge => {}
             (Some(_), _) => return Ok(Exchange::Invalid("invalid code verifier")),
             (None, _) if app.public_client => return Ok(Exchange::Invalid("invalid code verifier")),
             (None, _) => {}
@@ -329,9 +338,13 @@ mod tests {
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
-        assert!(pkce_shaped("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
-        assert!(!pkce_shaped("short"));
-        assert!(!pkce_shaped(&"a".repeat(129)));
-        assert!(!pkce_shaped(&format!("{}+", "a".repeat(43))));
+        assert!(pkce_shaped(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            MAX_CHALLENGE
+        ));
+        assert!(!pkce_shaped("short", MAX_VERIFIER));
+        assert!(!pkce_shaped(&"a".repeat(129), MAX_CHALLENGE));
+        assert!(pkce_shaped(&"a".repeat(171), MAX_VERIFIER));
+        assert!(!pkce_shaped(&format!("{}+", "a".repeat(43)), MAX_VERIFIER));
     }
 }

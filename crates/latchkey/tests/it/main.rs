@@ -10,6 +10,7 @@ mod hub_sync;
 mod jsforce;
 mod jsforce_records;
 mod lockout;
+mod oauth_flow;
 mod secrets;
 mod simple_salesforce;
 mod simple_salesforce_records;

@@ -1,0 +1,146 @@
+//! The web-server flow end to end: the real jsforce builds the authorization URL (with
+//! PKCE), a real headless Chromium logs in and answers the consent page, the app's
+//! callback (a real listener on loopback) receives the code, and jsforce exchanges it,
+//! calls the API and refreshes. Deny comes back as `access_denied`; a redirect URI the
+//! app has not registered never leaves the org.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::support::{run_driver, Browser, Cli};
+
+const USER: &str = "jane@acme.test";
+const PASSWORD: &str = "violet-Kettle-42";
+
+/// A callback endpoint: answers every request and remembers its request line.
+struct Callback {
+    url: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Callback {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/callback", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                record.lock().unwrap().push(line.trim().to_owned());
+                let mut stream = reader.into_inner();
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: close\r\n\r\nConnected.",
+                );
+            }
+        });
+        Self { url, seen }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn jsforce(args: &[&str], stdin: &str) -> Value {
+    run_driver("node", "jsforce_oauth.js", args, &[], stdin)
+}
+
+fn query_value(path: &str, name: &str) -> Option<String> {
+    let query = path.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[test]
+fn jsforce_and_a_browser_walk_the_web_server_flow() {
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    org.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let callback = Callback::start();
+    let created: Value = serde_json::from_str(&org.ok(
+        &[
+            "org",
+            "app",
+            "create",
+            "--name",
+            "Web Sync",
+            "--callback",
+            &callback.url,
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let client_id = created["client_id"].as_str().unwrap();
+    let client_secret = created["client_secret"].as_str().unwrap();
+    let server = org.serve();
+    let url = server.url.as_str();
+    let args = |mode: &'static str| [mode, url, client_id, callback.url.as_str()];
+
+    let start = jsforce(&args("url"), &format!("{client_secret}\n"));
+    let authorization_url = start["url"].as_str().unwrap();
+    let verifier = start["verifier"].as_str().unwrap();
+    assert!(authorization_url.contains("code_challenge="), "{authorization_url}");
+
+    // The browser: to the login page, back to the consent page, Allow.
+    let mut browser = Browser::start("oauth_flow");
+    browser.goto(authorization_url);
+    browser.fill("#username", USER);
+    browser.fill("#password", PASSWORD);
+    let consent = browser.click("#Login");
+    assert!(consent.starts_with("/services/oauth2/authorize?"), "{consent}");
+    assert_eq!(browser.text("#app-name").as_deref(), Some("Web Sync"));
+    assert!(browser.text("#scopes").unwrap().contains("Access and manage your data"));
+    browser.screenshot("oauth-consent");
+    let landed = browser.click("#Allow");
+    assert!(landed.starts_with("/callback?code=aPrx"), "{landed}");
+    assert_eq!(query_value(&landed, "state").as_deref(), Some("from-jsforce"));
+    assert!(
+        callback.requests()[0].starts_with("GET /callback?code=aPrx"),
+        "{:?}",
+        callback.requests()
+    );
+    let code = query_value(&landed, "code").unwrap();
+
+    // jsforce exchanges the code (with its verifier), calls the API, refreshes, and
+    // cannot use the code twice.
+    let done = jsforce(&args("token"), &format!("{client_secret}\n{code}\n{verifier}\n"));
+    assert_eq!(done["ok"], true, "{done}");
+    assert_eq!(done["scope"], "api refresh_token");
+    assert_eq!(done["hasRefreshToken"], true);
+    assert_eq!(done["identityUsername"], USER);
+    assert_eq!(done["refreshedHasAccessToken"], true);
+    assert_eq!(done["replay"], "invalid_grant: invalid authorization code", "{done}");
+
+    // Deny.
+    browser.goto(authorization_url);
+    let denied = browser.click("#Deny");
+    assert!(denied.starts_with("/callback?error=access_denied"), "{denied}");
+    assert_eq!(query_value(&denied, "state").as_deref(), Some("from-jsforce"));
+
+    // A redirect URI the app has not registered: a page on the org, no redirect.
+    let elsewhere = authorization_url.replace("%2Fcallback", "%2Felsewhere");
+    assert_eq!(browser.goto(&elsewhere), 400);
+    assert_eq!(browser.text("h1").as_deref(), Some("This app can't connect"));
+    browser.screenshot("oauth-redirect-mismatch");
+    assert!(
+        !callback.requests().iter().any(|r| r.contains("/elsewhere")),
+        "nothing went to the unregistered address: {:?}",
+        callback.requests()
+    );
+    let transcript = org.transcript.borrow().clone();
+    assert!(!transcript.contains(PASSWORD));
+}
