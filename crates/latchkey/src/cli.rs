@@ -789,6 +789,19 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Register the certificate (or RSA public key), PEM, whose private key signs the
+    /// app's JWT bearer assertions.
+    Certificate {
+        /// App name.
+        #[arg(long)]
+        name: String,
+        /// The PEM file.
+        #[arg(long, value_name = "PEM")]
+        file: PathBuf,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Set the app's refresh-token policy.
     RefreshPolicy {
         /// App name.

@@ -52,6 +52,7 @@ impl Services {
             refresh_survives_password_change: true,
             rotate_refresh_tokens: false,
             public_client: false,
+            jwt_public_key: None,
         };
         let mut conn = self.store.conn().await?;
         apps::insert(&mut conn, &app).await?;

@@ -10,6 +10,7 @@ use base64::Engine;
 use chrono::Duration;
 use latchkey_core::secret::{random_alphanumeric, SecretDigest};
 use latchkey_core::status::LoginStatus;
+use latchkey_store::app_authorizations::{self, AppAuthorization};
 use latchkey_store::apps::ConnectedApp;
 use latchkey_store::authorization_codes::{self, AuthorizationCode, Spent};
 use latchkey_store::refresh_tokens;
@@ -234,6 +235,7 @@ impl Services {
             code_challenge: authorization.code_challenge.clone(),
         };
         let mut tx = self.store.begin().await?;
+        app_authorizations::grant(&mut tx, &authorization.app.client_id, &user.id, false, now).await?;
         authorization_codes::purge(&mut tx, now - Duration::days(1)).await?;
         authorization_codes::insert(
             &mut tx,
@@ -246,6 +248,31 @@ impl Services {
         latchkey_store::commit(tx).await?;
         tracing::info!(client = %authorization.app.name, user_id = %user.id, "authorization code issued");
         Ok(code)
+    }
+
+    /// The apps `user` authorised, by name.
+    pub async fn authorized_apps(&self, user: &User) -> Result<Vec<AppAuthorization>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(app_authorizations::for_user(&mut conn, &user.id).await?)
+    }
+
+    /// Every authorisation of the org's apps (administrators' view of OAuth usage).
+    pub async fn oauth_usage(&self, org: &latchkey_core::ids::OrgId) -> Result<Vec<AppAuthorization>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(app_authorizations::for_org(&mut conn, org).await?)
+    }
+
+    /// Revokes `user`'s authorisation of the app `client_id` and every token the app
+    /// holds for the user; `true` when there was one.
+    pub async fn revoke_app_authorization(&self, user: &User, client_id: &str) -> Result<bool, AccountError> {
+        let mut tx = self.store.begin().await?;
+        let revoked = app_authorizations::revoke(&mut tx, client_id, &user.id).await?;
+        latchkey_store::commit(tx).await?;
+        self.caches.sessions.forget_user(&user.id);
+        if revoked {
+            tracing::info!(user_id = %user.id, client_id, "app authorization revoked");
+        }
+        Ok(revoked)
     }
 
     /// Revokes a refresh-token family and its access tokens.

@@ -10,6 +10,7 @@ pub mod decisions;
 pub mod error;
 pub mod hashing;
 pub mod http;
+pub mod jwt_bearer;
 pub mod login;
 pub mod mail;
 pub mod password_reset;

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use latchkey_core::ids::OrgId;
 use latchkey_core::secret::SecretDigest;
+use latchkey_store::app_authorizations;
 use latchkey_store::apps::{self, ConnectedApp, Switch};
 use latchkey_store::refresh_tokens::{self, Redeemed};
 use secrecy::{ExposeSecret, SecretString};
@@ -55,8 +56,11 @@ impl Services {
             return Err(AccountError::Invalid(format!("user {username:?} is not in this org")));
         }
         let (token, digest) = new_refresh_token();
-        let mut conn = self.store.conn().await?;
-        refresh_tokens::insert(&mut conn, &digest, &app.client_id, &user.id, org, self.clock.now()).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        refresh_tokens::insert(&mut tx, &digest, &app.client_id, &user.id, org, now).await?;
+        app_authorizations::grant(&mut tx, &app.client_id, &user.id, true, now).await?;
+        latchkey_store::commit(tx).await?;
         tracing::info!(client = %app.name, user_id = %user.id, "refresh token issued");
         Ok((app, token))
     }

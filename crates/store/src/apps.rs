@@ -34,6 +34,9 @@ pub struct ConnectedApp {
     /// A public client (a desktop or mobile app that cannot keep a secret): the
     /// web-server flow needs no secret but must use PKCE.
     pub public_client: bool,
+    /// The certificate or public key (PEM) whose private key signs the app's JWT
+    /// bearer assertions.
+    pub jwt_public_key: Option<String>,
 }
 
 /// An app's switches.
@@ -58,7 +61,7 @@ impl Switch {
 }
 
 const COLUMNS: &str = "client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
-                       refresh_survives_password_change, rotate_refresh_tokens, public_client";
+                       refresh_survives_password_change, rotate_refresh_tokens, public_client, jwt_public_key";
 
 #[derive(FromRow)]
 struct Row {
@@ -72,6 +75,7 @@ struct Row {
     refresh_survives_password_change: i64,
     rotate_refresh_tokens: i64,
     public_client: i64,
+    jwt_public_key: Option<String>,
 }
 
 impl TryFrom<Row> for ConnectedApp {
@@ -91,6 +95,7 @@ impl TryFrom<Row> for ConnectedApp {
             refresh_survives_password_change: flag(r.refresh_survives_password_change),
             rotate_refresh_tokens: flag(r.rotate_refresh_tokens),
             public_client: flag(r.public_client),
+            jwt_public_key: r.jwt_public_key,
         })
     }
 }
@@ -99,8 +104,8 @@ impl TryFrom<Row> for ConnectedApp {
 pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO connected_apps (client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
-         refresh_survives_password_change, rotate_refresh_tokens, public_client) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         refresh_survives_password_change, rotate_refresh_tokens, public_client, jwt_public_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&app.client_id)
     .bind(app.org_id.as_str())
@@ -112,6 +117,7 @@ pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreErro
     .bind(i64::from(app.refresh_survives_password_change))
     .bind(i64::from(app.rotate_refresh_tokens))
     .bind(i64::from(app.public_client))
+    .bind(app.jwt_public_key.as_deref())
     .execute(&mut *conn)
     .await
     .map_err(StoreError::duplicate_as("connected app"))?;
@@ -174,5 +180,16 @@ pub async fn set_switch(conn: &mut Conn, client_id: &str, switch: Switch, on: bo
     .bind(i64::from(on))
     .execute(&mut *conn)
     .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Registers (or with `None` removes) the key that checks an app's JWT assertions;
+/// `true` when the app exists.
+pub async fn set_jwt_public_key(conn: &mut Conn, client_id: &str, pem: Option<&str>) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE connected_apps SET jwt_public_key = $2 WHERE client_id = $1")
+        .bind(client_id)
+        .bind(pem)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }

@@ -3,6 +3,7 @@
 //! connection ([`Conn`]), so callers compose them inside one transaction ([`Store::begin`]).
 //! This is the only crate that contains SQL.
 
+pub mod app_authorizations;
 pub mod apps;
 pub mod authorization_codes;
 pub mod challenges;

@@ -104,6 +104,17 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
                 eprintln!("the refresh token is shown only now; it is stored as a digest");
             }
         }
+        OrgCommand::App(AppCommand::Certificate { name, file, org }) => {
+            let pem =
+                std::fs::read_to_string(&file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+            let org = services.resolve_org(org.as_deref()).await?;
+            let app = services.set_app_jwt_key(&org.id, &name, &pem).await?;
+            println!(
+                "JWT bearer assertions of {} are now checked with {}",
+                app.name,
+                file.display()
+            );
+        }
         OrgCommand::App(AppCommand::RefreshPolicy {
             name,
             survives_password_change,

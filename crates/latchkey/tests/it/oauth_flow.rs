@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::support::{run_driver, Browser, Cli};
 
 const USER: &str = "jane@acme.test";
+const ADMIN: &str = "admin@acme.test";
 const PASSWORD: &str = "violet-Kettle-42";
 
 /// A callback endpoint: answers every request and remembers its request line.
@@ -65,10 +66,22 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
     let org = Cli::new();
     org.ok(&["org", "create", "Acme"], None);
     org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
-    org.ok(
-        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    for (user, profile) in [(USER, "Standard User"), (ADMIN, "System Administrator")] {
+        org.ok(
+            &[
+                "org",
+                "user",
+                "create",
+                user,
+                "--email",
+                user,
+                "--profile",
+                profile,
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        );
+    }
     let callback = Callback::start();
     let created: Value = serde_json::from_str(&org.ok(
         &[
@@ -141,6 +154,84 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
         "nothing went to the unregistered address: {:?}",
         callback.requests()
     );
+
+    // The administrator sees who authorised what; the user sees the app and revokes it.
+    browser.forget();
+    browser.goto(&format!("{url}/"));
+    browser.fill("#username", ADMIN);
+    browser.fill("#password", PASSWORD);
+    assert_eq!(browser.click("#Login"), "/home");
+    browser.goto(&format!("{url}/setup/apps"));
+    let usage = browser.text("#oauth-usage").unwrap();
+    assert!(
+        usage.contains("Web Sync") && usage.contains(USER) && usage.contains("Allowed by the user"),
+        "{usage}"
+    );
+    browser.forget();
+    browser.goto(&format!("{url}/"));
+    browser.fill("#username", USER);
+    browser.fill("#password", PASSWORD);
+    assert_eq!(browser.click("#Login"), "/home");
+    browser.goto(&format!("{url}/settings"));
+    assert!(browser.text("#apps").unwrap().contains("Web Sync"));
+    browser.screenshot("settings-connected-apps");
+    browser.click("#apps button");
+    assert_eq!(
+        browser.text("p.notice").as_deref(),
+        Some("The app's access was revoked.")
+    );
+    assert!(browser.text("#apps").is_none());
     let transcript = org.transcript.borrow().clone();
     assert!(!transcript.contains(PASSWORD));
+}
+
+#[test]
+fn jsforce_logs_in_by_jwt_bearer_for_a_pre_authorised_user_only() {
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    for user in [USER, "joe@acme.test"] {
+        org.ok(
+            &["org", "user", "create", user, "--email", user, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+        );
+    }
+    let created: Value =
+        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "Server Sync", "--json"], None)).unwrap();
+    let client_id = created["client_id"].as_str().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
+    let certificate = fixtures.join("jwt_app.crt");
+    org.ok(
+        &[
+            "org",
+            "app",
+            "certificate",
+            "--name",
+            "Server Sync",
+            "--file",
+            certificate.to_str().unwrap(),
+        ],
+        None,
+    );
+    org.ok(
+        &["org", "app", "authorize", "--name", "Server Sync", "--user", USER],
+        None,
+    );
+    let server = org.serve();
+    let key = fixtures.join("jwt_app.key");
+    let login = |user: &str| {
+        run_driver(
+            "node",
+            "jsforce_jwt.js",
+            &[server.url.as_str(), client_id, user, key.to_str().unwrap()],
+            &[],
+            "",
+        )
+    };
+    let ok = login(USER);
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["identityUsername"], USER);
+    let refused = login("joe@acme.test");
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert_eq!(refused["name"], "invalid_grant");
+    assert_eq!(refused["message"], "user hasn't approved this consumer");
 }

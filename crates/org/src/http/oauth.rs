@@ -21,6 +21,7 @@ use sha2::Sha256;
 use super::{base_url, ClientIp, HttpState};
 use crate::apps::ClientRejection;
 use crate::authorization::Exchange;
+use crate::jwt_bearer::{Bearer, JwtRefusal, GRANT_TYPE};
 use crate::login::{Admitted, LoginOutcome, LoginRequest};
 use crate::refresh::Refreshed;
 use crate::sessions::Issued;
@@ -71,6 +72,7 @@ struct TokenForm {
     code: Option<SecretString>,
     redirect_uri: Option<String>,
     code_verifier: Option<SecretString>,
+    assertion: Option<SecretString>,
 }
 
 /// What a grant issued.
@@ -117,6 +119,7 @@ fn parse_form(body: &[u8], headers: &HeaderMap) -> Result<TokenForm, OAuthError>
             "code" => form.code = Some(SecretString::from(v)),
             "redirect_uri" => form.redirect_uri = Some(v),
             "code_verifier" => form.code_verifier = Some(SecretString::from(v)),
+            "assertion" => form.assertion = Some(SecretString::from(v)),
             _ => {}
         }
     }
@@ -153,8 +156,33 @@ async fn token(
 ) -> Result<Response, OAuthError> {
     let form = parse_form(&body, &headers)?;
     let grant = form.grant_type.clone().unwrap_or_default();
-    if !["password", "client_credentials", "refresh_token", "authorization_code"].contains(&grant.as_str()) {
+    if ![
+        "password",
+        "client_credentials",
+        "refresh_token",
+        "authorization_code",
+        GRANT_TYPE,
+    ]
+    .contains(&grant.as_str())
+    {
         return Err(error("unsupported_grant_type", "grant type not supported"));
+    }
+    if grant == GRANT_TYPE {
+        // The assertion names and authenticates the client: no secret travels. Its
+        // audience is this server: `[server] public_url` when set (a Host header is
+        // the caller's to choose), else the address it was reached at.
+        let base = base_url(&state, &headers);
+        let audience = state.public_url.clone().unwrap_or_else(|| base.clone());
+        let (user, issued) = jwt_grant(&state, &form, &audience, ip).await?;
+        let id = format!("{base}/id/{}/{}", user.org_id, user.id);
+        let body = json!({
+            "access_token": issued.id.expose_secret(),
+            "instance_url": base,
+            "id": id,
+            "token_type": "Bearer",
+            "scope": "api",
+        });
+        return Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response());
     }
     let Some(client_id) = form.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Err(error("invalid_client_id", "client identifier invalid"));
@@ -344,6 +372,28 @@ async fn code_grant(
         }
         Exchange::Refused(status) => Err(refused(status)),
         Exchange::Invalid(description) => Err(error("invalid_grant", description)),
+    }
+}
+
+/// The JWT bearer grant: the assertion's `iss` is the app, its `sub` the user.
+async fn jwt_grant(
+    state: &HttpState,
+    form: &TokenForm,
+    audience: &str,
+    ip: std::net::IpAddr,
+) -> Result<(User, Issued), OAuthError> {
+    let Some(assertion) = form.assertion.as_ref().filter(|a| !a.expose_secret().is_empty()) else {
+        return Err(error("invalid_grant", "invalid assertion"));
+    };
+    match state
+        .services
+        .jwt_bearer(assertion.expose_secret(), audience, ip)
+        .await
+        .map_err(internal("JWT bearer grant"))?
+    {
+        Bearer::Admitted(admitted, app) => admit(state, *admitted, &app, None).await,
+        Bearer::Refused(status) => Err(refused(status)),
+        Bearer::Invalid(JwtRefusal(code, description)) => Err(error(code, description)),
     }
 }
 

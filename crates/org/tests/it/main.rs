@@ -5,6 +5,7 @@
 mod accounts;
 mod authorize;
 mod http;
+mod jwt_bearer;
 mod login;
 mod logs;
 mod mail;

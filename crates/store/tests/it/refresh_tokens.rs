@@ -25,6 +25,7 @@ fn app(org: &latchkey_store::orgs::Org, client_id: &str, survives: bool) -> Conn
         refresh_survives_password_change: survives,
         rotate_refresh_tokens: false,
         public_client: false,
+        jwt_public_key: None,
     }
 }
 

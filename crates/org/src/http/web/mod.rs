@@ -52,6 +52,7 @@ pub(super) fn router() -> Router<HttpState> {
         .route("/settings", get(settings::page))
         .route("/settings/token", get(settings::token).post(settings::reset_token))
         .route("/settings/sessions/revoke", post(settings::revoke_session))
+        .route("/settings/apps/revoke", post(settings::revoke_app))
         .route("/setup/users", get(setup::users).post(setup::create))
         .route("/setup/policies", get(policies::page).post(policies::save))
         .route("/setup/network", get(policies::network))

@@ -110,8 +110,36 @@ pub(super) struct Settings<'a> {
     pub admin: bool,
     pub token_page: bool,
     pub sessions: Vec<SessionRow>,
+    pub apps: Vec<GrantRow>,
     pub history: Vec<HistoryRow>,
     pub notice: Option<&'a str>,
+}
+
+/// A connected app a user authorised (My Settings; Setup's OAuth usage).
+pub(super) struct GrantRow {
+    pub name: String,
+    pub user: String,
+    pub client_id: String,
+    pub since: String,
+    pub how: &'static str,
+    pub refresh_tokens: i64,
+}
+
+impl From<latchkey_store::app_authorizations::AppAuthorization> for GrantRow {
+    fn from(a: latchkey_store::app_authorizations::AppAuthorization) -> Self {
+        Self {
+            since: a.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            how: if a.by_admin {
+                "Pre-authorised by an administrator"
+            } else {
+                "Allowed by the user"
+            },
+            refresh_tokens: a.refresh_tokens,
+            name: a.app_name,
+            user: a.username,
+            client_id: a.client_id,
+        }
+    }
 }
 
 /// Reset My Security Token.
@@ -310,6 +338,8 @@ pub(super) struct SetupApps<'a> {
     pub admin: bool,
     pub section: &'a str,
     pub apps: Vec<AppRow>,
+    /// Who authorised which app (OAuth usage).
+    pub usage: Vec<GrantRow>,
     /// (app name, client id, secret) to show once.
     pub secret: Option<(&'a str, &'a str, &'a str)>,
     pub error: Option<&'a str>,

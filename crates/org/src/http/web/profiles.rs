@@ -171,7 +171,8 @@ async fn apps_page(
     let loaded = async {
         let users = services.users(&me.org.id).await?;
         let apps = services.apps(&me.org.id).await?;
-        Ok::<_, AccountError>(
+        let usage = services.oauth_usage(&me.org.id).await?;
+        Ok::<_, AccountError>((
             apps.into_iter()
                 .map(|a| AppRow {
                     run_as: a
@@ -183,9 +184,10 @@ async fn apps_page(
                     client_id: a.client_id,
                 })
                 .collect::<Vec<_>>(),
-        )
+            usage.into_iter().map(pages::GrantRow::from).collect(),
+        ))
     };
-    let apps = match loaded.await {
+    let (apps, usage) = match loaded.await {
         Ok(a) => a,
         Err(e) => return failure(&e),
     };
@@ -196,6 +198,7 @@ async fn apps_page(
         admin: true,
         section: "apps",
         apps,
+        usage,
         secret,
         error,
     };

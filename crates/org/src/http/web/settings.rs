@@ -1,5 +1,5 @@
-//! My Settings → Personal: the user's own login history, Change My Password, and
-//! Reset My Security Token — which does not exist for users whose profile has login
+//! My Settings → Personal: the user's own login history, sessions and authorised
+//! connected apps (each revocable), Change My Password, and Reset My Security Token — which does not exist for users whose profile has login
 //! IP ranges (they never need a token), as in the seeds.
 
 use axum::extract::State;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::account::{require_full, user_form, Bare, SignedIn};
 use super::cookies::{self, SESSION};
-use super::pages::{self, render, HistoryRow, SessionRow};
+use super::pages::{self, render, GrantRow, HistoryRow, SessionRow};
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -48,9 +48,11 @@ async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice:
             limit: HISTORY_ROWS,
         };
         let rows = login_history::list(&mut conn, &filter).await?;
-        Ok::<_, AccountError>((token_page, sessions, rows))
+        drop(conn);
+        let apps = state.services.authorized_apps(&me.user).await?;
+        Ok::<_, AccountError>((token_page, sessions, rows, apps))
     };
-    let (token_page, sessions, rows) = match loaded.await {
+    let (token_page, sessions, rows, apps) = match loaded.await {
         Ok(v) => v,
         Err(e) => return super::account::failure(&e),
     };
@@ -78,6 +80,7 @@ async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice:
             application: r.application,
         })
         .collect();
+    let apps = apps.into_iter().map(GrantRow::from).collect();
     let (jar, csrf) = cookies::csrf_token(state, jar);
     let page = pages::Settings {
         product: &state.services.mail.product,
@@ -85,6 +88,7 @@ async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice:
         admin: me.profile.is_admin,
         token_page,
         sessions,
+        apps,
         history,
         notice,
     };
@@ -120,6 +124,33 @@ pub(super) async fn revoke_session(
     match state.services.end_session_of(&me.user, &digest).await {
         Ok(true) => settings_page(&state, jar, &me, Some("The session was revoked.")).await,
         Ok(false) => settings_page(&state, jar, &me, Some("That session had already ended.")).await,
+        Err(e) => super::account::failure(&e),
+    }
+}
+
+/// The app-revoke form.
+#[derive(Deserialize)]
+pub(super) struct AppForm {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /settings/apps/revoke`: withdraws the user's authorisation of an app; its
+/// tokens for the user end at once.
+pub(super) async fn revoke_app(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<AppForm>) -> Response {
+    let me = match user_form(&state, &jar, &form.csrf).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    match state
+        .services
+        .revoke_app_authorization(&me.user, form.client_id.trim())
+        .await
+    {
+        Ok(true) => settings_page(&state, jar, &me, Some("The app's access was revoked.")).await,
+        Ok(false) => settings_page(&state, jar, &me, Some("That app had no access.")).await,
         Err(e) => super::account::failure(&e),
     }
 }

@@ -1,0 +1,147 @@
+//! The OAuth 2.0 JWT bearer flow (RFC 7523), as Salesforce runs it: the app signs an
+//! assertion with the private key of the certificate it registered — `iss` its client
+//! id, `sub` the username, `aud` the org's login URL, `exp` at most three minutes
+//! ahead, RS256 — and gets an access token for a user who authorised the app (by
+//! consent or an administrator's pre-authorisation). No password and no secret travel.
+
+use std::net::IpAddr;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use latchkey_core::status::LoginStatus;
+use latchkey_store::app_authorizations;
+use latchkey_store::apps::{self, ConnectedApp};
+use serde::Deserialize;
+
+use crate::login::Admitted;
+use crate::{AccountError, Services};
+
+/// The longest an assertion may live ahead of now.
+pub const MAX_LIFETIME_SECONDS: u64 = 180;
+
+/// How far the client's clock may be off.
+const LEEWAY_SECONDS: u64 = 5;
+
+/// The grant type.
+pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Why an assertion was refused: `(error, error_description)` for the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JwtRefusal(pub &'static str, pub &'static str);
+
+const INVALID: JwtRefusal = JwtRefusal("invalid_grant", "invalid assertion");
+
+/// What a JWT bearer grant came to.
+#[derive(Debug)]
+pub enum Bearer {
+    /// Admitted, for this app.
+    Admitted(Box<Admitted>, Box<ConnectedApp>),
+    /// The user is refused (frozen, locked, inactive, restricted IP).
+    Refused(LoginStatus),
+    /// The assertion is refused.
+    Invalid(JwtRefusal),
+}
+
+/// The claims read after verification (`iss` and `aud` are checked by the validation).
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+}
+
+/// The unverified `iss` of an assertion (to find the app whose key verifies it).
+fn issuer(assertion: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Issuer {
+        iss: String,
+    }
+    let payload = assertion.split('.').nth(1)?;
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).ok()?;
+    serde_json::from_slice::<Issuer>(&bytes).ok().map(|c| c.iss)
+}
+
+/// Checks that `pem` is an RSA certificate or public key.
+pub fn check_key(pem: &str) -> Result<(), AccountError> {
+    DecodingKey::from_rsa_pem(pem.as_bytes())
+        .map(|_| ())
+        .map_err(|_| AccountError::Invalid("not an RSA certificate or public key in PEM".into()))
+}
+
+impl Services {
+    /// Registers the certificate (or public key) of the org's app `app_name`'s JWT
+    /// assertions.
+    pub async fn set_app_jwt_key(
+        &self,
+        org: &latchkey_core::ids::OrgId,
+        app_name: &str,
+        pem: &str,
+    ) -> Result<ConnectedApp, AccountError> {
+        check_key(pem)?;
+        let mut conn = self.store.conn().await?;
+        let mut app = apps::find_by_name(&mut conn, org, app_name)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("connected app {app_name:?}")))?;
+        apps::set_jwt_public_key(&mut conn, &app.client_id, Some(pem)).await?;
+        app.jwt_public_key = Some(pem.to_owned());
+        self.decisions_changed();
+        tracing::info!(client = %app.name, "JWT certificate registered");
+        Ok(app)
+    }
+
+    /// The JWT bearer grant: `audience` is this org server's login URL.
+    pub async fn jwt_bearer(&self, assertion: &str, audience: &str, ip: IpAddr) -> Result<Bearer, AccountError> {
+        let Some(client_id) = issuer(assertion) else {
+            return Ok(Bearer::Invalid(INVALID));
+        };
+        let Some(app) = self.decision_app(&client_id).await? else {
+            return Ok(Bearer::Invalid(JwtRefusal(
+                "invalid_client_id",
+                "client identifier invalid",
+            )));
+        };
+        let Some(key) = app
+            .jwt_public_key
+            .as_deref()
+            .and_then(|pem| DecodingKey::from_rsa_pem(pem.as_bytes()).ok())
+        else {
+            return Ok(Bearer::Invalid(INVALID));
+        };
+        let mut validation = Validation::new(Algorithm::RS256);
+        // Expiry is checked below on the org's clock, not the library's.
+        validation.validate_exp = false;
+        validation.set_issuer(&[client_id.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        let audience = audience.trim_end_matches('/');
+        validation.set_audience(&[audience, &format!("{audience}/")]);
+        let claims = match jsonwebtoken::decode::<Claims>(assertion, &key, &validation) {
+            Ok(data) => data.claims,
+            Err(e) => {
+                return Ok(Bearer::Invalid(match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                        JwtRefusal("invalid_grant", "audience is invalid")
+                    }
+                    _ => INVALID,
+                }))
+            }
+        };
+        let now = u64::try_from(self.clock.now().timestamp()).unwrap_or_default();
+        if claims.exp + LEEWAY_SECONDS < now || claims.exp > now + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS {
+            return Ok(Bearer::Invalid(INVALID));
+        }
+        let not_approved = JwtRefusal("invalid_grant", "user hasn't approved this consumer");
+        let user = match self.user(&claims.sub).await {
+            Ok(user) if user.org_id == app.org_id => user,
+            Ok(_) | Err(AccountError::NotFound(_)) => return Ok(Bearer::Invalid(not_approved)),
+            Err(e) => return Err(e),
+        };
+        let mut conn = self.store.conn().await?;
+        let approved = app_authorizations::exists(&mut conn, &app.client_id, &user.id).await?;
+        drop(conn);
+        if !approved {
+            return Ok(Bearer::Invalid(not_approved));
+        }
+        Ok(match self.login_without_password(&user.id, &app.name, ip).await? {
+            Ok(admitted) => Bearer::Admitted(Box::new(admitted), Box::new(app)),
+            Err(status) => Bearer::Refused(status),
+        })
+    }
+}
