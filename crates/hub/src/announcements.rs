@@ -5,10 +5,13 @@
 //! are remembered as rejected, exactly as if the CRM had refused them, so the usual
 //! recovery applies (new secrets → one test → every connector resumes). An unlock or
 //! unfreeze lifts only a suspension that its own lock or freeze caused: the connectors
-//! resume, and their next run is the one login that tests the secrets.
+//! resume, and their next run is the one login that tests the secrets. A record that
+//! connects by OAuth refresh token ignores password changes and token resets: the
+//! password is not what it holds.
 
 use chrono::{DateTime, Utc};
 use latchkey_core::webhooks::{self as wire, Event, EventType};
+use latchkey_sfclient::Credentials;
 use latchkey_store::hub::{self, Rejection, SealedCredential};
 
 use crate::guard::{rejection_mail, state, what_to_do, GuardError, REJECTED_MESSAGE};
@@ -106,7 +109,16 @@ impl Hub {
             return Ok(Effect::Ignored("about another user"));
         }
         let at = time_of(&event)?;
-        let effect = if event.event_type.ends_logins() {
+        let password_bound = matches!(
+            event.event_type,
+            EventType::PasswordChanged | EventType::SecurityTokenReset
+        );
+        let effect = if password_bound && matches!(opened.credentials, Credentials::OAuthRefresh { .. }) {
+            // The record holds a refresh token, not the password: a password change or
+            // token reset leaves it working (unless the org's app policy ends refresh
+            // tokens too — then the next refresh is refused once and the guard acts).
+            Effect::Ignored("the record connects by OAuth, which a password change does not end")
+        } else if event.event_type.ends_logins() {
             self.announced_rejection(&record, &opened.fingerprint, &event, at)
                 .await?
         } else {

@@ -734,3 +734,97 @@ fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
     assert_eq!(user["locked"], false);
     assert_eq!(scheduler.terminate(), Some(0));
 }
+
+/// The seeds' story with the hub on OAuth (issue 8): the record holds a refresh token
+/// of a connected app instead of the password. An administrator resets the user's
+/// password — the org announces it, the hub knows it does not matter — and every
+/// connector keeps syncing: no suspension, no failed login, nobody types anything.
+#[test]
+fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
+    let (org, server) = seeds_org();
+    let app: Value =
+        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "GatorMail Sync", "--json"], None)).unwrap();
+    let authorized: Value = serde_json::from_str(&org.ok(
+        &[
+            "org",
+            "app",
+            "authorize",
+            "--name",
+            "GatorMail Sync",
+            "--user",
+            USER,
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let hub = seeds_hub(&org, &server.url);
+    hub.ok(
+        &[
+            "hub",
+            "credential",
+            "set",
+            "GatorMail",
+            "--login-url",
+            &server.url,
+            "--username",
+            USER,
+            "--client-id",
+            app["client_id"].as_str().unwrap(),
+            "--client-secret-stdin",
+            "--refresh-token-stdin",
+        ],
+        Some(&format!(
+            "{}\n{}\n",
+            app["client_secret"].as_str().unwrap(),
+            authorized["refresh_token"].as_str().unwrap()
+        )),
+    );
+    let (mut scheduler, hub_url) = hub.start_printing(&["hub", "run", "--tick", "1s", "--listen", "127.0.0.1:0"]);
+    let hub_url = hub_url.strip_prefix("hub: ").expect("the hub's URL first").to_owned();
+    let record: Value =
+        serde_json::from_str(&hub.ok(&["hub", "credential", "show", "GatorMail", "--json"], None)).unwrap();
+    let endpoint = format!("{hub_url}/webhooks/{}", record[0]["id"].as_str().unwrap());
+    let added: Value =
+        serde_json::from_str(&org.ok(&["org", "webhook", "add", "--url", &endpoint, "--json"], None)).unwrap();
+    hub.ok(
+        &["hub", "credential", "webhook", "GatorMail"],
+        Some(&format!("{}\n", added["secret"].as_str().unwrap())),
+    );
+    wait_until("a first run of every connector and the push", 30, || {
+        CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1) && pushed(&hub, "Before")
+    });
+
+    org.ok(&["org", "user", "reset-password", USER], None);
+    hub.ok(&["hub", "contacts", "add", "GatorMail", "--last-name", "After"], None);
+    let runs_after_reset: Vec<usize> = CONNECTORS.iter().map(|(name, _)| ok_runs(&hub, name)).collect();
+    wait_until(
+        "every connector syncing on after the reset, and the new contact pushed",
+        40,
+        || {
+            CONNECTORS
+                .iter()
+                .zip(&runs_after_reset)
+                .all(|((name, _), before)| ok_runs(&hub, name) >= before + 2)
+                && pushed(&hub, "After")
+        },
+    );
+    for (name, _) in CONNECTORS {
+        assert_eq!(shown(&hub, name)["state"], "enabled", "{}", shown(&hub, name));
+    }
+    let deliveries = org.ok(&["org", "webhook", "deliveries", added["id"].as_str().unwrap()], None);
+    assert!(
+        deliveries.contains("password.changed") && deliveries.contains("HTTP 200"),
+        "the hub heard the reset: {deliveries}"
+    );
+    let history: Value =
+        serde_json::from_str(&org.ok(&["org", "login-history", "--user", USER, "--json"], None)).unwrap();
+    let failed: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "Success")
+        .collect();
+    assert!(failed.is_empty(), "no failed login at all: {failed:?}");
+    assert_eq!(scheduler.terminate(), Some(0));
+}
