@@ -56,6 +56,21 @@ pub fn random_alphanumeric(len: usize) -> SecretString {
     SecretString::from(Alphanumeric.sample_string(&mut rand::thread_rng(), len))
 }
 
+/// The PKCE S256 challenge of a verifier: `BASE64URL(SHA-256(verifier))` (RFC 7636 §4.2).
+pub fn pkce_challenge(verifier: &str) -> String {
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        Sha256::digest(verifier.as_bytes()),
+    )
+}
+
+/// A new PKCE verifier (64 random alphanumerics: 380 bits) and its S256 challenge.
+pub fn pkce_pair() -> (SecretString, String) {
+    let verifier = random_alphanumeric(64);
+    let challenge = pkce_challenge(verifier.expose_secret());
+    (verifier, challenge)
+}
+
 /// A secret presented at login, split into the password part and, when the last
 /// [`SECURITY_TOKEN_LEN`] characters are the user's token, the token part.
 #[derive(Debug)]

@@ -250,6 +250,12 @@ impl Hub {
         Ok(view(&record, &secrets))
     }
 
+    /// The client secret a record holds (to start an OAuth connection without typing
+    /// it again).
+    pub(crate) fn client_secret_of(&self, record: &SealedCredential) -> Result<Option<SecretString>, HubError> {
+        Ok(self.open(record)?.client_secret.clone().map(SecretString::from))
+    }
+
     fn open(&self, record: &SealedCredential) -> Result<Secrets, HubError> {
         let plaintext = self.vault.open(&record.sealed, &record.key_id, &context_of(record))?;
         serde_json::from_slice(&plaintext).map_err(|_| HubError::Invalid("a sealed record is not a credential".into()))

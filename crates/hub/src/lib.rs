@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod credentials;
 pub mod guard;
 pub mod http;
+pub mod oauth;
 pub mod scheduler;
 pub mod sync;
 pub mod users;

@@ -6,9 +6,8 @@
 
 use std::net::IpAddr;
 
-use base64::Engine;
 use chrono::Duration;
-use latchkey_core::secret::{random_alphanumeric, SecretDigest};
+use latchkey_core::secret::{pkce_challenge as s256, random_alphanumeric, SecretDigest};
 use latchkey_core::status::LoginStatus;
 use latchkey_store::app_authorizations::{self, AppAuthorization};
 use latchkey_store::apps::ConnectedApp;
@@ -16,7 +15,6 @@ use latchkey_store::authorization_codes::{self, AuthorizationCode, Spent};
 use latchkey_store::refresh_tokens;
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 
 use crate::login::Admitted;
 use crate::{AccountError, Services};
@@ -72,7 +70,8 @@ pub enum AuthorizeError {
 pub struct Authorization {
     /// The app.
     pub app: ConnectedApp,
-    /// Its registered redirect URI (equal to the request's).
+    /// The request's redirect URI (the registered one, or a loopback one with another
+    /// port).
     pub redirect_uri: String,
     /// The granted scopes.
     pub scopes: Vec<String>,
@@ -118,9 +117,32 @@ pub enum Exchange {
     Invalid(&'static str),
 }
 
-/// `BASE64URL(SHA-256(verifier))` (RFC 7636 §4.2).
-pub fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+/// A loopback redirect URI (`http://127.0.0.1[:port]/…` or `http://[::1][:port]/…`)
+/// split into host and the rest, without the port.
+fn loopback(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let host = if let Some(v6) = authority.strip_prefix("[::1]") {
+        (v6.is_empty()
+            || v6
+                .strip_prefix(':')
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())))
+        .then_some("[::1]")
+    } else {
+        let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
+        (host == "127.0.0.1" && port.bytes().all(|b| b.is_ascii_digit())).then_some("127.0.0.1")
+    }?;
+    Some((host, path))
+}
+
+/// Whether `requested` is the registered redirect URI — or, when that is a loopback
+/// one, the same on any port (RFC 8252 §7.3: native apps listen on a port of the
+/// moment).
+fn redirect_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    matches!((loopback(registered), loopback(requested)), (Some(a), Some(b)) if a == b)
 }
 
 /// A PKCE challenge's or verifier's shape: 43 to `max` of `A-Z a-z 0-9 - . _ ~`.
@@ -163,7 +185,8 @@ impl Services {
             }
         };
         let registered = app.callback_url.clone().unwrap_or_default();
-        if registered.is_empty() || req.redirect_uri.as_deref() != Some(registered.as_str()) {
+        let requested = req.redirect_uri.clone().unwrap_or_default();
+        if registered.is_empty() || !redirect_matches(&registered, &requested) {
             return Err(AuthorizeError::Page(
                 "redirect_uri must match configuration: the app asked to send you to an address it has not registered.",
             ));
@@ -214,7 +237,7 @@ impl Services {
         };
         Ok(Authorization {
             app,
-            redirect_uri: registered,
+            redirect_uri: requested,
             scopes,
             code_challenge,
         })
@@ -358,6 +381,40 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_redirects_may_use_any_port_and_nothing_else_may_vary() {
+        assert!(redirect_matches("https://app.example/cb", "https://app.example/cb"));
+        assert!(!redirect_matches(
+            "https://app.example/cb",
+            "https://app.example:444/cb"
+        ));
+        assert!(redirect_matches(
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:51234/callback"
+        ));
+        assert!(redirect_matches(
+            "http://127.0.0.1:80/callback",
+            "http://127.0.0.1:51234/callback"
+        ));
+        assert!(redirect_matches("http://[::1]/cb", "http://[::1]:9/cb"));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:51234/other"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1.evil.example/callback"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:80@evil.example/callback"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1/callback",
+            "https://127.0.0.1/callback"
+        ));
+    }
 
     #[test]
     fn s256_matches_rfc_7636_appendix_b() {

@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 pub use error::Error;
-pub use login::{Credentials, Session, API_VERSION};
+pub use login::{exchange_code, CodeExchange, Credentials, Granted, Session, API_VERSION};
 
 /// Default time limit of one HTTP request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -74,6 +74,24 @@ impl Page {
     }
 }
 
+/// The HTTP client every request of this crate goes through: rustls, the time limits,
+/// and `root_ca_pem` trusted besides the web's roots.
+pub fn http_client(root_ca_pem: Option<&[u8]>) -> Result<reqwest::Client, Error> {
+    // Several crates may race to install the process-wide provider; any ring one will do.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(DEFAULT_TIMEOUT)
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(pem) = root_ca_pem {
+        let cert = reqwest::Certificate::from_pem(pem).map_err(|_| Error::Protocol("invalid CA certificate".into()))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|_| Error::Protocol("HTTP client setup failed".into()))
+}
+
 /// What a client holds between calls.
 #[derive(Debug)]
 enum Slot {
@@ -105,22 +123,8 @@ impl Client {
     /// A client for the org at `login_url` (no request is made yet). `root_ca_pem`
     /// adds a trusted CA (for example Latchkey's demo CA).
     pub fn new(login_url: &str, credentials: Credentials, root_ca_pem: Option<&[u8]>) -> Result<Self, Error> {
-        // Several crates may race to install the process-wide provider; any ring one will do.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(DEFAULT_TIMEOUT)
-            .connect_timeout(Duration::from_secs(10));
-        if let Some(pem) = root_ca_pem {
-            let cert =
-                reqwest::Certificate::from_pem(pem).map_err(|_| Error::Protocol("invalid CA certificate".into()))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder
-            .build()
-            .map_err(|_| Error::Protocol("HTTP client setup failed".into()))?;
         Ok(Self {
-            http,
+            http: http_client(root_ca_pem)?,
             login_url: login_url.trim_end_matches('/').to_owned(),
             credentials,
             session: Mutex::new(Slot::Empty),

@@ -154,11 +154,61 @@ async fn soap(http: &reqwest::Client, login_url: &str, username: &str, secret: &
 struct TokenResponse {
     access_token: Option<String>,
     instance_url: Option<String>,
+    refresh_token: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
 
 async fn oauth(http: &reqwest::Client, login_url: &str, form: &[(&str, &str)]) -> Result<Session, Error> {
+    token_endpoint(http, login_url, form)
+        .await
+        .map(|granted| granted.session)
+}
+
+/// What the token endpoint granted.
+#[derive(Debug)]
+pub struct Granted {
+    /// The session.
+    pub session: Session,
+    /// A refresh token, when the grant gave one.
+    pub refresh_token: Option<SecretString>,
+}
+
+/// An authorization code of the web-server flow, to exchange.
+#[derive(Debug)]
+pub struct CodeExchange<'a> {
+    /// The connected app's client id.
+    pub client_id: &'a str,
+    /// Its secret (none for a public client).
+    pub client_secret: Option<&'a SecretString>,
+    /// The code.
+    pub code: &'a SecretString,
+    /// The redirect URI of the authorization request.
+    pub redirect_uri: &'a str,
+    /// The PKCE verifier.
+    pub verifier: &'a SecretString,
+}
+
+/// Exchanges an authorization code (one request; a refusal is not retried).
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    login_url: &str,
+    exchange: &CodeExchange<'_>,
+) -> Result<Granted, Error> {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", exchange.client_id),
+        ("code", exchange.code.expose_secret()),
+        ("redirect_uri", exchange.redirect_uri),
+        ("code_verifier", exchange.verifier.expose_secret()),
+    ];
+    if let Some(secret) = exchange.client_secret {
+        form.push(("client_secret", secret.expose_secret()));
+    }
+    token_endpoint(http, login_url, &form).await
+}
+
+async fn token_endpoint(http: &reqwest::Client, login_url: &str, form: &[(&str, &str)]) -> Result<Granted, Error> {
     let body: String = form_urlencoded_pairs(form);
     let response = http
         .post(format!("{}/services/oauth2/token", login_url.trim_end_matches('/')))
@@ -180,10 +230,14 @@ async fn oauth(http: &reqwest::Client, login_url: &str, form: &[(&str, &str)]) -
         TokenResponse {
             access_token: Some(token),
             instance_url: Some(instance_url),
+            refresh_token,
             ..
-        } if status == 200 => Ok(Session {
-            access_token: SecretString::from(token),
-            instance_url: instance_url.trim_end_matches('/').to_owned(),
+        } if status == 200 => Ok(Granted {
+            session: Session {
+                access_token: SecretString::from(token),
+                instance_url: instance_url.trim_end_matches('/').to_owned(),
+            },
+            refresh_token: refresh_token.map(SecretString::from),
         }),
         TokenResponse {
             error: Some(code),

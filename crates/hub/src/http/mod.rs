@@ -3,6 +3,7 @@
 //! load balancers. Webhook refusals say why in a JSON body (`{"error": …}`) and never
 //! echo the delivery.
 
+mod connect;
 mod pages;
 pub mod ui;
 
@@ -32,6 +33,8 @@ pub fn router(web: ui::Web) -> Router {
         .route("/data-sync/{name}/state", post(ui::change_state))
         .route("/data-sync/{name}/test", post(ui::test))
         .route("/data-source", get(ui::data_source).post(ui::save_data_source))
+        .route("/data-source/oauth", post(connect::start))
+        .route(crate::oauth::CALLBACK_PATH, get(connect::callback))
         .route("/integration/security", get(ui::security).post(ui::save_security))
         .route("/contacts", get(ui::contacts))
         .route("/static/app.css", get(latchkey_web::stylesheet))

@@ -68,8 +68,23 @@ pub(super) struct DataSource<'a> {
     pub password_set: bool,
     pub token_set: bool,
     pub client_secret_set: bool,
+    /// The record connects by OAuth (a refresh token, no password).
+    pub oauth: bool,
+    /// The callback URL the connected app must register.
+    pub callback: &'a str,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+}
+
+/// On the way to the CRM to allow the hub's access.
+#[derive(Template)]
+#[template(path = "connect.html")]
+pub(super) struct Connect<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub workspace: &'a str,
+    pub authorize_url: &'a str,
+    pub login_url: &'a str,
 }
 
 /// The workspace's contacts: (name, e-mail, CRM id, fields waiting to be pushed).

@@ -39,6 +39,21 @@ pub struct Web {
     pub ca: Option<Arc<[u8]>>,
     /// Login attempts per client address (`None`: unlimited).
     pub login_rate: Option<Arc<LoginRateLimit>>,
+    /// The hub's own URL (`http://host:port`): where the CRM sends browsers back after
+    /// "Connect with OAuth" (never taken from a request's Host header).
+    pub base_url: String,
+}
+
+impl Web {
+    /// The pages' CSRF tokens.
+    pub(super) fn csrf(&self) -> Csrf {
+        Csrf::new(web_key(&self.hub, "csrf"), false)
+    }
+
+    /// The callback URL a connected app must register for "Connect with OAuth".
+    pub fn oauth_callback(&self) -> String {
+        format!("{}{}", self.base_url.trim_end_matches('/'), crate::oauth::CALLBACK_PATH)
+    }
 }
 
 /// Login attempts per client address per minute that `latchkey hub run` allows.
@@ -66,12 +81,12 @@ impl FromRef<Web> for Key {
 }
 
 fn csrf(web: &Web) -> Csrf {
-    Csrf::new(web_key(&web.hub, "csrf"), false)
+    web.csrf()
 }
 
 /// A logged-in hub user's workspace.
-struct SignedIn {
-    workspace: String,
+pub(super) struct SignedIn {
+    pub(super) workspace: String,
 }
 
 async fn signed_in(web: &Web, jar: &SignedCookieJar) -> Option<SignedIn> {
@@ -87,14 +102,19 @@ async fn signed_in(web: &Web, jar: &SignedCookieJar) -> Option<SignedIn> {
 }
 
 /// The signed-in user, or the way to the login page.
-async fn require(web: &Web, jar: &SignedCookieJar) -> Result<SignedIn, Response> {
+pub(super) async fn require(web: &Web, jar: &SignedCookieJar) -> Result<SignedIn, Response> {
     signed_in(web, jar)
         .await
         .ok_or_else(|| Redirect::to("/").into_response())
 }
 
 /// A form: its CSRF token checked, then the user.
-async fn form_user(web: &Web, jar: &CookieJar, signed: &SignedCookieJar, sent: &str) -> Result<SignedIn, Response> {
+pub(super) async fn form_user(
+    web: &Web,
+    jar: &CookieJar,
+    signed: &SignedCookieJar,
+    sent: &str,
+) -> Result<SignedIn, Response> {
     if !csrf(web).check(jar, sent) {
         return Err(expired_form());
     }
@@ -110,7 +130,7 @@ fn expired_form() -> Response {
         .into_response()
 }
 
-fn failure(e: &HubError) -> Response {
+pub(super) fn failure(e: &HubError) -> Response {
     tracing::error!(error = %e, "a hub page failed");
     (StatusCode::INTERNAL_SERVER_ERROR, "something went wrong; try again").into_response()
 }
@@ -421,7 +441,7 @@ impl Tab {
     }
 }
 
-async fn source_page(
+pub(super) async fn source_page(
     web: &Web,
     jar: CookieJar,
     me: &SignedIn,
@@ -447,6 +467,8 @@ async fn source_page(
         password_set: view.as_ref().is_some_and(|v| v.password_set),
         token_set: view.as_ref().is_some_and(|v| v.security_token_set),
         client_secret_set: view.as_ref().is_some_and(|v| v.client_secret_set),
+        oauth: view.as_ref().is_some_and(|v| v.method == "oauth-refresh-token"),
+        callback: &web.oauth_callback(),
         notice,
         error,
     };

@@ -560,6 +560,7 @@ async fn hub_listening(hub: &Hub) -> String {
         hub: hub.clone(),
         ca: None,
         login_rate: None,
+        base_url: url.clone(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
@@ -656,6 +657,7 @@ async fn hub_logins_are_limited_per_address() {
         hub: hub.clone(),
         ca: None,
         login_rate: latchkey_web::LoginRateLimit::per_minute(3),
+        base_url: format!("http://{addr}"),
     })
     .into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });

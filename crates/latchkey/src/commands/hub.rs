@@ -230,11 +230,13 @@ async fn run_connectors(
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
-            println!("hub: http://{}", listener.local_addr().context("listener address")?);
+            let base_url = format!("http://{}", listener.local_addr().context("listener address")?);
+            println!("hub: {base_url}");
             let app = latchkey_hub::http::router(latchkey_hub::http::ui::Web {
                 hub: hub.clone(),
                 ca: pem.clone(),
                 login_rate: latchkey_web::LoginRateLimit::per_minute(latchkey_hub::http::ui::LOGINS_PER_MINUTE),
+                base_url,
             })
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
             Some(tokio::spawn(async move {

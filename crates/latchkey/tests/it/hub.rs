@@ -828,3 +828,95 @@ fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
     assert!(failed.is_empty(), "no failed login at all: {failed:?}");
     assert_eq!(scheduler.terminate(), Some(0));
 }
+
+/// "Connect with OAuth" from the hub's pages (issue 8): Data Source Properties
+/// recommends it and names the callback URL; the browser goes to the org, logs in,
+/// allows the hub, and comes back; the record is migrated in place (refresh token in,
+/// password and token out). Then the administrator resets the password and the
+/// connectors sync on with no failed login.
+#[test]
+fn the_hub_connects_by_oauth_from_its_pages_and_outlives_a_reset() {
+    use crate::support::Browser;
+    const OWNER: &str = "owner@gatormail.test";
+    const OWNER_PASSWORD: &str = "a-long-hub-password";
+    let (org, server) = seeds_org();
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    let hub = seeds_hub(&org, &server.url);
+    hub.ok(
+        &[
+            "hub",
+            "user",
+            "create",
+            "GatorMail",
+            OWNER,
+            "--role",
+            "owner",
+            "--password-stdin",
+        ],
+        Some(&format!("{OWNER_PASSWORD}\n")),
+    );
+    let (mut scheduler, hub_url) = hub.start_printing(&["hub", "run", "--tick", "1s", "--listen", "127.0.0.1:0"]);
+    let hub_url = hub_url.strip_prefix("hub: ").unwrap().to_owned();
+    let callback = format!("{hub_url}/oauth/callback");
+    let app: Value = serde_json::from_str(&org.ok(
+        &[
+            "org",
+            "app",
+            "create",
+            "--name",
+            "GatorMail Sync",
+            "--callback",
+            &callback,
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+
+    let mut browser = Browser::start("hub-oauth");
+    browser.goto(&format!("{hub_url}/"));
+    browser.fill("#workspace", "GatorMail");
+    browser.fill("#email", OWNER);
+    browser.fill("#password", OWNER_PASSWORD);
+    assert_eq!(browser.click("#Login"), "/data-sync");
+    browser.goto(&format!("{hub_url}/data-source"));
+    assert_eq!(browser.text("#oauth-callback").as_deref(), Some(callback.as_str()));
+    browser.fill("#oauth_client_id", app["client_id"].as_str().unwrap());
+    browser.fill("#oauth_client_secret", app["client_secret"].as_str().unwrap());
+    browser.screenshot("1-data-source-oauth");
+    assert_eq!(browser.click("#connect-oauth"), "/data-source/oauth");
+    assert!(browser.click("#continue-oauth").starts_with("/?startURL="));
+    browser.fill("#username", USER);
+    browser.fill("#password", PASSWORD);
+    assert!(browser.click("#Login").starts_with("/services/oauth2/authorize?"));
+    assert_eq!(browser.text("#app-name").as_deref(), Some("GatorMail Sync"));
+    assert!(browser.click("#Allow").starts_with("/oauth/callback?code="));
+    let notice = browser.text("#source-notice").unwrap();
+    assert!(notice.starts_with("Connected with OAuth"), "{notice}");
+    assert!(browser.text("#oauth-status").is_some());
+    browser.screenshot("2-connected");
+    let record: Value =
+        serde_json::from_str(&hub.ok(&["hub", "credential", "show", "GatorMail", "--json"], None)).unwrap();
+    assert_eq!(record[0]["method"], "oauth-refresh-token", "{record}");
+    assert_eq!(record[0]["password_set"], false, "migrated in place: {record}");
+    assert_eq!(record[0]["security_token_set"], false);
+
+    let runs_before: Vec<usize> = CONNECTORS.iter().map(|(name, _)| ok_runs(&hub, name)).collect();
+    org.ok(&["org", "user", "reset-password", USER], None);
+    wait_until("every connector syncing on after the reset", 40, || {
+        CONNECTORS
+            .iter()
+            .zip(&runs_before)
+            .all(|((name, _), before)| ok_runs(&hub, name) >= before + 2)
+    });
+    for (name, _) in CONNECTORS {
+        assert_eq!(shown(&hub, name)["state"], "enabled");
+    }
+    let history: Value =
+        serde_json::from_str(&org.ok(&["org", "login-history", "--user", USER, "--json"], None)).unwrap();
+    assert!(
+        history.as_array().unwrap().iter().all(|r| r["status"] == "Success"),
+        "{history}"
+    );
+    assert_eq!(scheduler.terminate(), Some(0));
+}

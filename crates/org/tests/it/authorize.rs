@@ -7,7 +7,7 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use latchkey_org::authorization::s256;
+use latchkey_core::secret::pkce_challenge as s256;
 use latchkey_store::apps::{ConnectedApp, Switch};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
