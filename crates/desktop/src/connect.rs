@@ -33,7 +33,9 @@ pub struct NewSettings {
     pub username: String,
     /// A CA certificate to trust.
     pub ca_file: Option<PathBuf>,
-    /// Password and security token.
+    /// The connected app's client id (with an OAuth refresh token in `secrets`).
+    pub client_id: Option<String>,
+    /// Password and security token, or the refresh token.
     pub secrets: Secrets,
     /// Where to keep the secrets.
     pub preference: Preference,
@@ -53,6 +55,7 @@ struct Attempt<'a> {
     login_url: &'a str,
     username: &'a str,
     ca_file: Option<&'a PathBuf>,
+    client_id: Option<&'a str>,
     secrets: &'a Secrets,
     worked_at: Option<DateTime<Utc>>,
 }
@@ -63,6 +66,7 @@ impl Attempt<'_> {
             login_url: self.login_url,
             worked_at: self.worked_at,
             had_token: !secrecy::ExposeSecret::expose_secret(&self.secrets.security_token).is_empty(),
+            oauth: self.secrets.refresh_token.is_some(),
         }
     }
 
@@ -74,10 +78,18 @@ impl Attempt<'_> {
             ),
             None => None,
         };
-        let credentials = Credentials::Soap {
-            username: self.username.to_owned(),
-            password: self.secrets.password.clone(),
-            security_token: self.secrets.security_token.clone(),
+        let credentials = match (&self.secrets.refresh_token, self.client_id) {
+            // A public client: no secret (the org's app is marked public).
+            (Some(refresh_token), Some(client_id)) => Credentials::OAuthRefresh {
+                refresh_token: refresh_token.clone(),
+                client_id: client_id.to_owned(),
+                client_secret: secrecy::SecretString::from(String::new()),
+            },
+            _ => Credentials::Soap {
+                username: self.username.to_owned(),
+                password: self.secrets.password.clone(),
+                security_token: self.secrets.security_token.clone(),
+            },
         };
         Client::new(self.login_url, credentials, ca.as_deref()).map_err(DesktopError::from)
     }
@@ -132,6 +144,7 @@ pub async fn connect(profile: &Profile) -> Result<Connection, DesktopError> {
         login_url: &settings.login_url,
         username: &settings.username,
         ca_file: settings.ca_file.as_ref(),
+        client_id: settings.client_id.as_deref(),
         secrets: &secrets,
         worked_at: Some(settings.saved_at),
     }
@@ -144,22 +157,34 @@ pub async fn connect(profile: &Profile) -> Result<Connection, DesktopError> {
 /// Refused settings are not saved (and not sent again if entered again).
 pub async fn save_settings(profile: &Profile, new: NewSettings) -> Result<Saved, DesktopError> {
     let login_url = check_url(&new.login_url)?;
-    let username = new.username.trim();
-    if username.is_empty() {
+    let oauth = new.secrets.refresh_token.is_some();
+    if oauth && new.client_id.is_none() {
+        return Err(DesktopError::Invalid(
+            "an OAuth refresh token needs its app's client id".into(),
+        ));
+    }
+    if !oauth && new.username.trim().is_empty() {
         return Err(DesktopError::Invalid("the username is empty".into()));
     }
-    if secrecy::ExposeSecret::expose_secret(&new.secrets.password).is_empty() {
+    if !oauth && secrecy::ExposeSecret::expose_secret(&new.secrets.password).is_empty() {
         return Err(DesktopError::Invalid("the password is empty".into()));
     }
     let (_, me) = Attempt {
         login_url: &login_url,
-        username,
+        username: new.username.trim(),
         ca_file: new.ca_file.as_ref(),
+        client_id: new.client_id.as_deref(),
         secrets: &new.secrets,
         worked_at: None,
     }
     .run(profile)
     .await?;
+    // With OAuth the org says who the user is.
+    let username = if oauth {
+        me.username.as_str()
+    } else {
+        new.username.trim()
+    };
     let old = profile.settings()?;
     let placement = secrets::store(profile, &login_url, username, &new.secrets, new.preference)?;
     if let Some(old) = old {
@@ -173,6 +198,7 @@ pub async fn save_settings(profile: &Profile, new: NewSettings) -> Result<Saved,
         login_url,
         username: username.to_owned(),
         ca_file: new.ca_file,
+        client_id: new.client_id,
         storage: placement.storage,
         saved_at: profile.now(),
     })?;

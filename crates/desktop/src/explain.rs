@@ -15,6 +15,8 @@ pub struct Context<'a> {
     pub worked_at: Option<DateTime<Utc>>,
     /// Whether a security token was given.
     pub had_token: bool,
+    /// Whether the client connects by OAuth (a refresh token, no password).
+    pub oauth: bool,
 }
 
 /// Where a person gets a new security token.
@@ -29,6 +31,13 @@ fn token_help(login_url: &str) -> String {
 /// The likely cause of a refusal and what to do, for the org's `code`.
 fn cause(code: &str, context: &Context<'_>) -> String {
     let url = context.login_url.trim_end_matches('/');
+    if context.oauth {
+        return format!(
+            "The org no longer accepts this client's OAuth token: the access was revoked (in My Settings → \
+             Connected Apps at {url}/, or by an administrator), or the user was frozen or deactivated. A \
+             password change does not do this. Connect again with `latchkey client settings --oauth`."
+        );
+    }
     match code {
         "LOGIN_MUST_USE_SECURITY_TOKEN" => format!(
             "The password is right, but you are not on a trusted network, so the org also needs \
@@ -100,6 +109,7 @@ mod tests {
             login_url: "https://org.example:8443/",
             worked_at: Some(DateTime::<Utc>::from_timestamp(1_700_000_000, 0).expect("a time")),
             had_token: true,
+            oauth: false,
         };
         let text = rejected("INVALID_LOGIN", "Invalid username, password, security token", &context);
         assert!(text.contains("the username is not the likely cause"));
@@ -114,6 +124,7 @@ mod tests {
             login_url: "http://o",
             worked_at: None,
             had_token,
+            oauth: false,
         };
         assert!(cause("LOGIN_MUST_USE_SECURITY_TOKEN", &fresh(false)).contains("password is right"));
         assert!(cause("INVALID_LOGIN", &fresh(false)).contains("username or the password is wrong"));

@@ -29,6 +29,9 @@ pub struct Settings {
     /// A CA certificate to trust for the login URL (for example the demo CA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// The connected app's client id, when the client connects by OAuth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// Where the password and security token are.
     pub storage: Storage,
     /// When these settings (and so the security token) were saved.
@@ -151,11 +154,13 @@ impl Profile {
     pub fn fingerprint(&self, login_url: &str, username: &str, secrets: &Secrets) -> Result<String, DesktopError> {
         let vault = self.vault()?;
         let mut material = zeroize::Zeroizing::new(Vec::new());
+        let refresh = secrets.refresh_token.as_ref().map_or("", |t| t.expose_secret());
         for part in [
             login_url,
             username,
             secrets.password.expose_secret(),
             secrets.security_token.expose_secret(),
+            refresh,
         ] {
             material.extend_from_slice(part.as_bytes());
             material.push(0);
@@ -216,10 +221,10 @@ mod tests {
     use secrecy::SecretString;
 
     fn secrets(password: &str, token: &str) -> Secrets {
-        Secrets {
-            password: SecretString::from(password.to_owned()),
-            security_token: SecretString::from(token.to_owned()),
-        }
+        Secrets::password(
+            SecretString::from(password.to_owned()),
+            SecretString::from(token.to_owned()),
+        )
     }
 
     #[test]

@@ -26,26 +26,50 @@ const KEYRING_SERVICE: &str = "latchkey-client";
 /// Secret Service that waits for a person to unlock it, say).
 const KEYRING_PATIENCE: Duration = Duration::from_secs(10);
 
-/// A user's secrets. Redacted in `Debug`.
+/// A user's secrets: password and security token, or an OAuth refresh token (then
+/// the client never holds the password). Redacted in `Debug`.
 #[derive(Debug, Clone)]
 pub struct Secrets {
-    /// The password.
+    /// The password (empty with OAuth).
     pub password: SecretString,
-    /// The security token (empty from a trusted network).
+    /// The security token (empty from a trusted network, and with OAuth).
     pub security_token: SecretString,
+    /// The OAuth refresh token, when the settings were made with `--oauth`.
+    pub refresh_token: Option<SecretString>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct Stored {
     password: String,
     security_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 impl Secrets {
+    /// Password and token.
+    pub fn password(password: SecretString, security_token: SecretString) -> Self {
+        Self {
+            password,
+            security_token,
+            refresh_token: None,
+        }
+    }
+
+    /// An OAuth refresh token.
+    pub fn oauth(refresh_token: SecretString) -> Self {
+        Self {
+            password: SecretString::from(String::new()),
+            security_token: SecretString::from(String::new()),
+            refresh_token: Some(refresh_token),
+        }
+    }
+
     fn to_json(&self) -> zeroize::Zeroizing<String> {
         let stored = Stored {
             password: self.password.expose_secret().to_owned(),
             security_token: self.security_token.expose_secret().to_owned(),
+            refresh_token: self.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
         };
         zeroize::Zeroizing::new(serde_json::to_string(&stored).unwrap_or_default())
     }
@@ -55,6 +79,7 @@ impl Secrets {
         Some(Self {
             password: SecretString::from(stored.password),
             security_token: SecretString::from(stored.security_token),
+            refresh_token: stored.refresh_token.map(SecretString::from),
         })
     }
 }
@@ -252,10 +277,10 @@ mod tests {
     fn the_sealed_file_round_trips_and_holds_no_plain_secret() {
         let dir = tempfile::tempdir().expect("tempdir");
         let profile = Profile::at(dir.path());
-        let secrets = Secrets {
-            password: SecretString::from("Pa55word-vivid".to_owned()),
-            security_token: SecretString::from("TOKENabcdefghij".to_owned()),
-        };
+        let secrets = Secrets::password(
+            SecretString::from("Pa55word-vivid".to_owned()),
+            SecretString::from("TOKENabcdefghij".to_owned()),
+        );
         let stored = store(&profile, "https://org", "u@x", &secrets, Preference::File).expect("store");
         assert_eq!(stored.storage, Storage::File);
         assert!(stored.description.contains("secrets.sealed"));

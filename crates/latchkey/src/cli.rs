@@ -121,6 +121,16 @@ pub enum ClientCommand {
         /// Where to keep the password and token.
         #[arg(long, value_enum, default_value = "auto")]
         storage: StorageChoice,
+        /// Connect by OAuth instead (the loopback flow: the browser, PKCE, no
+        /// password held); needs the org's public connected app.
+        #[arg(long, requires = "client_id", conflicts_with_all = ["username", "password_stdin", "token_stdin"])]
+        oauth: bool,
+        /// The connected app's client id (with --oauth).
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// Print the address only; do not start the system browser (with --oauth).
+        #[arg(long)]
+        no_browser: bool,
     },
     /// Who is logged in, the security token's age, and when the password expires.
     Status,

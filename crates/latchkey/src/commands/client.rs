@@ -12,7 +12,7 @@ use latchkey_desktop::secrets::{Preference, Secrets, Storage};
 use latchkey_desktop::{save, sync, DesktopError};
 use secrecy::SecretString;
 
-use super::{usage, Failure};
+use super::{client_oauth, usage, Failure};
 use crate::cli::{ClientArgs, ClientCommand, ContactCommand, StorageChoice};
 
 impl From<DesktopError> for Failure {
@@ -40,12 +40,17 @@ pub async fn run(args: ClientArgs) -> Result<(), Failure> {
             token_stdin,
             ca_file,
             storage,
+            oauth,
+            client_id,
+            no_browser,
         } => {
             let entered = Entered {
                 login_url,
                 username,
                 password_stdin,
                 token_stdin,
+                oauth: oauth.then_some(client_id).flatten(),
+                browser: !no_browser,
             };
             settings(&profile, entered, ca_file, storage).await
         }
@@ -61,6 +66,10 @@ struct Entered {
     username: Option<String>,
     password_stdin: bool,
     token_stdin: bool,
+    /// The client id, when connecting by OAuth.
+    oauth: Option<String>,
+    /// Whether to start the system browser (OAuth).
+    browser: bool,
 }
 
 /// Asks for one line, showing `default`; returns the default for an empty answer.
@@ -118,10 +127,7 @@ fn read_secrets(entered: &Entered) -> Result<Secrets, Failure> {
     } else {
         ask_secret("Security token (from the e-mail sent at your last password change; empty on a trusted network)")?
     };
-    Ok(Secrets {
-        password,
-        security_token,
-    })
+    Ok(Secrets::password(password, security_token))
 }
 
 async fn settings(
@@ -135,12 +141,26 @@ async fn settings(
         Some(url) => url.clone(),
         None => ask("Login URL", old.as_ref().map(|s| s.login_url.as_str()))?,
     };
-    let username = match &entered.username {
-        Some(name) => name.clone(),
-        None => ask("Username", old.as_ref().map(|s| s.username.as_str()))?,
+    let ca_file = ca_file.or_else(|| old.as_ref().and_then(|s| s.ca_file.clone()));
+    let (username, secrets) = match &entered.oauth {
+        Some(client_id) => {
+            let ca = match &ca_file {
+                Some(path) => {
+                    Some(std::fs::read(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?)
+                }
+                None => None,
+            };
+            let refresh = client_oauth::authorize(&login_url, client_id, ca.as_deref(), entered.browser).await?;
+            (String::new(), Secrets::oauth(refresh))
+        }
+        None => {
+            let username = match &entered.username {
+                Some(name) => name.clone(),
+                None => ask("Username", old.as_ref().map(|s| s.username.as_str()))?,
+            };
+            (username, read_secrets(&entered)?)
+        }
     };
-    let secrets = read_secrets(&entered)?;
-    let ca_file = ca_file.or_else(|| old.and_then(|s| s.ca_file));
     let preference = match storage {
         StorageChoice::Auto => Preference::Auto,
         StorageChoice::Keyring => Preference::Keyring,
@@ -153,6 +173,7 @@ async fn settings(
             login_url,
             username,
             ca_file,
+            client_id: entered.oauth.clone(),
             secrets,
             preference,
         },
@@ -178,6 +199,9 @@ async fn status(profile: &Profile) -> Result<(), Failure> {
     let now = profile.now();
     println!("Login URL:       {}", settings.login_url);
     println!("Username:        {}", settings.username);
+    if let Some(client_id) = &settings.client_id {
+        println!("Connected by:    OAuth (app {client_id}); no password is held, so a password change does not stop this client");
+    }
     println!(
         "Secrets:         {}",
         match settings.storage {
@@ -185,8 +209,13 @@ async fn status(profile: &Profile) -> Result<(), Failure> {
             Storage::File => format!("sealed in {}", profile.secrets_path().display()),
         }
     );
+    let what = if settings.client_id.is_some() {
+        "OAuth token:     issued"
+    } else {
+        "Security token:  entered"
+    };
     println!(
-        "Security token:  entered {} ({})",
+        "{what} {} ({})",
         settings.saved_at.format("%Y-%m-%d %H:%M UTC"),
         ago(settings.saved_at, now)
     );

@@ -7,6 +7,7 @@ mod bench;
 mod bench_records;
 mod bench_sync;
 mod client;
+mod client_oauth;
 mod demo;
 mod hub;
 mod hub_contacts;

@@ -488,3 +488,94 @@ fn keeps_the_secrets_in_the_system_keyring_when_one_answers() {
         assert!(!stdout.contains(secret) && !stderr.contains(secret));
     }
 }
+
+/// `latchkey client settings --oauth`: the loopback flow (RFC 8252) against a public
+/// app — the printed address in a real Chromium, login, consent, the answer on the
+/// client's own port — then the client works through an administrator's password
+/// reset with no failed login and nothing to re-enter.
+#[test]
+fn connects_by_oauth_loopback_and_outlives_a_password_reset() {
+    use std::io::BufRead;
+    let (org, _) = org_with_user();
+    org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    let app: Value = serde_json::from_str(&org.ok(
+        &[
+            "org",
+            "app",
+            "create",
+            "--name",
+            "Desktop",
+            "--callback",
+            "http://127.0.0.1/callback",
+            "--public",
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let client_id = app["client_id"].as_str().unwrap();
+    let server = org.serve();
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("client");
+    let args = [
+        "client",
+        "--dir",
+        dir.to_str().unwrap(),
+        "settings",
+        "--oauth",
+        "--login-url",
+        server.url.as_str(),
+        "--client-id",
+        client_id,
+        "--no-browser",
+    ];
+    let mut child = org.spawn(&args, &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")]);
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let address = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the client ended before printing the address"
+        );
+        if line.contains("/services/oauth2/authorize?") {
+            break line.trim().to_owned();
+        }
+    };
+    assert!(address.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"), "{address}");
+    let mut browser = crate::support::Browser::start("client-oauth");
+    browser.goto(&address);
+    browser.fill("#username", USER);
+    browser.fill("#password", PASSWORD);
+    assert!(browser.click("#Login").starts_with("/services/oauth2/authorize?"));
+    assert_eq!(browser.text("#app-name").as_deref(), Some("Desktop"));
+    assert!(browser.click("#Allow").starts_with("/callback?code="));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("Logged in as Jane Doe (jane@acme.test)"), "{rest}");
+
+    let run = client(&org, &dir, &["status"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Connected by:    OAuth"), "{}", run.stdout);
+    let settings_file = std::fs::read_to_string(dir.join("settings.toml")).unwrap();
+    assert!(
+        settings_file.contains("username = \"jane@acme.test\""),
+        "{settings_file}"
+    );
+
+    org.ok(&["org", "user", "reset-password", USER], None);
+    let card = home.path().join("card.vcf");
+    std::fs::write(
+        &card,
+        "BEGIN:VCARD\nVERSION:4.0\nFN:Olga After\nEMAIL:olga@acme.test\nEND:VCARD\n",
+    )
+    .unwrap();
+    let run = client(&org, &dir, &["contact", "save", card.to_str().unwrap()], None);
+    assert_eq!(
+        run.code, 0,
+        "a reset does not touch an OAuth client: {}{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(failed_logins(&org), 0);
+}
