@@ -812,6 +812,31 @@ pub enum AppCommand {
         #[arg(long)]
         org: Option<String>,
     },
+    /// Set the app's OAuth policies (only those given change).
+    Policy {
+        /// App name.
+        #[arg(long)]
+        name: String,
+        /// Who may use the app: `all` (every user who allows it) or `admin-approved`
+        /// (only users an administrator pre-authorised).
+        #[arg(long, value_parser = ["all", "admin-approved"])]
+        permitted_users: Option<String>,
+        /// Refresh tokens: `until-revoked`, `immediately` (none issued) or a number of
+        /// minutes after which they expire.
+        #[arg(long, value_name = "POLICY")]
+        refresh_token: Option<String>,
+        /// `relax` lets the app's OAuth logins past the profiles' login IP ranges;
+        /// `enforce` (the default) does not.
+        #[arg(long, value_parser = ["enforce", "relax"])]
+        ip_relaxation: Option<String>,
+        /// The scopes the app may be granted, space-separated (api refresh_token
+        /// offline_access full openid id profile email web).
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Set the app's refresh-token policy.
     RefreshPolicy {
         /// App name.

@@ -239,3 +239,22 @@ impl<'a> MailSummary<'a> {
         }
     }
 }
+
+/// An app's OAuth policies, in one line.
+pub fn app_policies(app: &latchkey_store::apps::ConnectedApp) -> String {
+    let users = if app.admin_approved_only {
+        "admin-approved users only"
+    } else {
+        "all users who allow it"
+    };
+    let refresh = match app.refresh_token_minutes {
+        None => "valid until revoked".to_owned(),
+        Some(0) => "none issued".to_owned(),
+        Some(m) => format!("expire after {m} minutes"),
+    };
+    let ip = if app.relax_ip { "relaxed" } else { "enforced" };
+    format!(
+        "{}: permitted users: {users}; refresh tokens: {refresh}; IP restrictions: {ip}; scopes: {}",
+        app.name, app.scopes
+    )
+}

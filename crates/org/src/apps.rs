@@ -53,6 +53,10 @@ impl Services {
             rotate_refresh_tokens: false,
             public_client: false,
             jwt_public_key: None,
+            admin_approved_only: false,
+            refresh_token_minutes: None,
+            relax_ip: false,
+            scopes: apps::DEFAULT_SCOPES.to_owned(),
         };
         let mut conn = self.store.conn().await?;
         apps::insert(&mut conn, &app).await?;

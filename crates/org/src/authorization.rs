@@ -35,9 +35,6 @@ pub const SCOPES: [(&str, &str); 9] = [
     ("web", "Access your data in the browser"),
 ];
 
-/// Scopes granted when a request names none.
-pub const DEFAULT_SCOPE: &str = "api refresh_token";
-
 /// An authorization request's parameters.
 #[derive(Debug, Clone, Default)]
 pub struct AuthorizeRequest {
@@ -201,10 +198,13 @@ impl Services {
             .scope
             .as_deref()
             .filter(|s| !s.trim().is_empty())
-            .unwrap_or(DEFAULT_SCOPE);
+            .unwrap_or(&app.scopes)
+            .to_owned();
         let mut scopes: Vec<String> = Vec::new();
         for s in scope.split_whitespace() {
-            if !SCOPES.iter().any(|(name, _)| *name == s) {
+            // `full` covers every other scope.
+            let granted = app.scopes.split_whitespace().any(|a| a == s || a == "full");
+            if !SCOPES.iter().any(|(name, _)| *name == s) || !granted {
                 return Err(AuthorizeError::Redirect(
                     "invalid_scope",
                     "the requested scope is not allowed",
@@ -241,6 +241,16 @@ impl Services {
             scopes,
             code_challenge,
         })
+    }
+
+    /// Whether `user` may use the app: with the policy "admin approved users are
+    /// pre-authorised", only users an administrator authorised.
+    pub async fn may_use_app(&self, app: &ConnectedApp, user: &User) -> Result<bool, AccountError> {
+        if !app.admin_approved_only {
+            return Ok(true);
+        }
+        let mut conn = self.store.conn().await?;
+        Ok(app_authorizations::find(&mut conn, &app.client_id, &user.id).await? == Some(true))
     }
 
     /// The user allowed the app: a code for the app to exchange (shown once).
@@ -344,14 +354,16 @@ impl Services {
             (None, _) if app.public_client => return Ok(Exchange::Invalid("invalid code verifier")),
             (None, _) => {}
         }
-        let admitted = match self.login_without_password(&record.user_id, &app.name, ip).await? {
+        let admitted = match self.login_without_password(&record.user_id, app, ip).await? {
             Ok(admitted) => admitted,
             Err(status) => return Ok(Exchange::Refused(status)),
         };
-        let wants_refresh = record
-            .scope
-            .split_whitespace()
-            .any(|s| s == "refresh_token" || s == "offline_access");
+        // "Immediately expire refresh token": none is issued.
+        let wants_refresh = app.refresh_token_minutes != Some(0)
+            && record
+                .scope
+                .split_whitespace()
+                .any(|s| s == "refresh_token" || s == "offline_access");
         let refresh = if wants_refresh {
             let (token, token_digest) = new_refresh_token();
             let mut tx = self.store.begin().await?;

@@ -134,12 +134,19 @@ impl Services {
             Err(e) => return Err(e),
         };
         let mut conn = self.store.conn().await?;
-        let approved = app_authorizations::exists(&mut conn, &app.client_id, &user.id).await?;
+        let approval = app_authorizations::find(&mut conn, &app.client_id, &user.id).await?;
         drop(conn);
-        if !approved {
-            return Ok(Bearer::Invalid(not_approved));
+        match approval {
+            None => return Ok(Bearer::Invalid(not_approved)),
+            Some(false) if app.admin_approved_only => {
+                return Ok(Bearer::Invalid(JwtRefusal(
+                    "invalid_app_access",
+                    "user is not admin approved to access this app",
+                )))
+            }
+            Some(_) => {}
         }
-        Ok(match self.login_without_password(&user.id, &app.name, ip).await? {
+        Ok(match self.login_without_password(&user.id, &app, ip).await? {
             Ok(admitted) => Bearer::Admitted(Box::new(admitted), Box::new(app)),
             Err(status) => Bearer::Refused(status),
         })

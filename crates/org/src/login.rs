@@ -93,7 +93,7 @@ impl Services {
             .run_as
             .as_ref()
             .ok_or_else(|| AccountError::Invalid("no client credentials user".into()))?;
-        self.login_without_password(run_as, &app.name, ip).await
+        self.login_without_password(run_as, app, ip).await
     }
 
     /// A login by a grant that proves itself without the user's password (client
@@ -105,15 +105,19 @@ impl Services {
     pub async fn login_without_password(
         &self,
         user_id: &UserId,
-        application: &str,
+        app: &ConnectedApp,
         ip: IpAddr,
     ) -> Result<Result<Admitted, LoginStatus>, AccountError> {
+        let application = app.name.as_str();
         let user = self.decision_user(user_id).await?;
         let context = self.decision_context(&user).await?;
         let state = user_state(&user);
+        // An app whose policy relaxes IP restrictions is not held to the profile's
+        // login IP ranges (the org's trusted ranges never refuse anyone).
+        let profile_ranges: &[_] = if app.relax_ip { &[] } else { &context.profile_ranges };
         let attempt = Attempt {
             user: Some(&state),
-            profile_ranges: &context.profile_ranges,
+            profile_ranges,
             trusted_ranges: &context.trusted_ranges,
             ip,
             channel: Channel::OAuth,

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use latchkey_core::ids::OrgId;
 use latchkey_core::secret::SecretDigest;
 use latchkey_store::app_authorizations;
-use latchkey_store::apps::{self, ConnectedApp, Switch};
+use latchkey_store::apps::{self, ConnectedApp, Policies, Switch};
 use latchkey_store::refresh_tokens::{self, Redeemed};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -86,7 +86,14 @@ impl Services {
             }
             Some(Redeemed::Live(found)) => found,
         };
-        let admitted = match self.login_without_password(&found.user_id, &app.name, ip).await? {
+        // "Expire refresh token after N minutes" (counted from its issue).
+        if let Some(minutes) = app.refresh_token_minutes {
+            if found.created_at + chrono::Duration::minutes(minutes) <= self.clock.now() {
+                self.revoke_family(&found.family).await?;
+                return Ok(Refreshed::Expired);
+            }
+        }
+        let admitted = match self.login_without_password(&found.user_id, app, ip).await? {
             Ok(admitted) => admitted,
             Err(status) => return Ok(Refreshed::Refused(status)),
         };
@@ -117,6 +124,52 @@ impl Services {
             self.caches.sessions.forget_user(user);
         }
         Ok(owner.is_some())
+    }
+
+    /// Sets the org's app `app_name`'s OAuth policies: permitted users, refresh-token
+    /// lifetime, IP relaxation and scopes.
+    pub async fn set_app_policies(
+        &self,
+        org: &OrgId,
+        app_name: &str,
+        policies: Policies,
+    ) -> Result<ConnectedApp, AccountError> {
+        let mut scopes: Vec<&str> = Vec::new();
+        for s in policies.scopes.split_whitespace() {
+            if !crate::authorization::SCOPES.iter().any(|(name, _)| *name == s) {
+                return Err(AccountError::Invalid(format!(
+                    "unknown scope {s:?}: use api, refresh_token, offline_access, full, openid, id, profile, email, web"
+                )));
+            }
+            if !scopes.contains(&s) {
+                scopes.push(s);
+            }
+        }
+        if scopes.is_empty() {
+            return Err(AccountError::Invalid("an app needs at least one scope".into()));
+        }
+        if policies
+            .refresh_token_minutes
+            .is_some_and(|m| !(0..=5_256_000).contains(&m))
+        {
+            return Err(AccountError::Invalid(
+                "refresh tokens expire after 0 to 5,256,000 minutes (ten years)".into(),
+            ));
+        }
+        let policies = Policies {
+            scopes: scopes.join(" "),
+            ..policies
+        };
+        let mut app = self.app_named(org, app_name).await?;
+        let mut conn = self.store.conn().await?;
+        apps::set_policies(&mut conn, &app.client_id, &policies).await?;
+        app.admin_approved_only = policies.admin_approved_only;
+        app.refresh_token_minutes = policies.refresh_token_minutes;
+        app.relax_ip = policies.relax_ip;
+        app.scopes = policies.scopes;
+        self.decisions_changed();
+        tracing::info!(client = %app.name, "connected app OAuth policies set");
+        Ok(app)
     }
 
     /// Turns one of the org's app `app_name`'s switches on or off (refresh tokens

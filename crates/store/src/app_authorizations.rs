@@ -78,14 +78,15 @@ pub async fn grant(
     Ok(())
 }
 
-/// Whether `user` authorised the app.
-pub async fn exists(conn: &mut Conn, client_id: &str, user: &UserId) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM app_authorizations WHERE client_id = $1 AND user_id = $2")
-        .bind(client_id)
-        .bind(user.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.is_some())
+/// Whether `user` authorised the app: `Some(by an administrator)`, or `None`.
+pub async fn find(conn: &mut Conn, client_id: &str, user: &UserId) -> Result<Option<bool>, StoreError> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT by_admin FROM app_authorizations WHERE client_id = $1 AND user_id = $2")
+            .bind(client_id)
+            .bind(user.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map(|(by_admin,)| flag(by_admin)))
 }
 
 const SELECT: &str = "SELECT a.client_id, c.name AS app_name, a.user_id, u.username, a.created_at, a.by_admin, \

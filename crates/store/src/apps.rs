@@ -37,7 +37,45 @@ pub struct ConnectedApp {
     /// The certificate or public key (PEM) whose private key signs the app's JWT
     /// bearer assertions.
     pub jwt_public_key: Option<String>,
+    /// Only users an administrator pre-authorised may use the app (else everyone who
+    /// allows it).
+    pub admin_approved_only: bool,
+    /// How long the app's refresh tokens live: `None` until revoked, `Some(0)` none
+    /// are issued ("immediately expire"), `Some(n)` n minutes from issue.
+    pub refresh_token_minutes: Option<i64>,
+    /// The app's OAuth logins are not held to the profiles' login IP ranges.
+    pub relax_ip: bool,
+    /// The scopes the app may be granted, space-separated.
+    pub scopes: String,
 }
+
+/// An app's OAuth policies (what `set_policies` writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policies {
+    /// [`ConnectedApp::admin_approved_only`].
+    pub admin_approved_only: bool,
+    /// [`ConnectedApp::refresh_token_minutes`].
+    pub refresh_token_minutes: Option<i64>,
+    /// [`ConnectedApp::relax_ip`].
+    pub relax_ip: bool,
+    /// [`ConnectedApp::scopes`].
+    pub scopes: String,
+}
+
+impl ConnectedApp {
+    /// Its OAuth policies.
+    pub fn policies(&self) -> Policies {
+        Policies {
+            admin_approved_only: self.admin_approved_only,
+            refresh_token_minutes: self.refresh_token_minutes,
+            relax_ip: self.relax_ip,
+            scopes: self.scopes.clone(),
+        }
+    }
+}
+
+/// The scopes a new app may be granted.
+pub const DEFAULT_SCOPES: &str = "api refresh_token";
 
 /// An app's switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +99,8 @@ impl Switch {
 }
 
 const COLUMNS: &str = "client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
-                       refresh_survives_password_change, rotate_refresh_tokens, public_client, jwt_public_key";
+                       refresh_survives_password_change, rotate_refresh_tokens, public_client, jwt_public_key, \
+                       admin_approved_only, refresh_token_minutes, relax_ip, scopes";
 
 #[derive(FromRow)]
 struct Row {
@@ -76,6 +115,10 @@ struct Row {
     rotate_refresh_tokens: i64,
     public_client: i64,
     jwt_public_key: Option<String>,
+    admin_approved_only: i64,
+    refresh_token_minutes: Option<i64>,
+    relax_ip: i64,
+    scopes: String,
 }
 
 impl TryFrom<Row> for ConnectedApp {
@@ -96,6 +139,10 @@ impl TryFrom<Row> for ConnectedApp {
             rotate_refresh_tokens: flag(r.rotate_refresh_tokens),
             public_client: flag(r.public_client),
             jwt_public_key: r.jwt_public_key,
+            admin_approved_only: flag(r.admin_approved_only),
+            refresh_token_minutes: r.refresh_token_minutes,
+            relax_ip: flag(r.relax_ip),
+            scopes: r.scopes,
         })
     }
 }
@@ -104,8 +151,9 @@ impl TryFrom<Row> for ConnectedApp {
 pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO connected_apps (client_id, org_id, name, secret_digest, run_as_user_id, callback_url, created_at, \
-         refresh_survives_password_change, rotate_refresh_tokens, public_client, jwt_public_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         refresh_survives_password_change, rotate_refresh_tokens, public_client, jwt_public_key, \
+         admin_approved_only, refresh_token_minutes, relax_ip, scopes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&app.client_id)
     .bind(app.org_id.as_str())
@@ -118,6 +166,10 @@ pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreErro
     .bind(i64::from(app.rotate_refresh_tokens))
     .bind(i64::from(app.public_client))
     .bind(app.jwt_public_key.as_deref())
+    .bind(i64::from(app.admin_approved_only))
+    .bind(app.refresh_token_minutes)
+    .bind(i64::from(app.relax_ip))
+    .bind(&app.scopes)
     .execute(&mut *conn)
     .await
     .map_err(StoreError::duplicate_as("connected app"))?;
@@ -191,5 +243,21 @@ pub async fn set_jwt_public_key(conn: &mut Conn, client_id: &str, pem: Option<&s
         .bind(pem)
         .execute(&mut *conn)
         .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Writes an app's OAuth policies; `true` when the app exists.
+pub async fn set_policies(conn: &mut Conn, client_id: &str, policies: &Policies) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE connected_apps SET admin_approved_only = $2, refresh_token_minutes = $3, relax_ip = $4, scopes = $5 \
+         WHERE client_id = $1",
+    )
+    .bind(client_id)
+    .bind(i64::from(policies.admin_approved_only))
+    .bind(policies.refresh_token_minutes)
+    .bind(i64::from(policies.relax_ip))
+    .bind(&policies.scopes)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() > 0)
 }

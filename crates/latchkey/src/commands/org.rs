@@ -115,6 +115,45 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
                 file.display()
             );
         }
+        OrgCommand::App(AppCommand::Policy {
+            name,
+            permitted_users,
+            refresh_token,
+            ip_relaxation,
+            scopes,
+            org,
+        }) => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let current = services
+                .apps(&org.id)
+                .await?
+                .into_iter()
+                .find(|a| a.name == name)
+                .ok_or_else(|| usage(format!("no connected app {name:?}")))?;
+            let mut policies = current.policies();
+            if let Some(p) = permitted_users {
+                policies.admin_approved_only = p == "admin-approved";
+            }
+            if let Some(r) = refresh_token {
+                policies.refresh_token_minutes = match r.as_str() {
+                    "until-revoked" => None,
+                    "immediately" => Some(0),
+                    minutes => Some(minutes.parse().map_err(|_| {
+                        usage(format!(
+                            "--refresh-token {minutes:?}: give until-revoked, immediately or minutes"
+                        ))
+                    })?),
+                };
+            }
+            if let Some(i) = ip_relaxation {
+                policies.relax_ip = i == "relax";
+            }
+            if let Some(s) = scopes {
+                policies.scopes = s;
+            }
+            let app = services.set_app_policies(&org.id, &name, policies).await?;
+            println!("{}", output::app_policies(&app));
+        }
         OrgCommand::App(AppCommand::RefreshPolicy {
             name,
             survives_password_change,

@@ -167,6 +167,15 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
         usage.contains("Web Sync") && usage.contains(USER) && usage.contains("Allowed by the user"),
         "{usage}"
     );
+    // … and sets the app's policies: from now on, only users it pre-authorised.
+    assert!(browser.click("#apps a.policies").ends_with("/policies"));
+    browser.send(serde_json::json!({"op": "select", "selector": "#permitted_users", "value": "admin"}));
+    browser.click("#save-policies");
+    assert_eq!(
+        browser.text("#policy-notice").as_deref(),
+        Some("The policies were saved.")
+    );
+    browser.screenshot("app-policies");
     browser.forget();
     browser.goto(&format!("{url}/"));
     browser.fill("#username", USER);
@@ -181,6 +190,11 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
         Some("The app's access was revoked.")
     );
     assert!(browser.text("#apps").is_none());
+    // Asking again now meets the admin-approved policy: refused before any consent.
+    let refused = browser.send(serde_json::json!({"op": "goto", "url": authorization_url}));
+    let landed = refused["url"].as_str().unwrap();
+    assert!(landed.contains("/callback?error=access_denied"), "{landed}");
+    assert!(landed.contains("not+admin+approved"), "{landed}");
     let transcript = org.transcript.borrow().clone();
     assert!(!transcript.contains(PASSWORD));
 }

@@ -398,3 +398,155 @@ async fn public_clients_need_pkce_and_rotated_tokens_give_their_family_away() {
         "expired access/refresh token",
     );
 }
+
+#[tokio::test]
+async fn app_policies_shape_what_the_flows_grant() {
+    use latchkey_store::apps::Policies;
+    let (stack, router, _) = stack_with_token().await;
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let (app, secret) = stack
+        .services
+        .create_app(&org.id, "Web Sync", None, Some(CALLBACK))
+        .await
+        .unwrap();
+    let secret = secret.expose_secret().to_owned();
+    let sid = browser(&stack).await;
+    let set = |policies: Policies| {
+        let services = stack.services.clone();
+        let org = org.id.clone();
+        async move { services.set_app_policies(&org, "Web Sync", policies).await.unwrap() }
+    };
+    let base = app.policies();
+    assert_eq!(base.scopes, "api refresh_token");
+    assert!(stack
+        .services
+        .set_app_policies(
+            &org.id,
+            "Web Sync",
+            Policies {
+                scopes: "api sudo".into(),
+                ..base.clone()
+            }
+        )
+        .await
+        .is_err());
+
+    // Scopes: only the app's; with none asked for, the app's.
+    set(Policies {
+        scopes: "api".into(),
+        ..base.clone()
+    })
+    .await;
+    let req = Request::get(authorize_path(&app, "&scope=api%20refresh_token"))
+        .header(header::COOKIE, &sid)
+        .body(Body::empty())
+        .unwrap();
+    let (_, location, _, _, _) = call(&router, req).await;
+    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_scope"));
+    let code = query_value(
+        &consent(&router, &sid, &authorize_path(&app, &pkce()), "allow").await,
+        "code",
+    )
+    .unwrap();
+    let (status, json) = exchange(&router, &app, Some(&secret), &code, Some(VERIFIER)).await;
+    assert_eq!(
+        (status, json["scope"].as_str()),
+        (StatusCode::OK, Some("api")),
+        "{json}"
+    );
+    assert!(json.get("refresh_token").is_none());
+
+    // "Immediately expire": no refresh token, whatever the scopes.
+    set(Policies {
+        refresh_token_minutes: Some(0),
+        ..base.clone()
+    })
+    .await;
+    let code = query_value(
+        &consent(&router, &sid, &authorize_path(&app, &pkce()), "allow").await,
+        "code",
+    )
+    .unwrap();
+    let json = exchange(&router, &app, Some(&secret), &code, Some(VERIFIER)).await.1;
+    assert!(
+        json["access_token"].is_string() && json.get("refresh_token").is_none(),
+        "{json}"
+    );
+
+    // "Expire after 60 minutes", counted from the token's issue.
+    set(Policies {
+        refresh_token_minutes: Some(60),
+        ..base.clone()
+    })
+    .await;
+    let (_, token) = stack.services.authorize_app(&org.id, "Web Sync", USER).await.unwrap();
+    assert_eq!(
+        refresh(&router, &app, &secret, token.expose_secret()).await.0,
+        StatusCode::OK
+    );
+    stack.clock.advance(chrono::Duration::minutes(61));
+    assert_invalid_grant(
+        &refresh(&router, &app, &secret, token.expose_secret()).await,
+        "expired access/refresh token",
+    );
+
+    // IP relaxation: the profile's login ranges refuse the app's logins until relaxed.
+    let sid = browser(&stack).await;
+    let (_, token) = stack.services.authorize_app(&org.id, "Web Sync", USER).await.unwrap();
+    set(base.clone()).await;
+    let elsewhere = ["10.0.0.0/8".parse().unwrap()];
+    stack
+        .services
+        .set_login_ranges(&org.id, "Standard User", &elsewhere)
+        .await
+        .unwrap();
+    assert_invalid_grant(
+        &refresh(&router, &app, &secret, token.expose_secret()).await,
+        "ip restricted",
+    );
+    set(Policies {
+        relax_ip: true,
+        ..base.clone()
+    })
+    .await;
+    assert_eq!(
+        refresh(&router, &app, &secret, token.expose_secret()).await.0,
+        StatusCode::OK
+    );
+    stack
+        .services
+        .set_login_ranges(&org.id, "Standard User", &[])
+        .await
+        .unwrap();
+
+    // Admin-approved users only: a user the administrator did not pre-authorise is
+    // turned back before the consent page.
+    set(Policies {
+        admin_approved_only: true,
+        ..base.clone()
+    })
+    .await;
+    let user = stack.services.user(USER).await.unwrap();
+    stack
+        .services
+        .revoke_app_authorization(&user, &app.client_id)
+        .await
+        .unwrap();
+    let req = Request::get(authorize_path(&app, &pkce()))
+        .header(header::COOKIE, &sid)
+        .body(Body::empty())
+        .unwrap();
+    let (_, location, _, _, _) = call(&router, req).await;
+    assert_eq!(
+        query_value(&location, "error").as_deref(),
+        Some("access_denied"),
+        "{location}"
+    );
+    assert_eq!(
+        query_value(&location, "error_description").as_deref(),
+        Some("user is not admin approved to access this app")
+    );
+    stack.services.authorize_app(&org.id, "Web Sync", USER).await.unwrap();
+    let back = consent(&router, &sid, &authorize_path(&app, &pkce()), "allow").await;
+    assert!(query_value(&back, "code").is_some(), "{back}");
+}

@@ -26,6 +26,10 @@ fn app(org: &latchkey_store::orgs::Org, client_id: &str, survives: bool) -> Conn
         rotate_refresh_tokens: false,
         public_client: false,
         jwt_public_key: None,
+        admin_approved_only: false,
+        refresh_token_minutes: None,
+        relax_ip: false,
+        scopes: apps::DEFAULT_SCOPES.to_owned(),
     }
 }
 

@@ -107,7 +107,39 @@ pub(super) async fn start(
             return Redirect::to(&format!("/?startURL={start}")).into_response();
         }
     };
+    if let Some(refusal) = not_approved(&state, &authorization, &me.user, &params).await {
+        return refusal;
+    }
     consent(&state, jar, &params, &authorization, &me.user.username)
+}
+
+/// The app's answer when its policy admits only administrator-approved users and this
+/// user is not one.
+async fn not_approved(
+    state: &HttpState,
+    authorization: &Authorization,
+    user: &latchkey_store::users::User,
+    params: &Params,
+) -> Option<Response> {
+    match state.services.may_use_app(&authorization.app, user).await {
+        Ok(true) => None,
+        Ok(false) => Some(redirect_to(
+            &authorization.redirect_uri,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "user is not admin approved to access this app"),
+                ("state", params.state.as_deref().unwrap_or_default()),
+            ],
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "an app's permitted users could not be checked");
+            Some(refused(
+                state,
+                params,
+                AuthorizeError::Page("The request could not be checked just now. Try again."),
+            ))
+        }
+    }
 }
 
 fn consent(
@@ -156,6 +188,9 @@ pub(super) async fn decide(State(state): State<HttpState>, jar: CookieJar, Form(
         Ok(a) => a,
         Err(e) => return refused(&state, &params, e),
     };
+    if let Some(refusal) = not_approved(&state, &authorization, &me.user, &params).await {
+        return refusal;
+    }
     let oauth_state = params.state.as_deref().unwrap_or_default();
     if params.decision != "allow" {
         return redirect_to(

@@ -8,6 +8,7 @@
 //! sessions" ends it like any API session.
 
 mod account;
+mod app_policies;
 mod authorize;
 mod chart;
 mod cookies;
@@ -63,6 +64,10 @@ pub(super) fn router() -> Router<HttpState> {
         .route("/setup/profiles/{id}/api", post(profiles::set_api))
         .route("/setup/apps", get(profiles::apps).post(profiles::create_app))
         .route("/setup/apps/rotate", post(profiles::rotate_app))
+        .route(
+            "/setup/apps/{client_id}/policies",
+            get(app_policies::show).post(app_policies::save),
+        )
         .route("/setup/login-history", get(history::page))
         .route("/setup/login-history.csv", get(history::csv))
         .route("/setup/webhooks", get(webhooks::page).post(webhooks::add))

@@ -329,6 +329,28 @@ pub(super) struct AppRow {
     pub callback: String,
 }
 
+/// Setup → Connected Apps → OAuth Policies.
+#[derive(Template)]
+#[template(path = "setup_app_policies.html")]
+pub(super) struct AppPolicies<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub section: &'a str,
+    pub app: &'a str,
+    pub client_id: &'a str,
+    pub admin_approved_only: bool,
+    /// `revoked`, `after` or `immediately`.
+    pub refresh_policy: &'a str,
+    pub refresh_minutes: &'a str,
+    pub rotate: bool,
+    pub survives: bool,
+    pub relax_ip: bool,
+    pub scopes: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
 /// Setup → Connected Apps.
 #[derive(Template)]
 #[template(path = "setup_apps.html")]
