@@ -113,7 +113,11 @@ impl Hub {
             event.event_type,
             EventType::PasswordChanged | EventType::SecurityTokenReset
         );
-        let effect = if password_bound && matches!(opened.credentials, Credentials::OAuthRefresh { .. }) {
+        let effect = if password_bound
+            && matches!(
+                opened.credentials,
+                Credentials::OAuthRefresh { .. } | Credentials::JwtBearer { .. }
+            ) {
             // The record holds a refresh token, not the password: a password change or
             // token reset leaves it working (unless the org's app policy ends refresh
             // tokens too — then the next refresh is refused once and the guard acts).

@@ -29,6 +29,9 @@ pub struct CredentialInput {
     pub client_secret: Option<SecretString>,
     /// OAuth refresh token (then no password is needed at all).
     pub refresh_token: Option<SecretString>,
+    /// The private key (PEM) of the connected app's JWT certificate: the record logs in
+    /// by JWT bearer and holds no password or token at all.
+    pub jwt_private_key: Option<SecretString>,
 }
 
 /// A record as shown to people: which secrets are set, never their values.
@@ -42,7 +45,7 @@ pub struct CredentialView {
     pub username: String,
     /// Client id, if any.
     pub client_id: Option<String>,
-    /// How it logs in: `oauth-refresh-token`, `oauth-password` or `soap`.
+    /// How it logs in: `oauth-jwt`, `oauth-refresh-token`, `oauth-password` or `soap`.
     pub method: &'static str,
     /// A password is stored.
     pub password_set: bool,
@@ -52,6 +55,8 @@ pub struct CredentialView {
     pub client_secret_set: bool,
     /// A refresh token is stored.
     pub refresh_token_set: bool,
+    /// A JWT private key is stored.
+    pub jwt_private_key_set: bool,
     /// The org's webhook signing secret is stored: its announcements suspend the
     /// record before any login fails.
     pub webhook_secret_set: bool,
@@ -66,6 +71,8 @@ struct Secrets {
     security_token: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jwt_private_key: Option<String>,
     /// The org's webhook signing secret (`whsec_…`); not a login secret, so it is left
     /// out of the fingerprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +88,7 @@ impl Secrets {
             security_token: self.security_token.clone(),
             client_secret: self.client_secret.clone(),
             refresh_token: self.refresh_token.clone(),
+            jwt_private_key: self.jwt_private_key.clone(),
             webhook_secret: None,
         };
         serde_json::to_vec(&login)
@@ -105,6 +113,7 @@ impl Drop for Secrets {
             &mut self.security_token,
             &mut self.client_secret,
             &mut self.refresh_token,
+            &mut self.jwt_private_key,
             &mut self.webhook_secret,
         ]
         .into_iter()
@@ -134,6 +143,9 @@ fn context_of(c: &SealedCredential) -> Vec<u8> {
 }
 
 fn method(s: &Secrets, client_id: Option<&str>) -> &'static str {
+    if s.jwt_private_key.is_some() && client_id.is_some() {
+        return "oauth-jwt";
+    }
     match (&s.refresh_token, client_id, &s.client_secret) {
         (Some(_), Some(_), _) => "oauth-refresh-token",
         (None, Some(_), Some(_)) => "oauth-password",
@@ -200,6 +212,7 @@ impl Hub {
             security_token: expose(&input.security_token),
             client_secret: expose(&input.client_secret),
             refresh_token: expose(&input.refresh_token),
+            jwt_private_key: expose(&input.jwt_private_key),
             webhook_secret: None,
         };
         if secrets.client_secret.is_some() && client_id.is_none() {
@@ -210,9 +223,19 @@ impl Hub {
                 "a refresh token needs the app's client id and secret".into(),
             ));
         }
-        if secrets.refresh_token.is_none() && secrets.password.is_none() {
+        if secrets.jwt_private_key.is_some() {
+            if client_id.is_none() {
+                return Err(HubError::Invalid("a JWT private key needs its app's client id".into()));
+            }
+            if latchkey_sfclient::login::check_private_key(secrets.jwt_private_key.as_deref().unwrap_or_default())
+                .is_err()
+            {
+                return Err(HubError::Invalid("the JWT private key is not an RSA key in PEM".into()));
+            }
+        }
+        if secrets.refresh_token.is_none() && secrets.password.is_none() && secrets.jwt_private_key.is_none() {
             return Err(HubError::Invalid(
-                "a password (or an OAuth refresh token) is required".into(),
+                "a password (or an OAuth refresh token, or a JWT private key) is required".into(),
             ));
         }
         let mut tx = self.store.begin().await?;
@@ -298,6 +321,11 @@ impl Hub {
         let fingerprint = self.vault.fingerprint(&record.key_id, &s.login_part()?)?;
         let secret = |v: &Option<String>| SecretString::from(v.clone().unwrap_or_default());
         let credentials = match (method(&s, record.client_id.as_deref()), record.client_id.clone()) {
+            ("oauth-jwt", Some(client_id)) => Credentials::JwtBearer {
+                username: record.username.clone(),
+                client_id,
+                private_key_pem: secret(&s.jwt_private_key),
+            },
             ("oauth-refresh-token", Some(client_id)) => Credentials::OAuthRefresh {
                 refresh_token: secret(&s.refresh_token),
                 client_id,
@@ -419,6 +447,7 @@ fn view(r: &SealedCredential, s: &Secrets) -> CredentialView {
         security_token_set: s.security_token.is_some(),
         client_secret_set: s.client_secret.is_some(),
         refresh_token_set: s.refresh_token.is_some(),
+        jwt_private_key_set: s.jwt_private_key.is_some(),
         webhook_secret_set: s.webhook_secret.is_some(),
         updated_at: r.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }

@@ -202,6 +202,7 @@ impl Hub {
                     client_id: Some(pending.client_id.clone()),
                     client_secret: Some(client_secret),
                     refresh_token: Some(refresh_token),
+                    jwt_private_key: None,
                 },
             )
             .await?;

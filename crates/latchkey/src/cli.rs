@@ -402,6 +402,10 @@ pub enum CredentialCommand {
         /// Read an OAuth refresh token from standard input (no password needed then).
         #[arg(long)]
         refresh_token_stdin: bool,
+        /// The private key (PEM file) of the connected app's JWT certificate: the record
+        /// logs in by JWT bearer (with --client-id) and holds no password.
+        #[arg(long, value_name = "PEM")]
+        jwt_key_file: Option<PathBuf>,
         /// CA certificate to trust when the new secrets are tested (suspended connectors).
         #[arg(long, value_name = "PEM")]
         ca: Option<PathBuf>,

@@ -34,6 +34,16 @@ pub enum Credentials {
         /// Connected app's client secret.
         client_secret: SecretString,
     },
+    /// OAuth JWT bearer grant: each login is an assertion signed with the connected
+    /// app's private key; no password and no token is held at all.
+    JwtBearer {
+        /// Username (the assertion's `sub`).
+        username: String,
+        /// Connected app's client id (the assertion's `iss`).
+        client_id: String,
+        /// The private key (PEM) of the certificate registered with the app.
+        private_key_pem: SecretString,
+    },
     /// OAuth refresh-token grant: the integration never holds the user's password, so
     /// a password reset cannot break it (unless the org's app policy says otherwise).
     OAuthRefresh {
@@ -254,6 +264,44 @@ fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
+/// The JWT bearer grant type.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// How long an assertion lives (the org takes at most three minutes).
+const ASSERTION_SECONDS: u64 = 120;
+
+/// Checks that `pem` is an RSA private key (to refuse a bad key when it is entered,
+/// not at the first login).
+pub fn check_private_key(pem: &str) -> Result<(), Error> {
+    jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+        .map(|_| ())
+        .map_err(|_| Error::Protocol("not an RSA private key in PEM".into()))
+}
+
+/// An RS256 assertion: `iss` the client id, `sub` the username, `aud` the login URL.
+fn jwt_assertion(
+    login_url: &str,
+    username: &str,
+    client_id: &str,
+    private_key_pem: &SecretString,
+) -> Result<SecretString, Error> {
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.expose_secret().as_bytes())
+        .map_err(|_| Error::Protocol("the JWT private key is not an RSA key in PEM".into()))?;
+    let claims = serde_json::json!({
+        "iss": client_id,
+        "sub": username,
+        "aud": login_url.trim_end_matches('/'),
+        "exp": jsonwebtoken::get_current_timestamp() + ASSERTION_SECONDS,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        &key,
+    )
+    .map(SecretString::from)
+    .map_err(|_| Error::Protocol("the JWT assertion could not be signed".into()))
+}
+
 /// Makes one login attempt with `credentials` against `login_url`.
 pub async fn login(http: &reqwest::Client, login_url: &str, credentials: &Credentials) -> Result<Session, Error> {
     match credentials {
@@ -283,6 +331,19 @@ pub async fn login(http: &reqwest::Client, login_url: &str, credentials: &Creden
                     ("username", username),
                     ("password", &secret),
                 ],
+            )
+            .await
+        }
+        Credentials::JwtBearer {
+            username,
+            client_id,
+            private_key_pem,
+        } => {
+            let assertion = jwt_assertion(login_url, username, client_id, private_key_pem)?;
+            oauth(
+                http,
+                login_url,
+                &[("grant_type", JWT_BEARER), ("assertion", assertion.expose_secret())],
             )
             .await
         }

@@ -527,6 +527,7 @@ async fn save(web: Web, jar: CookieJar, signed: SignedCookieJar, form: SourceFor
         client_id: Some(form.client_id).filter(|c| !c.trim().is_empty()),
         client_secret: secret(form.client_secret),
         refresh_token: None,
+        jwt_private_key: None,
     };
     let view = match web.hub.set_credential(&me.workspace, input).await {
         Ok(v) => v,

@@ -173,6 +173,7 @@ async fn hub_mapped(dir: &std::path::Path, url: &str, direction: &str, field_map
             client_id: None,
             client_secret: None,
             refresh_token: None,
+            jwt_private_key: None,
         },
     )
     .await

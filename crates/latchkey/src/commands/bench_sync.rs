@@ -124,6 +124,7 @@ async fn fresh_hub(config: &Config, url: &str, n: usize) -> anyhow::Result<(Hub,
             client_id: None,
             client_secret: None,
             refresh_token: None,
+            jwt_private_key: None,
         },
     )
     .await?;

@@ -87,8 +87,15 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             client_id,
             client_secret_stdin,
             refresh_token_stdin,
+            jwt_key_file,
             ca,
         }) => {
+            let jwt_private_key = match &jwt_key_file {
+                Some(path) => Some(SecretString::from(
+                    std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?,
+                )),
+                None => None,
+            };
             let flags = [password_stdin, token_stdin, client_secret_stdin, refresh_token_stdin];
             let mut lines = stdin_lines(flags.iter().filter(|f| **f).count())?.into_iter();
             let mut take = |flag: bool| if flag { lines.next() } else { None };
@@ -100,6 +107,7 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
                 client_id,
                 client_secret: take(client_secret_stdin),
                 refresh_token: take(refresh_token_stdin),
+                jwt_private_key,
             };
             let view = hub.set_credential(&workspace, input).await?;
             print_view(&view);

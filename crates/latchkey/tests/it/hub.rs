@@ -920,3 +920,85 @@ fn the_hub_connects_by_oauth_from_its_pages_and_outlives_a_reset() {
     );
     assert_eq!(scheduler.terminate(), Some(0));
 }
+
+/// A record on JWT bearer (issue 8): it holds the connected app's private key and no
+/// password at all; every login is a fresh signed assertion. Syncs before and after
+/// an administrator's password reset, with no failed login.
+#[test]
+fn on_jwt_bearer_the_hub_holds_no_password_and_a_reset_changes_nothing() {
+    let (org, server) = seeds_org();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
+    let app: Value =
+        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "GatorMail JWT", "--json"], None)).unwrap();
+    let certificate = fixtures.join("jwt_app.crt");
+    org.ok(
+        &[
+            "org",
+            "app",
+            "certificate",
+            "--name",
+            "GatorMail JWT",
+            "--file",
+            certificate.to_str().unwrap(),
+        ],
+        None,
+    );
+    org.ok(
+        &["org", "app", "authorize", "--name", "GatorMail JWT", "--user", USER],
+        None,
+    );
+    let hub = Cli::new();
+    hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
+    let key = fixtures.join("jwt_app.key");
+    hub.ok(
+        &[
+            "hub",
+            "credential",
+            "set",
+            "GatorMail",
+            "--login-url",
+            &server.url,
+            "--username",
+            USER,
+            "--client-id",
+            app["client_id"].as_str().unwrap(),
+            "--jwt-key-file",
+            key.to_str().unwrap(),
+        ],
+        None,
+    );
+    let record: Value =
+        serde_json::from_str(&hub.ok(&["hub", "credential", "show", "GatorMail", "--json"], None)).unwrap();
+    assert_eq!(record[0]["method"], "oauth-jwt", "{record}");
+    assert_eq!(record[0]["password_set"], false);
+    let key_text = std::fs::read_to_string(&key).unwrap();
+    let body = key_text.lines().nth(1).unwrap();
+    assert!(
+        !database_bytes(&hub).windows(body.len()).any(|w| w == body.as_bytes()),
+        "the key is sealed"
+    );
+    hub.ok(
+        &[
+            "hub",
+            "connector",
+            "add",
+            "GatorMail",
+            "Contacts",
+            "--direction",
+            "both",
+            "--every",
+            "60s",
+        ],
+        None,
+    );
+    hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+    org.ok(&["org", "user", "reset-password", USER], None);
+    hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+    assert_eq!(shown(&hub, "Contacts")["state"], "enabled");
+    let history: Value =
+        serde_json::from_str(&org.ok(&["org", "login-history", "--user", USER, "--json"], None)).unwrap();
+    assert!(
+        history.as_array().unwrap().iter().all(|r| r["status"] == "Success"),
+        "{history}"
+    );
+}

@@ -170,11 +170,20 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
     // … and sets the app's policies: from now on, only users it pre-authorised.
     assert!(browser.click("#apps a.policies").ends_with("/policies"));
     browser.send(serde_json::json!({"op": "select", "selector": "#permitted_users", "value": "admin"}));
+    let certificate = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures/jwt_app.crt"),
+    )
+    .unwrap();
+    browser.fill("#certificate", &certificate);
     browser.click("#save-policies");
     assert_eq!(
         browser.text("#policy-notice").as_deref(),
         Some("The policies were saved.")
     );
+    assert!(browser
+        .text("label[for=certificate]")
+        .unwrap()
+        .contains("one is registered"));
     browser.screenshot("app-policies");
     browser.forget();
     browser.goto(&format!("{url}/"));

@@ -1,5 +1,6 @@
 //! Setup → Connected Apps → OAuth Policies: permitted users, the refresh-token policy
-//! (lifetime, rotation, surviving password changes), IP relaxation and scopes.
+//! (lifetime, rotation, surviving password changes), IP relaxation, scopes, and the
+//! certificate of the JWT bearer flow.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -50,6 +51,7 @@ fn page(state: &HttpState, jar: CookieJar, app: &ConnectedApp, notice: Option<&s
         survives: app.refresh_survives_password_change,
         relax_ip: app.relax_ip,
         scopes: &app.scopes,
+        has_certificate: app.jwt_public_key.is_some(),
         notice,
         error,
     };
@@ -85,6 +87,8 @@ pub(super) struct PolicyForm {
     ip_relaxation: String,
     #[serde(default)]
     scopes: String,
+    #[serde(default)]
+    certificate: String,
     #[serde(default, rename = "_csrf")]
     csrf: String,
 }
@@ -128,6 +132,11 @@ pub(super) async fn save(
     };
     let services = &state.services;
     let saved = async {
+        if !form.certificate.trim().is_empty() {
+            services
+                .set_app_jwt_key(&me.org.id, &app.name, form.certificate.trim())
+                .await?;
+        }
         services.set_app_policies(&me.org.id, &app.name, policies).await?;
         services
             .set_app_switch(

@@ -347,6 +347,8 @@ pub(super) struct AppPolicies<'a> {
     pub survives: bool,
     pub relax_ip: bool,
     pub scopes: &'a str,
+    /// A JWT certificate is registered.
+    pub has_certificate: bool,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }
