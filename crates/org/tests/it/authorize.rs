@@ -160,8 +160,18 @@ fn assert_invalid_grant((status, json): &(StatusCode, Value), description: &str)
     assert_eq!(json["error_description"], description, "{json}");
 }
 
-#[tokio::test]
-async fn the_web_server_flow_issues_tokens_once_per_consent() {
+/// A stack with the app "Web Sync" (its callback [`CALLBACK`]), its secret, and a
+/// browser signed in as [`USER`].
+struct Setup {
+    stack: Stack,
+    router: Router,
+    org: latchkey_store::orgs::Org,
+    app: ConnectedApp,
+    secret: String,
+    sid: String,
+}
+
+async fn setup() -> Setup {
     let (stack, router, _) = stack_with_token().await;
     let org = stack.services.resolve_org(None).await.unwrap();
     let (app, secret) = stack
@@ -169,8 +179,27 @@ async fn the_web_server_flow_issues_tokens_once_per_consent() {
         .create_app(&org.id, "Web Sync", None, Some(CALLBACK))
         .await
         .unwrap();
-    let secret = secret.expose_secret().to_owned();
     let sid = browser(&stack).await;
+    Setup {
+        secret: secret.expose_secret().to_owned(),
+        stack,
+        router,
+        org,
+        app,
+        sid,
+    }
+}
+
+#[tokio::test]
+async fn the_web_server_flow_issues_tokens_once_per_consent() {
+    let Setup {
+        stack,
+        router,
+        app,
+        secret,
+        sid,
+        ..
+    } = setup().await;
 
     // Not signed in: to the login page, which comes back here.
     let path = authorize_path(&app, &pkce());
@@ -235,19 +264,19 @@ async fn the_web_server_flow_issues_tokens_once_per_consent() {
 
 #[tokio::test]
 async fn a_request_the_app_did_not_register_never_redirects() {
-    let (stack, router, _) = stack_with_token().await;
-    let org = stack.services.resolve_org(None).await.unwrap();
-    let (app, _) = stack
-        .services
-        .create_app(&org.id, "Web Sync", None, Some(CALLBACK))
-        .await
-        .unwrap();
+    let Setup {
+        stack,
+        router,
+        org,
+        app,
+        sid,
+        ..
+    } = setup().await;
     let (bare, _) = stack
         .services
         .create_app(&org.id, "No Callback", None, None)
         .await
         .unwrap();
-    let sid = browser(&stack).await;
     for (client, redirect) in [
         (app.client_id.as_str(), "https://evil.example/steal"),
         (app.client_id.as_str(), "https://app.example/oauth/callback/../../steal"),
@@ -310,20 +339,19 @@ async fn a_request_the_app_did_not_register_never_redirects() {
 
 #[tokio::test]
 async fn public_clients_need_pkce_and_rotated_tokens_give_their_family_away() {
-    let (stack, router, _) = stack_with_token().await;
-    let org = stack.services.resolve_org(None).await.unwrap();
-    let (_, secret) = stack
-        .services
-        .create_app(&org.id, "Web Sync", None, Some(CALLBACK))
-        .await
-        .unwrap();
-    let secret = secret.expose_secret().to_owned();
+    let Setup {
+        stack,
+        router,
+        org,
+        secret,
+        sid,
+        ..
+    } = setup().await;
     let app = stack
         .services
         .set_app_switch(&org.id, "Web Sync", Switch::PublicClient, true)
         .await
         .unwrap();
-    let sid = browser(&stack).await;
 
     let req = Request::get(authorize_path(&app, ""))
         .header(header::COOKIE, &sid)
@@ -402,15 +430,14 @@ async fn public_clients_need_pkce_and_rotated_tokens_give_their_family_away() {
 #[tokio::test]
 async fn app_policies_shape_what_the_flows_grant() {
     use latchkey_store::apps::Policies;
-    let (stack, router, _) = stack_with_token().await;
-    let org = stack.services.resolve_org(None).await.unwrap();
-    let (app, secret) = stack
-        .services
-        .create_app(&org.id, "Web Sync", None, Some(CALLBACK))
-        .await
-        .unwrap();
-    let secret = secret.expose_secret().to_owned();
-    let sid = browser(&stack).await;
+    let Setup {
+        stack,
+        router,
+        org,
+        app,
+        secret,
+        sid,
+    } = setup().await;
     let set = |policies: Policies| {
         let services = stack.services.clone();
         let org = org.id.clone();
