@@ -615,13 +615,13 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
 /// where to go; the new secrets typed once in Data Source Properties resume all three,
 /// and the Integration → Security tab shows the same record. Change State and Test
 /// Connection work; a wrong login and a form without its token are refused.
-#[test]
-fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
-    use crate::support::Browser;
-    const OWNER: &str = "owner@gatormail.test";
-    const OWNER_PASSWORD: &str = "a-long-hub-password";
-    let (org, server) = seeds_org();
-    let hub = seeds_hub(&org, &server.url);
+/// The hub's owner, for the pages.
+const OWNER: &str = "owner@gatormail.test";
+const OWNER_PASSWORD: &str = "a-long-hub-password";
+
+/// Creates the workspace's owner and runs `hub run` with its pages; returns the
+/// scheduler and the hub's URL.
+fn serve_pages(hub: &Cli) -> (crate::support::Process, String) {
     hub.ok(
         &[
             "hub",
@@ -635,8 +635,16 @@ fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
         ],
         Some(&format!("{OWNER_PASSWORD}\n")),
     );
-    let (mut scheduler, hub_url) = hub.start_printing(&["hub", "run", "--tick", "1s", "--listen", "127.0.0.1:0"]);
-    let hub_url = hub_url.strip_prefix("hub: ").unwrap().to_owned();
+    let (scheduler, hub_url) = hub.start_printing(&["hub", "run", "--tick", "1s", "--listen", "127.0.0.1:0"]);
+    (scheduler, hub_url.strip_prefix("hub: ").unwrap().to_owned())
+}
+
+#[test]
+fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
+    use crate::support::Browser;
+    let (org, server) = seeds_org();
+    let hub = seeds_hub(&org, &server.url);
+    let (mut scheduler, hub_url) = serve_pages(&hub);
     wait_until("a first run of every connector", 30, || {
         CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1)
     });
@@ -837,26 +845,10 @@ fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
 #[test]
 fn the_hub_connects_by_oauth_from_its_pages_and_outlives_a_reset() {
     use crate::support::Browser;
-    const OWNER: &str = "owner@gatormail.test";
-    const OWNER_PASSWORD: &str = "a-long-hub-password";
     let (org, server) = seeds_org();
     org.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
     let hub = seeds_hub(&org, &server.url);
-    hub.ok(
-        &[
-            "hub",
-            "user",
-            "create",
-            "GatorMail",
-            OWNER,
-            "--role",
-            "owner",
-            "--password-stdin",
-        ],
-        Some(&format!("{OWNER_PASSWORD}\n")),
-    );
-    let (mut scheduler, hub_url) = hub.start_printing(&["hub", "run", "--tick", "1s", "--listen", "127.0.0.1:0"]);
-    let hub_url = hub_url.strip_prefix("hub: ").unwrap().to_owned();
+    let (mut scheduler, hub_url) = serve_pages(&hub);
     let callback = format!("{hub_url}/oauth/callback");
     let app: Value = serde_json::from_str(&org.ok(
         &[
