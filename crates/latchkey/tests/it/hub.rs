@@ -590,8 +590,11 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
     // The org goes away: transient, never a suspension, never a failed login.
     server.terminate();
     hub.ok(&["hub", "contacts", "add", "GatorMail", "--last-name", "Outage"], None);
-    wait_until("the connectors backing off", 30, || {
+    // The first transient failure moves every connector of the record to backing
+    // off at once; the run that met it is recorded when it ends.
+    wait_until("the connectors backing off, and the failed run recorded", 30, || {
         connectors.iter().all(|(name, _)| shown(name)["state"] == "backing_off")
+            && shown("Contacts")["runs"][0]["outcome"] == "failed"
     });
     let c = shown("Contacts");
     assert!(c["failures_in_a_row"].as_i64().unwrap() >= 1, "{c}");

@@ -206,6 +206,12 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
     assert!(landed.contains("not+admin+approved"), "{landed}");
     let transcript = org.transcript.borrow().clone();
     assert!(!transcript.contains(PASSWORD));
+    // The org logged at TRACE throughout: no code, secret or password in it.
+    let logs = org.server_logs();
+    assert!(!logs.is_empty());
+    for secret in [code.as_str(), client_secret, verifier, PASSWORD] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
 }
 
 #[test]
