@@ -997,3 +997,91 @@ fn on_jwt_bearer_the_hub_holds_no_password_and_a_reset_changes_nothing() {
         "{history}"
     );
 }
+
+/// The guard treats a refused refresh token exactly as a rejected password: the org
+/// revokes the hub's token (an administrator's "revoke sessions"), the next run is
+/// refused once and suspends the record, the run after sends nothing, and a new token
+/// entered once resumes the connector.
+#[test]
+fn a_revoked_refresh_token_suspends_like_a_rejected_password() {
+    let (org, server) = seeds_org();
+    let app: Value =
+        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "GatorMail Sync", "--json"], None)).unwrap();
+    let refresh = |org: &Cli| -> String {
+        let v: Value = serde_json::from_str(&org.ok(
+            &[
+                "org",
+                "app",
+                "authorize",
+                "--name",
+                "GatorMail Sync",
+                "--user",
+                USER,
+                "--json",
+            ],
+            None,
+        ))
+        .unwrap();
+        v["refresh_token"].as_str().unwrap().to_owned()
+    };
+    let hub = Cli::new();
+    hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
+    let set = |token: &str| {
+        hub.run(
+            &[
+                "hub",
+                "credential",
+                "set",
+                "GatorMail",
+                "--login-url",
+                &server.url,
+                "--username",
+                USER,
+                "--client-id",
+                app["client_id"].as_str().unwrap(),
+                "--client-secret-stdin",
+                "--refresh-token-stdin",
+            ],
+            Some(&format!("{}\n{token}\n", app["client_secret"].as_str().unwrap())),
+        )
+    };
+    assert_eq!(set(&refresh(&org)).code, 0);
+    hub.ok(
+        &[
+            "hub",
+            "connector",
+            "add",
+            "GatorMail",
+            "Contacts",
+            "--direction",
+            "both",
+            "--every",
+            "60s",
+        ],
+        None,
+    );
+    hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+
+    org.ok(&["org", "user", "revoke-sessions", USER], None);
+    let refused = hub.run(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("invalid_grant"), "{}", refused.stderr);
+    assert_eq!(shown(&hub, "Contacts")["state"], "suspended");
+    let again = hub.run(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+    assert_ne!(again.code, 0);
+    assert!(
+        again.stderr.contains("does not run: Suspended"),
+        "nothing is sent: {}",
+        again.stderr
+    );
+
+    let resumed = set(&refresh(&org));
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert!(
+        resumed.stdout.contains("suspended connectors resumed"),
+        "{}",
+        resumed.stdout
+    );
+    assert_eq!(shown(&hub, "Contacts")["state"], "enabled");
+    hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+}
