@@ -916,6 +916,25 @@ fn the_hub_connects_by_oauth_from_its_pages_and_outlives_a_reset() {
     assert_eq!(scheduler.terminate(), Some(0));
 }
 
+/// Adds the connector "Contacts" (both ways, every minute) and runs it once.
+fn contacts_synced_once(hub: &Cli) {
+    hub.ok(
+        &[
+            "hub",
+            "connector",
+            "add",
+            "GatorMail",
+            "Contacts",
+            "--direction",
+            "both",
+            "--every",
+            "60s",
+        ],
+        None,
+    );
+    hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+}
+
 /// A record on JWT bearer (issue 8): it holds the connected app's private key and no
 /// password at all; every login is a fresh signed assertion. Syncs before and after
 /// an administrator's password reset, with no failed login.
@@ -972,21 +991,7 @@ fn on_jwt_bearer_the_hub_holds_no_password_and_a_reset_changes_nothing() {
         !database_bytes(&hub).windows(body.len()).any(|w| w == body.as_bytes()),
         "the key is sealed"
     );
-    hub.ok(
-        &[
-            "hub",
-            "connector",
-            "add",
-            "GatorMail",
-            "Contacts",
-            "--direction",
-            "both",
-            "--every",
-            "60s",
-        ],
-        None,
-    );
-    hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+    contacts_synced_once(&hub);
     org.ok(&["org", "user", "reset-password", USER], None);
     hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
     assert_eq!(shown(&hub, "Contacts")["state"], "enabled");
@@ -1046,21 +1051,7 @@ fn a_revoked_refresh_token_suspends_like_a_rejected_password() {
         )
     };
     assert_eq!(set(&refresh(&org)).code, 0);
-    hub.ok(
-        &[
-            "hub",
-            "connector",
-            "add",
-            "GatorMail",
-            "Contacts",
-            "--direction",
-            "both",
-            "--every",
-            "60s",
-        ],
-        None,
-    );
-    hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
+    contacts_synced_once(&hub);
 
     org.ok(&["org", "user", "revoke-sessions", USER], None);
     let refused = hub.run(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
