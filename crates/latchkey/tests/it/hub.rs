@@ -746,6 +746,64 @@ fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
     assert_eq!(scheduler.terminate(), Some(0));
 }
 
+/// The org's connected app "GatorMail Sync" (client id and secret).
+struct OAuthApp {
+    client_id: String,
+    client_secret: String,
+}
+
+impl OAuthApp {
+    fn create(org: &Cli) -> Self {
+        let app: Value =
+            serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "GatorMail Sync", "--json"], None))
+                .unwrap();
+        Self {
+            client_id: app["client_id"].as_str().unwrap().to_owned(),
+            client_secret: app["client_secret"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A refresh token of the app for [`USER`] (an administrator's pre-authorisation).
+    fn refresh_token(&self, org: &Cli) -> String {
+        let v: Value = serde_json::from_str(&org.ok(
+            &[
+                "org",
+                "app",
+                "authorize",
+                "--name",
+                "GatorMail Sync",
+                "--user",
+                USER,
+                "--json",
+            ],
+            None,
+        ))
+        .unwrap();
+        v["refresh_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `hub credential set` for GatorMail with the app and `token`.
+    fn set_credential(&self, hub: &Cli, url: &str, token: &str) -> crate::support::Run {
+        hub.run(
+            &[
+                "hub",
+                "credential",
+                "set",
+                "GatorMail",
+                "--login-url",
+                url,
+                "--username",
+                USER,
+                "--client-id",
+                &self.client_id,
+                "--client-secret-stdin",
+                "--refresh-token-stdin",
+            ],
+            Some(&format!("{}\n{token}\n", self.client_secret)),
+        )
+    }
+}
+
 /// The seeds' story with the hub on OAuth (issue 8): the record holds a refresh token
 /// of a connected app instead of the password. An administrator resets the user's
 /// password — the org announces it, the hub knows it does not matter — and every
@@ -753,44 +811,10 @@ fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
 #[test]
 fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
     let (org, server) = seeds_org();
-    let app: Value =
-        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "GatorMail Sync", "--json"], None)).unwrap();
-    let authorized: Value = serde_json::from_str(&org.ok(
-        &[
-            "org",
-            "app",
-            "authorize",
-            "--name",
-            "GatorMail Sync",
-            "--user",
-            USER,
-            "--json",
-        ],
-        None,
-    ))
-    .unwrap();
+    let app = OAuthApp::create(&org);
     let hub = seeds_hub(&org, &server.url);
-    hub.ok(
-        &[
-            "hub",
-            "credential",
-            "set",
-            "GatorMail",
-            "--login-url",
-            &server.url,
-            "--username",
-            USER,
-            "--client-id",
-            app["client_id"].as_str().unwrap(),
-            "--client-secret-stdin",
-            "--refresh-token-stdin",
-        ],
-        Some(&format!(
-            "{}\n{}\n",
-            app["client_secret"].as_str().unwrap(),
-            authorized["refresh_token"].as_str().unwrap()
-        )),
-    );
+    let set = app.set_credential(&hub, &server.url, &app.refresh_token(&org));
+    assert_eq!(set.code, 0, "{}", set.stderr);
     let (mut scheduler, hub_url) = hub.start_printing(&["hub", "run", "--tick", "1s", "--listen", "127.0.0.1:0"]);
     let hub_url = hub_url.strip_prefix("hub: ").expect("the hub's URL first").to_owned();
     let record: Value =
@@ -1010,46 +1034,11 @@ fn on_jwt_bearer_the_hub_holds_no_password_and_a_reset_changes_nothing() {
 #[test]
 fn a_revoked_refresh_token_suspends_like_a_rejected_password() {
     let (org, server) = seeds_org();
-    let app: Value =
-        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "GatorMail Sync", "--json"], None)).unwrap();
-    let refresh = |org: &Cli| -> String {
-        let v: Value = serde_json::from_str(&org.ok(
-            &[
-                "org",
-                "app",
-                "authorize",
-                "--name",
-                "GatorMail Sync",
-                "--user",
-                USER,
-                "--json",
-            ],
-            None,
-        ))
-        .unwrap();
-        v["refresh_token"].as_str().unwrap().to_owned()
-    };
+    let app = OAuthApp::create(&org);
     let hub = Cli::new();
     hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
-    let set = |token: &str| {
-        hub.run(
-            &[
-                "hub",
-                "credential",
-                "set",
-                "GatorMail",
-                "--login-url",
-                &server.url,
-                "--username",
-                USER,
-                "--client-id",
-                app["client_id"].as_str().unwrap(),
-                "--client-secret-stdin",
-                "--refresh-token-stdin",
-            ],
-            Some(&format!("{}\n{token}\n", app["client_secret"].as_str().unwrap())),
-        )
-    };
+    let set = |token: &str| app.set_credential(&hub, &server.url, token);
+    let refresh = |org: &Cli| app.refresh_token(org);
     assert_eq!(set(&refresh(&org)).code, 0);
     contacts_synced_once(&hub);
 
