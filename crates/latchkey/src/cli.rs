@@ -750,6 +750,16 @@ pub enum UserCommand {
         /// Username.
         username: String,
     },
+    /// Deactivate: no login at all; sessions and OAuth refresh tokens end.
+    Deactivate {
+        /// Username.
+        username: String,
+    },
+    /// Reactivate a deactivated user.
+    Activate {
+        /// Username.
+        username: String,
+    },
     /// Block every login without deactivating.
     Freeze {
         /// Username.

@@ -423,6 +423,24 @@ impl Services {
         Ok(changed)
     }
 
+    /// Deactivates or reactivates a user; `true` when that changed anything.
+    /// Deactivation ends every session and every OAuth refresh token of the user
+    /// (reactivation does not bring them back).
+    pub async fn set_active(&self, username: &str, active: bool) -> Result<bool, AccountError> {
+        let user = self.user(username).await?;
+        let mut tx = self.store.begin().await?;
+        let changed = users::set_active(&mut tx, &user.id, active).await?;
+        if !active {
+            sessions::delete_for_user(&mut tx, &user.id).await?;
+            refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
+        }
+        commit(tx).await?;
+        self.decisions_changed();
+        self.caches.sessions.forget_user(&user.id);
+        tracing::info!(user_id = %user.id, active, changed, "user active state set");
+        Ok(changed)
+    }
+
     /// Saves a password policy after checking it.
     pub async fn set_policy(&self, org: &OrgId, policy: &PasswordPolicy) -> Result<(), AccountError> {
         policy.validate()?;

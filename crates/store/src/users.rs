@@ -307,6 +307,16 @@ pub async fn set_frozen(conn: &mut Conn, id: &UserId, frozen: bool) -> Result<bo
     Ok(done.rows_affected() > 0)
 }
 
+/// Deactivates or reactivates a user; `true` when that changed anything.
+pub async fn set_active(conn: &mut Conn, id: &UserId, active: bool) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET active = $2 WHERE id = $1 AND active <> $2")
+        .bind(id.as_str())
+        .bind(i64::from(active))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Records a failed attempt atomically: a secret whose fingerprint is among the user's
 /// last few failures is not counted again; otherwise one statement increments the
 /// counter and, at the maximum, places the lock — and does nothing once a lock holds.

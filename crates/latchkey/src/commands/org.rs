@@ -385,6 +385,14 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
             deliver_now(services, config).await?;
             println!("{}", if changed { "frozen" } else { "already frozen" });
         }
+        UserCommand::Deactivate { username } => {
+            let changed = services.set_active(&username, false).await?;
+            println!("{}", if changed { "deactivated" } else { "already inactive" });
+        }
+        UserCommand::Activate { username } => {
+            let changed = services.set_active(&username, true).await?;
+            println!("{}", if changed { "activated" } else { "already active" });
+        }
         UserCommand::Unfreeze { username } => {
             let changed = services.set_frozen(&username, false).await?;
             deliver_now(services, config).await?;

@@ -425,6 +425,19 @@ async fn public_clients_need_pkce_and_rotated_tokens_give_their_family_away() {
         &refresh(&router, &app, &secret, &token).await,
         "expired access/refresh token",
     );
+
+    // So does deactivating the user; reactivating does not bring the token back.
+    let (_, token) = stack.services.authorize_app(&org.id, "Web Sync", USER).await.unwrap();
+    assert_eq!(
+        refresh(&router, &app, &secret, token.expose_secret()).await.0,
+        StatusCode::OK
+    );
+    assert!(stack.services.set_active(USER, false).await.unwrap());
+    assert!(stack.services.set_active(USER, true).await.unwrap());
+    assert_invalid_grant(
+        &refresh(&router, &app, &secret, token.expose_secret()).await,
+        "expired access/refresh token",
+    );
 }
 
 #[tokio::test]
