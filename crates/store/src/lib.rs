@@ -189,9 +189,13 @@ impl Store {
                 Box::pin(async move {
                     match backend {
                         Backend::Sqlite => {
+                            // temp_store: a multi-row INSERT in a transaction keeps a
+                            // statement journal, which past 64 KiB spilled to a temporary
+                            // file created and deleted on every group commit.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000; \
+                                 PRAGMA temp_store = MEMORY;",
                             )
                             .await?;
                         }
