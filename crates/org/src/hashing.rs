@@ -1,9 +1,16 @@
-//! Password hashing on a bounded blocking pool: argon2id is CPU-bound, so it never
-//! runs on an async worker, and at most one hash per core runs at a time. Excess
-//! work waits on the semaphore instead of piling threads onto the blocking pool.
+//! Password hashing on dedicated threads: argon2id is CPU-bound, so it never runs on
+//! an async worker, and at most one hash per core runs at a time. Excess work waits
+//! on the semaphore.
+//!
+//! The threads are the pool's own, one per slot, each keeping its argon2 memory
+//! between hashes. Tokio's blocking pool would do the work too, but measured on two
+//! cores it left a core idle about one time in seven between hashes (a blocking
+//! thread is woken per job and the pool's threads take turns), which cost a tenth of
+//! the password-login throughput (BENCHMARKS.md).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use latchkey_core::password::{HashParams, PasswordHasher, PhcString, Verification};
 use secrecy::{ExposeSecret, SecretString};
@@ -14,9 +21,36 @@ use crate::AccountError;
 /// The shared hashing pool.
 #[derive(Clone, Debug)]
 pub struct HashPool {
-    hasher: Arc<PasswordHasher>,
     permits: Arc<Semaphore>,
     counts: Arc<Counts>,
+    jobs: mpsc::Sender<Job>,
+}
+
+/// A hash to compute on one of the pool's threads (it sends its own result).
+type Job = Box<dyn FnOnce(&PasswordHasher) + Send>;
+
+/// Starts `n` hashing threads taking jobs from one queue; they end when every sender
+/// of the returned queue is dropped. A job that panics loses its answer (its caller
+/// sees [`AccountError::Hash`]), not its thread.
+fn spawn_threads(hasher: PasswordHasher, n: usize) -> Result<mpsc::Sender<Job>, AccountError> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    let hasher = Arc::new(hasher);
+    for i in 0..n {
+        let (rx, hasher) = (Arc::clone(&rx), Arc::clone(&hasher));
+        std::thread::Builder::new()
+            .name(format!("argon2-{i}"))
+            .spawn(move || loop {
+                let next = match rx.lock() {
+                    Ok(queue) => queue.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = next else { return };
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&hasher)));
+            })
+            .map_err(|_| AccountError::Hash)?;
+    }
+    Ok(tx)
 }
 
 /// How much argon2 work the pool has done (exported on `/metrics`).
@@ -56,9 +90,9 @@ impl HashPool {
             concurrency
         };
         Ok(Self {
-            hasher: Arc::new(hasher),
             permits: Arc::new(Semaphore::new(n)),
             counts: Arc::default(),
+            jobs: spawn_threads(hasher, n)?,
         })
     }
 
@@ -70,15 +104,18 @@ impl HashPool {
         self.run_holding(f).await
     }
 
-    /// Runs `f` on the blocking pool; the caller holds a permit.
+    /// Runs `f` on one of the pool's threads; the caller holds a permit, so a thread
+    /// is free for it.
     async fn run_holding<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, AccountError> {
-        let hasher = Arc::clone(&self.hasher);
-        tokio::task::spawn_blocking(move || f(&hasher))
-            .await
-            .map_err(|_| AccountError::Hash)
+        let (answer, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |hasher| {
+            let _ = answer.send(f(hasher));
+        });
+        self.jobs.send(job).map_err(|_| AccountError::Hash)?;
+        result.await.map_err(|_| AccountError::Hash)
     }
 
     /// The counters so far.
