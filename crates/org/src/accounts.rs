@@ -258,7 +258,7 @@ impl Services {
         users::update_details(&mut tx, &user.id, email, first_name, last_name, &profile.id).await?;
         commit(tx).await?;
         self.decisions_changed();
-        self.caches.sessions.forget_user(&user.id);
+        self.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, profile = %profile.name, "user details changed");
         self.user(username).await
     }
@@ -329,7 +329,7 @@ impl Services {
         commit(tx).await?;
         self.webhooks.ring();
         self.decisions_changed();
-        self.caches.sessions.forget_user(&user.id);
+        self.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, "password changed; security token reset");
         self.user(username).await
     }
@@ -367,7 +367,7 @@ impl Services {
         commit(tx).await?;
         self.webhooks.ring();
         self.decisions_changed();
-        self.caches.sessions.forget_user(&user.id);
+        self.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, "password reset by administrator");
         self.user(username).await
     }
@@ -418,7 +418,7 @@ impl Services {
         commit(tx).await?;
         self.webhooks.ring();
         self.decisions_changed();
-        self.caches.sessions.forget_user(&user.id);
+        self.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, frozen, changed, "user freeze state set");
         Ok(changed)
     }
@@ -436,7 +436,7 @@ impl Services {
         }
         commit(tx).await?;
         self.decisions_changed();
-        self.caches.sessions.forget_user(&user.id);
+        self.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, active, changed, "user active state set");
         Ok(changed)
     }

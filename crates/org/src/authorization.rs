@@ -301,7 +301,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let revoked = app_authorizations::revoke(&mut tx, client_id, &user.id).await?;
         latchkey_store::commit(tx).await?;
-        self.caches.sessions.forget_user(&user.id);
+        self.forget_tokens(&user.id);
         if revoked {
             tracing::info!(user_id = %user.id, client_id, "app authorization revoked");
         }
@@ -314,7 +314,7 @@ impl Services {
         let owner = refresh_tokens::delete_family(&mut tx, family).await?;
         latchkey_store::commit(tx).await?;
         if let Some(user) = &owner {
-            self.caches.sessions.forget_user(user);
+            self.forget_tokens(user);
             tracing::warn!(user_id = %user, "a refresh-token family was revoked (a used code or token came back)");
         }
         Ok(())

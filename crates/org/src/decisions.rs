@@ -1,7 +1,7 @@
 //! The inputs of login decisions, kept in memory: connected apps, users (by id for
-//! the grants that need no password; by username only while they are locked), and
-//! each (org, profile)'s login context. A grant or a locked-out retry then costs no
-//! database read.
+//! the grants that need no password; by username only while they are locked), each
+//! (org, profile)'s login context, and the live refresh tokens of apps that do not
+//! rotate them. A grant or a locked-out retry then costs no database read.
 //!
 //! Freshness: the database moves a change epoch (by trigger) whenever one of these
 //! inputs changes; the first request after [`POLL`] reads it, and a moved epoch
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use latchkey_core::ids::{OrgId, ProfileId, UserId};
 use latchkey_store::apps::ConnectedApp;
 use latchkey_store::orgs::LoginContext;
+use latchkey_store::refresh_tokens::RefreshToken;
 use latchkey_store::users::User;
 use moka::sync::Cache;
 
@@ -47,6 +48,8 @@ pub struct DecisionCache {
     users: Cache<UserId, User>,
     locked: Cache<String, User>,
     contexts: Cache<(OrgId, ProfileId), Arc<LoginContext>>,
+    /// Live refresh tokens by digest (revocation moves the epoch).
+    refresh_tokens: Cache<[u8; 32], RefreshToken>,
     /// The last epoch read (-1: none yet).
     epoch: AtomicI64,
     /// Bumped by every invalidation; a load that spans one is not cached.
@@ -63,6 +66,7 @@ impl Default for DecisionCache {
             users: cache(),
             locked: cache(),
             contexts: cache(),
+            refresh_tokens: cache(),
             epoch: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
             polled_at: AtomicU64::new(0),
@@ -87,6 +91,7 @@ impl DecisionCache {
         self.users.invalidate_all();
         self.locked.invalidate_all();
         self.contexts.invalidate_all();
+        self.refresh_tokens.invalidate_all();
     }
 
     /// Reads the change epoch with `read` when [`POLL`] has passed since the last
@@ -176,6 +181,35 @@ impl DecisionCache {
         self.through(&self.contexts, (org.clone(), profile.clone()), load).await
     }
 
+    /// The live refresh token with this digest, if cached.
+    pub fn refresh_token(&self, digest: &[u8; 32]) -> Option<RefreshToken> {
+        self.refresh_tokens.get(digest)
+    }
+
+    /// Remembers a live refresh token read from the store at `generation` (see
+    /// [`Self::generation`]); nothing when an invalidation came in between.
+    pub fn remember_refresh_token(&self, generation: u64, digest: &[u8; 32], token: RefreshToken) {
+        if self.generation.load(Ordering::Acquire) == generation {
+            self.refresh_tokens.insert(*digest, token);
+        }
+    }
+
+    /// Forgets one refresh token (its `last_used_at` was just written).
+    pub fn forget_refresh_token(&self, digest: &[u8; 32]) {
+        self.refresh_tokens.invalidate(digest);
+    }
+
+    /// Forgets every refresh token (some were revoked here).
+    pub fn forget_refresh_tokens(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.refresh_tokens.invalidate_all();
+    }
+
+    /// The invalidation count, to take before a load that may be remembered.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// The user behind `username` if it was last seen locked.
     pub fn locked(&self, username: &str) -> Option<User> {
         self.locked.get(&username.trim().to_lowercase())
@@ -189,7 +223,7 @@ impl DecisionCache {
 
 impl crate::Services {
     /// Reads the change epoch if due (see [`DecisionCache::poll`]).
-    async fn poll_decisions(&self) -> Result<(), AccountError> {
+    pub(crate) async fn poll_decisions(&self) -> Result<(), AccountError> {
         self.caches
             .decisions
             .poll(|| async {
@@ -260,5 +294,12 @@ impl crate::Services {
     /// Forgets every cached decision input (after a change made here).
     pub(crate) fn decisions_changed(&self) {
         self.caches.decisions.invalidate();
+    }
+
+    /// Forgets, on this server at once, the sessions of `user` and the refresh tokens
+    /// in memory (after revoking some here; other servers learn it from the epoch).
+    pub(crate) fn forget_tokens(&self, user: &UserId) {
+        self.caches.sessions.forget_user(user);
+        self.caches.decisions.forget_refresh_tokens();
     }
 }

@@ -75,10 +75,7 @@ impl Services {
         ip: IpAddr,
     ) -> Result<Refreshed, AccountError> {
         let digest = SecretDigest::of(token.expose_secret());
-        let mut conn = self.store.conn().await?;
-        let found = refresh_tokens::redeem(&mut conn, &digest, &app.client_id, self.clock.now()).await?;
-        drop(conn);
-        let found = match found {
+        let found = match self.find_refresh_token(app, &digest).await? {
             None => return Ok(Refreshed::Expired),
             Some(Redeemed::Replaced { family }) => {
                 self.revoke_family(&family).await?;
@@ -112,6 +109,43 @@ impl Services {
         Ok(Refreshed::Admitted(Box::new(admitted), next_digest, Some(next)))
     }
 
+    /// The token with this digest issued to `app`, marked used. Live tokens of apps
+    /// that do not rotate them come from the decision cache after their first use
+    /// (revoking one moves the change epoch); a rotating app's token is used once, so
+    /// it is always read.
+    async fn find_refresh_token(
+        &self,
+        app: &ConnectedApp,
+        digest: &SecretDigest,
+    ) -> Result<Option<Redeemed>, AccountError> {
+        let now = self.clock.now();
+        let cache = &self.caches.decisions;
+        if !app.rotate_refresh_tokens {
+            self.poll_decisions().await?;
+            if let Some(token) = cache
+                .refresh_token(digest.as_bytes())
+                .filter(|t| t.client_id == app.client_id)
+            {
+                if token.due_for_touch(now) {
+                    let mut conn = self.store.conn().await?;
+                    refresh_tokens::touch(&mut conn, digest, now).await?;
+                    cache.forget_refresh_token(digest.as_bytes());
+                }
+                return Ok(Some(Redeemed::Live(token)));
+            }
+        }
+        let generation = cache.generation();
+        let mut conn = self.store.conn().await?;
+        let found = refresh_tokens::redeem(&mut conn, digest, &app.client_id, now).await?;
+        if let (Some(Redeemed::Live(token)), false) = (&found, app.rotate_refresh_tokens) {
+            // A token `redeem` just marked used is read again next time, fresh.
+            if !token.due_for_touch(now) {
+                cache.remember_refresh_token(generation, digest.as_bytes(), token.clone());
+            }
+        }
+        Ok(found)
+    }
+
     /// Revokes a refresh token and the access tokens issued from it; `true` when it
     /// was live.
     pub async fn revoke_refresh_token(&self, token: &str) -> Result<bool, AccountError> {
@@ -121,7 +155,7 @@ impl Services {
         latchkey_store::commit(tx).await?;
         // Its access tokens are gone from the store; forget them on this node at once.
         if let Some(user) = &owner {
-            self.caches.sessions.forget_user(user);
+            self.forget_tokens(user);
         }
         Ok(owner.is_some())
     }

@@ -112,7 +112,7 @@ impl Services {
         let n = sessions::delete_for_user(&mut tx, &user.id).await?;
         let tokens = refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
         latchkey_store::commit(tx).await?;
-        self.caches.sessions.forget_user(&user.id);
+        self.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, sessions = n, refresh_tokens = tokens, "sessions revoked");
         Ok(n)
     }

@@ -145,14 +145,8 @@ pub async fn delete_family(conn: &mut Conn, family: &[u8]) -> Result<Option<User
 /// integration refreshing every few seconds should not turn each refresh into a write.
 const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
 
-/// The token with this digest issued to `client_id`, if it is live (marked used), or
-/// the news that rotation replaced it.
-pub async fn redeem(
-    conn: &mut Conn,
-    digest: &SecretDigest,
-    client_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Redeemed>, StoreError> {
+/// The token with this digest issued to `client_id`: live, or replaced by rotation.
+pub async fn find(conn: &mut Conn, digest: &SecretDigest, client_id: &str) -> Result<Option<Redeemed>, StoreError> {
     let Some(row) = sqlx::query_as::<_, Row>(
         "SELECT client_id, user_id, org_id, created_at, last_used_at, family, replaced_at FROM refresh_tokens \
          WHERE id_digest = $1 AND client_id = $2",
@@ -169,15 +163,41 @@ pub async fn redeem(
             family: row.family.unwrap_or_default(),
         }));
     }
-    let token = RefreshToken::try_from(row)?;
-    if now - token.last_used_at >= LAST_USED_RESOLUTION {
-        sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id_digest = $1")
-            .bind(digest.as_bytes().as_slice())
-            .bind(now.timestamp_millis())
-            .execute(&mut *conn)
-            .await?;
+    Ok(Some(Redeemed::Live(RefreshToken::try_from(row)?)))
+}
+
+impl RefreshToken {
+    /// Whether a use at `now` should be written (see [`LAST_USED_RESOLUTION`]).
+    pub fn due_for_touch(&self, now: DateTime<Utc>) -> bool {
+        now - self.last_used_at >= LAST_USED_RESOLUTION
     }
-    Ok(Some(Redeemed::Live(token)))
+}
+
+/// Marks the token with this digest used at `now`.
+pub async fn touch(conn: &mut Conn, digest: &SecretDigest, now: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE refresh_tokens SET last_used_at = $2 WHERE id_digest = $1")
+        .bind(digest.as_bytes().as_slice())
+        .bind(now.timestamp_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The token with this digest issued to `client_id`, if it is live (marked used when
+/// due, see [`LAST_USED_RESOLUTION`]), or the news that rotation replaced it.
+pub async fn redeem(
+    conn: &mut Conn,
+    digest: &SecretDigest,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Redeemed>, StoreError> {
+    let found = find(conn, digest, client_id).await?;
+    if let Some(Redeemed::Live(token)) = &found {
+        if token.due_for_touch(now) {
+            touch(conn, digest, now).await?;
+        }
+    }
+    Ok(found)
 }
 
 /// Revokes one token and every access token issued from it; returns whose it was.

@@ -207,3 +207,25 @@ async fn a_refused_user_gets_the_login_error_not_a_token() {
     assert_eq!(json["error"], "invalid_grant");
     assert_eq!(json["error_description"], "ip restricted");
 }
+
+/// Two servers on one database: a refresh token that one of them keeps in memory after
+/// its first use is refused there within the change-epoch poll once the other server
+/// revokes it.
+#[tokio::test]
+async fn a_token_revoked_on_another_server_is_refused_within_the_poll() {
+    use latchkey_org::decisions::POLL;
+
+    let (stack, router, _) = stack_with_token().await;
+    let sync = authorized(&stack, "Data Sync").await;
+    let other = latchkey_org::Services {
+        caches: Default::default(),
+        ..stack.services.clone()
+    };
+    for n in 0..3 {
+        let (status, json) = refresh(&router, &sync).await;
+        assert_eq!(status, StatusCode::OK, "refresh {n}: {json}");
+    }
+    assert!(other.revoke_refresh_token(sync.refresh.expose_secret()).await.unwrap());
+    tokio::time::sleep(POLL + std::time::Duration::from_millis(30)).await;
+    assert_expired(refresh(&router, &sync).await, "revoked on the other server");
+}

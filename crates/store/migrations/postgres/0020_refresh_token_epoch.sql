@@ -1,0 +1,7 @@
+-- Servers keep live refresh tokens of apps that do not rotate them in memory, beside
+-- the other login-decision inputs: a revoked token (by the user, an administrator, a
+-- freeze, a password change, a reused rotated token) must move the change epoch so
+-- that every server forgets it within one poll.
+
+CREATE TRIGGER refresh_tokens_revoked AFTER DELETE ON refresh_tokens
+FOR EACH STATEMENT EXECUTE FUNCTION bump_change_epoch();
