@@ -1,5 +1,5 @@
 //! The inputs of login decisions, kept in memory: connected apps, users (by id for
-//! the grants that need no password; by username only while they are locked), each
+//! the grants that need no password, by username for the password flow), each
 //! (org, profile)'s login context, and the live refresh tokens of apps that do not
 //! rotate them. A grant or a locked-out retry then costs no database read.
 //!
@@ -46,7 +46,7 @@ where
 pub struct DecisionCache {
     apps: Cache<String, ConnectedApp>,
     users: Cache<UserId, User>,
-    locked: Cache<String, User>,
+    named: Cache<String, User>,
     contexts: Cache<(OrgId, ProfileId), Arc<LoginContext>>,
     /// Live refresh tokens by digest (revocation moves the epoch).
     refresh_tokens: Cache<[u8; 32], RefreshToken>,
@@ -64,7 +64,7 @@ impl Default for DecisionCache {
         Self {
             apps: cache(),
             users: cache(),
-            locked: cache(),
+            named: cache(),
             contexts: cache(),
             refresh_tokens: cache(),
             epoch: AtomicI64::new(-1),
@@ -89,7 +89,7 @@ impl DecisionCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.apps.invalidate_all();
         self.users.invalidate_all();
-        self.locked.invalidate_all();
+        self.named.invalidate_all();
         self.contexts.invalidate_all();
         self.refresh_tokens.invalidate_all();
     }
@@ -210,14 +210,25 @@ impl DecisionCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The user behind `username` if it was last seen locked.
-    pub fn locked(&self, username: &str) -> Option<User> {
-        self.locked.get(&username.trim().to_lowercase())
-    }
-
-    /// Remembers that `user` is locked, so that retries are refused from memory.
-    pub fn remember_locked(&self, user: &User) {
-        self.locked.insert(user.username.clone(), user.clone());
+    /// The user behind `username` (lower-cased); unknown usernames are not
+    /// remembered (they would fill the cache).
+    pub async fn user_named<F, Fut>(&self, username: &str, load: F) -> Result<Option<User>, AccountError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<User>, AccountError>>,
+    {
+        let key = username.trim().to_lowercase();
+        if let Some(user) = self.named.get(&key) {
+            return Ok(Some(user));
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let user = load().await?;
+        if let Some(u) = &user {
+            if self.generation.load(Ordering::Acquire) == generation {
+                self.named.insert(key, u.clone());
+            }
+        }
+        Ok(user)
     }
 }
 
@@ -270,23 +281,23 @@ impl crate::Services {
             .await
     }
 
-    /// The user behind `username` and their login context, from memory when the user
-    /// was last seen locked, else from the store (the user always fresh).
+    /// The user behind `username` and their login context, through the cache. The
+    /// password flow reads the user again before it hashes (their credentials and
+    /// lock then are the stored ones).
     pub(crate) async fn decision_inputs(
         &self,
         username: &str,
     ) -> Result<Option<(User, Arc<LoginContext>)>, AccountError> {
         self.poll_decisions().await?;
-        let user = match self.caches.decisions.locked(username) {
-            Some(user) => user,
-            None => {
+        let user = self
+            .caches
+            .decisions
+            .user_named(username, || async {
                 let mut conn = self.store.conn().await?;
-                match latchkey_store::users::find_by_username(&mut conn, username).await? {
-                    Some(user) => user,
-                    None => return Ok(None),
-                }
-            }
-        };
+                Ok(latchkey_store::users::find_by_username(&mut conn, username).await?)
+            })
+            .await?;
+        let Some(user) = user else { return Ok(None) };
         let context = self.decision_context(&user).await?;
         Ok(Some((user, context)))
     }

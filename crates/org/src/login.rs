@@ -3,6 +3,9 @@
 //! and reports what happened. Every attempt writes one login-history row.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use latchkey_core::ids::UserId;
 use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
@@ -13,13 +16,16 @@ use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_core::webhooks::EventType;
 use latchkey_store::apps::ConnectedApp;
 use latchkey_store::login_history::{self, NewLogin};
-use latchkey_store::orgs::Org;
+use latchkey_store::orgs::{LoginContext, Org};
 use latchkey_store::users::{self, User};
 use latchkey_store::{commit, Write};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::mail::templates;
 use crate::{AccountError, Services};
+
+/// How stale a user's last-login stamp may get before a successful login writes it.
+const LAST_LOGIN_RESOLUTION: chrono::Duration = chrono::Duration::minutes(1);
 
 /// One login attempt.
 #[derive(Debug, Clone)]
@@ -78,6 +84,37 @@ fn user_state(u: &User) -> UserState {
         frozen: u.frozen,
         locked_until: u.locked_until,
         password_expires_at: u.password_expires_at,
+    }
+}
+
+/// The presented secret as password and (when the stage takes one) security token.
+fn split<'a>(
+    stage: &login::SecretStage,
+    presented: &'a str,
+    user: &User,
+) -> latchkey_core::secret::PresentedSecret<'a> {
+    if stage.accepts_token() {
+        split_token(presented, user.token_digest.as_ref())
+    } else {
+        split_token(presented, None)
+    }
+}
+
+/// The decision's inputs for a password attempt.
+fn attempt<'a>(
+    req: &LoginRequest<'_>,
+    context: Option<&'a LoginContext>,
+    user: Option<&'a UserState>,
+    now: DateTime<Utc>,
+) -> Attempt<'a> {
+    Attempt {
+        user,
+        profile_ranges: context.map_or(&[], |c| c.profile_ranges.as_slice()),
+        trusted_ranges: context.map_or(&[], |c| c.trusted_ranges.as_slice()),
+        ip: req.ip,
+        channel: req.channel,
+        device_verified: req.device_verified,
+        now,
     }
 }
 
@@ -151,56 +188,59 @@ impl Services {
     pub async fn login(&self, req: &LoginRequest<'_>) -> Result<LoginOutcome, AccountError> {
         let now = self.clock.now();
         let (user, context) = self.decision_inputs(req.username).await?.unzip();
+        let context = context.as_deref();
         let state = user.as_ref().map(user_state);
-        let attempt = Attempt {
-            user: state.as_ref(),
-            profile_ranges: context.as_ref().map_or(&[], |c| c.profile_ranges.as_slice()),
-            trusted_ranges: context.as_ref().map_or(&[], |c| c.trusted_ranges.as_slice()),
-            ip: req.ip,
-            channel: req.channel,
-            device_verified: req.device_verified,
-            now,
-        };
-        let stage = match login::decide(&attempt) {
-            Step::Refused(refusal) => {
-                if refusal.spend_dummy_hash {
-                    self.hasher.dummy_verify(req.secret.expose_secret()).await?;
-                }
-                if let (Some(u), LoginStatus::PasswordLockout) = (&user, refusal.status) {
-                    self.caches.decisions.remember_locked(u);
-                }
-                self.log_attempt(req, user.as_ref(), refusal.status).await?;
-                tracing::info!(username = %req.username.trim().to_lowercase(), ip = %req.ip, status = refusal.status.as_str(), "login refused");
-                return Ok(LoginOutcome::Refused(refusal.status));
+        if let Step::Refused(refusal) = login::decide(&attempt(req, context, state.as_ref(), now)) {
+            if refusal.spend_dummy_hash {
+                self.hasher.dummy_verify(req.secret.expose_secret()).await?;
             }
-            Step::CheckSecret(stage) => stage,
-        };
+            return self.refuse(req, user.as_ref(), refusal.status).await;
+        }
         let (Some(user), Some(org)) = (user, context.map(|c| c.org.clone())) else {
             return Err(AccountError::NotFound("user".into()));
-        };
-        let presented = req.secret.expose_secret();
-        let split = if stage.accepts_token() {
-            split_token(presented, user.token_digest.as_ref())
-        } else {
-            split_token(presented, None)
         };
         // The slot is held until a failure is recorded, so that at most one attempt
         // per slot is between "hashed" and "counted" when the lock lands.
         let slot = self.hasher.reserve().await?;
-        // Waiting for the slot may have taken a while: a parallel attempt may have
-        // locked the user meanwhile. Then refuse without hashing.
-        if self.locked_now(&user).await? {
-            drop(slot);
-            self.log_attempt(req, Some(&user), LoginStatus::PasswordLockout).await?;
-            return Ok(LoginOutcome::Refused(LoginStatus::PasswordLockout));
-        }
-        let verification = match &user.password_hash {
-            Some(phc) => slot.verify(split.password, phc).await?,
-            None => {
-                slot.dummy_verify(presented).await?;
-                Verification::Mismatch
-            }
+        let presented = req.secret.expose_secret();
+        let mut tries = 0;
+        let (user, stage, verification) = loop {
+            tries += 1;
+            // The decision above may have read the user from memory, and waiting for
+            // the slot may have taken a while: decide again on the stored user, whose
+            // credentials are the ones to check. A parallel attempt may have locked
+            // them meanwhile; then they are refused without a hash.
+            let seen = self.caches.decisions.generation();
+            let user = self.fresh_user(&user.id).await?;
+            let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), now)) {
+                Step::Refused(refusal) => {
+                    drop(slot);
+                    return self.refuse(req, Some(&user), refusal.status).await;
+                }
+                Step::CheckSecret(stage) => stage,
+            };
+            let verification = match &user.password_hash {
+                Some(phc) => {
+                    // The hash waits its turn: when a decision input changed meanwhile
+                    // (this server locked someone, or learnt of a change elsewhere),
+                    // it is called off and the user read again — a few times at most,
+                    // so that a stream of unrelated changes cannot starve it.
+                    let decisions = Arc::clone(&self.caches);
+                    let stop = move || tries < 4 && decisions.decisions.generation() != seen;
+                    let password = split(&stage, presented, &user).password;
+                    match slot.verify_unless(password, phc, stop).await? {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                }
+                None => {
+                    slot.dummy_verify(presented).await?;
+                    Verification::Mismatch
+                }
+            };
+            break (user, stage, verification);
         };
+        let split = split(&stage, presented, &user);
         let check = SecretCheck {
             password_matches: verification.matched(),
             token_appended: split.token_appended,
@@ -236,7 +276,15 @@ impl Services {
             Conclusion::Success { password_expired } => {
                 drop(slot);
                 let mut conn = self.store.conn().await?;
-                if !users::record_success(&mut conn, &user.id, now).await? {
+                // A success clears failures and stamps the last login. With nothing to
+                // clear and a stamp under a minute old there is nothing to write: an
+                // integration logging in every few seconds does not turn each login
+                // into a write. (A lock landing during this attempt's hash is then not
+                // seen: the attempt counts as having succeeded just before it.)
+                let settled = user.failed_attempts == 0
+                    && user.locked_until.is_none()
+                    && user.last_login_at.is_some_and(|t| now - t < LAST_LOGIN_RESOLUTION);
+                if !settled && !users::record_success(&mut conn, &user.id, now).await? {
                     drop(conn);
                     self.log_attempt(req, Some(&user), LoginStatus::PasswordLockout).await?;
                     return Ok(LoginOutcome::Refused(LoginStatus::PasswordLockout));
@@ -260,10 +308,21 @@ impl Services {
         }
     }
 
-    async fn locked_now(&self, user: &User) -> Result<bool, AccountError> {
+    async fn fresh_user(&self, id: &UserId) -> Result<User, AccountError> {
         let mut conn = self.store.conn().await?;
-        let fresh = users::get(&mut conn, &user.id).await?;
-        Ok(fresh.is_locked(self.clock.now()))
+        Ok(users::get(&mut conn, id).await?)
+    }
+
+    /// Records a refused attempt (no hash was spent on the user's password).
+    async fn refuse(
+        &self,
+        req: &LoginRequest<'_>,
+        user: Option<&User>,
+        status: LoginStatus,
+    ) -> Result<LoginOutcome, AccountError> {
+        self.log_attempt(req, user, status).await?;
+        tracing::info!(username = %req.username.trim().to_lowercase(), ip = %req.ip, status = status.as_str(), "login refused");
+        Ok(LoginOutcome::Refused(status))
     }
 
     pub(crate) fn history_row(&self, req: &LoginRequest<'_>, user: Option<&User>, status: LoginStatus) -> NewLogin {
