@@ -267,6 +267,10 @@ impl Services {
                 login_history::insert(&mut tx, &self.history_row(req, Some(&user), status)).await?;
                 commit(tx).await?;
                 if matches!(effect, FailureEffect::Locked(..)) {
+                    // Again now that the lock is visible: an attempt that read the user
+                    // between the first call and the commit still saw them unlocked,
+                    // and its queued hash is called off by this one.
+                    self.decisions_changed();
                     self.webhooks.ring();
                 }
                 drop(slot);
