@@ -2,12 +2,6 @@
 //! an async worker, and at most one hash per core runs at a time. Excess work waits
 //! on the semaphore.
 //!
-//! There are twice as many slots as threads: a slot's holder reads what it needs (the
-//! login flow reads the user afresh) and queues its hash while the threads are busy,
-//! so a thread that finishes a hash starts the next at once instead of waiting for
-//! the next attempt's database read. A queued hash may be called off when it is its
-//! turn (see [`HashSlot::verify_unless`]).
-//!
 //! The threads are the pool's own, one per slot, each keeping its argon2 memory
 //! between hashes. Tokio's blocking pool would do the work too, but measured on two
 //! cores it left a core idle about one time in seven between hashes (a blocking
@@ -87,7 +81,7 @@ impl HashCounts {
 
 impl HashPool {
     /// A pool hashing at `params` with at most `concurrency` hashes at once
-    /// (0: one per available core) and as many queued.
+    /// (0: one per available core).
     pub fn new(params: HashParams, concurrency: usize) -> Result<Self, AccountError> {
         let hasher = PasswordHasher::new(params).map_err(|_| AccountError::Hash)?;
         let n = if concurrency == 0 {
@@ -96,7 +90,7 @@ impl HashPool {
             concurrency
         };
         Ok(Self {
-            permits: Arc::new(Semaphore::new(2 * n)),
+            permits: Arc::new(Semaphore::new(n)),
             counts: Arc::default(),
             jobs: spawn_threads(hasher, n)?,
         })
@@ -110,8 +104,8 @@ impl HashPool {
         self.run_holding(f).await
     }
 
-    /// Runs `f` on one of the pool's threads; the caller holds a permit, so at most
-    /// one hash per thread is queued ahead of it.
+    /// Runs `f` on one of the pool's threads; the caller holds a permit, so a thread
+    /// is free for it.
     async fn run_holding<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
@@ -182,30 +176,6 @@ impl HashSlot<'_> {
         self.pool
             .run_holding(move |h| h.dummy_verify(password.expose_secret()))
             .await
-    }
-
-    /// Verifies `password` against a stored hash in this slot, unless `stop` — asked
-    /// on the hashing thread just before the hash starts — says the reason for it
-    /// has changed since it was queued: then `None`, and nothing was spent.
-    pub async fn verify_unless(
-        &self,
-        password: &str,
-        phc: &PhcString,
-        stop: impl FnOnce() -> bool + Send + 'static,
-    ) -> Result<Option<Verification>, AccountError> {
-        let counts = Arc::clone(&self.pool.counts);
-        let password = SecretString::from(password);
-        let phc = phc.clone();
-        self.pool
-            .run_holding(move |h| {
-                if stop() {
-                    return Ok(None);
-                }
-                counts.verifications.fetch_add(1, Ordering::Relaxed);
-                h.verify(password.expose_secret(), phc.as_str()).map(Some)
-            })
-            .await?
-            .map_err(|_| AccountError::Hash)
     }
 
     /// Verifies `password` against a stored hash in this slot.

@@ -3,7 +3,6 @@
 //! and reports what happened. Every attempt writes one login-history row.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -203,44 +202,26 @@ impl Services {
         // per slot is between "hashed" and "counted" when the lock lands.
         let slot = self.hasher.reserve().await?;
         let presented = req.secret.expose_secret();
-        let mut tries = 0;
-        let (user, stage, verification) = loop {
-            tries += 1;
-            // The decision above may have read the user from memory, and waiting for
-            // the slot may have taken a while: decide again on the stored user, whose
-            // credentials are the ones to check. A parallel attempt may have locked
-            // them meanwhile; then they are refused without a hash.
-            let seen = self.caches.decisions.generation();
-            let user = self.fresh_user(&user.id).await?;
-            let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), now)) {
-                Step::Refused(refusal) => {
-                    drop(slot);
-                    return self.refuse(req, Some(&user), refusal.status).await;
-                }
-                Step::CheckSecret(stage) => stage,
-            };
-            let verification = match &user.password_hash {
-                Some(phc) => {
-                    // The hash waits its turn: when a decision input changed meanwhile
-                    // (this server locked someone, or learnt of a change elsewhere),
-                    // it is called off and the user read again — a few times at most,
-                    // so that a stream of unrelated changes cannot starve it.
-                    let decisions = Arc::clone(&self.caches);
-                    let stop = move || tries < 4 && decisions.decisions.generation() != seen;
-                    let password = split(&stage, presented, &user).password;
-                    match slot.verify_unless(password, phc, stop).await? {
-                        Some(v) => v,
-                        None => continue,
-                    }
-                }
-                None => {
-                    slot.dummy_verify(presented).await?;
-                    Verification::Mismatch
-                }
-            };
-            break (user, stage, verification);
+        // The decision above may have read the user from memory, and waiting for the
+        // slot may have taken a while: decide again on the stored user, whose
+        // credentials are the ones to check. A parallel attempt may have locked them
+        // meanwhile; then they are refused without a hash.
+        let user = self.fresh_user(&user.id).await?;
+        let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), now)) {
+            Step::Refused(refusal) => {
+                drop(slot);
+                return self.refuse(req, Some(&user), refusal.status).await;
+            }
+            Step::CheckSecret(stage) => stage,
         };
         let split = split(&stage, presented, &user);
+        let verification = match &user.password_hash {
+            Some(phc) => slot.verify(split.password, phc).await?,
+            None => {
+                slot.dummy_verify(presented).await?;
+                Verification::Mismatch
+            }
+        };
         let check = SecretCheck {
             password_matches: verification.matched(),
             token_appended: split.token_appended,
@@ -267,10 +248,6 @@ impl Services {
                 login_history::insert(&mut tx, &self.history_row(req, Some(&user), status)).await?;
                 commit(tx).await?;
                 if matches!(effect, FailureEffect::Locked(..)) {
-                    // Again now that the lock is visible: an attempt that read the user
-                    // between the first call and the commit still saw them unlocked,
-                    // and its queued hash is called off by this one.
-                    self.decisions_changed();
                     self.webhooks.ring();
                 }
                 drop(slot);
