@@ -397,3 +397,36 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
         LoginOutcome::Success { .. }
     ));
 }
+
+/// The decision may read a user from memory, but the credentials checked are read
+/// afresh: a password changed on another server counts at once, before any poll.
+#[tokio::test]
+async fn a_password_changed_on_another_server_counts_at_once() {
+    use latchkey_org::Services;
+    use secrecy::SecretString;
+
+    let stack = Stack::new().await;
+    stack.org_with_user("jane@acme.test").await;
+    let org = stack.services.resolve_org(None).await.unwrap();
+    stack
+        .services
+        .add_trusted_range(&org.id, &format!("{UNTRUSTED}/32").parse().unwrap())
+        .await
+        .unwrap();
+    let other = Services {
+        caches: Default::default(),
+        ..stack.services.clone()
+    };
+    let ok = |o: &LoginOutcome| matches!(o, LoginOutcome::Success { .. });
+    assert!(ok(&stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await));
+    let new = "amber-lantern-77";
+    other
+        .set_password("jane@acme.test", &SecretString::from(new))
+        .await
+        .unwrap();
+    assert!(ok(&stack.login("jane@acme.test", new, Channel::Soap, UNTRUSTED).await));
+    assert_eq!(
+        stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await,
+        refused(LoginStatus::InvalidPassword)
+    );
+}
