@@ -418,7 +418,9 @@ async fn a_password_changed_on_another_server_counts_at_once() {
         ..stack.services.clone()
     };
     let ok = |o: &LoginOutcome| matches!(o, LoginOutcome::Success { .. });
-    assert!(ok(&stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await));
+    assert!(ok(&stack
+        .login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED)
+        .await));
     let new = "amber-lantern-77";
     other
         .set_password("jane@acme.test", &SecretString::from(new))
