@@ -9,6 +9,7 @@ pub mod challenges;
 pub mod decisions;
 pub mod error;
 pub mod hashing;
+pub mod housekeeping;
 pub mod http;
 pub mod jwt_bearer;
 pub mod login;

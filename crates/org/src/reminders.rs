@@ -3,11 +3,8 @@
 //! last day. Each reminder is claimed in the database before it is queued, so any
 //! number of server instances send it once.
 
-use std::time::Duration as StdDuration;
-
 use chrono::Duration;
 use latchkey_store::users;
-use tokio::sync::watch;
 
 use crate::mail::templates;
 use crate::{AccountError, Services};
@@ -50,21 +47,5 @@ impl Services {
             tracing::info!(sent, "password expiry reminders queued");
         }
         Ok(sent)
-    }
-
-    /// Sends due reminders every `every` until `shutdown` turns true.
-    pub async fn run_expiry_reminders(self, every: StdDuration, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            if let Err(e) = self.send_expiry_reminders().await {
-                tracing::error!(error = %e, "password expiry reminders failed");
-            }
-            tokio::select! {
-                () = tokio::time::sleep(every) => {}
-                _ = shutdown.changed() => return,
-            }
-            if *shutdown.borrow() {
-                return;
-            }
-        }
     }
 }

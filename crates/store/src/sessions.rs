@@ -123,6 +123,19 @@ pub async fn delete(conn: &mut Conn, digest: &SecretDigest) -> Result<bool, Stor
     Ok(done.rows_affected() > 0)
 }
 
+/// Deletes up to `limit` sessions that expired at or before `now`; returns how many.
+pub async fn delete_expired(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE id_digest IN \
+         (SELECT id_digest FROM sessions WHERE expires_at <= $1 LIMIT $2)",
+    )
+    .bind(now.timestamp_millis())
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Ends every session of a user; returns how many.
 pub async fn delete_for_user(conn: &mut Conn, user: &UserId) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")

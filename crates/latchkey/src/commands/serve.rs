@@ -23,8 +23,8 @@ const MAIL_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the webhook worker looks for retries and other instances' events (it
 /// wakes at once for this instance's).
 const WEBHOOK_INTERVAL: Duration = Duration::from_secs(1);
-/// How often due password-expiry reminders are looked for.
-const REMINDER_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// How often due password-expiry reminders are sent and expired sessions deleted.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
 /// Resolves on SIGTERM or Ctrl-C.
 pub(super) async fn shutdown_signal() {
@@ -81,7 +81,7 @@ pub async fn serve(
     let mail_worker = tokio::spawn(deliverer.run(MAIL_INTERVAL, stop_rx.clone()));
     let webhooks = WebhookDeliverer::new(services.clone(), None)?;
     let webhook_worker = tokio::spawn(webhooks.run(WEBHOOK_INTERVAL, stop_rx.clone()));
-    let reminders = tokio::spawn(services.clone().run_expiry_reminders(REMINDER_INTERVAL, stop_rx));
+    let housekeeping = tokio::spawn(services.clone().run_housekeeping(HOUSEKEEPING_INTERVAL, stop_rx));
     let router = app(HttpState {
         services: std::sync::Arc::new(services),
         scheme,
@@ -117,7 +117,7 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     let _ = mail_worker.await;
     let _ = webhook_worker.await;
-    let _ = reminders.await;
+    let _ = housekeeping.await;
     eprintln!("org server stopped");
     Ok(())
 }

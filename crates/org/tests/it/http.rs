@@ -710,3 +710,30 @@ async fn ui_pages_are_sent_with_security_headers_and_refuse_forged_forms() {
         "{body}"
     );
 }
+
+/// Housekeeping deletes the sessions past their idle timeout and keeps the live ones.
+#[tokio::test]
+async fn housekeeping_deletes_expired_sessions_only() {
+    let stack = Stack::new().await;
+    stack.org_with_user(USER).await;
+    let user = stack.services.user(USER).await.unwrap();
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let old = stack.services.issue_session(&user, &org, None, false).await.unwrap();
+    stack
+        .clock
+        .advance(chrono::Duration::minutes(org.session_timeout_minutes + 1));
+    let fresh = stack.services.issue_session(&user, &org, None, false).await.unwrap();
+    assert_eq!(stack.services.sweep_expired_sessions().await.unwrap(), 1);
+    assert!(stack
+        .services
+        .session(fresh.id.expose_secret())
+        .await
+        .unwrap()
+        .is_some());
+    assert!(stack.services.session(old.id.expose_secret()).await.unwrap().is_none());
+    assert_eq!(
+        stack.services.sweep_expired_sessions().await.unwrap(),
+        0,
+        "nothing left to delete"
+    );
+}

@@ -1,5 +1,6 @@
 //! Refresh tokens: redemption by the right app only, last-used bookkeeping, and which
-//! tokens a password change or a full revocation takes (with their access tokens).
+//! tokens a password change or a full revocation takes (with their access tokens);
+//! access-token sessions: listing and deleting the expired ones.
 
 use chrono::Duration;
 use latchkey_core::secret::SecretDigest;
@@ -281,4 +282,41 @@ async fn a_user_lists_her_live_sessions_and_ends_only_her_own(store: &Store) {
         .unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].digest, laptop);
+}
+
+store_test!(expired_sessions_are_deleted_in_batches_and_live_ones_stay);
+async fn expired_sessions_are_deleted_in_batches_and_live_ones_stay(store: &Store) {
+    let (org, jane) = crate::users::org_and_user(store, "jane@acme.test").await;
+    let mut c = store.conn().await.unwrap();
+    let issued_at = [0, 10, 90];
+    for minutes in issued_at {
+        let new = NewSession {
+            digest: SecretDigest::of(&format!("sid-{minutes}")),
+            user_id: jane.id.clone(),
+            org_id: org.id.clone(),
+            client_id: None,
+            restricted: false,
+            idle: Duration::hours(2),
+            refresh: None,
+            now: t0() + Duration::minutes(minutes),
+        };
+        store.write(Write::Session(new)).await.unwrap();
+    }
+    let now = t0() + Duration::minutes(150);
+    assert_eq!(
+        sessions::delete_expired(&mut c, now, 1).await.unwrap(),
+        1,
+        "one per batch"
+    );
+    assert_eq!(sessions::delete_expired(&mut c, now, 1).await.unwrap(), 1);
+    assert_eq!(
+        sessions::delete_expired(&mut c, now, 1).await.unwrap(),
+        0,
+        "the live one stays"
+    );
+    let left = sessions::for_user(&mut c, &jane.id, now).await.unwrap();
+    assert_eq!(
+        left.iter().map(|s| s.digest.clone()).collect::<Vec<_>>(),
+        [SecretDigest::of("sid-90")]
+    );
 }
