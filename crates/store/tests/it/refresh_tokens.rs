@@ -238,22 +238,27 @@ async fn refresh_tokens_follow_their_app_policy(store: &Store) {
     );
 }
 
+/// A browser session of `user` with a two-hour idle timeout, issued `minutes` after t0.
+fn two_hour_session(user: &latchkey_store::users::User, digest: SecretDigest, minutes: i64) -> NewSession {
+    NewSession {
+        digest,
+        user_id: user.id.clone(),
+        org_id: user.org_id.clone(),
+        client_id: None,
+        restricted: false,
+        idle: Duration::hours(2),
+        refresh: None,
+        now: t0() + Duration::minutes(minutes),
+    }
+}
+
 store_test!(a_user_lists_her_live_sessions_and_ends_only_her_own);
 async fn a_user_lists_her_live_sessions_and_ends_only_her_own(store: &Store) {
-    let (org, jane) = crate::users::org_and_user(store, "jane@acme.test").await;
+    let (_, jane) = crate::users::org_and_user(store, "jane@acme.test").await;
     let mut c = store.conn().await.unwrap();
     let (laptop, phone) = (SecretDigest::of("sid-laptop"), SecretDigest::of("sid-phone"));
     for (n, digest) in [&laptop, &phone].into_iter().enumerate() {
-        let new = NewSession {
-            digest: digest.clone(),
-            user_id: jane.id.clone(),
-            org_id: org.id.clone(),
-            client_id: None,
-            restricted: false,
-            idle: Duration::hours(2),
-            refresh: None,
-            now: t0() + Duration::minutes(n as i64),
-        };
+        let new = two_hour_session(&jane, digest.clone(), n as i64);
         store.write(Write::Session(new)).await.unwrap();
     }
     let listed = sessions::for_user(&mut c, &jane.id, t0() + Duration::minutes(5))
@@ -286,20 +291,11 @@ async fn a_user_lists_her_live_sessions_and_ends_only_her_own(store: &Store) {
 
 store_test!(expired_sessions_are_deleted_in_batches_and_live_ones_stay);
 async fn expired_sessions_are_deleted_in_batches_and_live_ones_stay(store: &Store) {
-    let (org, jane) = crate::users::org_and_user(store, "jane@acme.test").await;
+    let (_, jane) = crate::users::org_and_user(store, "jane@acme.test").await;
     let mut c = store.conn().await.unwrap();
     let issued_at = [0, 10, 90];
     for minutes in issued_at {
-        let new = NewSession {
-            digest: SecretDigest::of(&format!("sid-{minutes}")),
-            user_id: jane.id.clone(),
-            org_id: org.id.clone(),
-            client_id: None,
-            restricted: false,
-            idle: Duration::hours(2),
-            refresh: None,
-            now: t0() + Duration::minutes(minutes),
-        };
+        let new = two_hour_session(&jane, SecretDigest::of(&format!("sid-{minutes}")), minutes);
         store.write(Write::Session(new)).await.unwrap();
     }
     let now = t0() + Duration::minutes(150);
