@@ -138,24 +138,40 @@ impl DecisionCache {
         Ok(v)
     }
 
+    /// Like [`Self::through`] for a load that may find nothing; what it does not find
+    /// is not remembered (unknown keys, such as made-up consumer keys or usernames,
+    /// would fill the cache).
+    async fn through_found<F, Fut, V>(
+        &self,
+        cache: &Cache<String, V>,
+        key: &str,
+        load: F,
+    ) -> Result<Option<V>, AccountError>
+    where
+        V: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<V>, AccountError>>,
+    {
+        if let Some(v) = cache.get(key) {
+            return Ok(Some(v));
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let found = load().await?;
+        if let Some(v) = &found {
+            if self.generation.load(Ordering::Acquire) == generation {
+                cache.insert(key.to_owned(), v.clone());
+            }
+        }
+        Ok(found)
+    }
+
     /// The app with this consumer key, loaded with `load` when not cached.
     pub async fn app<F, Fut>(&self, client_id: &str, load: F) -> Result<Option<ConnectedApp>, AccountError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<ConnectedApp>, AccountError>>,
     {
-        if let Some(app) = self.apps.get(client_id) {
-            return Ok(Some(app));
-        }
-        // Unknown consumer keys are not remembered (they would fill the cache).
-        let generation = self.generation.load(Ordering::Acquire);
-        let app = load().await?;
-        if let Some(a) = &app {
-            if self.generation.load(Ordering::Acquire) == generation {
-                self.apps.insert(client_id.to_owned(), a.clone());
-            }
-        }
-        Ok(app)
+        self.through_found(&self.apps, client_id, load).await
     }
 
     /// The user with this id.
@@ -210,25 +226,14 @@ impl DecisionCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The user behind `username` (lower-cased); unknown usernames are not
-    /// remembered (they would fill the cache).
+    /// The user behind `username` (lower-cased), loaded with `load` when not cached.
     pub async fn user_named<F, Fut>(&self, username: &str, load: F) -> Result<Option<User>, AccountError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<User>, AccountError>>,
     {
-        let key = username.trim().to_lowercase();
-        if let Some(user) = self.named.get(&key) {
-            return Ok(Some(user));
-        }
-        let generation = self.generation.load(Ordering::Acquire);
-        let user = load().await?;
-        if let Some(u) = &user {
-            if self.generation.load(Ordering::Acquire) == generation {
-                self.named.insert(key, u.clone());
-            }
-        }
-        Ok(user)
+        self.through_found(&self.named, &username.trim().to_lowercase(), load)
+            .await
     }
 }
 
