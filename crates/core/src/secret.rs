@@ -23,6 +23,17 @@ impl SecretDigest {
         Self(Sha256::digest(secret.as_bytes()).into())
     }
 
+    /// A digest that sorts by `order`: its first 8 bytes are `order` (big-endian), the
+    /// other 24 the start of SHA-256 of `secret` (192 bits, still far beyond guessing).
+    /// Keys made from a time append to the end of their index instead of landing on a
+    /// random page of it. [`Self::matches`] does not apply to it.
+    pub fn ordered(order: u64, secret: &str) -> Self {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&order.to_be_bytes());
+        bytes[8..].copy_from_slice(&Sha256::digest(secret.as_bytes())[..24]);
+        Self(bytes)
+    }
+
     /// Rebuilds a digest read back from storage; `None` when it has the wrong length.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         bytes.try_into().ok().map(Self)
@@ -172,6 +183,15 @@ mod tests {
         assert!(!d.matches("abd"));
         assert_eq!(SecretDigest::from_bytes(d.as_bytes()), Some(d));
         assert_eq!(SecretDigest::from_bytes(b"short"), None);
+    }
+
+    #[test]
+    fn ordered_digests_sort_by_their_order_and_differ_by_secret() {
+        let (a, b) = (SecretDigest::ordered(1, "x"), SecretDigest::ordered(2, "x"));
+        assert!(a.as_bytes() < b.as_bytes());
+        assert_eq!(a.as_bytes()[8..], b.as_bytes()[8..]);
+        assert_ne!(SecretDigest::ordered(1, "x"), SecretDigest::ordered(1, "y"));
+        assert_eq!(SecretDigest::ordered(7, "x"), SecretDigest::ordered(7, "x"));
     }
 
     #[test]

@@ -85,7 +85,7 @@ impl SessionCache {
 impl Services {
     /// The caller behind a session id, or `None` when the session is unknown or expired.
     pub async fn api_caller(&self, token: &str) -> Result<Option<Caller>, AccountError> {
-        let digest = SecretDigest::of(token);
+        let digest = crate::sessions::session_key(token);
         if let Some(caller) = self.caches.sessions.get(digest.as_bytes()) {
             return Ok(Some(caller));
         }

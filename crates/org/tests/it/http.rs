@@ -94,7 +94,7 @@ async fn soap_login_result_has_the_shape_clients_parse() {
     let server_url = format!("https://acme.example:8443/services/Soap/u/59.0/{}", user.org_id.short());
     assert_eq!(between(&body, "<serverUrl>", "</serverUrl>"), Some(server_url.as_str()));
     let session = between(&body, "<sessionId>", "</sessionId>").unwrap();
-    assert!(session.starts_with(&format!("{}!", user.org_id.short())) && session.len() == 15 + 1 + 96);
+    assert!(session.starts_with(&format!("{}!", user.org_id.short())) && session.len() == 15 + 1 + 12 + 96);
     assert_eq!(session.split('.').count(), 1, "never JWT-shaped");
     assert!(
         stack.services.session(session).await.unwrap().is_some(),
@@ -736,4 +736,62 @@ async fn housekeeping_deletes_expired_sessions_only() {
         0,
         "nothing left to delete"
     );
+}
+
+/// Session ids carry their issue time, and their stored keys sort by it (so new
+/// sessions are added at the end of the index); ids issued before the time was added
+/// are still honoured under their plain digest.
+#[tokio::test]
+async fn session_keys_follow_the_issue_time_and_older_ids_stay_valid() {
+    use latchkey_core::secret::SecretDigest;
+    use latchkey_store::sessions::NewSession;
+
+    let stack = Stack::new().await;
+    stack.org_with_user(USER).await;
+    let user = stack.services.user(USER).await.unwrap();
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let first = stack.services.issue_session(&user, &org, None, false).await.unwrap();
+    stack.clock.advance(chrono::Duration::milliseconds(1));
+    let second = stack.services.issue_session(&user, &org, None, false).await.unwrap();
+    let listed = stack.services.sessions_of(&user).await.unwrap();
+    let mut keys: Vec<[u8; 32]> = listed.iter().map(|s| *s.digest.as_bytes()).collect();
+    keys.sort_unstable();
+    let time = |id: &str| id.split_once('!').unwrap().1[..12].to_owned();
+    assert!(time(first.id.expose_secret()) < time(second.id.expose_secret()));
+    assert_eq!(
+        keys[0][..8],
+        u64::from_str_radix(&time(first.id.expose_secret()), 16)
+            .unwrap()
+            .to_be_bytes(),
+        "the first issued sorts first"
+    );
+    for issued in [&first, &second] {
+        assert!(stack
+            .services
+            .session(issued.id.expose_secret())
+            .await
+            .unwrap()
+            .is_some());
+    }
+
+    let legacy = format!("{}!{}", user.org_id.short(), "a1B2c3D4".repeat(12));
+    let new = NewSession {
+        digest: SecretDigest::of(&legacy),
+        user_id: user.id.clone(),
+        org_id: user.org_id.clone(),
+        client_id: None,
+        restricted: false,
+        idle: chrono::Duration::minutes(org.session_timeout_minutes),
+        refresh: None,
+        now: latchkey_core::clock::Clock::now(&*stack.clock),
+    };
+    stack
+        .services
+        .store
+        .write(latchkey_store::Write::Session(new))
+        .await
+        .unwrap();
+    assert!(stack.services.session(&legacy).await.unwrap().is_some(), "an older id");
+    assert!(stack.services.end_session(&legacy).await.unwrap());
+    assert!(stack.services.session(&legacy).await.unwrap().is_none());
 }

@@ -56,7 +56,7 @@ async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice:
         Ok(v) => v,
         Err(e) => return super::account::failure(&e),
     };
-    let mine = jar.get(SESSION).map(|c| SecretDigest::of(c.value()));
+    let mine = jar.get(SESSION).map(|c| crate::sessions::session_key(c.value()));
     let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
     let sessions = sessions
         .into_iter()
