@@ -15,7 +15,7 @@ use latchkey_org::Services;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::bench::{load, read_response};
+use super::bench::{load, read_response, Measured};
 
 /// Contacts seeded for the query page (more than one page).
 const SEEDED: usize = 5_000;
@@ -94,7 +94,7 @@ pub async fn seed(services: &Services, addr: SocketAddr, username: &str) -> anyh
 }
 
 /// Mean milliseconds per request of one sequential keep-alive client.
-async fn latency_ms(addr: SocketAddr, request: &[u8], seconds: f64) -> anyhow::Result<f64> {
+async fn latency_ms(addr: SocketAddr, request: &[u8], seconds: f64) -> anyhow::Result<Measured> {
     use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
@@ -112,7 +112,10 @@ async fn latency_ms(addr: SocketAddr, request: &[u8], seconds: f64) -> anyhow::R
         );
         n += 1;
     }
-    Ok(started.elapsed().as_secs_f64() * 1000.0 / f64::from(n))
+    Ok(Measured {
+        value: started.elapsed().as_secs_f64() * 1000.0 / f64::from(n),
+        cpu_us: None,
+    })
 }
 
 /// The four records figures of one run: floor/s, GET/s, page ms, collection ms.
@@ -121,7 +124,7 @@ pub async fn measure(
     r: &RecordRequests,
     connections: usize,
     seconds: f64,
-) -> anyhow::Result<[f64; 4]> {
+) -> anyhow::Result<[Measured; 4]> {
     Ok([
         load(addr, Arc::clone(&r.healthz), 200, connections, seconds).await?,
         load(addr, Arc::clone(&r.get_by_id), 200, connections, seconds).await?,
