@@ -15,6 +15,12 @@ use clap::Parser;
 use crate::cli::Cli;
 use crate::config::{Config, Overrides};
 
+/// mimalloc instead of the C library's allocator: the request paths allocate small
+/// buffers on one thread and free them on another, where glibc's malloc spent about a
+/// tenth of the server's CPU time (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
