@@ -210,7 +210,7 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        let writer = writer::Writer::spawn(pool.clone());
+        let writer = writer::Writer::spawn(pool.clone(), backend);
         Ok(Self { pool, backend, writer })
     }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::time::from_millis;
-use crate::writer::{values_clause, ROWS_PER_INSERT};
+use crate::writer::{values_clause_from, Query, ROWS_PER_INSERT};
 use crate::{Conn, StoreError};
 
 /// One login attempt.
@@ -77,32 +77,42 @@ pub struct NewLogin {
     pub api_version: String,
 }
 
+/// Columns of a login-history INSERT.
+pub(crate) const COLUMNS: usize = 11;
+
+/// An INSERT of `rows` rows with placeholders numbered from `first` (bind with [`bind`]).
+pub(crate) fn insert_statement(first: usize, rows: usize) -> String {
+    format!(
+        "INSERT INTO login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, \
+         application, api_type, api_version) {}",
+        values_clause_from(first, rows, COLUMNS)
+    )
+}
+
+/// Binds `rows` (each with a new id) to a statement from [`insert_statement`].
+pub(crate) fn bind<'q>(mut q: Query<'q>, rows: &[&NewLogin]) -> Query<'q> {
+    for row in rows {
+        q = q
+            .bind(LoginHistoryId::generate().as_str().to_owned())
+            .bind(row.org_id.as_ref().map(|o| o.as_str().to_owned()))
+            .bind(row.user_id.as_ref().map(|u| u.as_str().to_owned()))
+            .bind(row.username.trim().to_lowercase())
+            .bind(row.login_time.timestamp_millis())
+            .bind(row.source_ip.clone())
+            .bind(row.login_type)
+            .bind(row.status)
+            .bind(row.application.clone())
+            .bind(row.api_type.clone())
+            .bind(row.api_version.clone());
+    }
+    q
+}
+
 /// Appends rows, a few dozen to a statement.
 pub async fn insert_many(conn: &mut Conn, rows: &[&NewLogin]) -> Result<(), StoreError> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let ids: Vec<LoginHistoryId> = chunk.iter().map(|_| LoginHistoryId::generate()).collect();
-        let usernames: Vec<String> = chunk.iter().map(|r| r.username.trim().to_lowercase()).collect();
-        let sql = format!(
-            "INSERT INTO login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, \
-             application, api_type, api_version) {}",
-            values_clause(chunk.len(), 11)
-        );
-        let mut q = sqlx::query(&sql);
-        for ((row, id), username) in chunk.iter().zip(&ids).zip(&usernames) {
-            q = q
-                .bind(id.as_str())
-                .bind(row.org_id.as_ref().map(OrgId::as_str))
-                .bind(row.user_id.as_ref().map(UserId::as_str))
-                .bind(username.as_str())
-                .bind(row.login_time.timestamp_millis())
-                .bind(row.source_ip.as_str())
-                .bind(row.login_type)
-                .bind(row.status)
-                .bind(row.application.as_str())
-                .bind(row.api_type.as_str())
-                .bind(row.api_version.as_str());
-        }
-        q.execute(&mut *conn).await?;
+        let sql = insert_statement(1, chunk.len());
+        bind(sqlx::query(&sql), chunk).execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use latchkey_core::secret::SecretDigest;
 use sqlx::FromRow;
 
 use crate::time::{flag, from_millis};
-use crate::writer::{values_clause, ROWS_PER_INSERT};
+use crate::writer::{values_clause_from, Query, ROWS_PER_INSERT};
 use crate::{Conn, StoreError};
 
 /// A live session.
@@ -59,28 +59,41 @@ pub struct NewSession {
     pub now: DateTime<Utc>,
 }
 
+/// Columns of a sessions INSERT.
+const COLUMNS: usize = 9;
+
+/// An INSERT of `rows` sessions with placeholders numbered from `first` (bind with
+/// [`bind`]).
+pub(crate) fn insert_statement(first: usize, rows: usize) -> String {
+    format!(
+        "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, \
+         expires_at, refresh_digest) {}",
+        values_clause_from(first, rows, COLUMNS)
+    )
+}
+
+/// Binds `new` to a statement from [`insert_statement`].
+pub(crate) fn bind<'q>(mut q: Query<'q>, new: &[&NewSession]) -> Query<'q> {
+    for s in new {
+        q = q
+            .bind(s.digest.as_bytes().to_vec())
+            .bind(s.user_id.as_str().to_owned())
+            .bind(s.org_id.as_str().to_owned())
+            .bind(s.client_id.clone())
+            .bind(i64::from(s.restricted))
+            .bind(s.now.timestamp_millis())
+            .bind(s.now.timestamp_millis())
+            .bind((s.now + s.idle).timestamp_millis())
+            .bind(s.refresh.as_ref().map(|d| d.as_bytes().to_vec()));
+    }
+    q
+}
+
 /// Stores new sessions, a few dozen to a statement.
 pub async fn insert_many(conn: &mut Conn, new: &[&NewSession]) -> Result<(), StoreError> {
     for chunk in new.chunks(ROWS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, \
-             expires_at, refresh_digest) {}",
-            values_clause(chunk.len(), 9)
-        );
-        let mut q = sqlx::query(&sql);
-        for s in chunk {
-            q = q
-                .bind(s.digest.as_bytes().as_slice())
-                .bind(s.user_id.as_str())
-                .bind(s.org_id.as_str())
-                .bind(s.client_id.as_deref())
-                .bind(i64::from(s.restricted))
-                .bind(s.now.timestamp_millis())
-                .bind(s.now.timestamp_millis())
-                .bind((s.now + s.idle).timestamp_millis())
-                .bind(s.refresh.as_ref().map(|d| d.as_bytes().to_vec()));
-        }
-        q.execute(&mut *conn).await?;
+        let sql = insert_statement(1, chunk.len());
+        bind(sqlx::query(&sql), chunk).execute(&mut *conn).await?;
     }
     Ok(())
 }

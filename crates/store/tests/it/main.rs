@@ -5,6 +5,7 @@
 
 mod epoch;
 mod failures;
+mod group_commit;
 mod hub_sync;
 mod orgs;
 mod outbox;
