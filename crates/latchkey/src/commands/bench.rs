@@ -457,7 +457,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     }
     let report = format!(
         "{SECTION}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
-         Command: `cargo run --release -- bench --runs {} --seconds {} --connections {}` \
+         Command: `cargo run --release -- bench{} --runs {} --seconds {} --connections {}` \
          (median of {} runs of {} s each; the load generator runs in the same process on loopback). \
          CPU µs per request: user + system time of the whole process (server and load generator) \
          over the requests answered; on a shared machine it varies less than the rate does.\n\n{table}",
@@ -465,6 +465,12 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         config.hashing.memory_kib,
         config.hashing.iterations,
         config.hashing.parallelism,
+        // The URL itself may hold a password: it is never printed.
+        if schema.is_some() {
+            " --database-url postgres://…"
+        } else {
+            ""
+        },
         args.runs,
         args.seconds,
         args.connections,
