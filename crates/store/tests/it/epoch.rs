@@ -1,15 +1,13 @@
 //! The change epoch moves (by trigger) when a login-decision input changes, and only
 //! then: counting a failure, a success, a login-history row or a session leave it.
 
-use chrono::Duration;
 use latchkey_core::login::{FailureEffect, LockoutRule};
 use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
 use latchkey_core::secret::SecretDigest;
-use latchkey_store::sessions::NewSession;
 use latchkey_store::{epoch, orgs, users, Store, Write};
 
 use crate::store_test;
-use crate::support::t0;
+use crate::support::{t0, two_hour_session};
 use crate::users::org_and_user;
 
 async fn current(store: &Store) -> i64 {
@@ -34,16 +32,7 @@ async fn the_epoch_moves_with_decision_inputs_only(store: &Store) {
     latchkey_store::commit(tx).await.unwrap();
     assert_eq!(effect, FailureEffect::Counted(1));
     store
-        .write(Write::Session(NewSession {
-            digest: SecretDigest::of("s"),
-            user_id: user.id.clone(),
-            org_id: org.id.clone(),
-            client_id: None,
-            restricted: false,
-            idle: Duration::hours(2),
-            refresh: None,
-            now: t0(),
-        }))
+        .write(Write::Session(two_hour_session(&user, SecretDigest::of("s"), 0)))
         .await
         .unwrap();
     assert_eq!(current(store).await, start, "counting and sessions leave the epoch");

@@ -2,14 +2,13 @@
 //! statement), each is answered only once it is committed, and a bad write fails
 //! alone.
 
-use chrono::Duration;
 use latchkey_core::secret::SecretDigest;
 use latchkey_store::login_history::{self, Filter, NewLogin};
-use latchkey_store::sessions::{self, NewSession};
+use latchkey_store::sessions;
 use latchkey_store::{Store, Write};
 
 use crate::store_test;
-use crate::support::t0;
+use crate::support::{t0, two_hour_session};
 use crate::users::org_and_user;
 
 store_test!(concurrent_writes_all_land_and_a_bad_one_fails_alone);
@@ -29,18 +28,7 @@ async fn concurrent_writes_all_land_and_a_bad_one_fails_alone(store: &Store) {
             api_version: "N/A".into(),
         })
     };
-    let session = |name: &str| {
-        Write::Session(NewSession {
-            digest: SecretDigest::of(name),
-            user_id: user.id.clone(),
-            org_id: org.id.clone(),
-            client_id: None,
-            restricted: false,
-            idle: Duration::hours(2),
-            refresh: None,
-            now: t0(),
-        })
-    };
+    let session = |name: &str| Write::Session(two_hour_session(&user, SecretDigest::of(name), 0));
     // Logins alone, sessions alone, and a login with its session; twice the same
     // session digest, which only one of the two may store.
     let mut jobs: Vec<Vec<Write>> = (0..60)

@@ -11,7 +11,7 @@ use latchkey_store::sessions::{self, NewSession};
 use latchkey_store::{Store, Write};
 
 use crate::store_test;
-use crate::support::t0;
+use crate::support::{t0, two_hour_session};
 use crate::users::org_and_user;
 
 fn app(org: &latchkey_store::orgs::Org, client_id: &str, survives: bool) -> ConnectedApp {
@@ -236,20 +236,6 @@ async fn refresh_tokens_follow_their_app_policy(store: &Store) {
             .unwrap(),
         1
     );
-}
-
-/// A browser session of `user` with a two-hour idle timeout, issued `minutes` after t0.
-fn two_hour_session(user: &latchkey_store::users::User, digest: SecretDigest, minutes: i64) -> NewSession {
-    NewSession {
-        digest,
-        user_id: user.id.clone(),
-        org_id: user.org_id.clone(),
-        client_id: None,
-        restricted: false,
-        idle: Duration::hours(2),
-        refresh: None,
-        now: t0() + Duration::minutes(minutes),
-    }
 }
 
 store_test!(a_user_lists_her_live_sessions_and_ends_only_her_own);

@@ -1,6 +1,9 @@
 //! Test databases and the macro that runs one body on each backend.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use latchkey_core::secret::SecretDigest;
+use latchkey_store::sessions::NewSession;
+use latchkey_store::users::User;
 use latchkey_store::{Store, StoreOptions};
 
 /// A migrated store that cleans up after itself.
@@ -71,4 +74,18 @@ macro_rules! store_test {
             }
         }
     };
+}
+
+/// A browser session of `user` with a two-hour idle timeout, issued `minutes` after t0.
+pub fn two_hour_session(user: &User, digest: SecretDigest, minutes: i64) -> NewSession {
+    NewSession {
+        digest,
+        user_id: user.id.clone(),
+        org_id: user.org_id.clone(),
+        client_id: None,
+        restricted: false,
+        idle: Duration::hours(2),
+        refresh: None,
+        now: t0() + Duration::minutes(minutes),
+    }
 }
