@@ -8,8 +8,24 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use crate::time::from_millis;
-use crate::writer::values_clause;
 use crate::{Conn, StoreError};
+
+/// `VALUES ($1, …, $c), ($c+1, …)` for `rows` rows of `columns` columns: multi-row
+/// INSERTs with the `$n` placeholders both backends accept through `sqlx::Any`.
+fn values_clause(rows: usize, columns: usize) -> String {
+    let mut sql = String::from("VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", 1 + r * columns + c));
+        }
+        sql.push(')');
+    }
+    sql
+}
 
 /// Local changes not yet in the CRM: CRM field name → local edit time (epoch ms).
 pub type Pending = BTreeMap<String, i64>;
@@ -362,4 +378,13 @@ pub async fn recent_runs(conn: &mut Conn, connector_id: &str, limit: i64) -> Res
         })
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_clauses_number_placeholders_row_by_row() {
+        assert_eq!(super::values_clause(1, 2), "VALUES ($1, $2)");
+        assert_eq!(super::values_clause(2, 3), "VALUES ($1, $2, $3), ($4, $5, $6)");
+    }
 }

@@ -6,8 +6,8 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::time::from_millis;
-use crate::writer::{values_clause_from, Query, ROWS_PER_INSERT};
-use crate::{Conn, StoreError};
+use crate::writer::{json_rows as to_json, select_from_json, JsonColumn};
+use crate::{Backend, Conn, StoreError};
 
 /// One login attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -77,49 +77,51 @@ pub struct NewLogin {
     pub api_version: String,
 }
 
-/// Columns of a login-history INSERT.
-pub(crate) const COLUMNS: usize = 11;
+/// How each column of a login-history INSERT travels (see [`json_rows`]).
+const JSON_COLUMNS: [JsonColumn; 11] = {
+    use JsonColumn::{Integer, Text};
+    [Text, Text, Text, Text, Integer, Text, Text, Text, Text, Text, Text]
+};
 
-/// An INSERT of `rows` rows with placeholders numbered from `first` (bind with [`bind`]).
-pub(crate) fn insert_statement(first: usize, rows: usize) -> String {
+/// An INSERT of the rows bound as `$param` (from [`json_rows`]).
+pub(crate) fn insert_from_json(backend: Backend, param: usize) -> String {
     format!(
         "INSERT INTO login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, \
          application, api_type, api_version) {}",
-        values_clause_from(first, rows, COLUMNS)
+        select_from_json(backend, param, &JSON_COLUMNS)
     )
 }
 
-/// Binds `rows` (each with a new id) to a statement from [`insert_statement`].
-pub(crate) fn bind<'q>(mut q: Query<'q>, rows: &[&NewLogin]) -> Query<'q> {
-    for row in rows {
-        q = q
-            .bind(LoginHistoryId::generate().as_str().to_owned())
-            .bind(row.org_id.as_ref().map(|o| o.as_str().to_owned()))
-            .bind(row.user_id.as_ref().map(|u| u.as_str().to_owned()))
-            .bind(row.username.trim().to_lowercase())
-            .bind(row.login_time.timestamp_millis())
-            .bind(row.source_ip.clone())
-            .bind(row.login_type)
-            .bind(row.status)
-            .bind(row.application.clone())
-            .bind(row.api_type.clone())
-            .bind(row.api_version.clone());
-    }
-    q
-}
-
-/// Appends rows, a few dozen to a statement.
-pub async fn insert_many(conn: &mut Conn, rows: &[&NewLogin]) -> Result<(), StoreError> {
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = insert_statement(1, chunk.len());
-        bind(sqlx::query(&sql), chunk).execute(&mut *conn).await?;
-    }
-    Ok(())
+/// `rows`, each with a new id, as the JSON an [`insert_from_json`] statement reads.
+pub(crate) fn json_rows(rows: &[&NewLogin]) -> Result<String, StoreError> {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|row| {
+            (
+                LoginHistoryId::generate().as_str().to_owned(),
+                row.org_id.as_ref().map(OrgId::as_str),
+                row.user_id.as_ref().map(UserId::as_str),
+                row.username.trim().to_lowercase(),
+                row.login_time.timestamp_millis(),
+                &row.source_ip,
+                row.login_type,
+                row.status,
+                &row.application,
+                &row.api_type,
+                &row.api_version,
+            )
+        })
+        .collect();
+    to_json(&rows)
 }
 
 /// Appends one row.
 pub async fn insert(conn: &mut Conn, row: &NewLogin) -> Result<(), StoreError> {
-    insert_many(conn, &[row]).await
+    sqlx::query(&insert_from_json(Backend::of_connection(conn), 1))
+        .bind(json_rows(&[row])?)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Which rows to read.

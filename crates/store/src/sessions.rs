@@ -7,8 +7,8 @@ use latchkey_core::secret::SecretDigest;
 use sqlx::FromRow;
 
 use crate::time::{flag, from_millis};
-use crate::writer::{values_clause_from, Query, ROWS_PER_INSERT};
-use crate::{Conn, StoreError};
+use crate::writer::{json_rows as to_json, select_from_json, JsonColumn};
+use crate::{Backend, Conn, StoreError};
 
 /// A live session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,43 +59,40 @@ pub struct NewSession {
     pub now: DateTime<Utc>,
 }
 
-/// Columns of a sessions INSERT.
-const COLUMNS: usize = 9;
+/// How each column of a sessions INSERT travels (see [`json_rows`]).
+const JSON_COLUMNS: [JsonColumn; 9] = {
+    use JsonColumn::{Hex, Integer, Text};
+    [Hex, Text, Text, Text, Integer, Integer, Integer, Integer, Hex]
+};
 
-/// An INSERT of `rows` sessions with placeholders numbered from `first` (bind with
-/// [`bind`]).
-pub(crate) fn insert_statement(first: usize, rows: usize) -> String {
+/// An INSERT of the sessions bound as `$param` (from [`json_rows`]).
+pub(crate) fn insert_from_json(backend: Backend, param: usize) -> String {
     format!(
         "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, \
          expires_at, refresh_digest) {}",
-        values_clause_from(first, rows, COLUMNS)
+        select_from_json(backend, param, &JSON_COLUMNS)
     )
 }
 
-/// Binds `new` to a statement from [`insert_statement`].
-pub(crate) fn bind<'q>(mut q: Query<'q>, new: &[&NewSession]) -> Query<'q> {
-    for s in new {
-        q = q
-            .bind(s.digest.as_bytes().to_vec())
-            .bind(s.user_id.as_str().to_owned())
-            .bind(s.org_id.as_str().to_owned())
-            .bind(s.client_id.clone())
-            .bind(i64::from(s.restricted))
-            .bind(s.now.timestamp_millis())
-            .bind(s.now.timestamp_millis())
-            .bind((s.now + s.idle).timestamp_millis())
-            .bind(s.refresh.as_ref().map(|d| d.as_bytes().to_vec()));
-    }
-    q
-}
-
-/// Stores new sessions, a few dozen to a statement.
-pub async fn insert_many(conn: &mut Conn, new: &[&NewSession]) -> Result<(), StoreError> {
-    for chunk in new.chunks(ROWS_PER_INSERT) {
-        let sql = insert_statement(1, chunk.len());
-        bind(sqlx::query(&sql), chunk).execute(&mut *conn).await?;
-    }
-    Ok(())
+/// `new` as the JSON an [`insert_from_json`] statement reads.
+pub(crate) fn json_rows(new: &[&NewSession]) -> Result<String, StoreError> {
+    let rows: Vec<_> = new
+        .iter()
+        .map(|s| {
+            (
+                hex::encode(s.digest.as_bytes()),
+                s.user_id.as_str(),
+                s.org_id.as_str(),
+                s.client_id.as_deref(),
+                i64::from(s.restricted),
+                s.now.timestamp_millis(),
+                s.now.timestamp_millis(),
+                (s.now + s.idle).timestamp_millis(),
+                s.refresh.as_ref().map(|d| hex::encode(d.as_bytes())),
+            )
+        })
+        .collect();
+    to_json(&rows)
 }
 
 /// The live session with this digest, its idle expiry pushed to `now + idle`.

@@ -1,12 +1,13 @@
 //! Group commit for small, independent writes that every login and token grant makes:
 //! a login-history row and a new session. Requests queue their write and wait; one
-//! task commits whatever has queued in a single transaction (one multi-row INSERT per
-//! table) and then answers each.
+//! task commits whatever has queued in a single transaction (one INSERT per table, its
+//! rows bound as one JSON array) and then answers each.
 //! Nothing is acknowledged before it is committed, so durability is unchanged; what
 //! changes is that a burst of logins costs one commit (and, on SQLite, one round of
 //! page-cache invalidation in the other pooled connections) instead of one each.
 
-use sqlx::AnyPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::login_history::{self, NewLogin};
@@ -16,33 +17,48 @@ use crate::{Backend, StoreError};
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;
 
-/// Most rows per multi-row INSERT (keeps the bound parameters under SQLite's old
-/// limit of 999).
-pub(crate) const ROWS_PER_INSERT: usize = 64;
-
-/// The type of a statement being bound.
-pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-
-/// `VALUES ($1, …, $c), ($c+1, …)` for `rows` rows of `columns` columns: multi-row
-/// INSERTs with the `$n` placeholders both backends accept through `sqlx::Any`.
-pub(crate) fn values_clause(rows: usize, columns: usize) -> String {
-    values_clause_from(1, rows, columns)
+/// How a column's value travels in a JSON row (see [`select_from_json`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum JsonColumn {
+    /// A string or null.
+    Text,
+    /// A whole number.
+    Integer,
+    /// Bytes as a hexadecimal string, or null.
+    Hex,
 }
 
-/// [`values_clause`] with placeholders numbered from `first`.
-pub(crate) fn values_clause_from(first: usize, rows: usize, columns: usize) -> String {
-    let mut sql = String::from("VALUES ");
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..columns {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", first + r * columns + c));
-        }
-        sql.push(')');
-    }
-    sql
+/// `SELECT` of the rows of a JSON array of arrays bound as `$param`, one output column
+/// per entry of `columns`, in order. Group commits bind their rows this way: the
+/// statement's text is the same for any number of rows, so each connection prepares
+/// it once, and one value is bound instead of one per column and row (SQLite finds
+/// each placeholder by a linear scan of the statement's names, so binding a 64-row
+/// `VALUES` list grew with the square of its size).
+pub(crate) fn select_from_json(backend: Backend, param: usize, columns: &[JsonColumn]) -> String {
+    let item = match backend {
+        Backend::Sqlite => "value",
+        Backend::Postgres => "r",
+    };
+    let list: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| match (backend, column) {
+            (_, JsonColumn::Text) | (Backend::Sqlite, JsonColumn::Integer) => format!("{item}->>{i}"),
+            (Backend::Postgres, JsonColumn::Integer) => format!("({item}->>{i})::BIGINT"),
+            (Backend::Sqlite, JsonColumn::Hex) => format!("unhex({item}->>{i})"),
+            (Backend::Postgres, JsonColumn::Hex) => format!("decode({item}->>{i}, 'hex')"),
+        })
+        .collect();
+    let from = match backend {
+        Backend::Sqlite => format!("json_each(${param})"),
+        Backend::Postgres => format!("jsonb_array_elements(${param}::jsonb) AS r"),
+    };
+    format!("SELECT {} FROM {from}", list.join(", "))
+}
+
+/// `rows` as the JSON array of arrays a [`select_from_json`] statement reads.
+pub(crate) fn json_rows<T: serde::Serialize>(rows: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(rows).map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))
 }
 
 /// A write that may share a transaction with unrelated others.
@@ -70,7 +86,7 @@ impl Writer {
     /// [`Writer`] is dropped.
     pub(crate) fn spawn(pool: AnyPool, backend: Backend) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, backend, rx));
+        tokio::spawn(run(pool, commit_statement(backend), rx));
         Self(tx)
     }
 
@@ -82,10 +98,51 @@ impl Writer {
     }
 }
 
-async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::UnboundedReceiver<Job>) {
+/// The one statement (text) that commits a batch: the login-history rows bound as `$1`,
+/// the sessions as `$2`, each a JSON array (possibly empty), atomically and in one
+/// round trip to the database.
+///
+/// On PostgreSQL the history INSERT is a `WITH` clause of the sessions INSERT (an
+/// auto-committed statement); on SQLite, which runs a semicolon-separated list in one
+/// call, it is a transaction written out (it was four round trips to the
+/// connection's thread: BEGIN, two INSERTs, COMMIT).
+fn commit_statement(backend: Backend) -> String {
+    let (history, sessions) = (
+        login_history::insert_from_json(backend, 1),
+        sessions::insert_from_json(backend, 2),
+    );
+    match backend {
+        Backend::Postgres => format!("WITH logins AS ({history}) {sessions}"),
+        Backend::Sqlite => format!("BEGIN; {history}; {sessions}; COMMIT"),
+    }
+}
+
+/// The committing task's connection, kept from one commit to the next while writes
+/// keep coming. SQLite empties a connection's page cache when another connection has
+/// written since its last transaction, so the connection that made the last commit
+/// still holds the pages the next one changes (the last leaf of each table and
+/// index); a connection taken from the pool in turn held none of them and read each
+/// back. Returned to the pool when the queue runs dry.
+struct Held {
+    pool: AnyPool,
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl Held {
+    async fn conn(&mut self) -> Result<&mut PoolConnection<Any>, StoreError> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.pool.acquire().await?,
+        };
+        Ok(self.conn.insert(conn))
+    }
+}
+
+async fn run(pool: AnyPool, sql: String, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut held = Held { pool, conn: None };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match commit_all(&pool, backend, batch.iter().flat_map(|j| &j.writes)).await {
+        match commit_all(&mut held, &sql, batch.iter().flat_map(|j| &j.writes)).await {
             Ok(()) => {
                 for job in batch.drain(..) {
                     let _ = job.done.send(Ok(()));
@@ -94,19 +151,18 @@ async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::UnboundedReceiver<Jo
             // One bad write must not fail the others: retry each on its own.
             Err(_) => {
                 for job in batch.drain(..) {
-                    let result = commit_all(&pool, backend, job.writes.iter()).await;
+                    let result = commit_all(&mut held, &sql, job.writes.iter()).await;
                     let _ = job.done.send(result);
                 }
             }
         }
+        if rx.is_empty() {
+            held.conn = None;
+        }
     }
 }
 
-async fn commit_all<'a>(
-    pool: &AnyPool,
-    backend: Backend,
-    writes: impl Iterator<Item = &'a Write>,
-) -> Result<(), StoreError> {
+async fn commit_all<'a>(held: &mut Held, sql: &str, writes: impl Iterator<Item = &'a Write>) -> Result<(), StoreError> {
     let (mut logins, mut sessions) = (Vec::new(), Vec::new());
     for write in writes {
         match write {
@@ -114,44 +170,18 @@ async fn commit_all<'a>(
             Write::Session(session) => sessions.push(session),
         }
     }
-    if backend == Backend::Postgres {
-        return commit_in_one_statement(pool, &logins, &sessions).await;
+    let query = sqlx::query(sql)
+        .bind(login_history::json_rows(&logins)?)
+        .bind(sessions::json_rows(&sessions)?);
+    let conn = held.conn().await?;
+    if let Err(e) = query.execute(&mut **conn).await {
+        // On SQLite a failed statement leaves the written-out transaction open: end it,
+        // or close the connection rather than let it go back to the pool in one.
+        if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
+            conn.close_on_drop();
+            held.conn = None;
+        }
+        return Err(e.into());
     }
-    let mut tx = pool.begin().await?;
-    login_history::insert_many(&mut tx, &logins).await?;
-    sessions::insert_many(&mut tx, &sessions).await?;
-    tx.commit().await?;
     Ok(())
-}
-
-/// PostgreSQL: the whole batch as one auto-committed statement (the login-history
-/// INSERT in a `WITH` clause of the sessions INSERT), so one round trip instead of
-/// four (BEGIN, two INSERTs, COMMIT). The committing task was the queue's bottleneck
-/// and spent about half its time waiting for its turn between those round trips.
-async fn commit_in_one_statement(
-    pool: &AnyPool,
-    logins: &[&NewLogin],
-    sessions: &[&NewSession],
-) -> Result<(), StoreError> {
-    let history = (!logins.is_empty()).then(|| login_history::insert_statement(1, logins.len()));
-    let first = 1 + logins.len() * login_history::COLUMNS;
-    let session = (!sessions.is_empty()).then(|| sessions::insert_statement(first, sessions.len()));
-    let sql = match (history, session) {
-        (Some(h), Some(s)) => format!("WITH logins AS ({h}) {s}"),
-        (Some(one), None) | (None, Some(one)) => one,
-        (None, None) => return Ok(()),
-    };
-    let q = sessions::bind(login_history::bind(sqlx::query(&sql), logins), sessions);
-    q.execute(pool).await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn values_clauses_number_placeholders_row_by_row() {
-        assert_eq!(super::values_clause(1, 2), "VALUES ($1, $2)");
-        assert_eq!(super::values_clause(2, 3), "VALUES ($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(super::values_clause_from(4, 1, 2), "VALUES ($4, $5)");
-    }
 }

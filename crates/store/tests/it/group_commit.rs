@@ -2,9 +2,11 @@
 //! statement), each is answered only once it is committed, and a bad write fails
 //! alone.
 
+use chrono::Duration;
 use latchkey_core::secret::SecretDigest;
 use latchkey_store::login_history::{self, Filter, NewLogin};
-use latchkey_store::sessions;
+use latchkey_store::refresh_tokens;
+use latchkey_store::sessions::{self, NewSession};
 use latchkey_store::{Store, Write};
 
 use crate::store_test;
@@ -79,4 +81,90 @@ async fn concurrent_writes_all_land_and_a_bad_one_fails_alone(store: &Store) {
     );
     let stored = sessions::for_user(&mut c, &user.id, t0()).await.unwrap();
     assert_eq!(stored.len(), 40, "40 distinct session digests");
+}
+
+store_test!(group_committed_rows_read_back_field_by_field);
+async fn group_committed_rows_read_back_field_by_field(store: &Store) {
+    let (org, user) = org_and_user(store, "jane@acme.test").await;
+    // An attempt by an unknown username with characters JSON must escape, and a
+    // restricted session issued from a refresh token.
+    let attempt = NewLogin {
+        org_id: None,
+        user_id: None,
+        username: "  O'Brien \"Zoë\" \\ \u{1F511}@Acme.test ".into(),
+        login_time: t0(),
+        source_ip: "2001:db8::7".into(),
+        login_type: "Application",
+        status: "Invalid Password",
+        application: "Browser; \"quoted\"".into(),
+        api_type: "SOAP Partner".into(),
+        api_version: "62.0".into(),
+    };
+    let refresh = SecretDigest::of("refresh token");
+    let session = NewSession {
+        restricted: true,
+        refresh: Some(refresh.clone()),
+        ..two_hour_session(&user, SecretDigest::of("sid"), 5)
+    };
+    store
+        .write_all(vec![Write::Login(attempt), Write::Session(session)])
+        .await
+        .unwrap();
+
+    let mut c = store.conn().await.unwrap();
+    let rows = login_history::list(
+        &mut c,
+        &Filter {
+            limit: 10,
+            ..Filter::default()
+        },
+    )
+    .await
+    .unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r.user_id.is_none())
+        .expect("the unknown user's attempt");
+    assert_eq!(
+        (row.org_id.as_deref(), row.username.as_str(), row.login_time),
+        (None, "o'brien \"zoë\" \\ \u{1F511}@acme.test", t0())
+    );
+    assert_eq!(
+        [
+            &row.source_ip,
+            &row.login_type,
+            &row.status,
+            &row.application,
+            &row.api_type,
+            &row.api_version
+        ],
+        [
+            "2001:db8::7",
+            "Application",
+            "Invalid Password",
+            "Browser; \"quoted\"",
+            "SOAP Partner",
+            "62.0"
+        ]
+    );
+
+    let listed = sessions::for_user(&mut c, &user.id, t0()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let issued = t0() + Duration::minutes(5);
+    assert_eq!(listed[0].digest, SecretDigest::of("sid"));
+    assert_eq!(
+        (listed[0].created_at, listed[0].last_used_at, listed[0].expires_at),
+        (issued, issued, issued + Duration::hours(2))
+    );
+    let live = sessions::touch(&mut c, &SecretDigest::of("sid"), issued, Duration::hours(2))
+        .await
+        .unwrap()
+        .expect("live");
+    assert_eq!(
+        (&live.user_id, &live.org_id, live.restricted),
+        (&user.id, &org.id, true)
+    );
+    // The refresh token's digest was stored as bytes: revoking the token ends the session.
+    refresh_tokens::delete(&mut c, &refresh).await.unwrap();
+    assert!(sessions::for_user(&mut c, &user.id, t0()).await.unwrap().is_empty());
 }
