@@ -21,6 +21,7 @@ use latchkey_store::{commit, Write};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::mail::templates;
+use crate::sessions::{Issued, SessionFor};
 use crate::{AccountError, Services};
 
 /// How stale a user's last-login stamp may get before a successful login writes it.
@@ -185,6 +186,51 @@ impl Services {
 
     /// Runs one login attempt to its end.
     pub async fn login(&self, req: &LoginRequest<'_>) -> Result<LoginOutcome, AccountError> {
+        let (outcome, history) = self.password_attempt(req).await?;
+        if let Some(row) = history {
+            self.store.write(Write::Login(row)).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Runs one login attempt to its end and, when it succeeds, issues the session
+    /// `session` asks for (given the user, their org and whether the password has
+    /// expired; `None`: no session). The attempt's history row is committed with the
+    /// session, so a password login costs one commit, as the password-less grants do.
+    pub async fn login_with_session<'a>(
+        &self,
+        req: &LoginRequest<'_>,
+        session: impl FnOnce(&User, &Org, bool) -> Option<SessionFor<'a>>,
+    ) -> Result<(LoginOutcome, Option<Issued>), AccountError> {
+        let (outcome, history) = self.password_attempt(req).await?;
+        let issued = match (&outcome, history) {
+            (
+                LoginOutcome::Success {
+                    user,
+                    org,
+                    password_expired,
+                },
+                Some(row),
+            ) => match session(user, org, *password_expired) {
+                Some(s) => Some(self.issue_recorded_session(user, org, s, row).await?),
+                None => {
+                    self.store.write(Write::Login(row)).await?;
+                    None
+                }
+            },
+            (_, history) => {
+                if let Some(row) = history {
+                    self.store.write(Write::Login(row)).await?;
+                }
+                None
+            }
+        };
+        Ok((outcome, issued))
+    }
+
+    /// One attempt to its end, with a success's history row still to be written (every
+    /// refusal's row is written here).
+    async fn password_attempt(&self, req: &LoginRequest<'_>) -> Result<(LoginOutcome, Option<NewLogin>), AccountError> {
         let now = self.clock.now();
         let (user, context) = self.decision_inputs(req.username).await?.unzip();
         let context = context.as_deref();
@@ -193,7 +239,7 @@ impl Services {
             if refusal.spend_dummy_hash {
                 self.hasher.dummy_verify(req.secret.expose_secret()).await?;
             }
-            return self.refuse(req, user.as_ref(), refusal.status).await;
+            return Ok((self.refuse(req, user.as_ref(), refusal.status).await?, None));
         }
         let (Some(user), Some(org)) = (user, context.map(|c| c.org.clone())) else {
             return Err(AccountError::NotFound("user".into()));
@@ -210,7 +256,7 @@ impl Services {
         let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), now)) {
             Step::Refused(refusal) => {
                 drop(slot);
-                return self.refuse(req, Some(&user), refusal.status).await;
+                return Ok((self.refuse(req, Some(&user), refusal.status).await?, None));
             }
             Step::CheckSecret(stage) => stage,
         };
@@ -252,7 +298,7 @@ impl Services {
                 }
                 drop(slot);
                 tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, "login failed");
-                Ok(LoginOutcome::Refused(status))
+                Ok((LoginOutcome::Refused(status), None))
             }
             Conclusion::Success { password_expired } => {
                 drop(slot);
@@ -268,7 +314,7 @@ impl Services {
                 if !settled && !users::record_success(&mut conn, &user.id, now).await? {
                     drop(conn);
                     self.log_attempt(req, Some(&user), LoginStatus::PasswordLockout).await?;
-                    return Ok(LoginOutcome::Refused(LoginStatus::PasswordLockout));
+                    return Ok((LoginOutcome::Refused(LoginStatus::PasswordLockout), None));
                 }
                 if verification == Verification::MatchNeedsRehash {
                     if let Some(old) = &user.password_hash {
@@ -278,13 +324,14 @@ impl Services {
                     }
                 }
                 drop(conn);
-                self.log_attempt(req, Some(&user), LoginStatus::Success).await?;
+                let history = self.history_row(req, Some(&user), LoginStatus::Success);
                 tracing::info!(user_id = %user.id, ip = %req.ip, password_expired, "login succeeded");
-                Ok(LoginOutcome::Success {
+                let outcome = LoginOutcome::Success {
                     user: Box::new(user),
                     org: Box::new(org),
                     password_expired,
-                })
+                };
+                Ok((outcome, Some(history)))
             }
         }
     }

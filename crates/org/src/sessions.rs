@@ -6,6 +6,7 @@
 
 use chrono::Duration;
 use latchkey_core::secret::{random_alphanumeric, SecretDigest};
+use latchkey_store::login_history::NewLogin;
 use latchkey_store::orgs::Org;
 use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions::{self, NewSession, Session};
@@ -39,6 +40,16 @@ pub(crate) fn session_key(id: &str) -> SecretDigest {
     }
 }
 
+/// Which session a successful password login gets (see
+/// [`Services::login_with_session`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionFor<'a> {
+    /// The connected app it is issued to (OAuth), if any.
+    pub client_id: Option<&'a str>,
+    /// Only a password change is allowed (expired password).
+    pub restricted: bool,
+}
+
 /// An issued session: the id to hand to the client, and how long it stays valid idle.
 #[derive(Debug)]
 pub struct Issued {
@@ -60,6 +71,22 @@ impl Services {
     ) -> Result<Issued, AccountError> {
         let (issued, new) = self.new_session(user, org, client_id, restricted, None);
         self.store.write(Write::Session(new)).await?;
+        Ok(issued)
+    }
+
+    /// Issues the session of a password login together with the login's history row
+    /// (one group commit).
+    pub(crate) async fn issue_recorded_session(
+        &self,
+        user: &User,
+        org: &Org,
+        session: SessionFor<'_>,
+        history: NewLogin,
+    ) -> Result<Issued, AccountError> {
+        let (issued, new) = self.new_session(user, org, session.client_id, session.restricted, None);
+        self.store
+            .write_all(vec![Write::Login(history), Write::Session(new)])
+            .await?;
         Ok(issued)
     }
 

@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use latchkey_core::secret::SecretDigest;
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_store::apps::ConnectedApp;
+use latchkey_store::orgs::Org;
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -24,7 +25,7 @@ use crate::authorization::Exchange;
 use crate::jwt_bearer::{Bearer, JwtRefusal, GRANT_TYPE};
 use crate::login::{Admitted, LoginOutcome, LoginRequest};
 use crate::refresh::Refreshed;
-use crate::sessions::Issued;
+use crate::sessions::{Issued, SessionFor};
 
 pub(super) fn router() -> Router<HttpState> {
     Router::new().route("/services/oauth2/token", post(token))
@@ -276,23 +277,24 @@ async fn password_grant(
         api_type: "N/A",
         api_version: "N/A",
     };
-    let (user, org) = match state.services.login(&req).await.map_err(internal("OAuth login"))? {
-        // An expired password cannot be changed through OAuth: refuse plainly.
-        LoginOutcome::Success {
-            password_expired: true, ..
-        } => return Err(error("invalid_grant", "authentication failure")),
-        LoginOutcome::Success { user, org, .. } => (*user, *org),
-        LoginOutcome::Refused(status) => return Err(refused(status)),
+    // An expired password cannot be changed through OAuth, and a user of another org
+    // is not this app's: no session, and a plain refusal.
+    let session = |user: &User, _: &Org, expired: bool| {
+        (!expired && user.org_id == app.org_id).then_some(SessionFor {
+            client_id: Some(&app.client_id),
+            restricted: false,
+        })
     };
-    if user.org_id != app.org_id {
-        return Err(error("invalid_grant", "authentication failure"));
-    }
-    let issued = state
+    match state
         .services
-        .issue_session(&user, &org, Some(&app.client_id), false)
+        .login_with_session(&req, session)
         .await
-        .map_err(internal("issuing an OAuth session"))?;
-    Ok((user, issued))
+        .map_err(internal("OAuth login"))?
+    {
+        (LoginOutcome::Success { user, .. }, Some(issued)) => Ok((*user, issued)),
+        (LoginOutcome::Success { .. }, None) => Err(error("invalid_grant", "authentication failure")),
+        (LoginOutcome::Refused(status), _) => Err(refused(status)),
+    }
 }
 
 /// Issues the session of an admitted password-less grant.

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_store::orgs::Org;
+use latchkey_store::users::User;
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -19,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{base_url, valid_version, ClientIp, HttpState};
 use crate::login::{LoginOutcome, LoginRequest};
+use crate::sessions::SessionFor;
 
 const SOAP_ENV: &[u8] = b"http://schemas.xmlsoap.org/soap/envelope/";
 
@@ -273,7 +276,14 @@ async fn login(
         api_type: api.api_type(),
         api_version: version,
     };
-    let outcome = match state.services.login(&req).await {
+    // An expired password gets a session that may only change it.
+    let session = |_: &User, _: &Org, expired: bool| {
+        Some(SessionFor {
+            client_id: None,
+            restricted: expired,
+        })
+    };
+    let outcome = match state.services.login_with_session(&req, session).await {
         Ok(o) => o,
         Err(e) => {
             tracing::error!(error = %e, "SOAP login failed internally");
@@ -281,32 +291,32 @@ async fn login(
         }
     };
     match outcome {
-        LoginOutcome::Refused(LoginStatus::TokenRequired) => fault(
+        (LoginOutcome::Refused(LoginStatus::TokenRequired), _) => fault(
             api,
             StatusCode::INTERNAL_SERVER_ERROR,
             "LOGIN_MUST_USE_SECURITY_TOKEN",
             MUST_USE_TOKEN_MESSAGE,
             "LoginFault",
         ),
-        LoginOutcome::Refused(_) => fault(
+        (LoginOutcome::Refused(_), _) => fault(
             api,
             StatusCode::INTERNAL_SERVER_ERROR,
             "INVALID_LOGIN",
             INVALID_LOGIN_MESSAGE,
             "LoginFault",
         ),
-        LoginOutcome::Success {
-            user,
-            org,
-            password_expired,
-        } => {
-            let issued = match state.services.issue_session(&user, &org, None, password_expired).await {
-                Ok(i) => i,
-                Err(e) => {
-                    tracing::error!(error = %e, "issuing a session failed");
-                    return internal_fault(api);
-                }
-            };
+        (LoginOutcome::Success { .. }, None) => {
+            tracing::error!("a SOAP login succeeded without a session");
+            internal_fault(api)
+        }
+        (
+            LoginOutcome::Success {
+                user,
+                org,
+                password_expired,
+            },
+            Some(issued),
+        ) => {
             let profile = user.profile_id.to_string();
             let base = base_url(state, headers);
             let org15 = user.org_id.short();

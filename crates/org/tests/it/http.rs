@@ -8,6 +8,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use latchkey_org::http::{app, HttpState, BODY_LIMIT};
 use latchkey_org::mail::folder;
+use latchkey_store::login_history::{self, Filter};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use sha2::Sha256;
@@ -264,6 +265,56 @@ async fn oauth_password_grant_response_and_signature() {
     );
     let access = json["access_token"].as_str().unwrap();
     assert!(stack.services.session(access).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn password_logins_land_in_history_with_their_sessions() {
+    let (stack, router, token) = stack_with_token().await;
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let (app_row, secret) = stack
+        .services
+        .create_app(&org.id, "Data Sync", None, None)
+        .await
+        .unwrap();
+    let password = format!("{PASSWORD}{token}");
+    let (status, _, soap) = send(
+        &router,
+        soap_request("/services/Soap/u/59.0", login_envelope(USER, &password)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{soap}");
+    let form = format!(
+        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
+        app_row.client_id,
+        secret.expose_secret(),
+        enc(USER),
+        enc(&password)
+    );
+    let (status, _, oauth) = send(&router, token_request(&form)).await;
+    assert_eq!(status, StatusCode::OK, "{oauth}");
+
+    // Each session is valid, and each login is one Success row, under its surface.
+    let soap_session = between(&soap, "<sessionId>", "</sessionId>").unwrap();
+    let oauth: Value = serde_json::from_str(&oauth).unwrap();
+    for session in [soap_session, oauth["access_token"].as_str().unwrap()] {
+        assert!(stack.services.session(session).await.unwrap().is_some());
+    }
+    let mut conn = stack.services.store.conn().await.unwrap();
+    let rows = login_history::list(
+        &mut conn,
+        &Filter {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut seen: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.status.as_str(), r.application.as_str()))
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, [("Success", "Data Sync"), ("Success", "N/A")]);
 }
 
 #[tokio::test]
