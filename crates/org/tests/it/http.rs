@@ -8,8 +8,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use latchkey_org::http::{app, HttpState, BODY_LIMIT};
 use latchkey_org::mail::folder;
-use latchkey_store::login_history::{self, Filter};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use sha2::Sha256;
 use tower::ServiceExt;
@@ -225,9 +224,9 @@ pub(crate) fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-#[tokio::test]
-async fn oauth_password_grant_response_and_signature() {
-    let (stack, router, token) = stack_with_token().await;
+/// A connected app "Data Sync" of the org, its secret, and a password-grant form for
+/// [`USER`] with the right password and `token`.
+async fn password_grant_form(stack: &Stack, token: &str) -> (SecretString, String) {
     let org = stack.services.resolve_org(None).await.unwrap();
     let (app_row, secret) = stack
         .services
@@ -241,6 +240,13 @@ async fn oauth_password_grant_response_and_signature() {
         enc(USER),
         enc(&format!("{PASSWORD}{token}"))
     );
+    (secret, form)
+}
+
+#[tokio::test]
+async fn oauth_password_grant_response_and_signature() {
+    let (stack, router, token) = stack_with_token().await;
+    let (secret, form) = password_grant_form(&stack, &token).await;
     let (status, content_type, body) = send(&router, token_request(&form)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(content_type.starts_with("application/json"));
@@ -270,26 +276,16 @@ async fn oauth_password_grant_response_and_signature() {
 #[tokio::test]
 async fn password_logins_land_in_history_with_their_sessions() {
     let (stack, router, token) = stack_with_token().await;
-    let org = stack.services.resolve_org(None).await.unwrap();
-    let (app_row, secret) = stack
-        .services
-        .create_app(&org.id, "Data Sync", None, None)
-        .await
-        .unwrap();
-    let password = format!("{PASSWORD}{token}");
     let (status, _, soap) = send(
         &router,
-        soap_request("/services/Soap/u/59.0", login_envelope(USER, &password)),
+        soap_request(
+            "/services/Soap/u/59.0",
+            login_envelope(USER, &format!("{PASSWORD}{token}")),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{soap}");
-    let form = format!(
-        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
-        app_row.client_id,
-        secret.expose_secret(),
-        enc(USER),
-        enc(&password)
-    );
+    let (_, form) = password_grant_form(&stack, &token).await;
     let (status, _, oauth) = send(&router, token_request(&form)).await;
     assert_eq!(status, StatusCode::OK, "{oauth}");
 
@@ -299,16 +295,7 @@ async fn password_logins_land_in_history_with_their_sessions() {
     for session in [soap_session, oauth["access_token"].as_str().unwrap()] {
         assert!(stack.services.session(session).await.unwrap().is_some());
     }
-    let mut conn = stack.services.store.conn().await.unwrap();
-    let rows = login_history::list(
-        &mut conn,
-        &Filter {
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let rows = stack.recent_logins().await;
     let mut seen: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| (r.status.as_str(), r.application.as_str()))

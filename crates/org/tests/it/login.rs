@@ -3,7 +3,6 @@ use latchkey_core::password::HashParams;
 use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts, PasswordPolicy};
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_org::login::LoginOutcome;
-use latchkey_store::login_history::{self, Filter};
 use latchkey_store::outbox;
 
 use crate::support::{token_in, Stack, PASSWORD, UNTRUSTED};
@@ -206,16 +205,7 @@ async fn every_attempt_is_in_login_history() {
             "::ffff:203.0.113.9",
         )
         .await;
-    let mut conn = stack.services.store.conn().await.unwrap();
-    let rows = login_history::list(
-        &mut conn,
-        &Filter {
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let rows = stack.recent_logins().await;
     let seen: Vec<(&str, &str, &str)> = rows
         .iter()
         .rev()

@@ -16,6 +16,7 @@ use latchkey_org::login::{LoginOutcome, LoginRequest};
 use latchkey_org::mail::delivery::{Deliverer, Transport};
 use latchkey_org::mail::MailIdentity;
 use latchkey_org::Services;
+use latchkey_store::login_history::{self, Filter, LoginRecord};
 use latchkey_store::{Store, StoreOptions};
 use secrecy::SecretString;
 
@@ -90,6 +91,16 @@ impl Stack {
             })
             .await
             .expect("user");
+    }
+
+    /// The newest login-history rows (at most ten), newest first.
+    pub async fn recent_logins(&self) -> Vec<LoginRecord> {
+        let mut conn = self.services.store.conn().await.expect("connection");
+        let filter = Filter {
+            limit: 10,
+            ..Filter::default()
+        };
+        login_history::list(&mut conn, &filter).await.expect("login history")
     }
 
     pub async fn login(&self, username: &str, secret: &str, channel: Channel, ip: &str) -> LoginOutcome {
