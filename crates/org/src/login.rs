@@ -186,10 +186,7 @@ impl Services {
 
     /// Runs one login attempt to its end.
     pub async fn login(&self, req: &LoginRequest<'_>) -> Result<LoginOutcome, AccountError> {
-        let (outcome, history) = self.password_attempt(req).await?;
-        if let Some(row) = history {
-            self.store.write(Write::Login(row)).await?;
-        }
+        let (outcome, _) = self.login_with_session(req, |_, _, _| None).await?;
         Ok(outcome)
     }
 
@@ -203,33 +200,29 @@ impl Services {
         session: impl FnOnce(&User, &Org, bool) -> Option<SessionFor<'a>>,
     ) -> Result<(LoginOutcome, Option<Issued>), AccountError> {
         let (outcome, history) = self.password_attempt(req).await?;
-        let issued = match (&outcome, history) {
-            (
-                LoginOutcome::Success {
-                    user,
-                    org,
-                    password_expired,
-                },
-                Some(row),
-            ) => match session(user, org, *password_expired) {
-                Some(s) => Some(self.issue_recorded_session(user, org, s, row).await?),
-                None => {
-                    self.store.write(Write::Login(row)).await?;
-                    None
-                }
-            },
-            (_, history) => {
-                if let Some(row) = history {
-                    self.store.write(Write::Login(row)).await?;
-                }
+        let Some(row) = history else {
+            return Ok((outcome, None));
+        };
+        let wanted = match &outcome {
+            LoginOutcome::Success {
+                user,
+                org,
+                password_expired,
+            } => session(user, org, *password_expired).map(|s| (user, org, s)),
+            LoginOutcome::Refused(_) => None,
+        };
+        let issued = match wanted {
+            Some((user, org, s)) => Some(self.issue_recorded_session(user, org, s, row).await?),
+            None => {
+                self.store.write(Write::Login(row)).await?;
                 None
             }
         };
         Ok((outcome, issued))
     }
 
-    /// One attempt to its end, with a success's history row still to be written (every
-    /// refusal's row is written here).
+    /// One attempt to its end. A success comes with its history row still to be
+    /// written; every refusal's row is written here.
     async fn password_attempt(&self, req: &LoginRequest<'_>) -> Result<(LoginOutcome, Option<NewLogin>), AccountError> {
         let now = self.clock.now();
         let (user, context) = self.decision_inputs(req.username).await?.unzip();
