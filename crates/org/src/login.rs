@@ -173,7 +173,7 @@ impl Services {
             api_version: "N/A",
         };
         if let Step::Refused(refusal) = login::decide(&attempt) {
-            self.log_attempt(&req, Some(&user), refusal.status).await?;
+            self.log_refusal(&req, Some(&user), refusal.status).await?;
             return Ok(Err(refusal.status));
         }
         let history = self.history_row(&req, Some(&user), LoginStatus::Success);
@@ -306,7 +306,7 @@ impl Services {
                     && user.last_login_at.is_some_and(|t| now - t < LAST_LOGIN_RESOLUTION);
                 if !settled && !users::record_success(&mut conn, &user.id, now).await? {
                     drop(conn);
-                    self.log_attempt(req, Some(&user), LoginStatus::PasswordLockout).await?;
+                    self.log_refusal(req, Some(&user), LoginStatus::PasswordLockout).await?;
                     return Ok((LoginOutcome::Refused(LoginStatus::PasswordLockout), None));
                 }
                 if verification == Verification::MatchNeedsRehash {
@@ -341,7 +341,7 @@ impl Services {
         user: Option<&User>,
         status: LoginStatus,
     ) -> Result<LoginOutcome, AccountError> {
-        self.log_attempt(req, user, status).await?;
+        self.log_refusal(req, user, status).await?;
         tracing::info!(username = %req.username.trim().to_lowercase(), ip = %req.ip, status = status.as_str(), "login refused");
         Ok(LoginOutcome::Refused(status))
     }
@@ -361,15 +361,18 @@ impl Services {
         }
     }
 
-    /// Writes the attempt's login-history row (group-committed with others).
-    pub(crate) async fn log_attempt(
+    /// Queues a refused attempt's login-history row for the next group commit. The
+    /// refusal does not wait for it: nothing in the answer depends on the row, and a
+    /// flood of attempts for a locked user is then answered at the pace of the HTTP
+    /// server rather than of the disk (the history's readers flush the queue first).
+    async fn log_refusal(
         &self,
         req: &LoginRequest<'_>,
         user: Option<&User>,
         status: LoginStatus,
     ) -> Result<(), AccountError> {
         let row = self.history_row(req, user, status);
-        self.store.write(Write::Login(row)).await?;
+        self.store.queue(Write::Login(row)).await?;
         Ok(())
     }
 }

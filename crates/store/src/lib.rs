@@ -248,6 +248,20 @@ impl Store {
         self.writer.write(writes).await
     }
 
+    /// Queues `write` for the next group commit and returns without waiting for it,
+    /// for a write the caller's answer does not depend on (a refused attempt's
+    /// login-history row). Waits only while the queue is full. Reads of what may be
+    /// queued see it after [`Store::flush`]; a failed commit is logged.
+    pub async fn queue(&self, write: Write) -> Result<(), StoreError> {
+        self.writer.queue(vec![write]).await
+    }
+
+    /// Returns once every write sent before (queued or not) is committed. Readers of
+    /// the login history call it first; the server calls it before it exits.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.writer.flush().await
+    }
+
     /// Takes a connection from the pool for auto-committed statements.
     pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
         Ok(self.pool.acquire().await?)

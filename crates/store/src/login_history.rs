@@ -6,8 +6,8 @@ use serde::Serialize;
 use sqlx::FromRow;
 
 use crate::time::from_millis;
-use crate::writer::{json_rows as to_json, select_from_json, JsonColumn};
-use crate::{Backend, Conn, StoreError};
+use crate::writer::{self, json_rows as to_json, JsonColumn};
+use crate::{Backend, Conn, Store, StoreError};
 
 /// One login attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,10 +85,12 @@ const JSON_COLUMNS: [JsonColumn; 11] = {
 
 /// An INSERT of the rows bound as `$param` (from [`json_rows`]).
 pub(crate) fn insert_from_json(backend: Backend, param: usize) -> String {
-    format!(
-        "INSERT INTO login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, \
-         application, api_type, api_version) {}",
-        select_from_json(backend, param, &JSON_COLUMNS)
+    writer::insert_from_json(
+        backend,
+        "login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, application, \
+         api_type, api_version)",
+        param,
+        &JSON_COLUMNS,
     )
 }
 
@@ -135,8 +137,16 @@ pub struct Filter<'a> {
     pub limit: i64,
 }
 
-/// The newest rows matching `filter`.
-pub async fn list(conn: &mut Conn, filter: &Filter<'_>) -> Result<Vec<LoginRecord>, StoreError> {
+/// A connection to read the history with, once every queued row is committed
+/// (refusals' rows are queued, [`Store::queue`]).
+async fn settled(store: &Store) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+    store.flush().await?;
+    store.conn().await
+}
+
+/// The newest rows matching `filter`, queued ones included.
+pub async fn list(store: &Store, filter: &Filter<'_>) -> Result<Vec<LoginRecord>, StoreError> {
+    let mut conn = settled(store).await?;
     let rows = sqlx::query_as::<_, Row>(
         "SELECT id, org_id, user_id, username, login_time, source_ip, login_type, status, application, \
          api_type, api_version FROM login_history \
@@ -203,8 +213,9 @@ pub struct Search<'a> {
     pub limit: i64,
 }
 
-/// The newest rows matching `search`.
-pub async fn search(conn: &mut Conn, search: &Search<'_>) -> Result<Vec<LoginRecord>, StoreError> {
+/// The newest rows matching `search`, queued ones included.
+pub async fn search(store: &Store, search: &Search<'_>) -> Result<Vec<LoginRecord>, StoreError> {
+    let mut conn = settled(store).await?;
     let rows = sqlx::query_as::<_, Row>(
         "SELECT id, org_id, user_id, username, login_time, source_ip, login_type, status, application, \
          api_type, api_version FROM login_history \
@@ -233,8 +244,10 @@ pub struct HourCount {
     pub failed: i64,
 }
 
-/// The org's logins per hour since `since`, hours without logins left out.
-pub async fn hourly(conn: &mut Conn, org_id: &OrgId, since: DateTime<Utc>) -> Result<Vec<HourCount>, StoreError> {
+/// The org's logins per hour since `since`, hours without logins left out, queued
+/// ones included.
+pub async fn hourly(store: &Store, org_id: &OrgId, since: DateTime<Utc>) -> Result<Vec<HourCount>, StoreError> {
+    let mut conn = settled(store).await?;
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT login_time / 3600000, SUM(CASE WHEN status = 'Success' THEN 1 ELSE 0 END), \
          SUM(CASE WHEN status = 'Success' THEN 0 ELSE 1 END) FROM login_history \

@@ -7,7 +7,7 @@ use latchkey_core::secret::SecretDigest;
 use sqlx::FromRow;
 
 use crate::time::{flag, from_millis};
-use crate::writer::{json_rows as to_json, select_from_json, JsonColumn};
+use crate::writer::{self, json_rows as to_json, JsonColumn};
 use crate::{Backend, Conn, StoreError};
 
 /// A live session.
@@ -67,10 +67,12 @@ const JSON_COLUMNS: [JsonColumn; 9] = {
 
 /// An INSERT of the sessions bound as `$param` (from [`json_rows`]).
 pub(crate) fn insert_from_json(backend: Backend, param: usize) -> String {
-    format!(
-        "INSERT INTO sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, \
-         expires_at, refresh_digest) {}",
-        select_from_json(backend, param, &JSON_COLUMNS)
+    writer::insert_from_json(
+        backend,
+        "sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, expires_at, \
+         refresh_digest)",
+        param,
+        &JSON_COLUMNS,
     )
 }
 

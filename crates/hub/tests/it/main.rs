@@ -473,13 +473,14 @@ async fn transient_faults_back_off_never_suspend_and_the_sync_catches_up() {
 
 /// The org's login history: (attempts, failed attempts).
 async fn login_history(services: &Services) -> (usize, usize) {
-    let mut conn = services.store.conn().await.unwrap();
     let filter = latchkey_store::login_history::Filter {
         org_id: None,
         user_id: None,
         limit: 1_000,
     };
-    let rows = latchkey_store::login_history::list(&mut conn, &filter).await.unwrap();
+    let rows = latchkey_store::login_history::list(&services.store, &filter)
+        .await
+        .unwrap();
     let failed = rows
         .iter()
         .filter(|r| r.status != latchkey_core::status::LoginStatus::Success.as_str())

@@ -453,6 +453,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         "PostgreSQL"
     };
     if let Some(s) = &schema {
+        db.flush().await.context("committing queued writes")?;
         db.drop_schema(s).await.context("dropping the bench schema")?;
     }
     let report = format!(

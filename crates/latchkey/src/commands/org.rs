@@ -206,13 +206,12 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
                 Some(u) => Some(services.user(u).await?),
                 None => None,
             };
-            let mut conn = services.store.conn().await?;
             let filter = Filter {
                 org_id: Some(&org.id),
                 user_id: user.as_ref().map(|u| &u.id),
                 limit,
             };
-            let rows = login_history::list(&mut conn, &filter).await?;
+            let rows = login_history::list(&services.store, &filter).await?;
             if json {
                 output::json(&rows)?;
             } else {

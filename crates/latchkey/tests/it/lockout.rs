@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{Cli, Server};
+use crate::support::{wait_until, Cli, Server};
 
 pub(crate) const USER: &str = "jane@acme.test";
 const ATTEMPTS: usize = 200;
@@ -117,10 +117,17 @@ fn run_scenario(cli: &Cli, servers: &[Server]) {
         assert_eq!(after, before, "no hash once the lock is in place");
         tokio::time::sleep(Duration::from_millis(0)).await;
     });
-    let history: Value =
-        serde_json::from_str(&cli.ok(&["org", "login-history", "--json", "--limit", "1000"], None)).unwrap();
-    let rows = history.as_array().unwrap();
-    assert_eq!(rows.len(), ATTEMPTS + 50, "every attempt is in login history");
+    // Refusals' rows are committed just after their answers: wait for the last ones.
+    let history = || -> Vec<Value> {
+        let rows: Value =
+            serde_json::from_str(&cli.ok(&["org", "login-history", "--json", "--limit", "1000"], None)).unwrap();
+        rows.as_array().unwrap().clone()
+    };
+    wait_until("every attempt in login history", 10, || {
+        history().len() >= ATTEMPTS + 50
+    });
+    let rows = history();
+    assert_eq!(rows.len(), ATTEMPTS + 50, "every attempt is in login history, once");
     let lockouts = rows.iter().filter(|r| r["status"] == "Password Lockout").count();
     assert!(lockouts >= ATTEMPTS + 50 - (5 + 4), "{lockouts} refused without a hash");
 }

@@ -95,12 +95,13 @@ impl Stack {
 
     /// The newest login-history rows (at most ten), newest first.
     pub async fn recent_logins(&self) -> Vec<LoginRecord> {
-        let mut conn = self.services.store.conn().await.expect("connection");
         let filter = Filter {
             limit: 10,
             ..Filter::default()
         };
-        login_history::list(&mut conn, &filter).await.expect("login history")
+        login_history::list(&self.services.store, &filter)
+            .await
+            .expect("login history")
     }
 
     pub async fn login(&self, username: &str, secret: &str, channel: Channel, ip: &str) -> LoginOutcome {

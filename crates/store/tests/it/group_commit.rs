@@ -61,7 +61,7 @@ async fn concurrent_writes_all_land_and_a_bad_one_fails_alone(store: &Store) {
 
     let mut c = store.conn().await.unwrap();
     let rows = login_history::list(
-        &mut c,
+        store,
         &Filter {
             user_id: Some(&user.id),
             limit: 1000,
@@ -113,7 +113,7 @@ async fn group_committed_rows_read_back_field_by_field(store: &Store) {
 
     let mut c = store.conn().await.unwrap();
     let rows = login_history::list(
-        &mut c,
+        store,
         &Filter {
             limit: 10,
             ..Filter::default()
@@ -167,4 +167,59 @@ async fn group_committed_rows_read_back_field_by_field(store: &Store) {
     // The refresh token's digest was stored as bytes: revoking the token ends the session.
     refresh_tokens::delete(&mut c, &refresh).await.unwrap();
     assert!(sessions::for_user(&mut c, &user.id, t0()).await.unwrap().is_empty());
+}
+
+store_test!(queued_writes_land_without_waiting_and_readers_see_them);
+async fn queued_writes_land_without_waiting_and_readers_see_them(store: &Store) {
+    let (org, user) = org_and_user(store, "jane@acme.test").await;
+    let refused = |n: usize| {
+        Write::Login(NewLogin {
+            org_id: Some(org.id.clone()),
+            user_id: Some(user.id.clone()),
+            username: format!("jane@acme.test #{n}"),
+            login_time: t0(),
+            source_ip: "192.0.2.7".into(),
+            login_type: "Remote Access 2.0",
+            status: "Password Lockout",
+            application: "queued".into(),
+            api_type: "N/A".into(),
+            api_version: "N/A".into(),
+        })
+    };
+    let taken = SecretDigest::of("sid-taken");
+    store
+        .write(Write::Session(two_hour_session(&user, taken.clone(), 0)))
+        .await
+        .unwrap();
+    // More than the queue holds (the sender then waits for commits to free room), and
+    // in the middle a write that cannot be committed (a session digest already
+    // stored): it is logged and the rows batched with it still land.
+    const ROWS: usize = 5_000;
+    for n in 0..ROWS {
+        store.queue(refused(n)).await.unwrap();
+        if n == ROWS / 2 {
+            store
+                .queue(Write::Session(two_hour_session(&user, taken.clone(), 0)))
+                .await
+                .unwrap();
+        }
+    }
+    let rows = login_history::list(
+        store,
+        &Filter {
+            user_id: Some(&user.id),
+            limit: 10_000,
+            ..Filter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), ROWS, "every queued row, once");
+    let mut numbers: Vec<usize> = rows
+        .iter()
+        .map(|r| r.username.rsplit('#').next().unwrap().parse().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    assert!(numbers.iter().copied().eq(0..ROWS));
+    assert!(rows.iter().all(|r| r.status == "Password Lockout"));
 }

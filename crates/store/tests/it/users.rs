@@ -137,7 +137,7 @@ async fn login_history_filters_by_user_newest_first(store: &Store) {
     };
     login_history::insert(&mut c, &unknown).await.unwrap();
     let mine = login_history::list(
-        &mut c,
+        store,
         &login_history::Filter {
             user_id: Some(&user.id),
             limit: 10,
@@ -151,7 +151,7 @@ async fn login_history_filters_by_user_newest_first(store: &Store) {
     assert_eq!(mine[0].username, "jane@acme.test");
     assert!(mine[0].id.starts_with("0Ya"));
     let all = login_history::list(
-        &mut c,
+        store,
         &login_history::Filter {
             limit: 10,
             ..Default::default()
@@ -161,7 +161,7 @@ async fn login_history_filters_by_user_newest_first(store: &Store) {
     .unwrap();
     assert_eq!(all.len(), 3);
     let one = login_history::list(
-        &mut c,
+        store,
         &login_history::Filter {
             limit: 1,
             ..Default::default()
@@ -206,7 +206,7 @@ async fn login_history_searches_by_outcome_user_and_time_and_counts_per_hour(sto
         limit: 100,
     };
     let found = |rows: Vec<login_history::LoginRecord>| rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>();
-    let all = login_history::search(&mut c, &search(None, login_history::Outcome::Any, t0()))
+    let all = login_history::search(store, &search(None, login_history::Outcome::Any, t0()))
         .await
         .unwrap();
     assert_eq!(
@@ -214,28 +214,28 @@ async fn login_history_searches_by_outcome_user_and_time_and_counts_per_hour(sto
         ["Success", "Success", "Password Lockout", "Invalid Password"]
     );
     let failed = login_history::search(
-        &mut c,
+        store,
         &search(Some("JANE@acme.test"), login_history::Outcome::Failed, t0()),
     )
     .await
     .unwrap();
     assert_eq!(found(failed), ["Password Lockout", "Invalid Password"], "any case");
     let ok = login_history::search(
-        &mut c,
+        store,
         &search(Some("jane@acme.test"), login_history::Outcome::Succeeded, t0()),
     )
     .await
     .unwrap();
     assert_eq!(found(ok), ["Success"]);
     let later = login_history::search(
-        &mut c,
+        store,
         &search(None, login_history::Outcome::Any, t0() + chrono::Duration::seconds(100)),
     )
     .await
     .unwrap();
     assert_eq!(later.len(), 2);
 
-    let hours = login_history::hourly(&mut c, &org.id, t0()).await.unwrap();
+    let hours = login_history::hourly(store, &org.id, t0()).await.unwrap();
     let counts: Vec<(i64, i64)> = hours.iter().map(|h| (h.succeeded, h.failed)).collect();
     assert_eq!(counts, [(1, 2), (1, 0)]);
     assert_eq!(hours[1].hour - hours[0].hour, chrono::Duration::hours(2));

@@ -75,7 +75,6 @@ async fn rows(
     f: &Filters,
     limit: i64,
 ) -> Result<Vec<LoginRecord>, AccountError> {
-    let mut conn = state.services.store.conn().await?;
     let search = Search {
         org_id: org,
         username: f.user(),
@@ -83,7 +82,7 @@ async fn rows(
         since: state.services.clock.now() - Duration::days(f.days()),
         limit,
     };
-    Ok(login_history::search(&mut conn, &search).await?)
+    Ok(login_history::search(&state.services.store, &search).await?)
 }
 
 /// `GET /setup/login-history`.
@@ -95,8 +94,7 @@ pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar, Query(f
     let now = state.services.clock.now();
     let loaded = async {
         let records = rows(&state, &me.org.id, &f, PAGE_ROWS).await?;
-        let mut conn = state.services.store.conn().await?;
-        let hours = login_history::hourly(&mut conn, &me.org.id, chart::start(now)).await?;
+        let hours = login_history::hourly(&state.services.store, &me.org.id, chart::start(now)).await?;
         Ok::<_, AccountError>((records, hours))
     };
     let (records, hours) = match loaded.await {

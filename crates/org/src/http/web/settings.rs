@@ -41,14 +41,12 @@ async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice:
     let loaded = async {
         let token_page = token_page(state, me).await?;
         let sessions = state.services.sessions_of(&me.user).await?;
-        let mut conn = state.services.store.conn().await?;
         let filter = Filter {
             org_id: None,
             user_id: Some(&me.user.id),
             limit: HISTORY_ROWS,
         };
-        let rows = login_history::list(&mut conn, &filter).await?;
-        drop(conn);
+        let rows = login_history::list(&state.services.store, &filter).await?;
         let apps = state.services.authorized_apps(&me.user).await?;
         Ok::<_, AccountError>((token_page, sessions, rows, apps))
     };
