@@ -110,7 +110,7 @@ impl Reply {
             }
             Self::Queued(_slot) => {
                 if let Err(e) = result {
-                    tracing::error!(error = %e, "a queued login-history write could not be committed");
+                    tracing::error!(error = %e, "a queued write (nobody waiting for it) could not be committed");
                 }
             }
         }

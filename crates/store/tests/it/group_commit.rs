@@ -5,31 +5,46 @@
 use chrono::Duration;
 use latchkey_core::secret::SecretDigest;
 use latchkey_store::login_history::{self, Filter, NewLogin};
+use latchkey_store::orgs::Org;
 use latchkey_store::refresh_tokens;
 use latchkey_store::sessions::{self, NewSession};
+use latchkey_store::users::User;
 use latchkey_store::{Store, Write};
 
 use crate::store_test;
 use crate::support::{t0, two_hour_session};
 use crate::users::org_and_user;
 
+/// Attempt number `n` of `user`, as a login-history write (`Jane@Acme.test #n`).
+fn numbered_attempt(org: &Org, user: &User, n: usize, status: &'static str) -> Write {
+    Write::Login(NewLogin {
+        org_id: Some(org.id.clone()),
+        user_id: Some(user.id.clone()),
+        username: format!("Jane@Acme.test #{n}"),
+        login_time: t0(),
+        source_ip: "192.0.2.7".into(),
+        login_type: "Remote Access 2.0",
+        status,
+        application: "group commit".into(),
+        api_type: "N/A".into(),
+        api_version: "N/A".into(),
+    })
+}
+
+/// `user`'s login history, newest first.
+async fn history_of(store: &Store, user: &User) -> Vec<login_history::LoginRecord> {
+    let filter = Filter {
+        user_id: Some(&user.id),
+        limit: 10_000,
+        ..Filter::default()
+    };
+    login_history::list(store, &filter).await.unwrap()
+}
+
 store_test!(concurrent_writes_all_land_and_a_bad_one_fails_alone);
 async fn concurrent_writes_all_land_and_a_bad_one_fails_alone(store: &Store) {
     let (org, user) = org_and_user(store, "jane@acme.test").await;
-    let login = |n: usize| {
-        Write::Login(NewLogin {
-            org_id: Some(org.id.clone()),
-            user_id: Some(user.id.clone()),
-            username: format!("Jane@Acme.test #{n}"),
-            login_time: t0(),
-            source_ip: "192.0.2.7".into(),
-            login_type: "Remote Access 2.0",
-            status: "Success",
-            application: "group commit".into(),
-            api_type: "N/A".into(),
-            api_version: "N/A".into(),
-        })
-    };
+    let login = |n: usize| numbered_attempt(&org, &user, n, "Success");
     let session = |name: &str| Write::Session(two_hour_session(&user, SecretDigest::of(name), 0));
     // Logins alone, sessions alone, and a login with its session; twice the same
     // session digest, which only one of the two may store.
@@ -60,16 +75,7 @@ async fn concurrent_writes_all_land_and_a_bad_one_fails_alone(store: &Store) {
     );
 
     let mut c = store.conn().await.unwrap();
-    let rows = login_history::list(
-        store,
-        &Filter {
-            user_id: Some(&user.id),
-            limit: 1000,
-            ..Filter::default()
-        },
-    )
-    .await
-    .unwrap();
+    let rows = history_of(store, &user).await;
     // 40 logins from the first 60 jobs; the last job's login lands with its session
     // or not at all.
     let last_landed = failed == [1];
@@ -172,20 +178,7 @@ async fn group_committed_rows_read_back_field_by_field(store: &Store) {
 store_test!(queued_writes_land_without_waiting_and_readers_see_them);
 async fn queued_writes_land_without_waiting_and_readers_see_them(store: &Store) {
     let (org, user) = org_and_user(store, "jane@acme.test").await;
-    let refused = |n: usize| {
-        Write::Login(NewLogin {
-            org_id: Some(org.id.clone()),
-            user_id: Some(user.id.clone()),
-            username: format!("jane@acme.test #{n}"),
-            login_time: t0(),
-            source_ip: "192.0.2.7".into(),
-            login_type: "Remote Access 2.0",
-            status: "Password Lockout",
-            application: "queued".into(),
-            api_type: "N/A".into(),
-            api_version: "N/A".into(),
-        })
-    };
+    let refused = |n: usize| numbered_attempt(&org, &user, n, "Password Lockout");
     let taken = SecretDigest::of("sid-taken");
     store
         .write(Write::Session(two_hour_session(&user, taken.clone(), 0)))
@@ -204,16 +197,7 @@ async fn queued_writes_land_without_waiting_and_readers_see_them(store: &Store) 
                 .unwrap();
         }
     }
-    let rows = login_history::list(
-        store,
-        &Filter {
-            user_id: Some(&user.id),
-            limit: 10_000,
-            ..Filter::default()
-        },
-    )
-    .await
-    .unwrap();
+    let rows = history_of(store, &user).await;
     assert_eq!(rows.len(), ROWS, "every queued row, once");
     let mut numbers: Vec<usize> = rows
         .iter()
