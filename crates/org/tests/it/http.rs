@@ -64,6 +64,12 @@ fn login_envelope(username: &str, password: &str) -> String {
     )
 }
 
+/// The test user's SOAP `login()` with password and security token.
+async fn soap_login_with_token(router: &Router, token: &str) -> (StatusCode, String, String) {
+    let envelope = login_envelope(USER, &format!("{PASSWORD}{token}"));
+    send(router, soap_request("/services/Soap/u/59.0", envelope)).await
+}
+
 fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let start = text.find(open)? + open.len();
     let end = text[start..].find(close)? + start;
@@ -73,14 +79,7 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn soap_login_result_has_the_shape_clients_parse() {
     let (stack, router, token) = stack_with_token().await;
-    let (status, content_type, body) = send(
-        &router,
-        soap_request(
-            "/services/Soap/u/59.0",
-            login_envelope(USER, &format!("{PASSWORD}{token}")),
-        ),
-    )
-    .await;
+    let (status, content_type, body) = soap_login_with_token(&router, &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(content_type, "text/xml;charset=UTF-8");
     let user = stack.services.user(USER).await.unwrap();
@@ -276,14 +275,7 @@ async fn oauth_password_grant_response_and_signature() {
 #[tokio::test]
 async fn password_logins_land_in_history_with_their_sessions() {
     let (stack, router, token) = stack_with_token().await;
-    let (status, _, soap) = send(
-        &router,
-        soap_request(
-            "/services/Soap/u/59.0",
-            login_envelope(USER, &format!("{PASSWORD}{token}")),
-        ),
-    )
-    .await;
+    let (status, _, soap) = soap_login_with_token(&router, &token).await;
     assert_eq!(status, StatusCode::OK, "{soap}");
     let (_, form) = password_grant_form(&stack, &token).await;
     let (status, _, oauth) = send(&router, token_request(&form)).await;
