@@ -295,28 +295,26 @@ impl Services {
             }
             Conclusion::Success { password_expired } => {
                 drop(slot);
-                let mut conn = self.store.conn().await?;
                 // A success clears failures and stamps the last login. With nothing to
                 // clear and a stamp under a minute old there is nothing to write: an
                 // integration logging in every few seconds does not turn each login
-                // into a write. (A lock landing during this attempt's hash is then not
-                // seen: the attempt counts as having succeeded just before it.)
+                // into a write, nor take a connection. (A lock landing during this
+                // attempt's hash is then not seen: the attempt counts as having
+                // succeeded just before it.)
                 let settled = user.failed_attempts == 0
                     && user.locked_until.is_none()
                     && user.last_login_at.is_some_and(|t| now - t < LAST_LOGIN_RESOLUTION);
-                if !settled && !users::record_success(&mut conn, &user.id, now).await? {
-                    drop(conn);
+                if !settled && !users::record_success(&mut *self.store.conn().await?, &user.id, now).await? {
                     self.log_refusal(req, Some(&user), LoginStatus::PasswordLockout).await?;
                     return Ok((LoginOutcome::Refused(LoginStatus::PasswordLockout), None));
                 }
                 if verification == Verification::MatchNeedsRehash {
                     if let Some(old) = &user.password_hash {
                         let new = self.hasher.hash(&SecretString::from(split.password)).await?;
-                        users::replace_password_hash(&mut conn, &user.id, old, &new).await?;
+                        users::replace_password_hash(&mut *self.store.conn().await?, &user.id, old, &new).await?;
                         tracing::info!(user_id = %user.id, "password rehashed at current parameters");
                     }
                 }
-                drop(conn);
                 let history = self.history_row(req, Some(&user), LoginStatus::Success);
                 tracing::info!(user_id = %user.id, ip = %req.ip, password_expired, "login succeeded");
                 let outcome = LoginOutcome::Success {
@@ -329,9 +327,17 @@ impl Services {
         }
     }
 
+    /// The stored user, read on a kept connection (see [`latchkey_store::Store::kept`]): this read is
+    /// made under a hashing slot, so while it waits a core is idle.
     async fn fresh_user(&self, id: &UserId) -> Result<User, AccountError> {
-        let mut conn = self.store.conn().await?;
-        Ok(users::get(&mut conn, id).await?)
+        let mut conn = self.store.kept().await?;
+        match users::get(&mut conn, id).await {
+            Ok(user) => Ok(user),
+            Err(e) => {
+                conn.discard();
+                Err(e.into())
+            }
+        }
     }
 
     /// Records a refused attempt (no hash was spent on the user's password).

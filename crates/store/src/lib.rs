@@ -20,17 +20,20 @@ pub mod sessions;
 pub mod users;
 pub mod webhooks;
 
+mod kept;
 mod time;
 mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+pub use kept::{Kept, MAX_KEPT};
 pub use sqlx::AnyConnection as Conn;
 pub use writer::Write;
 
@@ -157,6 +160,7 @@ impl StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    kept: Arc<kept::KeptConns>,
     writer: writer::Writer,
 }
 
@@ -210,8 +214,14 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        let writer = writer::Writer::spawn(pool.clone(), backend);
-        Ok(Self { pool, backend, writer })
+        let kept = kept::KeptConns::new(pool.clone());
+        let writer = writer::Writer::spawn(Arc::clone(&kept), backend);
+        Ok(Self {
+            pool,
+            backend,
+            kept,
+            writer,
+        })
     }
 
     /// Opens the pool and brings the schema up to date.
@@ -265,6 +275,13 @@ impl Store {
     /// Takes a connection from the pool for auto-committed statements.
     pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// Takes a connection kept out of the pool (see [`Kept`]), for a hot path whose
+    /// concurrency is bounded elsewhere: it is handed on without the ping sqlx sends
+    /// every connection returned to its pool. [`Kept::discard`] it after an error.
+    pub async fn kept(&self) -> Result<Kept, StoreError> {
+        self.kept.take().await
     }
 
     /// Closes the pool, waiting for connections to be returned.

@@ -14,10 +14,9 @@
 
 use std::sync::Arc;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
+use crate::kept::{Kept, KeptConns};
 use crate::login_history::{self, NewLogin};
 use crate::sessions::{self, NewSession};
 use crate::{Backend, StoreError};
@@ -127,9 +126,9 @@ pub(crate) struct Writer {
 impl Writer {
     /// Starts the committing task on the current runtime; it ends when every
     /// [`Writer`] is dropped.
-    pub(crate) fn spawn(pool: AnyPool, backend: Backend) -> Self {
+    pub(crate) fn spawn(kept: Arc<KeptConns>, backend: Backend) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, commit_statement(backend), rx));
+        tokio::spawn(run(kept, commit_statement(backend), rx));
         Self {
             jobs,
             queue_slots: Arc::new(Semaphore::new(MAX_QUEUED)),
@@ -182,30 +181,30 @@ fn commit_statement(backend: Backend) -> String {
     }
 }
 
-/// The committing task's connection, kept from one commit to the next while writes
-/// keep coming. SQLite empties a connection's page cache when another connection has
-/// written since its last transaction, so the connection that made the last commit
-/// still holds the pages the next one changes (the last leaf of each table and
-/// index); a connection taken from the pool in turn held none of them and read each
-/// back. Returned to the pool when the queue runs dry.
+/// The committing task's connection, a [`Kept`] one held from one commit to the next.
+/// SQLite empties a connection's page cache when another connection has written since
+/// its last transaction, so the connection that made the last commit still holds the
+/// pages the next one changes (the last leaf of each table and index); a connection
+/// taken from the pool in turn held none of them and read each back. And no commit
+/// pays for the ping sqlx sends every connection returned to its pool.
 struct Held {
-    pool: AnyPool,
-    conn: Option<PoolConnection<Any>>,
+    kept: Arc<KeptConns>,
+    conn: Option<Kept>,
 }
 
 impl Held {
-    async fn conn(&mut self) -> Result<&mut PoolConnection<Any>, StoreError> {
+    async fn conn(&mut self) -> Result<&mut Kept, StoreError> {
         let conn = match self.conn.take() {
             Some(conn) => conn,
-            None => self.pool.acquire().await?,
+            None => self.kept.take().await?,
         };
         Ok(self.conn.insert(conn))
     }
 }
 
-async fn run(pool: AnyPool, sql: String, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run(kept: Arc<KeptConns>, sql: String, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut held = Held { pool, conn: None };
+    let mut held = Held { kept, conn: None };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match commit_all(&mut held, &sql, batch.iter().flat_map(|j| &j.writes)).await {
             Ok(()) => {
@@ -220,9 +219,6 @@ async fn run(pool: AnyPool, sql: String, mut rx: mpsc::UnboundedReceiver<Job>) {
                     job.reply.send(result);
                 }
             }
-        }
-        if rx.is_empty() {
-            held.conn = None;
         }
     }
 }
@@ -245,10 +241,11 @@ async fn commit_all<'a>(held: &mut Held, sql: &str, writes: impl Iterator<Item =
     let conn = held.conn().await?;
     if let Err(e) = query.execute(&mut **conn).await {
         // On SQLite a failed statement leaves the written-out transaction open: end it,
-        // or close the connection rather than let it go back to the pool in one.
+        // or close the connection rather than commit the next batch in it.
         if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
-            conn.close_on_drop();
-            held.conn = None;
+            if let Some(conn) = held.conn.take() {
+                conn.discard();
+            }
         }
         return Err(e.into());
     }

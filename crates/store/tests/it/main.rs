@@ -7,6 +7,7 @@ mod epoch;
 mod failures;
 mod group_commit;
 mod hub_sync;
+mod kept;
 mod orgs;
 mod outbox;
 mod records;
