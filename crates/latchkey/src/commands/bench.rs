@@ -53,6 +53,7 @@ struct Figure {
     name: &'static str,
     runs: Vec<f64>,
     cpu_us: Vec<f64>,
+    switches: Vec<f64>,
 }
 
 /// One run of one figure: its value and, for throughput figures, the CPU time the
@@ -60,6 +61,8 @@ struct Figure {
 pub(super) struct Measured {
     pub value: f64,
     pub cpu_us: Option<f64>,
+    /// Thread switches (voluntary and not) of the whole process per request.
+    pub switches: Option<f64>,
 }
 
 /// CPU seconds (user + system) this process has used so far, all threads, from
@@ -77,6 +80,28 @@ fn cpu_seconds() -> f64 {
             Some((ticks(11)? + ticks(12)?) / 100.0)
         })
         .unwrap_or(0.0)
+}
+
+/// Thread switches so far, summed over this process's live threads (from
+/// `/proc/self/task/*/status`). Every hand-over between threads — a query to SQLite's
+/// connection thread, a hash to the hashing pool, a wake-up of a parked runtime worker —
+/// costs one or two, and on cores busy hashing each one also preempts a hash. Unlike a
+/// rate, their number per request hardly depends on what the neighbours are doing.
+fn context_switches() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.starts_with("voluntary_ctxt_switches:") || l.starts_with("nonvoluntary_ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 /// Prints `report` and, with `output`, writes it over the file's section `heading`.
@@ -104,6 +129,7 @@ impl Figure {
             name,
             runs: vec![],
             cpu_us: vec![],
+            switches: vec![],
         }
     }
 
@@ -114,6 +140,7 @@ impl Figure {
     fn push(&mut self, m: Measured) {
         self.runs.push(m.value);
         self.cpu_us.extend(m.cpu_us);
+        self.switches.extend(m.switches);
     }
 }
 
@@ -135,15 +162,18 @@ fn argon2_rate(config: &Config, seconds: f64) -> anyhow::Result<Measured> {
             });
         }
     });
-    Ok(measured(count.load(Ordering::Relaxed), started, cpu))
+    Ok(measured(count.load(Ordering::Relaxed), started, cpu, None))
 }
 
-/// `count` requests done since `started`, when the process had used `cpu` seconds.
-fn measured(count: u64, started: Instant, cpu: f64) -> Measured {
+/// `count` requests done since `started`, when the process had used `cpu` seconds and
+/// its threads had switched `switches` times (`None`: not counted, as for (a), whose
+/// threads are gone by now).
+fn measured(count: u64, started: Instant, cpu: f64, switches: Option<u64>) -> Measured {
     let n = count.max(1) as f64;
     Measured {
         value: count as f64 / started.elapsed().as_secs_f64(),
         cpu_us: Some((cpu_seconds() - cpu) * 1e6 / n),
+        switches: switches.map(|before| context_switches().saturating_sub(before) as f64 / n),
     }
 }
 
@@ -214,7 +244,7 @@ async fn drive(
     seconds: f64,
 ) -> anyhow::Result<Measured> {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let (started, cpu, switches) = (Instant::now(), cpu_seconds(), context_switches());
     let ok = Arc::new(AtomicU64::new(0));
     let bad = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -237,7 +267,7 @@ async fn drive(
     }
     let bad = bad.load(Ordering::Relaxed);
     anyhow::ensure!(bad == 0, "{bad} responses were not HTTP {expect}");
-    Ok(measured(ok.load(Ordering::Relaxed), started, cpu))
+    Ok(measured(ok.load(Ordering::Relaxed), started, cpu, Some(switches)))
 }
 
 fn form_request(addr: SocketAddr, form: &str) -> Arc<Vec<u8>> {
@@ -441,16 +471,20 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         .map(|(b, a)| b / a)
         .collect();
     let mut table = String::from(
-        "| figure | median | runs | CPU µs per request (median) | ratio / target |\n|---|---:|---|---:|---|\n",
+        "| figure | median | runs | CPU µs per request (median) | thread switches per request (median) | ratio / target |\n\
+         |---|---:|---|---:|---:|---|\n",
     );
     for (i, f) in figures.iter().enumerate() {
         let precision = if i >= 7 { 1 } else { 0 };
         let runs: Vec<String> = f.runs.iter().map(|r| format!("{r:.precision$}")).collect();
-        let cpu = if f.cpu_us.is_empty() {
-            String::new()
-        } else {
-            format!("{:.0}", median(&f.cpu_us))
+        let median_of = |v: &[f64], precision: usize| {
+            if v.is_empty() {
+                String::new()
+            } else {
+                format!("{:.precision$}", median(v))
+            }
         };
+        let (cpu, switches) = (median_of(&f.cpu_us, 0), median_of(&f.switches, 1));
         let note = match i {
             0 => "the physical limit".to_owned(),
             1 => format!(
@@ -466,7 +500,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
             _ => format!("{:.2} ms per record", f.median() / 200.0),
         };
         table.push_str(&format!(
-            "| {} | {:.precision$} | {} | {cpu} | {} |\n",
+            "| {} | {:.precision$} | {} | {cpu} | {switches} | {} |\n",
             f.name,
             f.median(),
             runs.join(", "),
@@ -474,7 +508,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         ));
     }
     table.push_str(&format!(
-        "| (e) peak RSS of the bench process (server + load generator) | {rss:.0} MiB | | | |\n"
+        "| (e) peak RSS of the bench process (server + load generator) | {rss:.0} MiB | | | | |\n"
     ));
     let store = if config.database_url.is_empty() {
         "SQLite (embedded default)"
@@ -490,7 +524,9 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
          Command: `cargo run --release -- bench{} --runs {} --seconds {} --connections {}` \
          (median of {} runs of {} s each; the load generator runs in the same process, on a thread of its own, on loopback). \
          CPU µs per request: user + system time of the whole process (server and load generator) \
-         over the requests answered; on a shared machine it varies less than the rate does.\n\n{table}",
+         over the requests answered; on a shared machine it varies less than the rate does. Thread switches per \
+         request: voluntary and involuntary switches of all the process's threads over the requests answered, \
+         which count the hand-overs between threads a request costs.\n\n{table}",
         machine(),
         config.hashing.memory_kib,
         config.hashing.iterations,

@@ -115,6 +115,7 @@ async fn latency_ms(addr: SocketAddr, request: &[u8], seconds: f64) -> anyhow::R
     Ok(Measured {
         value: started.elapsed().as_secs_f64() * 1000.0 / f64::from(n),
         cpu_us: None,
+        switches: None,
     })
 }
 
