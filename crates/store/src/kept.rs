@@ -11,11 +11,18 @@
 //!
 //! At most [`MAX_KEPT`] are out at a time; a caller beyond that waits for one. Their
 //! users are few by construction (one committing task, one hash per core).
+//!
+//! A connection that sat unused for longer than [`PING_AFTER_IDLE`] is pinged before
+//! its next use, kept or pooled alike ([`ping_if_idle`]): PostgreSQL may have been
+//! restarted, or its backend ended by an administrator, while nobody used it, and the
+//! first request after that must not be the one to find out. A busy server uses its
+//! connections faster than that and sends no pings; an idle one has the time for them.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Connection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{Conn, StoreError};
@@ -23,11 +30,24 @@ use crate::{Conn, StoreError};
 /// Most kept connections open at a time.
 pub const MAX_KEPT: usize = 8;
 
-/// The kept connections not in use, and the permits that bound how many exist.
+/// How long a connection may sit unused before it is pinged ahead of its next use.
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Pings `conn` if it has been unused for longer than [`PING_AFTER_IDLE`]; an error
+/// means it is broken and must be closed rather than used.
+pub(crate) async fn ping_if_idle(conn: &mut Conn, idle_for: Duration) -> Result<(), sqlx::Error> {
+    if idle_for > PING_AFTER_IDLE {
+        conn.ping().await?;
+    }
+    Ok(())
+}
+
+/// The kept connections not in use (each with when it was returned), and the permits
+/// that bound how many exist.
 #[derive(Debug)]
 pub(crate) struct KeptConns {
     pool: AnyPool,
-    free: Mutex<Vec<Conn>>,
+    free: Mutex<Vec<(Conn, Instant)>>,
     permits: Arc<Semaphore>,
 }
 
@@ -47,15 +67,22 @@ impl KeptConns {
             .await
             .map_err(|_| StoreError::Closed)?;
         let free = self.free.lock().ok().and_then(|mut free| free.pop());
-        let conn = match free {
-            Some(conn) => conn,
-            None => self.pool.acquire().await?.detach(),
+        let mut kept = match free {
+            Some((conn, returned)) => Kept {
+                conn: Some(conn),
+                last_use: returned,
+                home: Arc::clone(self),
+                _permit: permit,
+            },
+            None => Kept {
+                conn: Some(self.pool.acquire().await?.detach()),
+                last_use: Instant::now(),
+                home: Arc::clone(self),
+                _permit: permit,
+            },
         };
-        Ok(Kept {
-            conn: Some(conn),
-            home: Arc::clone(self),
-            _permit: permit,
-        })
+        kept.ready().await?;
+        Ok(kept)
     }
 }
 
@@ -63,11 +90,30 @@ impl KeptConns {
 #[derive(Debug)]
 pub struct Kept {
     conn: Option<Conn>,
+    /// When its last use began.
+    last_use: Instant,
     home: Arc<KeptConns>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Kept {
+    /// Readies the connection for a use: one unused for longer than [`PING_AFTER_IDLE`]
+    /// is pinged, and replaced by a connection from the pool if the ping fails. A user
+    /// that holds a kept connection between uses (the committing task) calls this
+    /// before each. After an error the connection is gone: drop this `Kept`.
+    pub(crate) async fn ready(&mut self) -> Result<(), StoreError> {
+        let idle_for = self.last_use.elapsed();
+        if let Some(conn) = self.conn.as_mut() {
+            if let Err(error) = ping_if_idle(conn, idle_for).await {
+                tracing::info!(%error, "a kept connection failed its ping; it is closed and replaced");
+                self.conn = None;
+                self.conn = Some(self.home.pool.acquire().await?.detach());
+            }
+        }
+        self.last_use = Instant::now();
+        Ok(())
+    }
+
     /// Closes the connection instead of keeping it: its user saw it fail, and a
     /// connection in an unknown state (a broken socket, an open transaction) must not
     /// serve the next one.
@@ -80,7 +126,8 @@ impl Deref for Kept {
     type Target = Conn;
 
     fn deref(&self) -> &Conn {
-        // Only `discard` and `drop` take the connection, and both consume `self`.
+        // Only `discard` and `drop` take the connection, and both consume `self`; a
+        // failed `ready` leaves none, and its callers drop the `Kept` then.
         self.conn
             .as_ref()
             .unwrap_or_else(|| unreachable!("a kept connection is present until dropped"))
@@ -98,7 +145,7 @@ impl DerefMut for Kept {
 impl Drop for Kept {
     fn drop(&mut self) {
         if let (Some(conn), Ok(mut free)) = (self.conn.take(), self.home.free.lock()) {
-            free.push(conn);
+            free.push((conn, Instant::now()));
         }
     }
 }

@@ -33,7 +33,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-pub use kept::{Kept, MAX_KEPT};
+pub use kept::{Kept, MAX_KEPT, PING_AFTER_IDLE};
 pub use sqlx::AnyConnection as Conn;
 pub use writer::Write;
 
@@ -186,8 +186,11 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(30))
-            // No ping before every checkout: a broken connection fails its query and is dropped.
+            // No ping before every checkout, only after a second unused (see
+            // `kept::ping_if_idle`): on a busy server a ping per query was a round
+            // trip per query.
             .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(async move { kept::ping_if_idle(conn, meta.idle_for).await.map(|()| true) }))
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
                 Box::pin(async move {

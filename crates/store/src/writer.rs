@@ -193,9 +193,13 @@ struct Held {
 }
 
 impl Held {
+    /// The held connection, readied for a commit (see [`Kept::ready`]), or a kept one.
     async fn conn(&mut self) -> Result<&mut Kept, StoreError> {
         let conn = match self.conn.take() {
-            Some(conn) => conn,
+            Some(mut conn) => {
+                conn.ready().await?;
+                conn
+            }
             None => self.kept.take().await?,
         };
         Ok(self.conn.insert(conn))

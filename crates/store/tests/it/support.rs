@@ -30,7 +30,10 @@ impl TestDb {
     pub async fn postgres() -> Self {
         let url = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect("LATCHKEY_TEST_POSTGRES_URL");
         let schema = format!("lk_test_{}", rand::random::<u64>());
-        let mut options = StoreOptions::new(url);
+        // The connections name themselves after the schema, so that a test can find
+        // its own among those of the tests running beside it.
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let mut options = StoreOptions::new(format!("{url}{separator}application_name={schema}"));
         options.pg_schema = Some(schema.clone());
         let store = Store::open(&options).await.expect("open postgres");
         Self {
@@ -38,6 +41,12 @@ impl TestDb {
             schema: Some(schema),
             _dir: None,
         }
+    }
+
+    /// PostgreSQL only: the schema, which is also its connections' `application_name`.
+    #[allow(dead_code)]
+    pub fn pg_schema(&self) -> Option<&str> {
+        self.schema.as_deref()
     }
 
     pub async fn finish(self) {
