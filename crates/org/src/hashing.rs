@@ -7,16 +7,37 @@
 //! cores it left a core idle about one time in seven between hashes (a blocking
 //! thread is woken per job and the pool's threads take turns), which cost a tenth of
 //! the password-login throughput (BENCHMARKS.md).
+//!
+//! **Reading ahead.** There are two slots per thread: while one attempt hashes, the
+//! next has read its user and waits in the threads' queue, so a thread that finishes
+//! a hash starts the next at once instead of idling while the next attempt is woken,
+//! reads its user and sends its job. A login attempt's job ([`HashSlot::attempt`])
+//! carries the reading it was made on, and the thread takes it only if that reading
+//! cannot have been overtaken in this process: nothing the login decision depends on
+//! changed since (the caller's `current` check), and no failed verification of the
+//! same user is *unsettled*, hashed but not yet recorded, which could be the one that
+//! locks them. Otherwise the job comes back unhashed ([`Attempted::Stale`]), and the
+//! attempt waits for the user's failures to settle and reads them again. So, as when
+//! each attempt read its user under a slot of its own, the attempts hashed for a user
+//! beyond the one whose failure locks them are those that were hashing beside it,
+//! at most one per other thread; no attempt in this process hashes after it.
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use latchkey_core::password::{HashParams, PasswordHasher, PhcString, Verification};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 
 use crate::AccountError;
+
+/// Slots per hashing thread: the attempt hashing and the one read ahead behind it.
+const SLOTS_PER_THREAD: usize = 2;
+
+/// Failed verifications not yet settled, by the key of their user.
+type UnsettledFailures = watch::Sender<HashMap<String, usize>>;
 
 /// The shared hashing pool.
 #[derive(Clone, Debug)]
@@ -24,6 +45,7 @@ pub struct HashPool {
     permits: Arc<Semaphore>,
     counts: Arc<Counts>,
     jobs: mpsc::Sender<Job>,
+    unsettled: Arc<UnsettledFailures>,
 }
 
 /// A hash to compute on one of the pool's threads (it sends its own result).
@@ -81,7 +103,7 @@ impl HashCounts {
 
 impl HashPool {
     /// A pool hashing at `params` with at most `concurrency` hashes at once
-    /// (0: one per available core).
+    /// (0: one per available core), and as many attempts read ahead.
     pub fn new(params: HashParams, concurrency: usize) -> Result<Self, AccountError> {
         let hasher = PasswordHasher::new(params).map_err(|_| AccountError::Hash)?;
         let n = if concurrency == 0 {
@@ -90,9 +112,10 @@ impl HashPool {
             concurrency
         };
         Ok(Self {
-            permits: Arc::new(Semaphore::new(n)),
+            permits: Arc::new(Semaphore::new(SLOTS_PER_THREAD * n)),
             counts: Arc::default(),
             jobs: spawn_threads(hasher, n)?,
+            unsettled: Arc::new(watch::Sender::new(HashMap::new())),
         })
     }
 
@@ -105,7 +128,7 @@ impl HashPool {
     }
 
     /// Runs `f` on one of the pool's threads; the caller holds a permit, so a thread
-    /// is free for it.
+    /// is free for it or about to be.
     async fn run_holding<T: Send + 'static>(
         &self,
         f: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
@@ -142,8 +165,8 @@ impl HashPool {
         self.reserve().await?.verify(password, phc).await
     }
 
-    /// Waits for a hashing slot. The login flow takes the slot first and re-checks the
-    /// user's lock while holding it, so no attempt hashes after a lock is in place.
+    /// Waits for a hashing slot. The login flow takes the slot first, then reads the
+    /// user and checks their lock, and hashes with [`HashSlot::attempt`].
     pub async fn reserve(&self) -> Result<HashSlot<'_>, AccountError> {
         let permit = self.permits.acquire().await.map_err(|_| AccountError::Hash)?;
         Ok(HashSlot {
@@ -167,15 +190,94 @@ pub struct HashSlot<'a> {
     _permit: tokio::sync::SemaphorePermit<'a>,
 }
 
+/// What a login attempt's verification came to ([`HashSlot::attempt`]).
+#[derive(Debug)]
+pub enum Attempted {
+    /// Not computed: the reading of the user it was made on may be out of date. Wait
+    /// for [`HashSlot::settled`], read the user again and retry.
+    Stale,
+    /// Computed. A mismatch stays unsettled until its mark is dropped: drop it once
+    /// the failure is recorded.
+    Verified(Verification, Option<Unsettled>),
+}
+
+/// A failed verification of one user not yet recorded; dropping it settles it.
+#[derive(Debug)]
+pub struct Unsettled {
+    failures: Arc<UnsettledFailures>,
+    key: String,
+}
+
+impl Unsettled {
+    fn mark(failures: Arc<UnsettledFailures>, key: String) -> Self {
+        failures.send_modify(|m| *m.entry(key.clone()).or_default() += 1);
+        Self { failures, key }
+    }
+}
+
+impl Drop for Unsettled {
+    fn drop(&mut self) {
+        self.failures.send_modify(|m| {
+            if let Some(n) = m.get_mut(&self.key) {
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(&self.key);
+                }
+            }
+        });
+    }
+}
+
 impl HashSlot<'_> {
-    /// Spends one hash's worth of work in this slot (unknown usernames, users without
-    /// a password).
-    pub async fn dummy_verify(&self, password: &str) -> Result<(), AccountError> {
-        self.pool.counts.dummies.fetch_add(1, Ordering::Relaxed);
-        let password = SecretString::from(password);
+    /// A login attempt's verification of `password` against the user's stored hash
+    /// (`None`: the user has none, and one hash's worth of work is spent instead,
+    /// a mismatch). `key` names the user; `current` tells, on the hashing thread,
+    /// whether what the attempt read is still current (see the module docs). The
+    /// thread computes nothing when a failure of the same user is unsettled or
+    /// `current` says no.
+    pub async fn attempt(
+        &self,
+        key: &str,
+        password: &str,
+        phc: Option<&PhcString>,
+        current: impl FnOnce() -> bool + Send + 'static,
+    ) -> Result<Attempted, AccountError> {
+        let (key, password, phc) = (key.to_owned(), SecretString::from(password), phc.cloned());
+        let (counts, failures) = (Arc::clone(&self.pool.counts), Arc::clone(&self.pool.unsettled));
         self.pool
-            .run_holding(move |h| h.dummy_verify(password.expose_secret()))
+            .run_holding(move |h| {
+                if failures.borrow().contains_key(&key) || !current() {
+                    return Ok(Attempted::Stale);
+                }
+                let verification = match phc {
+                    Some(phc) => {
+                        counts.verifications.fetch_add(1, Ordering::Relaxed);
+                        h.verify(password.expose_secret(), phc.as_str())
+                            .map_err(|_| AccountError::Hash)?
+                    }
+                    None => {
+                        counts.dummies.fetch_add(1, Ordering::Relaxed);
+                        h.dummy_verify(password.expose_secret());
+                        Verification::Mismatch
+                    }
+                };
+                // Marked before this thread takes its next job, which then sees it. If
+                // the attempt is gone, its answer (and the mark) is dropped unsent.
+                let mark = (!verification.matched()).then(|| Unsettled::mark(failures, key));
+                Ok(Attempted::Verified(verification, mark))
+            })
+            .await?
+    }
+
+    /// Waits until no failed verification of the user `key` is unsettled.
+    pub async fn settled(&self, key: &str) -> Result<(), AccountError> {
+        self.pool
+            .unsettled
+            .subscribe()
+            .wait_for(|m| !m.contains_key(key))
             .await
+            .map(|_| ())
+            .map_err(|_| AccountError::Hash)
     }
 
     /// Verifies `password` against a stored hash in this slot.
@@ -187,5 +289,107 @@ impl HashSlot<'_> {
             .run_holding(move |h| h.verify(password.expose_secret(), phc.as_str()))
             .await?
             .map_err(|_| AccountError::Hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use latchkey_core::password::{HashParams, Verification};
+    use secrecy::SecretString;
+
+    use super::{Attempted, HashPool};
+
+    fn pool() -> HashPool {
+        HashPool::new(HashParams::FAST_INSECURE, 1).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unsettled_failure_holds_back_the_next_attempts_of_its_user_only() {
+        let pool = pool();
+        let phc = pool.hash(&SecretString::from("right")).await.unwrap();
+        let slot = pool.reserve().await.unwrap();
+        let Attempted::Verified(Verification::Mismatch, Some(mark)) =
+            slot.attempt("jane", "wrong", Some(&phc), || true).await.unwrap()
+        else {
+            panic!("a mismatch comes with its mark");
+        };
+        assert!(matches!(
+            slot.attempt("jane", "right", Some(&phc), || true).await.unwrap(),
+            Attempted::Stale
+        ));
+        assert!(matches!(
+            slot.attempt("john", "right", Some(&phc), || true).await.unwrap(),
+            Attempted::Verified(Verification::Match, None)
+        ));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), slot.settled("jane"))
+                .await
+                .is_err(),
+            "unsettled until the mark is dropped"
+        );
+        drop(mark);
+        tokio::time::timeout(Duration::from_secs(5), slot.settled("jane"))
+            .await
+            .expect("settled once the mark is dropped")
+            .unwrap();
+        assert!(matches!(
+            slot.attempt("jane", "right", Some(&phc), || true).await.unwrap(),
+            Attempted::Verified(Verification::Match, None)
+        ));
+        assert_eq!(pool.counts().verifications, 3, "the held-back attempt computed nothing");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_on_an_out_of_date_reading_is_not_hashed() {
+        let pool = pool();
+        let phc = pool.hash(&SecretString::from("right")).await.unwrap();
+        let slot = pool.reserve().await.unwrap();
+        assert!(matches!(
+            slot.attempt("jane", "right", Some(&phc), || false).await.unwrap(),
+            Attempted::Stale
+        ));
+        assert!(matches!(
+            slot.attempt("jane", "right", None, || false).await.unwrap(),
+            Attempted::Stale
+        ));
+        assert_eq!(pool.counts().total(), 1, "only the stored hash was computed");
+        assert!(matches!(
+            slot.attempt("jane", "right", None, || true).await.unwrap(),
+            Attempted::Verified(Verification::Mismatch, Some(_))
+        ));
+        assert_eq!(pool.counts().dummies, 1, "no stored hash: a dummy's worth of work");
+    }
+
+    #[tokio::test]
+    async fn a_failure_whose_attempt_is_gone_settles() {
+        let pool = pool();
+        let phc = pool.hash(&SecretString::from("right")).await.unwrap();
+        let slot = pool.reserve().await.unwrap();
+        // The thread is still deciding when the attempt is dropped.
+        let slow = || {
+            std::thread::sleep(Duration::from_millis(300));
+            true
+        };
+        let gone = tokio::time::timeout(
+            Duration::from_millis(50),
+            slot.attempt("jane", "wrong", Some(&phc), slow),
+        );
+        assert!(gone.await.is_err());
+        for _ in 0..100 {
+            if pool.counts().verifications == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(pool.counts().verifications, 1, "the thread hashed it all the same");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::timeout(Duration::from_secs(5), slot.settled("jane"))
+            .await
+            .expect("the mark of the answer nobody took settles")
+            .unwrap();
     }
 }

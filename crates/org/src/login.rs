@@ -3,6 +3,7 @@
 //! and reports what happened. Every attempt writes one login-history row.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -20,6 +21,7 @@ use latchkey_store::users::{self, User};
 use latchkey_store::{commit, Write};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::hashing::Attempted;
 use crate::mail::templates;
 use crate::sessions::{Issued, SessionFor};
 use crate::{AccountError, Services};
@@ -237,28 +239,34 @@ impl Services {
         let (Some(user), Some(org)) = (user, context.map(|c| c.org.clone())) else {
             return Err(AccountError::NotFound("user".into()));
         };
-        // The slot is held until a failure is recorded, so that at most one attempt
-        // per slot is between "hashed" and "counted" when the lock lands.
+        // The slot is held until a failure is recorded.
         let slot = self.hasher.reserve().await?;
         let presented = req.secret.expose_secret();
         // The decision above may have read the user from memory, and waiting for the
         // slot may have taken a while: decide again on the stored user, whose
         // credentials are the ones to check. A parallel attempt may have locked them
-        // meanwhile; then they are refused without a hash.
-        let user = self.fresh_user(&user.id).await?;
-        let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), now)) {
-            Step::Refused(refusal) => {
-                drop(slot);
-                return Ok((self.refuse(req, Some(&user), refusal.status).await?, None));
-            }
-            Step::CheckSecret(stage) => stage,
-        };
-        let split = split(&stage, presented, &user);
-        let verification = match &user.password_hash {
-            Some(phc) => slot.verify(split.password, phc).await?,
-            None => {
-                slot.dummy_verify(presented).await?;
-                Verification::Mismatch
+        // meanwhile; then they are refused without a hash. The reading is made ahead
+        // of a free hashing thread, so the thread takes it only if it is still
+        // current (see `hashing`); else it is made again.
+        let (user, stage, split, verification, unsettled) = loop {
+            let caches = Arc::clone(&self.caches);
+            let seen = caches.decisions.generation();
+            let user = self.fresh_user(&user.id).await?;
+            let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), now)) {
+                Step::Refused(refusal) => {
+                    drop(slot);
+                    return Ok((self.refuse(req, Some(&user), refusal.status).await?, None));
+                }
+                Step::CheckSecret(stage) => stage,
+            };
+            let split = split(&stage, presented, &user);
+            let current = move || caches.decisions.generation() == seen;
+            match slot
+                .attempt(user.id.as_str(), split.password, user.password_hash.as_ref(), current)
+                .await?
+            {
+                Attempted::Verified(verification, unsettled) => break (user, stage, split, verification, unsettled),
+                Attempted::Stale => slot.settled(user.id.as_str()).await?,
             }
         };
         let check = SecretCheck {
@@ -275,7 +283,6 @@ impl Services {
                 let mut tx = self.store.begin().await?;
                 let effect = users::record_failure(&mut tx, &user.id, &fingerprint, rule, now).await?;
                 if let FailureEffect::Locked(_, until) = effect {
-                    self.decisions_changed();
                     let until = match until {
                         LockUntil::Time(t) => Some(t),
                         LockUntil::AdminUnlock => None,
@@ -287,8 +294,13 @@ impl Services {
                 login_history::insert(&mut tx, &self.history_row(req, Some(&user), status)).await?;
                 commit(tx).await?;
                 if matches!(effect, FailureEffect::Locked(..)) {
+                    // After the commit, so that a reading of the user made before it
+                    // is no longer current for the hashing threads.
+                    self.decisions_changed();
                     self.webhooks.ring();
                 }
+                // Settled only now: until here the next attempts wait for this one.
+                drop(unsettled);
                 drop(slot);
                 tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, "login failed");
                 Ok((LoginOutcome::Refused(status), None))
