@@ -298,19 +298,21 @@ mod tests {
 
     use std::time::Duration;
 
-    use latchkey_core::password::{HashParams, Verification};
+    use latchkey_core::password::{HashParams, PhcString, Verification};
     use secrecy::SecretString;
 
     use super::{Attempted, HashPool};
 
-    fn pool() -> HashPool {
-        HashPool::new(HashParams::FAST_INSECURE, 1).unwrap()
+    /// A one-thread pool and the stored hash of the password "right".
+    async fn pool_and_hash() -> (HashPool, PhcString) {
+        let pool = HashPool::new(HashParams::FAST_INSECURE, 1).unwrap();
+        let phc = pool.hash(&SecretString::from("right")).await.unwrap();
+        (pool, phc)
     }
 
     #[tokio::test]
     async fn an_unsettled_failure_holds_back_the_next_attempts_of_its_user_only() {
-        let pool = pool();
-        let phc = pool.hash(&SecretString::from("right")).await.unwrap();
+        let (pool, phc) = pool_and_hash().await;
         let slot = pool.reserve().await.unwrap();
         let Attempted::Verified(Verification::Mismatch, Some(mark)) =
             slot.attempt("jane", "wrong", Some(&phc), || true).await.unwrap()
@@ -345,8 +347,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_attempt_on_an_out_of_date_reading_is_not_hashed() {
-        let pool = pool();
-        let phc = pool.hash(&SecretString::from("right")).await.unwrap();
+        let (pool, phc) = pool_and_hash().await;
         let slot = pool.reserve().await.unwrap();
         assert!(matches!(
             slot.attempt("jane", "right", Some(&phc), || false).await.unwrap(),
@@ -366,8 +367,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_whose_attempt_is_gone_settles() {
-        let pool = pool();
-        let phc = pool.hash(&SecretString::from("right")).await.unwrap();
+        let (pool, phc) = pool_and_hash().await;
         let slot = pool.reserve().await.unwrap();
         // The thread is still deciding when the attempt is dropped.
         let slow = || {

@@ -67,19 +67,15 @@ impl KeptConns {
             .await
             .map_err(|_| StoreError::Closed)?;
         let free = self.free.lock().ok().and_then(|mut free| free.pop());
-        let mut kept = match free {
-            Some((conn, returned)) => Kept {
-                conn: Some(conn),
-                last_use: returned,
-                home: Arc::clone(self),
-                _permit: permit,
-            },
-            None => Kept {
-                conn: Some(self.pool.acquire().await?.detach()),
-                last_use: Instant::now(),
-                home: Arc::clone(self),
-                _permit: permit,
-            },
+        let (conn, last_use) = match free {
+            Some(free) => free,
+            None => (self.pool.acquire().await?.detach(), Instant::now()),
+        };
+        let mut kept = Kept {
+            conn: Some(conn),
+            last_use,
+            home: Arc::clone(self),
+            _permit: permit,
         };
         kept.ready().await?;
         Ok(kept)
