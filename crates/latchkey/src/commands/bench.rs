@@ -5,14 +5,15 @@
 //!     its ratio to (a); (c) client-credentials and refresh-token grants per second; (d) rejected attempts
 //!     per second for a locked user, with the hashes they cost (must be zero); (e) peak
 //!     RSS. Each figure is the median of several runs, with the CPU time spent per
-//!     request beside it; (b)'s ratio is taken run by run. The load generator is a
+//!     request beside it; each run measures (a) and (b) in alternating slices, and
+//!     (b)'s ratio is taken run by run. The load generator is a
 //!     keep-alive HTTP/1.1 client in this process, on loopback, on a thread and runtime
 //!     of its own: it shares the machine's cores with the server, as an external wrk or
 //!     oha would, but not the server's runtime.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -31,6 +32,11 @@ use crate::config::Config;
 use crate::wiring;
 
 const PASSWORD: &str = "violet-kettle-42";
+/// How many alternating slices each run measures (a) and (b) in: (a), (b), (a), (b)…
+/// On a shared machine the speed of the cores drifts within seconds, as neighbours come
+/// and go; measured in turns, both figures see the same drift, and their ratio, taken
+/// run by run, follows the server rather than the neighbours.
+const SLICES: u32 = 4;
 /// The heading of the section `--output` rewrites.
 const SECTION: &str = "## Login and records throughput";
 
@@ -144,36 +150,86 @@ impl Figure {
     }
 }
 
-/// Raw argon2id verifications per second with one thread per core.
-fn argon2_rate(config: &Config, seconds: f64) -> anyhow::Result<Measured> {
+/// Raw argon2id verifications per second with one thread per core. Each thread
+/// verifies once before the window opens, so that its argon2 memory is allocated and
+/// touched, as the server's hashing threads' is, and short windows are not charged
+/// for it.
+fn argon2_rate(config: &Config, seconds: f64) -> anyhow::Result<Tally> {
     let hasher = PasswordHasher::new(config.hashing.params()).context("hash parameters")?;
     let phc = hasher.hash(PASSWORD).context("hash")?;
     let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let window = Duration::from_secs_f64(seconds);
     let count = AtomicU64::new(0);
-    std::thread::scope(|s| {
+    let ready = Barrier::new(threads + 1);
+    let (started, cpu) = std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
+                let _ = hasher.verify(PASSWORD, &phc);
+                ready.wait();
+                let deadline = Instant::now() + window;
                 while Instant::now() < deadline {
                     let _ = hasher.verify(PASSWORD, &phc);
                     count.fetch_add(1, Ordering::Relaxed);
                 }
             });
         }
+        ready.wait();
+        (Instant::now(), cpu_seconds())
     });
-    Ok(measured(count.load(Ordering::Relaxed), started, cpu, None))
+    Ok(Tally::since(count.load(Ordering::Relaxed), started, cpu, None))
 }
 
-/// `count` requests done since `started`, when the process had used `cpu` seconds and
-/// its threads had switched `switches` times (`None`: not counted, as for (a), whose
-/// threads are gone by now).
-fn measured(count: u64, started: Instant, cpu: f64, switches: Option<u64>) -> Measured {
-    let n = count.max(1) as f64;
-    Measured {
-        value: count as f64 / started.elapsed().as_secs_f64(),
-        cpu_us: Some((cpu_seconds() - cpu) * 1e6 / n),
-        switches: switches.map(|before| context_switches().saturating_sub(before) as f64 / n),
+/// What one timed window counted: requests answered, over how long, with how much of
+/// the process's CPU time and how many thread switches (`None`: not counted, as for
+/// (a), whose threads are gone before the count is taken). Windows add up, so a figure
+/// can be measured in slices.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Tally {
+    requests: u64,
+    seconds: f64,
+    cpu_seconds: f64,
+    switches: Option<u64>,
+}
+
+impl Tally {
+    /// Nothing counted yet, the start of a sum of slices (its switches are zero, not
+    /// "not counted", so that slices that count them add up).
+    const ZERO: Self = Self {
+        requests: 0,
+        seconds: 0.0,
+        cpu_seconds: 0.0,
+        switches: Some(0),
+    };
+
+    /// `requests` answered since `started`, when the process had used `cpu` seconds and
+    /// its threads had switched `switches` times.
+    fn since(requests: u64, started: Instant, cpu: f64, switches: Option<u64>) -> Self {
+        Self {
+            requests,
+            seconds: started.elapsed().as_secs_f64(),
+            cpu_seconds: cpu_seconds() - cpu,
+            switches: switches.map(|before| context_switches().saturating_sub(before)),
+        }
+    }
+
+    /// Both windows together.
+    fn add(self, other: Self) -> Self {
+        Self {
+            requests: self.requests + other.requests,
+            seconds: self.seconds + other.seconds,
+            cpu_seconds: self.cpu_seconds + other.cpu_seconds,
+            switches: self.switches.zip(other.switches).map(|(a, b)| a + b),
+        }
+    }
+
+    /// Requests per second, with the CPU time and switches per request.
+    pub(super) fn measured(&self) -> Measured {
+        let n = self.requests.max(1) as f64;
+        Measured {
+            value: self.requests as f64 / self.seconds.max(f64::MIN_POSITIVE),
+            cpu_us: Some(self.cpu_seconds * 1e6 / n),
+            switches: self.switches.map(|s| s as f64 / n),
+        }
     }
 }
 
@@ -207,7 +263,8 @@ pub(super) async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut 
     }
 }
 
-/// Requests per second answered with `expect`, from `connections` keep-alive clients.
+/// The requests answered with `expect` in `seconds`, from `connections` keep-alive
+/// clients (those in flight at the end are awaited and counted, with their time).
 /// The clients run on a thread and runtime of their own, as an external load generator
 /// (`wrk -t1`) would: on the server's runtime a request and its answer could pass
 /// between client and server tasks on one worker without a thread switch, which no
@@ -219,7 +276,7 @@ pub(super) async fn load(
     expect: u16,
     connections: usize,
     seconds: f64,
-) -> anyhow::Result<Measured> {
+) -> anyhow::Result<Tally> {
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("bench-load".into())
@@ -242,7 +299,7 @@ async fn drive(
     expect: u16,
     connections: usize,
     seconds: f64,
-) -> anyhow::Result<Measured> {
+) -> anyhow::Result<Tally> {
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let (started, cpu, switches) = (Instant::now(), cpu_seconds(), context_switches());
     let ok = Arc::new(AtomicU64::new(0));
@@ -267,7 +324,7 @@ async fn drive(
     }
     let bad = bad.load(Ordering::Relaxed);
     anyhow::ensure!(bad == 0, "{bad} responses were not HTTP {expect}");
-    Ok(measured(ok.load(Ordering::Relaxed), started, cpu, Some(switches)))
+    Ok(Tally::since(ok.load(Ordering::Relaxed), started, cpu, Some(switches)))
 }
 
 fn form_request(addr: SocketAddr, form: &str) -> Arc<Vec<u8>> {
@@ -442,17 +499,35 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     ];
     let mut hashes_for_rejections = 0;
     for run in 1..=args.runs {
-        eprintln!("run {run}/{}: argon2id…", args.runs);
-        figures[0].push(argon2_rate(&config, secs)?);
-        eprintln!("run {run}/{}: password grant…", args.runs);
-        figures[1].push(load(addr, Arc::clone(&password_grant), 200, args.connections, secs).await?);
+        let (mut limit, mut logins) = (Tally::ZERO, Tally::ZERO);
+        let slice = secs / f64::from(SLICES);
+        for i in 1..=SLICES {
+            eprintln!("run {run}/{}: argon2id, slice {i}/{SLICES}…", args.runs);
+            limit = limit.add(argon2_rate(&config, slice)?);
+            eprintln!("run {run}/{}: password grant, slice {i}/{SLICES}…", args.runs);
+            logins = logins.add(load(addr, Arc::clone(&password_grant), 200, args.connections, slice).await?);
+        }
+        figures[0].push(limit.measured());
+        figures[1].push(logins.measured());
         eprintln!("run {run}/{}: client credentials…", args.runs);
-        figures[2].push(load(addr, Arc::clone(&client_credentials), 200, args.connections, secs).await?);
+        figures[2].push(
+            load(addr, Arc::clone(&client_credentials), 200, args.connections, secs)
+                .await?
+                .measured(),
+        );
         eprintln!("run {run}/{}: refresh token…", args.runs);
-        figures[3].push(load(addr, Arc::clone(&refresh), 200, args.connections, secs).await?);
+        figures[3].push(
+            load(addr, Arc::clone(&refresh), 200, args.connections, secs)
+                .await?
+                .measured(),
+        );
         eprintln!("run {run}/{}: locked user…", args.runs);
         let before = services.hasher.counts().total();
-        figures[4].push(load(addr, Arc::clone(&locked), 400, args.connections, secs).await?);
+        figures[4].push(
+            load(addr, Arc::clone(&locked), 400, args.connections, secs)
+                .await?
+                .measured(),
+        );
         hashes_for_rejections += services.hasher.counts().total() - before;
         eprintln!("run {run}/{}: records…", args.runs);
         let r = bench_records::measure(addr, &records, args.connections, secs).await?;
@@ -522,7 +597,8 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     let report = format!(
         "{SECTION}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
          Command: `cargo run --release -- bench{} --runs {} --seconds {} --connections {}` \
-         (median of {} runs of {} s each; the load generator runs in the same process, on a thread of its own, on loopback). \
+         (median of {} runs of {} s each; each run measures (a) and (b) in {SLICES} alternating slices of {} s each, (a), (b), (a), (b)…, \
+         so that both see the same drift of a shared machine's speed; the load generator runs in the same process, on a thread of its own, on loopback). \
          CPU µs per request: user + system time of the whole process (server and load generator) \
          over the requests answered; on a shared machine it varies less than the rate does. Thread switches per \
          request: voluntary and involuntary switches of all the process's threads over the requests answered, \
@@ -542,6 +618,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         args.connections,
         args.runs,
         args.seconds,
+        args.seconds / f64::from(SLICES),
     );
     publish(&report, SECTION, args.output.as_deref())?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -556,7 +633,27 @@ pub(super) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::{cpu_seconds, replace_section, SECTION};
+    use std::time::Instant;
+
+    use super::{cpu_seconds, replace_section, Tally, SECTION};
+
+    #[test]
+    fn slices_add_up_to_one_window() {
+        let started = Instant::now();
+        let a = Tally::since(30, started, cpu_seconds(), Some(0));
+        let b = Tally::since(10, started, cpu_seconds(), Some(0));
+        let both = Tally::ZERO.add(a).add(b);
+        assert_eq!(both.requests, 40);
+        assert!((both.seconds - (a.seconds + b.seconds)).abs() < 1e-12);
+        let m = both.measured();
+        assert!((m.value - 40.0 / both.seconds).abs() < 1e-6 * m.value);
+        assert!(m.switches.is_some());
+        // A window that counts no switches leaves the sum without them.
+        assert!(Tally::ZERO
+            .add(Tally::since(1, started, cpu_seconds(), None))
+            .switches
+            .is_none());
+    }
 
     #[test]
     fn cpu_time_counts_work_done() {

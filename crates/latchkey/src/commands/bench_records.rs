@@ -127,8 +127,12 @@ pub async fn measure(
     seconds: f64,
 ) -> anyhow::Result<[Measured; 4]> {
     Ok([
-        load(addr, Arc::clone(&r.healthz), 200, connections, seconds).await?,
-        load(addr, Arc::clone(&r.get_by_id), 200, connections, seconds).await?,
+        load(addr, Arc::clone(&r.healthz), 200, connections, seconds)
+            .await?
+            .measured(),
+        load(addr, Arc::clone(&r.get_by_id), 200, connections, seconds)
+            .await?
+            .measured(),
         latency_ms(addr, &r.page, seconds).await?,
         latency_ms(addr, &r.collection, seconds).await?,
     ])
