@@ -468,7 +468,8 @@ pub struct BenchArgs {
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
-    /// Seconds per run.
+    /// Seconds per run of each figure; (a) and (b) spend them in four alternating
+    /// slices.
     #[arg(long, default_value_t = 5.0)]
     pub seconds: f64,
     /// Concurrent keep-alive connections of the load generator.
