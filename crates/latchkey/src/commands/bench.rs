@@ -537,8 +537,8 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     }
     server.abort();
     let rss = peak_rss_mib();
-    // Each run measures (b) right after (a), so the ratio is taken run by run: the
-    // shared machine's speed drifts between runs more than between the two.
+    // Each run measures (a) and (b) in alternating slices, so the ratio is taken run by
+    // run: the shared machine's speed drifts between runs more than within one.
     let paired: Vec<f64> = figures[1]
         .runs
         .iter()
