@@ -22,7 +22,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::{AnyPool, Connection};
+use sqlx::{AnyPool, Connection, Executor};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{Conn, StoreError};
@@ -47,17 +47,30 @@ pub(crate) async fn ping_if_idle(conn: &mut Conn, idle_for: Duration) -> Result<
 #[derive(Debug)]
 pub(crate) struct KeptConns {
     pool: AnyPool,
+    /// Statements each connection runs once, when it is taken out of the pool.
+    setup: Option<String>,
     free: Mutex<Vec<(Conn, Instant)>>,
     permits: Arc<Semaphore>,
 }
 
 impl KeptConns {
-    pub(crate) fn new(pool: AnyPool) -> Arc<Self> {
+    /// Kept connections out of `pool`, each running `setup` once when it is taken out.
+    pub(crate) fn new(pool: AnyPool, setup: Option<String>) -> Arc<Self> {
         Arc::new(Self {
             pool,
+            setup,
             free: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(MAX_KEPT)),
         })
+    }
+
+    /// A connection taken out of the pool for good, set up.
+    async fn detach(&self) -> Result<Conn, StoreError> {
+        let mut conn = self.pool.acquire().await?.detach();
+        if let Some(setup) = &self.setup {
+            conn.execute(setup.as_str()).await?;
+        }
+        Ok(conn)
     }
 
     /// The most recently returned kept connection, or a new one taken out of the pool.
@@ -69,7 +82,7 @@ impl KeptConns {
         let free = self.free.lock().ok().and_then(|mut free| free.pop());
         let (conn, last_use) = match free {
             Some(free) => free,
-            None => (self.pool.acquire().await?.detach(), Instant::now()),
+            None => (self.detach().await?, Instant::now()),
         };
         let mut kept = Kept {
             conn: Some(conn),
@@ -103,7 +116,7 @@ impl Kept {
             if let Err(error) = ping_if_idle(conn, idle_for).await {
                 tracing::info!(%error, "a kept connection failed its ping; it is closed and replaced");
                 self.conn = None;
-                self.conn = Some(self.home.pool.acquire().await?.detach());
+                self.conn = Some(self.home.detach().await?);
             }
         }
         self.last_use = Instant::now();

@@ -217,7 +217,7 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        let kept = kept::KeptConns::new(pool.clone());
+        let kept = kept::KeptConns::new(pool.clone(), writer::kept_setup(backend));
         let writer = writer::Writer::spawn(Arc::clone(&kept), backend);
         Ok(Self {
             pool,

@@ -83,13 +83,14 @@ const JSON_COLUMNS: [JsonColumn; 11] = {
     [Text, Text, Text, Text, Integer, Text, Text, Text, Text, Text, Text]
 };
 
-/// An INSERT of the rows bound as `$param` (from [`json_rows`]).
-pub(crate) fn insert_from_json(backend: Backend, param: usize) -> String {
+/// An INSERT of the rows in the JSON array `rows` (from [`json_rows`]; see
+/// [`writer::insert_from_json`]).
+pub(crate) fn insert_from_json(backend: Backend, rows: &str) -> String {
     writer::insert_from_json(
         backend,
         "login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, application, \
          api_type, api_version)",
-        param,
+        rows,
         &JSON_COLUMNS,
     )
 }
@@ -119,7 +120,7 @@ pub(crate) fn json_rows(rows: &[&NewLogin]) -> Result<String, StoreError> {
 
 /// Appends one row.
 pub async fn insert(conn: &mut Conn, row: &NewLogin) -> Result<(), StoreError> {
-    sqlx::query(&insert_from_json(Backend::of_connection(conn), 1))
+    sqlx::query(&insert_from_json(Backend::of_connection(conn), "$1"))
         .bind(json_rows(&[row])?)
         .execute(&mut *conn)
         .await?;

@@ -65,13 +65,14 @@ const JSON_COLUMNS: [JsonColumn; 9] = {
     [Hex, Text, Text, Text, Integer, Integer, Integer, Integer, Hex]
 };
 
-/// An INSERT of the sessions bound as `$param` (from [`json_rows`]).
-pub(crate) fn insert_from_json(backend: Backend, param: usize) -> String {
+/// An INSERT of the sessions in the JSON array `rows` (from [`json_rows`]; see
+/// [`writer::insert_from_json`]).
+pub(crate) fn insert_from_json(backend: Backend, rows: &str) -> String {
     writer::insert_from_json(
         backend,
         "sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, expires_at, \
          refresh_digest)",
-        param,
+        rows,
         &JSON_COLUMNS,
     )
 }

@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 
+use sqlx::Connection as _;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::kept::{Kept, KeptConns};
@@ -38,17 +39,21 @@ pub(crate) enum JsonColumn {
     Hex,
 }
 
-/// `INSERT INTO {into}` of the rows of a JSON array of arrays bound as `$param`, one
-/// value per entry of `columns`, in order. Group commits bind their rows this way: the
+/// `INSERT INTO {into}` of the rows of the JSON array of arrays `rows` (an SQL
+/// expression: a parameter such as `$1`, or a trigger's `NEW.logins`), one value per
+/// entry of `columns`, in order. Group commits bind their rows this way: the
 /// statement's text is the same for any number of rows, so each connection prepares
 /// it once, and one value is bound instead of one per column and row (SQLite finds
 /// each placeholder by a linear scan of the statement's names, so binding a 64-row
 /// `VALUES` list grew with the square of its size).
 ///
-/// On SQLite each row is first materialized as JSON text: read straight from
-/// `json_each`, every `->>` of a row converted the whole row back from SQLite's binary
-/// JSON (a tenth of the CPU time of a rejected login, measured with `perf`).
-pub(crate) fn insert_from_json(backend: Backend, into: &str, param: usize, columns: &[JsonColumn]) -> String {
+/// On SQLite each row is first taken out of the array once, by a subquery that the
+/// `LIMIT -1 OFFSET 0` keeps from being flattened (it runs as a co-routine): read
+/// straight from `json_each`, every `->>` of a row converted the whole row back from
+/// SQLite's binary JSON (a tenth of the CPU time of a rejected login, measured with
+/// `perf`). A common table expression did the same before, but SQLite allows none in
+/// a trigger, where the group commit's statements now are ([`kept_setup`]).
+pub(crate) fn insert_from_json(backend: Backend, into: &str, rows: &str, columns: &[JsonColumn]) -> String {
     let list: Vec<String> = columns
         .iter()
         .enumerate()
@@ -62,11 +67,10 @@ pub(crate) fn insert_from_json(backend: Backend, into: &str, param: usize, colum
     let list = list.join(", ");
     match backend {
         Backend::Sqlite => format!(
-            "WITH rows_{param}(r) AS MATERIALIZED (SELECT value FROM json_each(${param})) \
-             INSERT INTO {into} SELECT {list} FROM rows_{param}"
+            "INSERT INTO {into} SELECT {list} FROM (SELECT value AS r FROM json_each({rows}) LIMIT -1 OFFSET 0)"
         ),
         Backend::Postgres => {
-            format!("INSERT INTO {into} SELECT {list} FROM jsonb_array_elements(${param}::jsonb) AS r")
+            format!("INSERT INTO {into} SELECT {list} FROM jsonb_array_elements({rows}::jsonb) AS r")
         }
     }
 }
@@ -167,18 +171,37 @@ impl Writer {
 /// round trip to the database.
 ///
 /// On PostgreSQL the history INSERT is a `WITH` clause of the sessions INSERT (an
-/// auto-committed statement); on SQLite, which runs a semicolon-separated list in one
-/// call, it is a transaction written out (it was four round trips to the
-/// connection's thread: BEGIN, two INSERTs, COMMIT).
+/// auto-committed statement). On SQLite, which has no INSERT in a `WITH`, both are
+/// the trigger of an INSERT into the view of [`kept_setup`]: one statement,
+/// atomic as every SQLite statement is. (It was a written-out transaction, `BEGIN`,
+/// two INSERTs, `COMMIT`, run in one call; but the connection's thread answers each
+/// statement on its own, and each answer woke the committing task again, on cores busy
+/// hashing: four hand-overs per commit where one does.)
 fn commit_statement(backend: Backend) -> String {
-    let (history, sessions) = (
-        login_history::insert_from_json(backend, 1),
-        sessions::insert_from_json(backend, 2),
-    );
     match backend {
-        Backend::Postgres => format!("WITH logins AS ({history}) {sessions}"),
-        Backend::Sqlite => format!("BEGIN; {history}; {sessions}; COMMIT"),
+        Backend::Postgres => format!(
+            "WITH logins AS ({}) {}",
+            login_history::insert_from_json(backend, "$1"),
+            sessions::insert_from_json(backend, "$2")
+        ),
+        Backend::Sqlite => "INSERT INTO group_commit (logins, sessions) VALUES ($1, $2)".to_owned(),
     }
+}
+
+/// What each kept connection runs once, when it is taken out of the pool: on SQLite,
+/// the view a group commit inserts its batch into (see [`commit_statement`]). A TEMP
+/// view and trigger are the connection's own and need no migration. Only kept
+/// connections have them, taken out after the migrations ran: a pooled connection
+/// with a trigger on `login_history` would fail a migration that rebuilds the table.
+pub(crate) fn kept_setup(backend: Backend) -> Option<String> {
+    (backend == Backend::Sqlite).then(|| {
+        format!(
+            "CREATE TEMP VIEW IF NOT EXISTS group_commit (logins, sessions) AS SELECT NULL, NULL; \
+             CREATE TEMP TRIGGER IF NOT EXISTS group_commit_rows INSTEAD OF INSERT ON group_commit BEGIN {}; {}; END;",
+            login_history::insert_from_json(backend, "NEW.logins"),
+            sessions::insert_from_json(backend, "NEW.sessions")
+        )
+    })
 }
 
 /// The committing task's connection, a [`Kept`] one held from one commit to the next.
@@ -244,9 +267,9 @@ async fn commit_all<'a>(held: &mut Held, sql: &str, writes: impl Iterator<Item =
         .bind(sessions::json_rows(&sessions)?);
     let conn = held.conn().await?;
     if let Err(e) = query.execute(&mut **conn).await {
-        // On SQLite a failed statement leaves the written-out transaction open: end it,
-        // or close the connection rather than commit the next batch in it.
-        if sqlx::query("ROLLBACK").execute(&mut **conn).await.is_err() {
+        // The statement left nothing open; but if the connection itself broke, the
+        // retries must not be made on it.
+        if conn.ping().await.is_err() {
             if let Some(conn) = held.conn.take() {
                 conn.discard();
             }

@@ -1,5 +1,5 @@
-//! The group commit: concurrent writes share transactions (on PostgreSQL, one
-//! statement), each is answered only once it is committed, and a bad write fails
+//! The group commit: concurrent writes share transactions (one statement on either
+//! backend), each is answered only once it is committed, and a bad write fails
 //! alone.
 
 use chrono::Duration;
