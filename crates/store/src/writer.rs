@@ -191,8 +191,9 @@ fn commit_statement(backend: Backend) -> String {
 /// What each kept connection runs once, when it is taken out of the pool: on SQLite,
 /// the view a group commit inserts its batch into (see [`commit_statement`]). A TEMP
 /// view and trigger are the connection's own and need no migration. Only kept
-/// connections have them, taken out after the migrations ran: a pooled connection
-/// with a trigger on `login_history` would fail a migration that rebuilds the table.
+/// connections have them, and those never go back to the pool, whose connections run
+/// the migrations: a connection with a trigger on `login_history` fails a migration
+/// that rebuilds the table.
 pub(crate) fn kept_setup(backend: Backend) -> Option<String> {
     (backend == Backend::Sqlite).then(|| {
         format!(
