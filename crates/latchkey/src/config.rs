@@ -10,8 +10,6 @@ use latchkey_org::mail::MailIdentity;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::scheduling::Scheduling;
-
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -163,11 +161,6 @@ pub struct Server {
     /// mail; empty means the listener's own URL. Never taken from a request's Host
     /// header, which a sender of "forgot password" requests controls.
     pub public_url: String,
-    /// How the system schedules the process's threads: `normal`, or `batch` (Linux's
-    /// `SCHED_BATCH`: more logins per second from the same cores, while a request may
-    /// wait up to a scheduler tick at each hand-over when the cores are busy;
-    /// [`crate::scheduling`]).
-    pub scheduling: Scheduling,
 }
 
 impl Default for Server {
@@ -177,7 +170,6 @@ impl Default for Server {
             tls_key: String::new(),
             login_rate_per_minute: 600,
             public_url: String::new(),
-            scheduling: Scheduling::Normal,
         }
     }
 }
@@ -261,9 +253,6 @@ impl Config {
         if let Some(v) = env("LATCHKEY_PUBLIC_URL") {
             self.server.public_url = v;
         }
-        if let Some(v) = env("LATCHKEY_SCHEDULING") {
-            self.server.scheduling = Scheduling::parse(&v).context("LATCHKEY_SCHEDULING")?;
-        }
         if let Some(v) = env("LATCHKEY_DATABASE_URL") {
             self.database_url = v;
         }
@@ -341,15 +330,6 @@ mod tests {
         for k in want {
             assert!(have.contains(&k), "latchkey.example.toml lacks {k}");
         }
-    }
-
-    #[test]
-    fn scheduling_is_normal_or_batch() {
-        let batch: Config = toml::from_str("[server]\nscheduling = 'batch'").unwrap();
-        assert_eq!(batch.server.scheduling, Scheduling::Batch);
-        assert_eq!(Config::default().server.scheduling, Scheduling::Normal);
-        let refused = toml::from_str::<Config>("[server]\nscheduling = 'fifo'").unwrap_err();
-        assert!(refused.to_string().contains("unknown variant `fifo`"), "{refused}");
     }
 
     #[test]

@@ -5,7 +5,6 @@ mod cli;
 mod commands;
 mod config;
 mod output;
-mod scheduling;
 mod tls;
 mod wiring;
 
@@ -36,20 +35,6 @@ fn init_tracing() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let overrides = Overrides {
-        data_dir: cli.global.data_dir.clone(),
-        database_url: cli.global.database_url.clone(),
-        config: cli.global.config.clone(),
-    };
-    let config = match Config::load(&overrides) {
-        Ok(config) => config,
-        Err(e) => return commands::Failure::Usage(e).report(),
-    };
-    // Before the runtime starts its threads, which inherit the policy, as do the
-    // threads they start (SQLite's, the hashing threads).
-    if let Err(e) = config.server.scheduling.apply_to_current_thread() {
-        return commands::Failure::Internal(e.context("[server] scheduling")).report();
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -57,7 +42,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli.command, &config)) {
+    let overrides = Overrides {
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database_url.clone(),
+        config: cli.global.config.clone(),
+    };
+    let result = runtime.block_on(async {
+        let config = Config::load(&overrides).map_err(commands::Failure::Usage)?;
+        commands::run(cli.command, &config).await
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
     }

@@ -29,7 +29,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::{bench_records, Failure};
 use crate::cli::BenchArgs;
 use crate::config::Config;
-use crate::scheduling::Scheduling;
 use crate::wiring;
 
 const PASSWORD: &str = "violet-kettle-42";
@@ -282,15 +281,10 @@ pub(super) async fn load(
     std::thread::Builder::new()
         .name("bench-load".into())
         .spawn(move || {
-            // An external client is not under the server's `[server] scheduling`.
-            let outcome = Scheduling::Normal
-                .apply_to_current_thread()
-                .and_then(|()| {
-                    tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .context("load generator runtime")
-                })
+            let outcome = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("load generator runtime")
                 .and_then(|rt| rt.block_on(drive(addr, request, expect, connections, seconds)));
             let _ = done.send(outcome);
         })
@@ -601,8 +595,8 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         db.drop_schema(s).await.context("dropping the bench schema")?;
     }
     let report = format!(
-        "{SECTION}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}. {}\n\
-         Command: `{}cargo run --release -- bench{} --runs {} --seconds {} --connections {}` \
+        "{SECTION}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
+         Command: `cargo run --release -- bench{} --runs {} --seconds {} --connections {}` \
          (median of {} runs of {} s each; each run measures (a) and (b) in {SLICES} alternating slices of {} s each, (a), (b), (a), (b)…, \
          so that both see the same drift of a shared machine's speed; the load generator runs in the same process, on a thread of its own, on loopback). \
          CPU µs per request: user + system time of the whole process (server and load generator) \
@@ -613,14 +607,6 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         config.hashing.memory_kib,
         config.hashing.iterations,
         config.hashing.parallelism,
-        match config.server.scheduling {
-            Scheduling::Normal => "Server threads: normal scheduling.",
-            Scheduling::Batch => "Server threads: batch scheduling (`[server] scheduling`); the load generator's: normal.",
-        },
-        match config.server.scheduling {
-            Scheduling::Normal => "",
-            Scheduling::Batch => "LATCHKEY_SCHEDULING=batch ",
-        },
         // The URL itself may hold a password: it is never printed.
         if schema.is_some() {
             " --database-url postgres://…"

@@ -1,4 +1,4 @@
-use crate::support::{values_after, Cli, FAST_HASHING};
+use crate::support::{values_after, Cli};
 
 #[test]
 fn administration_round_trip() {
@@ -338,54 +338,6 @@ fn sigterm_stops_the_server_gracefully() {
         cli.run(&["healthcheck", "--url", &server.url], None).code,
         0,
         "nothing answers any more"
-    );
-}
-
-/// Each thread's name and scheduling policy (field 41 of its `stat`; 0 normal, 3 batch).
-#[cfg(target_os = "linux")]
-fn thread_policies(pid: u32) -> Vec<(String, u32)> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the server's threads");
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
-        .map(|stat| {
-            let (head, fields) = stat.rsplit_once(')').expect("stat has a command");
-            let name = head.split_once('(').map_or("", |(_, n)| n).to_owned();
-            let policy = fields.split_whitespace().nth(41 - 3).and_then(|p| p.parse().ok());
-            (name, policy.expect("stat has a policy"))
-        })
-        .collect()
-}
-
-/// `[server] scheduling = "batch"` puts every thread of the server under SCHED_BATCH:
-/// the runtime's workers, SQLite's threads and those that hashed the demo users'
-/// passwords; by default every thread is under the normal policy.
-#[cfg(target_os = "linux")]
-#[test]
-fn batch_scheduling_covers_every_server_thread() {
-    const NORMAL: u32 = 0;
-    const BATCH: u32 = 3;
-    let cli = Cli::new();
-    std::fs::write(
-        cli.dir.path().join("latchkey.toml"),
-        format!("{FAST_HASHING}[server]\nscheduling = \"batch\"\n"),
-    )
-    .expect("write config");
-    let batch = cli.start(&["demo", "--org-listen", "127.0.0.1:0"]);
-    let threads = thread_policies(batch.pid());
-    let named = |prefix: &str| threads.iter().filter(|(n, _)| n.starts_with(prefix)).count();
-    assert!(
-        named("tokio") >= 2 && named("sqlx-sqlite") >= 1 && named("argon2") >= 1,
-        "{threads:?}"
-    );
-    assert!(threads.iter().all(|(_, p)| *p == BATCH), "{threads:?}");
-    drop(batch);
-
-    let plain = Cli::new();
-    let normal = plain.start(&["demo", "--org-listen", "127.0.0.1:0"]);
-    let threads = thread_policies(normal.pid());
-    assert!(
-        threads.len() >= 3 && threads.iter().all(|(_, p)| *p == NORMAL),
-        "{threads:?}"
     );
 }
 

@@ -211,7 +211,7 @@ impl Cli {
 }
 
 /// Cheap hashing, so that the suite stays fast.
-pub const FAST_HASHING: &str = "[hashing]\nmemory_kib = 64\niterations = 1\nparallelism = 1\nconcurrency = 2\n";
+const FAST_HASHING: &str = "[hashing]\nmemory_kib = 64\niterations = 1\nparallelism = 1\nconcurrency = 2\n";
 
 /// A config file with cheap hashing, so that the suite stays fast.
 fn write_fast_config(dir: &Path) -> PathBuf {
@@ -241,11 +241,6 @@ pub struct Server {
 }
 
 impl Server {
-    /// The server's process id.
-    pub fn pid(&self) -> u32 {
-        self.process.0.id()
-    }
-
     /// Sends SIGTERM and waits; returns the exit code.
     #[cfg(unix)]
     pub fn terminate(&mut self) -> Option<i32> {
