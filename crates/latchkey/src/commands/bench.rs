@@ -88,6 +88,26 @@ fn cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU seconds the server's password-hashing threads (the hashing pool names them
+/// `argon2-N`) have used so far, from each one's `schedstat` (nanoseconds on a core).
+/// Over a (b) window, their share of the process's CPU time is the ratio (b)/(a) would
+/// have on cores nobody else uses, if hashing in the server ran as fast as in (a): what
+/// the HTTP, SQLite and load-generator threads take is the rest.
+fn hashing_cpu_seconds() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let nanos: f64 = tasks
+        .flatten()
+        .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.starts_with("argon2-")))
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .sum();
+    nanos / 1e9
+}
+
 /// Thread switches so far, summed over this process's live threads (from
 /// `/proc/self/task/*/status`). Every hand-over between threads — a query to SQLite's
 /// connection thread, a hash to the hashing pool, a wake-up of a parked runtime worker —
@@ -498,15 +518,19 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         Figure::new("(i) REST 200-record collection insert, ms"),
     ];
     let mut hashes_for_rejections = 0;
+    let mut hashing_shares = Vec::new();
     for run in 1..=args.runs {
-        let (mut limit, mut logins) = (Tally::ZERO, Tally::ZERO);
+        let (mut limit, mut logins, mut hashing) = (Tally::ZERO, Tally::ZERO, 0.0);
         let slice = secs / f64::from(SLICES);
         for i in 1..=SLICES {
             eprintln!("run {run}/{}: argon2id, slice {i}/{SLICES}…", args.runs);
             limit = limit.add(argon2_rate(&config, slice)?);
             eprintln!("run {run}/{}: password grant, slice {i}/{SLICES}…", args.runs);
+            let before = hashing_cpu_seconds();
             logins = logins.add(load(addr, Arc::clone(&password_grant), 200, args.connections, slice).await?);
+            hashing += hashing_cpu_seconds() - before;
         }
+        hashing_shares.push(hashing / logins.cpu_seconds.max(f64::MIN_POSITIVE));
         figures[0].push(limit.measured());
         figures[1].push(logins.measured());
         eprintln!("run {run}/{}: client credentials…", args.runs);
@@ -563,9 +587,10 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         let note = match i {
             0 => "the physical limit".to_owned(),
             1 => format!(
-                "{:.2} of (a), run by run: {}; target ≥ 0.95",
+                "{:.2} of (a), run by run: {}; target ≥ 0.95; hashing's share of the CPU: {:.1}%",
                 median(&paired),
-                paired.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ")
+                paired.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", "),
+                median(&hashing_shares) * 100.0
             ),
             2 | 3 => "target ≥ 10,000/s".to_owned(),
             4 => format!("target ≥ 20,000/s; hashes spent: {hashes_for_rejections}"),
@@ -602,7 +627,8 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
          CPU µs per request: user + system time of the whole process (server and load generator) \
          over the requests answered; on a shared machine it varies less than the rate does. Thread switches per \
          request: voluntary and involuntary switches of all the process's threads over the requests answered, \
-         which count the hand-overs between threads a request costs.\n\n{table}",
+         which count the hand-overs between threads a request costs. Hashing's share: the CPU time of the server's argon2 threads \
+         over the whole process's during (b), what the rest of the server and the load generator leave to hashing.\n\n{table}",
         machine(),
         config.hashing.memory_kib,
         config.hashing.iterations,
@@ -635,7 +661,7 @@ pub(super) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 mod tests {
     use std::time::Instant;
 
-    use super::{cpu_seconds, replace_section, Tally, SECTION};
+    use super::{cpu_seconds, hashing_cpu_seconds, replace_section, Tally, SECTION};
 
     #[test]
     fn slices_add_up_to_one_window() {
@@ -673,6 +699,39 @@ mod tests {
             "{:?} of spinning counted as {spent} s",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn hashing_time_counts_only_the_hashing_threads() {
+        // A thread named as the pool names its threads spins for 50 ms of its own CPU
+        // time; the thread that watches it is not counted.
+        let before = hashing_cpu_seconds();
+        let spun = std::thread::Builder::new()
+            .name("argon2-test".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let mut x = 0u64;
+                while hashing_cpu_seconds() - before < 0.05 && started.elapsed() < std::time::Duration::from_secs(10) {
+                    for _ in 0..100_000 {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                    }
+                }
+                hashing_cpu_seconds() - before
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(spun >= 0.05, "spinning counted as {spun} s");
+        // Its task is gone with it; this thread, spinning as long, is not counted.
+        let cpu = cpu_seconds();
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while cpu_seconds() - cpu < 0.05 && started.elapsed() < std::time::Duration::from_secs(10) {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+        }
+        assert_eq!(hashing_cpu_seconds(), 0.0);
     }
 
     #[test]
