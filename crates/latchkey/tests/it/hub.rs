@@ -471,7 +471,7 @@ fn an_announced_password_reset_suspends_every_connector_before_any_failed_login(
         "{shown_record}"
     );
 
-    wait_until("a first run of every connector and the push", 30, || {
+    wait_until("a first run of every connector and the push", 60, || {
         CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1) && pushed(&hub, "Before")
     });
     org.ok(&["org", "user", "reset-password", USER], None);
@@ -550,7 +550,7 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
     let latest_token = || latest_token(&org);
 
     let mut scheduler = hub.start_worker(&["hub", "run", "--tick", "1s"]);
-    wait_until("a first run of every connector and the push", 30, || {
+    wait_until("a first run of every connector and the push", 60, || {
         connectors.iter().all(|(name, _)| ok_runs(name) >= 1) && pushed("Before")
     });
 
@@ -648,7 +648,7 @@ fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
     let (org, server) = seeds_org();
     let hub = seeds_hub(&org, &server.url);
     let (mut scheduler, hub_url) = serve_pages(&hub);
-    wait_until("a first run of every connector", 30, || {
+    wait_until("a first run of every connector", 60, || {
         CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1)
     });
 
@@ -826,7 +826,7 @@ fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
         &["hub", "credential", "webhook", "GatorMail"],
         Some(&format!("{}\n", added["secret"].as_str().unwrap())),
     );
-    wait_until("a first run of every connector and the push", 30, || {
+    wait_until("a first run of every connector and the push", 60, || {
         CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1) && pushed(&hub, "Before")
     });
 
@@ -835,7 +835,7 @@ fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
     let runs_after_reset: Vec<usize> = CONNECTORS.iter().map(|(name, _)| ok_runs(&hub, name)).collect();
     wait_until(
         "every connector syncing on after the reset, and the new contact pushed",
-        40,
+        60,
         || {
             CONNECTORS
                 .iter()
