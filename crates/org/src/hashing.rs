@@ -33,6 +33,10 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::AccountError;
 
+/// What the pool's thread names start with (`argon2-0`, `argon2-1`, …), so that a
+/// profiler or the bench can tell hashing from the rest of the process.
+pub const THREAD_NAME_PREFIX: &str = "argon2-";
+
 /// Slots per hashing thread: the attempt hashing and the one read ahead behind it.
 const SLOTS_PER_THREAD: usize = 2;
 
@@ -61,7 +65,7 @@ fn spawn_threads(hasher: PasswordHasher, n: usize) -> Result<mpsc::Sender<Job>, 
     for i in 0..n {
         let (rx, hasher) = (Arc::clone(&rx), Arc::clone(&hasher));
         std::thread::Builder::new()
-            .name(format!("argon2-{i}"))
+            .name(format!("{THREAD_NAME_PREFIX}{i}"))
             .spawn(move || loop {
                 let next = match rx.lock() {
                     Ok(queue) => queue.recv(),

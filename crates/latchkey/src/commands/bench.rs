@@ -20,6 +20,7 @@ use anyhow::Context;
 use latchkey_core::password::PasswordHasher;
 use latchkey_core::status::Channel;
 use latchkey_org::accounts::CreateUser;
+use latchkey_org::hashing::THREAD_NAME_PREFIX;
 use latchkey_org::http::{app, HttpState};
 use latchkey_org::login::LoginRequest;
 use latchkey_org::Services;
@@ -88,8 +89,8 @@ fn cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// CPU seconds the server's password-hashing threads (the hashing pool names them
-/// `argon2-N`) have used so far, from each one's `schedstat` (nanoseconds on a core).
+/// CPU seconds the server's password-hashing threads (named by the hashing pool,
+/// [`THREAD_NAME_PREFIX`]) have used so far, from each one's `schedstat` (nanoseconds on a core).
 /// Over a (b) window, their share of the process's CPU time is the ratio (b)/(a) would
 /// have on cores nobody else uses, if hashing in the server ran as fast as in (a): what
 /// the HTTP, SQLite and load-generator threads take is the rest.
@@ -99,7 +100,9 @@ fn hashing_cpu_seconds() -> f64 {
     };
     let nanos: f64 = tasks
         .flatten()
-        .filter(|task| std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.starts_with("argon2-")))
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.starts_with(THREAD_NAME_PREFIX))
+        })
         .filter_map(|task| {
             let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
             stat.split_whitespace().next()?.parse::<f64>().ok()
@@ -661,7 +664,7 @@ pub(super) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 mod tests {
     use std::time::Instant;
 
-    use super::{cpu_seconds, hashing_cpu_seconds, replace_section, Tally, SECTION};
+    use super::{cpu_seconds, hashing_cpu_seconds, replace_section, Tally, SECTION, THREAD_NAME_PREFIX};
 
     #[test]
     fn slices_add_up_to_one_window() {
@@ -681,24 +684,28 @@ mod tests {
             .is_none());
     }
 
+    /// Keeps this thread's core busy until `done` holds, or ten seconds of wall time
+    /// have passed (so that a reading that never moves fails its test, not hangs it);
+    /// returns how long it spun.
+    fn spin_until(done: impl Fn() -> bool) -> std::time::Duration {
+        let started = Instant::now();
+        let mut x = 0u64;
+        while !done() && started.elapsed() < std::time::Duration::from_secs(10) {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+        }
+        started.elapsed()
+    }
+
     #[test]
     fn cpu_time_counts_work_done() {
         // Spins until 50 ms of CPU time are counted; a reading that never moves fails
         // after ten seconds of wall time.
         let before = cpu_seconds();
-        let started = std::time::Instant::now();
-        let mut x = 0u64;
-        while cpu_seconds() - before < 0.05 && started.elapsed() < std::time::Duration::from_secs(10) {
-            for _ in 0..100_000 {
-                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-            }
-        }
+        let spun = spin_until(|| cpu_seconds() - before >= 0.05);
         let spent = cpu_seconds() - before;
-        assert!(
-            spent >= 0.05,
-            "{:?} of spinning counted as {spent} s",
-            started.elapsed()
-        );
+        assert!(spent >= 0.05, "{spun:?} of spinning counted as {spent} s");
     }
 
     #[test]
@@ -707,15 +714,9 @@ mod tests {
         // time; the thread that watches it is not counted.
         let before = hashing_cpu_seconds();
         let spun = std::thread::Builder::new()
-            .name("argon2-test".into())
+            .name(format!("{THREAD_NAME_PREFIX}test"))
             .spawn(move || {
-                let started = std::time::Instant::now();
-                let mut x = 0u64;
-                while hashing_cpu_seconds() - before < 0.05 && started.elapsed() < std::time::Duration::from_secs(10) {
-                    for _ in 0..100_000 {
-                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-                    }
-                }
+                spin_until(|| hashing_cpu_seconds() - before >= 0.05);
                 hashing_cpu_seconds() - before
             })
             .unwrap()
@@ -724,13 +725,7 @@ mod tests {
         assert!(spun >= 0.05, "spinning counted as {spun} s");
         // Its task is gone with it; this thread, spinning as long, is not counted.
         let cpu = cpu_seconds();
-        let started = std::time::Instant::now();
-        let mut x = 0u64;
-        while cpu_seconds() - cpu < 0.05 && started.elapsed() < std::time::Duration::from_secs(10) {
-            for _ in 0..100_000 {
-                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-            }
-        }
+        spin_until(|| cpu_seconds() - cpu >= 0.05);
         assert_eq!(hashing_cpu_seconds(), 0.0);
     }
 
