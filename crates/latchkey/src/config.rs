@@ -161,6 +161,9 @@ pub struct Server {
     /// mail; empty means the listener's own URL. Never taken from a request's Host
     /// header, which a sender of "forgot password" requests controls.
     pub public_url: String,
+    /// The CPUs the server's own threads run on (`"1"`, `"0-3"`; Linux), hashing
+    /// keeping every core; empty: all (see `cpus.rs`).
+    pub runtime_cpus: String,
 }
 
 impl Default for Server {
@@ -170,6 +173,7 @@ impl Default for Server {
             tls_key: String::new(),
             login_rate_per_minute: 600,
             public_url: String::new(),
+            runtime_cpus: String::new(),
         }
     }
 }
@@ -252,6 +256,9 @@ impl Config {
         }
         if let Some(v) = env("LATCHKEY_PUBLIC_URL") {
             self.server.public_url = v;
+        }
+        if let Some(v) = env("LATCHKEY_RUNTIME_CPUS") {
+            self.server.runtime_cpus = v;
         }
         if let Some(v) = env("LATCHKEY_DATABASE_URL") {
             self.database_url = v;

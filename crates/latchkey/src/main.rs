@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod config;
+mod cpus;
 mod output;
 mod tls;
 mod wiring;
@@ -35,6 +36,15 @@ fn init_tracing() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    let overrides = Overrides {
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database_url.clone(),
+        config: cli.global.config.clone(),
+    };
+    let config = match Config::load(&overrides).and_then(|config| restrict_cpus(&config).map(|()| config)) {
+        Ok(config) => config,
+        Err(e) => return commands::Failure::Usage(e).report(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -42,17 +52,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let overrides = Overrides {
-        data_dir: cli.global.data_dir.clone(),
-        database_url: cli.global.database_url.clone(),
-        config: cli.global.config.clone(),
-    };
-    let result = runtime.block_on(async {
-        let config = Config::load(&overrides).map_err(commands::Failure::Usage)?;
-        commands::run(cli.command, &config).await
-    });
-    match result {
+    match runtime.block_on(commands::run(cli.command, &config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
+    }
+}
+
+/// Applies `[server] runtime_cpus` to this thread before the runtime starts, so that
+/// its threads, and the database's, inherit it.
+fn restrict_cpus(config: &Config) -> anyhow::Result<()> {
+    match config.server.runtime_cpus.trim() {
+        "" => Ok(()),
+        list => cpus::restrict(&cpus::parse(list)?),
     }
 }

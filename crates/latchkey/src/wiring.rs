@@ -100,7 +100,12 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
 /// The org services over an opened store.
 pub fn services_on(config: &Config, store: Store) -> anyhow::Result<Services> {
     let secret = server_secret(config)?;
-    let hasher = HashPool::new(config.hashing.params(), config.hashing.concurrency)
+    // One hashing thread per core the process has, not per core its runtime has.
+    let concurrency = match config.hashing.concurrency {
+        0 => crate::cpus::available(),
+        n => n,
+    };
+    let hasher = HashPool::with_thread_start(config.hashing.params(), concurrency, crate::cpus::widen)
         .context("hashing parameters out of range")?;
     Ok(Services {
         store,

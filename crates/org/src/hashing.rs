@@ -58,7 +58,7 @@ type Job = Box<dyn FnOnce(&PasswordHasher) + Send>;
 /// Starts `n` hashing threads taking jobs from one queue; they end when every sender
 /// of the returned queue is dropped. A job that panics loses its answer (its caller
 /// sees [`AccountError::Hash`]), not its thread.
-fn spawn_threads(hasher: PasswordHasher, n: usize) -> Result<mpsc::Sender<Job>, AccountError> {
+fn spawn_threads(hasher: PasswordHasher, n: usize, start: fn()) -> Result<mpsc::Sender<Job>, AccountError> {
     let (tx, rx) = mpsc::channel::<Job>();
     let rx = Arc::new(Mutex::new(rx));
     let hasher = Arc::new(hasher);
@@ -66,13 +66,16 @@ fn spawn_threads(hasher: PasswordHasher, n: usize) -> Result<mpsc::Sender<Job>, 
         let (rx, hasher) = (Arc::clone(&rx), Arc::clone(&hasher));
         std::thread::Builder::new()
             .name(format!("{THREAD_NAME_PREFIX}{i}"))
-            .spawn(move || loop {
-                let next = match rx.lock() {
-                    Ok(queue) => queue.recv(),
-                    Err(_) => return,
-                };
-                let Ok(job) = next else { return };
-                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&hasher)));
+            .spawn(move || {
+                start();
+                loop {
+                    let next = match rx.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = next else { return };
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&hasher)));
+                }
             })
             .map_err(|_| AccountError::Hash)?;
     }
@@ -109,6 +112,12 @@ impl HashPool {
     /// A pool hashing at `params` with at most `concurrency` hashes at once
     /// (0: one per available core), and as many attempts read ahead.
     pub fn new(params: HashParams, concurrency: usize) -> Result<Self, AccountError> {
+        Self::with_thread_start(params, concurrency, || {})
+    }
+
+    /// Like [`HashPool::new`], each of its threads first calling `start` (the binary
+    /// gives them back every core there, see its `runtime_cpus` setting).
+    pub fn with_thread_start(params: HashParams, concurrency: usize, start: fn()) -> Result<Self, AccountError> {
         let hasher = PasswordHasher::new(params).map_err(|_| AccountError::Hash)?;
         let n = if concurrency == 0 {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
@@ -118,7 +127,7 @@ impl HashPool {
         Ok(Self {
             permits: Arc::new(Semaphore::new(SLOTS_PER_THREAD * n)),
             counts: Arc::default(),
-            jobs: spawn_threads(hasher, n)?,
+            jobs: spawn_threads(hasher, n, start)?,
             unsettled: Arc::new(watch::Sender::new(HashMap::new())),
         })
     }

@@ -180,13 +180,14 @@ impl Figure {
 fn argon2_rate(config: &Config, seconds: f64) -> anyhow::Result<Tally> {
     let hasher = PasswordHasher::new(config.hashing.params()).context("hash parameters")?;
     let phc = hasher.hash(PASSWORD).context("hash")?;
-    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let threads = crate::cpus::available();
     let window = Duration::from_secs_f64(seconds);
     let count = AtomicU64::new(0);
     let ready = Barrier::new(threads + 1);
     let (started, cpu) = std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
+                crate::cpus::widen();
                 let _ = hasher.verify(PASSWORD, &phc);
                 ready.wait();
                 let deadline = Instant::now() + window;
@@ -304,6 +305,7 @@ pub(super) async fn load(
     std::thread::Builder::new()
         .name("bench-load".into())
         .spawn(move || {
+            crate::cpus::widen();
             let outcome = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -439,7 +441,7 @@ pub(super) fn machine() -> String {
                 .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
+    let cores = crate::cpus::available();
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
@@ -622,9 +624,17 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         db.flush().await.context("committing queued writes")?;
         db.drop_schema(s).await.context("dropping the bench schema")?;
     }
+    // A `runtime_cpus` setting changes what (b) to (g) measure: the report says so.
+    let (cpus, env) = match config.server.runtime_cpus.trim() {
+        "" => (String::new(), String::new()),
+        list => (
+            format!(" The server's own threads on CPU {list} (`runtime_cpus`); hashing, (a) and the load generator on every CPU."),
+            format!("LATCHKEY_RUNTIME_CPUS={list} "),
+        ),
+    };
     let report = format!(
-        "{SECTION}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
-         Command: `cargo run --release -- bench{} --runs {} --seconds {} --connections {}` \
+        "{SECTION}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.{cpus}\n\
+         Command: `{env}cargo run --release -- bench{} --runs {} --seconds {} --connections {}` \
          (median of {} runs of {} s each; each run measures (a) and (b) in {SLICES} alternating slices of {} s each, (a), (b), (a), (b)…, \
          so that both see the same drift of a shared machine's speed; the load generator runs in the same process, on a thread of its own, on loopback). \
          CPU µs per request: user + system time of the whole process (server and load generator) \

@@ -341,6 +341,52 @@ fn sigterm_stops_the_server_gracefully() {
     );
 }
 
+/// `[server] runtime_cpus`: the server's threads (runtime, database) run on the CPUs
+/// given, its hashing threads on every CPU the process had; a list that is not one, or
+/// names a CPU the process may not use, is refused before anything starts.
+#[cfg(target_os = "linux")]
+#[test]
+fn runtime_cpus_keep_the_server_off_the_hashing_cores() {
+    let allowed = |status: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .map(|v| v.trim().to_owned())
+            .expect("Cpus_allowed_list")
+    };
+    let everything = allowed(&std::fs::read_to_string("/proc/self/status").unwrap());
+    let cli = Cli::with_config("[server]\nruntime_cpus = \"0\"\n");
+    cli.ok(&["org", "create", "Acme"], None);
+    let server = cli.serve();
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{}/task", server.pid()))
+        .unwrap()
+        .flatten()
+    {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap();
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap();
+        threads.push((name.trim().to_owned(), allowed(&status)));
+    }
+    let (hashing, own): (Vec<_>, Vec<_>) = threads.iter().partition(|(name, _)| name.starts_with("argon2-"));
+    assert_eq!(hashing.len(), 2, "the config's two hashing threads: {threads:?}");
+    assert!(hashing.iter().all(|(_, cpus)| *cpus == everything), "{threads:?}");
+    assert!(own.iter().any(|(name, _)| name == "tokio-rt-worker"), "{threads:?}");
+    assert!(own.iter().all(|(_, cpus)| cpus == "0"), "{threads:?}");
+
+    for (list, says) in [
+        ("1-0", "runs backwards"),
+        ("x", "not a CPU number"),
+        ("4096", "not one this process may run on"),
+    ] {
+        let run = cli.run_with_env(
+            &["serve", "--org-listen", "127.0.0.1:0"],
+            &[("LATCHKEY_RUNTIME_CPUS", list)],
+        );
+        assert_eq!(run.code, 2, "{list}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{list}: {}", run.stderr);
+    }
+}
+
 /// `latchkey mail send-test`: delivered through a real SMTP sink; a relay that is not
 /// there is reported at once (exit 1); a malformed address is refused (exit 2).
 #[test]

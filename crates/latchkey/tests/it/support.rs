@@ -39,14 +39,15 @@ impl Cli {
 
     /// A CLI whose mail goes by SMTP to `port` on loopback (a test sink).
     pub fn with_smtp(port: u16) -> Self {
+        Self::with_config(&format!(
+            "[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+        ))
+    }
+
+    /// A CLI whose config file has `toml` after the suite's cheap hashing.
+    pub fn with_config(toml: &str) -> Self {
         let cli = Self::new();
-        std::fs::write(
-            cli.dir.path().join("latchkey.toml"),
-            format!(
-                "{FAST_HASHING}[mail]\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
-            ),
-        )
-        .expect("write config");
+        std::fs::write(cli.dir.path().join("latchkey.toml"), format!("{FAST_HASHING}{toml}")).expect("write config");
         cli
     }
 
@@ -241,6 +242,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.0.id()
+    }
+
     /// Sends SIGTERM and waits; returns the exit code.
     #[cfg(unix)]
     pub fn terminate(&mut self) -> Option<i32> {
