@@ -4,8 +4,8 @@
 //! On a VM a thread woken on another core costs an inter-processor interrupt that
 //! preempts whatever runs there; a login hands over between runtime and database
 //! threads about ten times, each time to a core that is busy hashing. Kept on one core
-//! of two, those hand-overs took a third less CPU and password logins came to 0.97 of
-//! the argon2 limit instead of 0.95 (BENCHMARKS.md). Off by default: where wake-ups
+//! of two, those hand-overs took a third less CPU and password logins came to 0.96–0.98
+//! of the argon2 limit instead of 0.95–0.96 (BENCHMARKS.md). Off by default: where wake-ups
 //! across cores are cheap, one core for the runtime halves what it can serve.
 //!
 //! The calling thread is restricted before the runtime starts, so that every thread
