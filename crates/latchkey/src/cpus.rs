@@ -46,6 +46,9 @@ pub fn parse(list: &str) -> anyhow::Result<Vec<usize>> {
 /// (see [`parse`]), remembering the set it had for [`widen`].
 #[cfg(target_os = "linux")]
 pub fn restrict(cpus: &[usize]) -> anyhow::Result<()> {
+    if cpus.is_empty() {
+        bail!("runtime_cpus: no CPU given");
+    }
     let before = sched_getaffinity(Pid::from_raw(0)).context("read this process's CPUs")?;
     let mut set = CpuSet::new();
     for &cpu in cpus {
@@ -53,9 +56,6 @@ pub fn restrict(cpus: &[usize]) -> anyhow::Result<()> {
             bail!("runtime_cpus: CPU {cpu} is not one this process may run on");
         }
         set.set(cpu).context("runtime_cpus")?;
-    }
-    if cpus.is_empty() {
-        bail!("runtime_cpus: no CPU given");
     }
     sched_setaffinity(Pid::from_raw(0), &set).context("runtime_cpus: set the CPUs")?;
     let _ = BEFORE.set(before);
