@@ -116,9 +116,9 @@ impl Queue {
     /// send now: all of them once a batch has gathered or when no job waits (the
     /// thread would otherwise go idle with results held back), else none.
     fn finished(&self, result: Option<Delivery>) -> Vec<Delivery> {
-        let Ok(mut results) = self.results.lock() else {
-            return Vec::new();
-        };
+        // Nothing panics while the lock is held; were it poisoned, the results in it
+        // are still whole, and must still be sent.
+        let mut results = self.results.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         results.extend(result);
         if results.len() >= self.batch || self.waiting.load(Ordering::SeqCst) == 0 {
             std::mem::take(&mut *results)
