@@ -22,9 +22,9 @@
 //! beyond the one whose failure locks them are those that were hashing beside it,
 //! at most one per other thread; no attempt in this process hashes after it.
 //!
-//! **Results in batches.** While the queue holds more work, a finished job's result
-//! waits for the next ones, up to [`BATCH_PER_THREAD`] per thread, and they are sent
-//! together; when the queue is empty, whatever waits is sent at once. With the cores
+//! **Results in batches.** While the queue holds a job for every thread, a finished
+//! job's result waits for the next ones, up to [`BATCH_PER_THREAD`] per thread, and
+//! they are sent together; with fewer waiting, whatever waits is sent at once. With the cores
 //! busy hashing, every result sent alone woke the runtime on a core whose caches the
 //! last hash had emptied, and the rest of its login (the commit, the answer, the next
 //! request, the next attempt's reading) ran there one step at a time: five times what
@@ -52,8 +52,8 @@ pub const THREAD_NAME_PREFIX: &str = "argon2-";
 const BATCH_PER_THREAD: usize = 3;
 
 /// Slots per hashing thread: the attempt hashing, those whose results wait for their
-/// batch, and one read ahead, so that a thread finishing a batch finds its next job.
-const SLOTS_PER_THREAD: usize = BATCH_PER_THREAD + 1;
+/// batch, and one per thread read ahead, below which results are not held back.
+const SLOTS_PER_THREAD: usize = BATCH_PER_THREAD + 2;
 
 /// Failed verifications not yet settled, by the key of their user.
 type UnsettledFailures = watch::Sender<HashMap<String, usize>>;
@@ -83,6 +83,8 @@ struct Queue {
     results: Mutex<Vec<Delivery>>,
     /// How many results are sent together at most.
     batch: usize,
+    /// How many threads take jobs.
+    threads: usize,
 }
 
 impl std::fmt::Debug for Queue {
@@ -90,6 +92,7 @@ impl std::fmt::Debug for Queue {
         f.debug_struct("Queue")
             .field("waiting", &self.waiting.load(Ordering::Relaxed))
             .field("batch", &self.batch)
+            .field("threads", &self.threads)
             .finish_non_exhaustive()
     }
 }
@@ -113,14 +116,16 @@ impl Queue {
     }
 
     /// Adds a finished job's result (if it has one) to those waiting; returns those to
-    /// send now: all of them once a batch has gathered or when no job waits (the
-    /// thread would otherwise go idle with results held back), else none.
+    /// send now: all of them once a batch has gathered or when fewer jobs wait than
+    /// there are threads, else none. Results held back are callers not yet sending
+    /// their next job: only with a job waiting for every thread can no thread run out
+    /// of work before the held-back callers' next jobs come in.
     fn finished(&self, result: Option<Delivery>) -> Vec<Delivery> {
         // Nothing panics while the lock is held; were it poisoned, the results in it
         // are still whole, and must still be sent.
         let mut results = self.results.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         results.extend(result);
-        if results.len() >= self.batch || self.waiting.load(Ordering::SeqCst) == 0 {
+        if results.len() >= self.batch || self.waiting.load(Ordering::SeqCst) < self.threads {
             std::mem::take(&mut *results)
         } else {
             Vec::new()
@@ -141,6 +146,7 @@ fn spawn_threads(
         waiting: AtomicUsize::new(0),
         results: Mutex::new(Vec::new()),
         batch: BATCH_PER_THREAD * n,
+        threads: n,
     });
     let hasher = Arc::new(hasher);
     for i in 0..n {
@@ -567,5 +573,28 @@ mod tests {
         let within = Duration::from_secs(5);
         assert_eq!(tokio::time::timeout(within, first).await.unwrap().unwrap().unwrap(), 1);
         assert!(tokio::time::timeout(within, second).await.unwrap().unwrap().is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn results_go_out_at_once_when_fewer_jobs_wait_than_there_are_threads() {
+        let pool = HashPool::new(HashParams::FAST_INSECURE, 2).unwrap();
+        let (first, release_first, first_started) = held_job();
+        let first = spawn_job(&pool, 0, first).await;
+        first_started.recv().unwrap();
+        let (second, release_second, second_started) = held_job();
+        let second = spawn_job(&pool, 0, second).await;
+        second_started.recv().unwrap();
+        let (third, release_third, _) = held_job();
+        let third = spawn_job(&pool, 0, third).await;
+        until_queued(&pool, 1).await;
+        release_first.send(()).unwrap();
+        // One job waits for two threads: the first result is not held back, though
+        // the queue is not empty and the second job still runs.
+        let within = Duration::from_secs(5);
+        assert_eq!(tokio::time::timeout(within, first).await.unwrap().unwrap().unwrap(), 1);
+        release_second.send(()).unwrap();
+        release_third.send(()).unwrap();
+        assert_eq!(tokio::time::timeout(within, second).await.unwrap().unwrap().unwrap(), 1);
+        assert_eq!(tokio::time::timeout(within, third).await.unwrap().unwrap().unwrap(), 1);
     }
 }
