@@ -515,37 +515,45 @@ mod tests {
         tokio::spawn(async move { pool.run(move |_| f()).await })
     }
 
-    /// A job that blocks its thread until the returned sender sends (or is dropped),
-    /// and the receiver that hears once it has started.
-    fn held_job() -> (
-        impl FnOnce() -> u32 + Send + 'static,
+    /// Runs, in a task of its own, a job that blocks its thread until the returned
+    /// sender sends (or is dropped); returns once a thread has taken it.
+    async fn start_held_job(
+        pool: &HashPool,
+    ) -> (
+        tokio::task::JoinHandle<Result<u32, crate::AccountError>>,
         std::sync::mpsc::Sender<()>,
-        std::sync::mpsc::Receiver<()>,
     ) {
         let (release, released) = std::sync::mpsc::channel::<()>();
         let (started, has_started) = std::sync::mpsc::channel::<()>();
-        let job = move || {
+        let job = spawn_job(pool, 0, move || {
             let _ = started.send(());
             let _ = released.recv();
             1
-        };
-        (job, release, has_started)
+        })
+        .await;
+        has_started.recv().unwrap();
+        (job, release)
+    }
+
+    /// The answer of a job spawned by [`spawn_job`], within 5 s.
+    async fn answer<T>(job: tokio::task::JoinHandle<Result<T, crate::AccountError>>) -> Result<T, crate::AccountError> {
+        tokio::time::timeout(Duration::from_secs(5), job)
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn results_wait_for_their_batch_while_the_queue_holds_work() {
         let pool = HashPool::new(HashParams::FAST_INSECURE, 1).unwrap();
-        let (first, release_first, first_started) = held_job();
-        let first = spawn_job(&pool, 0, first).await;
-        first_started.recv().unwrap();
+        let (mut first, release_first) = start_held_job(&pool).await;
         let second = spawn_job(&pool, 0, || 2).await;
-        let (third, release_third, _) = held_job();
-        let third = spawn_job(&pool, 1, third).await;
+        let (release_third, released_third) = std::sync::mpsc::channel::<()>();
+        let third = spawn_job(&pool, 1, move || released_third.recv().map_or(0, |()| 3)).await;
         until_queued(&pool, 2).await;
         release_first.send(()).unwrap();
         // The first and second are done, the third runs: two results of a batch of
-        // three wait, as the queue is not empty.
-        let mut first = first;
+        // three wait, as a job waited for the one thread each time one finished.
         assert!(
             tokio::time::timeout(Duration::from_millis(300), &mut first)
                 .await
@@ -553,48 +561,39 @@ mod tests {
             "the first result waits for its batch"
         );
         release_third.send(()).unwrap();
-        let within = Duration::from_secs(5);
-        assert_eq!(tokio::time::timeout(within, first).await.unwrap().unwrap().unwrap(), 1);
-        assert_eq!(tokio::time::timeout(within, second).await.unwrap().unwrap().unwrap(), 2);
-        assert_eq!(tokio::time::timeout(within, third).await.unwrap().unwrap().unwrap(), 1);
+        assert_eq!(answer(first).await.unwrap(), 1);
+        assert_eq!(answer(second).await.unwrap(), 2);
+        assert_eq!(answer(third).await.unwrap(), 3);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waiting_results_are_sent_when_the_queue_runs_dry_even_past_a_panic() {
         let pool = HashPool::new(HashParams::FAST_INSECURE, 1).unwrap();
-        let (first, release_first, first_started) = held_job();
-        let first = spawn_job(&pool, 0, first).await;
-        first_started.recv().unwrap();
+        let (first, release_first) = start_held_job(&pool).await;
         let second = spawn_job(&pool, 0, || -> u32 { panic!("a job that panics") }).await;
         until_queued(&pool, 1).await;
         release_first.send(()).unwrap();
         // The first result waited for the second, which left the queue empty and
         // panicked: the first is sent all the same, the second is lost.
-        let within = Duration::from_secs(5);
-        assert_eq!(tokio::time::timeout(within, first).await.unwrap().unwrap().unwrap(), 1);
-        assert!(tokio::time::timeout(within, second).await.unwrap().unwrap().is_err());
+        assert_eq!(answer(first).await.unwrap(), 1);
+        assert!(answer(second).await.is_err());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn results_go_out_at_once_when_fewer_jobs_wait_than_there_are_threads() {
         let pool = HashPool::new(HashParams::FAST_INSECURE, 2).unwrap();
-        let (first, release_first, first_started) = held_job();
-        let first = spawn_job(&pool, 0, first).await;
-        first_started.recv().unwrap();
-        let (second, release_second, second_started) = held_job();
-        let second = spawn_job(&pool, 0, second).await;
-        second_started.recv().unwrap();
-        let (third, release_third, _) = held_job();
-        let third = spawn_job(&pool, 0, third).await;
+        let (first, release_first) = start_held_job(&pool).await;
+        let (second, release_second) = start_held_job(&pool).await;
+        let (release_third, released_third) = std::sync::mpsc::channel::<()>();
+        let third = spawn_job(&pool, 0, move || released_third.recv().map_or(0, |()| 3)).await;
         until_queued(&pool, 1).await;
         release_first.send(()).unwrap();
         // One job waits for two threads: the first result is not held back, though
-        // the queue is not empty and the second job still runs.
-        let within = Duration::from_secs(5);
-        assert_eq!(tokio::time::timeout(within, first).await.unwrap().unwrap().unwrap(), 1);
+        // the queue is not empty, and the second and third jobs still run.
+        assert_eq!(answer(first).await.unwrap(), 1);
         release_second.send(()).unwrap();
         release_third.send(()).unwrap();
-        assert_eq!(tokio::time::timeout(within, second).await.unwrap().unwrap().unwrap(), 1);
-        assert_eq!(tokio::time::timeout(within, third).await.unwrap().unwrap().unwrap(), 1);
+        assert_eq!(answer(second).await.unwrap(), 1);
+        assert_eq!(answer(third).await.unwrap(), 3);
     }
 }
