@@ -109,13 +109,15 @@ pub enum Literal {
     Relative(DateLiteral),
 }
 
-/// A filter.
+/// A filter. A chain of `AND`s or of `OR`s is one node with all its terms (two or
+/// more), so a long chain is wide rather than deep: only parentheses and `NOT` nest,
+/// and the parser bounds how far.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
-    /// Both.
-    And(Box<Condition>, Box<Condition>),
-    /// Either.
-    Or(Box<Condition>, Box<Condition>),
+    /// All of them.
+    And(Vec<Condition>),
+    /// Any of them.
+    Or(Vec<Condition>),
     /// Not.
     Not(Box<Condition>),
     /// `field op value`.

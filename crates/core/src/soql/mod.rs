@@ -20,6 +20,8 @@ pub enum SoqlErrorKind {
     InvalidType,
     /// A value or operator that does not fit the field.
     InvalidFilter,
+    /// A filter past the parser's bounds on nesting, conditions or values.
+    TooComplicated,
 }
 
 impl SoqlErrorKind {
@@ -30,6 +32,7 @@ impl SoqlErrorKind {
             Self::InvalidField => "INVALID_FIELD",
             Self::InvalidType => "INVALID_TYPE",
             Self::InvalidFilter => "INVALID_QUERY_FILTER_OPERATOR",
+            Self::TooComplicated => "QUERY_TOO_COMPLICATED",
         }
     }
 }
@@ -61,13 +64,24 @@ impl SoqlError {
     }
 
     /// The message Salesforce gives: the offending line, a caret, the position and
-    /// the detail.
+    /// the detail. A long line is shown only around the error, so the message stays
+    /// short whatever the query's length.
     pub fn message(&self, query: &str) -> String {
+        const WHOLE: usize = 200;
+        const BEFORE: usize = 80;
+        const AFTER: usize = 40;
         let (row, col) = self.row_column(query);
         let line = query.lines().nth(row - 1).unwrap_or("");
+        let (skip, take) = if line.chars().nth(WHOLE).is_none() {
+            (0, WHOLE)
+        } else {
+            let skip = (col - 1).saturating_sub(BEFORE);
+            (skip, col - skip + AFTER)
+        };
+        let shown: String = line.chars().skip(skip).take(take).collect();
+        let caret = format!("{}^", " ".repeat(col - 1 - skip));
         format!(
-            "\n{line}\n{caret:>col$}\nERROR at Row:{row}:Column:{col}\n{detail}",
-            caret = "^",
+            "\n{shown}\n{caret}\nERROR at Row:{row}:Column:{col}\n{detail}",
             detail = self.detail
         )
     }

@@ -6,8 +6,16 @@ use chrono::{NaiveDate, NaiveDateTime};
 use super::ast::{CmpOp, Condition, DateLiteral, FieldPath, Literal, Name, OrderItem, Query, SelectItem};
 use super::{SoqlError, SoqlErrorKind};
 
-/// Longest query text accepted (Salesforce's limit is 100,000 characters).
+/// Longest query text accepted, in characters (Salesforce's limit).
 pub const MAX_QUERY_LEN: usize = 100_000;
+/// Deepest nesting of parentheses and `NOT`s in a filter. The planner and the SQL
+/// renderer recurse once per level, so this bounds their stacks as well.
+pub const MAX_NESTING: usize = 50;
+/// Most field expressions (`X = 1`, `Y IN (…)`) in one filter.
+pub const MAX_CONDITIONS: usize = 5_000;
+/// Most values in one filter, IN lists included: each becomes a bound parameter, and
+/// both backends limit how many one statement may carry.
+pub const MAX_VALUES: usize = 20_000;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -49,6 +57,16 @@ fn malformed(pos: usize, detail: impl Into<String>) -> SoqlError {
         kind: SoqlErrorKind::MalformedQuery,
         pos,
         detail: detail.into(),
+    }
+}
+
+fn too_complicated(pos: usize, what: &str) -> SoqlError {
+    SoqlError {
+        kind: SoqlErrorKind::TooComplicated,
+        pos,
+        detail: format!(
+            "Query is either selecting too many fields or the filter conditions are too complicated ({what})."
+        ),
     }
 }
 
@@ -183,6 +201,12 @@ fn lex_number_or_date(word: &str, pos: usize) -> Result<Tok, SoqlError> {
 struct Parser {
     toks: Vec<(Tok, usize)>,
     at: usize,
+    /// Parentheses and `NOT`s open at the current token.
+    depth: usize,
+    /// Field expressions read so far.
+    conditions: usize,
+    /// Values read so far.
+    values: usize,
 }
 
 const RESERVED: [&str; 14] = [
@@ -360,35 +384,70 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Condition, SoqlError> {
-        let mut left = self.and()?;
-        while self.eat_keyword("OR") {
-            left = Condition::Or(Box::new(left), Box::new(self.and()?));
+        let first = self.and()?;
+        if !self.at_keyword("OR") {
+            return Ok(first);
         }
-        Ok(left)
+        let mut terms = vec![first];
+        while self.eat_keyword("OR") {
+            terms.push(self.and()?);
+        }
+        Ok(Condition::Or(terms))
     }
 
     fn and(&mut self) -> Result<Condition, SoqlError> {
-        let mut left = self.not()?;
-        while self.eat_keyword("AND") {
-            left = Condition::And(Box::new(left), Box::new(self.not()?));
+        let first = self.not()?;
+        if !self.at_keyword("AND") {
+            return Ok(first);
         }
-        Ok(left)
+        let mut terms = vec![first];
+        while self.eat_keyword("AND") {
+            terms.push(self.not()?);
+        }
+        Ok(Condition::And(terms))
     }
 
+    /// `NOT x`, `( … )` or a field expression. The only place the parser recurses
+    /// into a deeper level, so the nesting limit is checked here, before it does.
     fn not(&mut self) -> Result<Condition, SoqlError> {
-        if self.eat_keyword("NOT") {
-            return Ok(Condition::Not(Box::new(self.not()?)));
+        let negated = self.at_keyword("NOT");
+        if !negated && self.peek() != &Tok::LParen {
+            return self.comparison();
         }
-        if self.peek() == &Tok::LParen {
-            self.bump();
-            let inner = self.or()?;
-            self.expect(&Tok::RParen)?;
-            return Ok(inner);
+        if self.depth == MAX_NESTING {
+            return Err(too_complicated(
+                self.pos(),
+                &format!("more than {MAX_NESTING} nested parentheses or NOTs"),
+            ));
         }
-        self.comparison()
+        self.depth += 1;
+        self.bump();
+        let inner = if negated {
+            self.not().map(|c| Condition::Not(Box::new(c)))
+        } else {
+            self.or().and_then(|c| self.expect(&Tok::RParen).map(|()| c))
+        };
+        self.depth -= 1;
+        inner
+    }
+
+    /// Counts `n` values of one field expression against the limits.
+    fn count_values(&mut self, pos: usize, n: usize) -> Result<(), SoqlError> {
+        self.values += n;
+        if self.values > MAX_VALUES {
+            return Err(too_complicated(pos, &format!("more than {MAX_VALUES} values")));
+        }
+        Ok(())
     }
 
     fn comparison(&mut self) -> Result<Condition, SoqlError> {
+        self.conditions += 1;
+        if self.conditions > MAX_CONDITIONS {
+            return Err(too_complicated(
+                self.pos(),
+                &format!("more than {MAX_CONDITIONS} field expressions"),
+            ));
+        }
         let field = self.field_path()?;
         let negated = self.eat_keyword("NOT");
         if self.eat_keyword("IN") {
@@ -399,6 +458,7 @@ impl Parser {
                 self.bump();
                 values.push(self.literal()?);
             }
+            self.count_values(value_pos, values.len())?;
             self.expect(&Tok::RParen)?;
             return Ok(Condition::In {
                 field,
@@ -421,6 +481,8 @@ impl Parser {
         };
         let value_pos = self.pos();
         let value = self.literal()?;
+        // A relative date becomes a range of two values.
+        self.count_values(value_pos, if matches!(value, Literal::Relative(_)) { 2 } else { 1 })?;
         Ok(Condition::Compare {
             field,
             op,
@@ -460,11 +522,22 @@ impl Parser {
     }
 }
 
-/// Parses a SOQL query.
+/// Parses a SOQL query. Its length, nesting and number of conditions are bounded, so
+/// no text can make this or the steps after it run deep or long.
 pub fn parse(text: &str) -> Result<Query, SoqlError> {
-    if text.len() > MAX_QUERY_LEN {
-        return Err(malformed(MAX_QUERY_LEN, "query is too long"));
+    if let Some((pos, _)) = text.char_indices().nth(MAX_QUERY_LEN) {
+        return Err(malformed(
+            pos,
+            format!("SOQL statements cannot be longer than {MAX_QUERY_LEN} characters."),
+        ));
     }
     let toks = lex(text)?;
-    Parser { toks, at: 0 }.query()
+    Parser {
+        toks,
+        at: 0,
+        depth: 0,
+        conditions: 0,
+        values: 0,
+    }
+    .query()
 }

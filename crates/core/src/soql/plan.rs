@@ -47,13 +47,14 @@ pub enum Op {
 }
 
 /// A checked filter. Each leaf is two-valued: a null field matches `!=`, `NOT IN` and
-/// `= null` only, as in SOQL.
+/// `= null` only, as in SOQL. It nests no deeper than the parsed [`Condition`] (plus
+/// one level for a relative date), which the parser bounds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
-    /// Both.
-    And(Box<Filter>, Box<Filter>),
-    /// Either.
-    Or(Box<Filter>, Box<Filter>),
+    /// All of them.
+    And(Vec<Filter>),
+    /// Any of them.
+    Or(Vec<Filter>),
     /// Not.
     Not(Box<Filter>),
     /// `column op value` (value never null).
@@ -214,8 +215,8 @@ impl Planner<'_> {
 
     fn condition(&mut self, cond: &Condition) -> Result<Filter, SoqlError> {
         Ok(match cond {
-            Condition::And(a, b) => Filter::And(Box::new(self.condition(a)?), Box::new(self.condition(b)?)),
-            Condition::Or(a, b) => Filter::Or(Box::new(self.condition(a)?), Box::new(self.condition(b)?)),
+            Condition::And(terms) => Filter::And(self.conditions(terms)?),
+            Condition::Or(terms) => Filter::Or(self.conditions(terms)?),
             Condition::Not(a) => Filter::Not(Box::new(self.condition(a)?)),
             Condition::In {
                 field,
@@ -237,6 +238,10 @@ impl Planner<'_> {
                 value_pos,
             } => self.compare(field, *op, value, *value_pos)?,
         })
+    }
+
+    fn conditions(&mut self, terms: &[Condition]) -> Result<Vec<Filter>, SoqlError> {
+        terms.iter().map(|t| self.condition(t)).collect()
     }
 
     fn compare(&mut self, path: &FieldPath, op: CmpOp, lit: &Literal, pos: usize) -> Result<Filter, SoqlError> {
@@ -274,7 +279,7 @@ impl Planner<'_> {
             let (start, end) = self.day_range(*rel);
             let (start, end) = (Self::day_value(&field, start), Self::day_value(&field, end));
             let cmp = |op, v| Filter::Compare(column.clone(), op, v);
-            let within = || Filter::And(Box::new(cmp(Op::Ge, start.clone())), Box::new(cmp(Op::Lt, end.clone())));
+            let within = || Filter::And(vec![cmp(Op::Ge, start.clone()), cmp(Op::Lt, end.clone())]);
             return Ok(match op {
                 Op::Eq => within(),
                 Op::Ne => Filter::Not(Box::new(within())),

@@ -65,17 +65,19 @@ fn in_not_in_and_boolean_structure_with_precedence() {
     let c = where_of(
         "SELECT Id FROM Contact WHERE Email IN ('a@x.io','b@x.io') OR NOT (LastName NOT IN ('x') AND FirstName = null)",
     );
-    let Condition::Or(left, right) = c else {
+    let Condition::Or(terms) = c else {
         panic!("OR at the top")
     };
-    assert!(matches!(*left, Condition::In { negated: false, ref values, .. } if values.len() == 2));
-    let Condition::Not(inner) = *right else { panic!("NOT") };
-    let Condition::And(a, b) = *inner else {
+    let [left, right] = &terms[..] else { panic!("two terms") };
+    assert!(matches!(left, Condition::In { negated: false, values, .. } if values.len() == 2));
+    let Condition::Not(inner) = right else { panic!("NOT") };
+    let Condition::And(inner) = &**inner else {
         panic!("AND inside the parentheses")
     };
-    assert!(matches!(*a, Condition::In { negated: true, .. }));
+    let [a, b] = &inner[..] else { panic!("two terms") };
+    assert!(matches!(a, Condition::In { negated: true, .. }));
     assert!(matches!(
-        *b,
+        b,
         Condition::Compare {
             value: Literal::Null,
             ..
@@ -83,7 +85,12 @@ fn in_not_in_and_boolean_structure_with_precedence() {
     ));
     // AND binds tighter than OR.
     let c = where_of("SELECT Id FROM Contact WHERE A__c = 1 OR B__c = 2 AND C__c = 3");
-    assert!(matches!(c, Condition::Or(_, ref r) if matches!(**r, Condition::And(..))));
+    assert!(matches!(c, Condition::Or(ref t) if t.len() == 2 && matches!(t[1], Condition::And(..))));
+    // A chain is one node, however long.
+    let c = where_of("SELECT Id FROM Contact WHERE A__c = 1 AND B__c = 2 AND C__c = 3 AND D__c = 4");
+    assert!(
+        matches!(c, Condition::And(ref t) if t.len() == 4 && t.iter().all(|c| matches!(c, Condition::Compare { .. })))
+    );
 }
 
 #[test]
@@ -159,9 +166,10 @@ fn plan_resolves_fields_case_insensitively_and_types_values() {
         ]
     );
     assert_eq!(p.relationship.as_ref().map(|r| r.column.as_str()), Some("account_id"));
-    let Some(Filter::And(a, b)) = &p.filter else { panic!() };
-    assert!(matches!(**a, Filter::Compare(_, Op::Gt, Value::Number(n)) if n == 3.0));
-    assert!(matches!(&**b, Filter::Compare(_, Op::Eq, Value::Text(id)) if id.len() == 18));
+    let Some(Filter::And(terms)) = &p.filter else { panic!() };
+    let [a, b] = &terms[..] else { panic!("two terms") };
+    assert!(matches!(*a, Filter::Compare(_, Op::Gt, Value::Number(n)) if n == 3.0));
+    assert!(matches!(b, Filter::Compare(_, Op::Eq, Value::Text(id)) if id.len() == 18));
 }
 
 #[test]
@@ -195,9 +203,10 @@ fn plan_errors_name_the_field_and_position() {
 fn relative_dates_become_utc_day_ranges() {
     let day = |d: u32| Value::DateTime(Utc.with_ymd_and_hms(2024, 3, d, 0, 0, 0).unwrap().timestamp_millis());
     let p = planned("SELECT Id FROM Contact WHERE CreatedDate = LAST_N_DAYS:3").unwrap();
-    let Some(Filter::And(a, b)) = p.filter else { panic!() };
-    assert!(matches!(*a, Filter::Compare(_, Op::Ge, ref v) if *v == day(3)));
-    assert!(matches!(*b, Filter::Compare(_, Op::Lt, ref v) if *v == day(6)));
+    let Some(Filter::And(terms)) = p.filter else { panic!() };
+    let [a, b] = &terms[..] else { panic!("two terms") };
+    assert!(matches!(a, Filter::Compare(_, Op::Ge, v) if *v == day(3)));
+    assert!(matches!(b, Filter::Compare(_, Op::Lt, v) if *v == day(6)));
     let p = planned("SELECT Id FROM Contact WHERE CreatedDate < TODAY").unwrap();
     assert!(matches!(p.filter, Some(Filter::Compare(_, Op::Lt, ref v)) if *v == day(5)));
     let p = planned("SELECT Id FROM Contact WHERE CreatedDate > YESTERDAY").unwrap();
@@ -207,7 +216,143 @@ fn relative_dates_become_utc_day_ranges() {
 #[test]
 fn null_comparisons_become_null_tests() {
     let p = planned("SELECT Id FROM Contact WHERE Email = null AND Phone != null").unwrap();
-    let Some(Filter::And(a, b)) = p.filter else { panic!() };
-    assert!(matches!(*a, Filter::IsNull(_)));
-    assert!(matches!(*b, Filter::Not(ref inner) if matches!(**inner, Filter::IsNull(_))));
+    let Some(Filter::And(terms)) = p.filter else { panic!() };
+    let [a, b] = &terms[..] else { panic!("two terms") };
+    assert!(matches!(a, Filter::IsNull(_)));
+    assert!(matches!(b, Filter::Not(inner) if matches!(**inner, Filter::IsNull(_))));
+}
+
+/// `n` copies of `unit` joined by `sep`, inside `WHERE`.
+fn chain(unit: &str, sep: &str, n: usize) -> String {
+    format!("SELECT Id FROM Contact WHERE {}", vec![unit; n].join(sep))
+}
+
+#[test]
+fn long_chains_parse_flat_up_to_the_condition_limit() {
+    for sep in [" AND ", " OR "] {
+        let q = chain("LastName = 'x'", sep, parser::MAX_CONDITIONS);
+        let p = planned(&q).unwrap();
+        assert!(matches!(p.filter, Some(Filter::And(ref t) | Filter::Or(ref t)) if t.len() == parser::MAX_CONDITIONS));
+        let q = chain("A__c = 1", sep, parser::MAX_CONDITIONS + 1);
+        let err = parse(&q).unwrap_err();
+        assert_eq!(err.kind, SoqlErrorKind::TooComplicated, "{sep}");
+        assert_eq!(err.kind.code(), "QUERY_TOO_COMPLICATED");
+        assert!(
+            err.message(&q).contains("ERROR at Row:1:Column:"),
+            "{}",
+            err.message(&q)
+        );
+    }
+}
+
+#[test]
+fn nesting_is_bounded_before_the_parser_recurses() {
+    let deep = |open: &str, close: &str, n: usize| {
+        format!(
+            "SELECT Id FROM Contact WHERE {}LastName = 'x'{}",
+            open.repeat(n),
+            close.repeat(n)
+        )
+    };
+    // Each shape opens `levels` levels of nesting.
+    for (open, close, levels) in [
+        ("(", ")", 1),
+        ("NOT ", "", 1),
+        ("NOT (", ")", 2),
+        ("(Gator_Score__c = 1 OR ", ")", 1),
+    ] {
+        let most = parser::MAX_NESTING / levels;
+        assert!(planned(&deep(open, close, most)).is_ok(), "{open}");
+        let q = deep(open, close, most + 1);
+        let err = parse(&q).unwrap_err();
+        assert_eq!(err.kind, SoqlErrorKind::TooComplicated, "{open}");
+        // Far past the limit, up to the longest query accepted: the same error, not a crash.
+        let n = (parser::MAX_QUERY_LEN - 60) / open.len().max(1) / 2;
+        let q = deep(open, close, n);
+        assert_eq!(
+            parse(&q).unwrap_err().kind,
+            SoqlErrorKind::TooComplicated,
+            "{open} x{n}"
+        );
+    }
+}
+
+#[test]
+fn values_and_length_are_bounded() {
+    let list = vec!["1"; parser::MAX_VALUES + 1].join(",");
+    let err = parse(&format!("SELECT Id FROM Contact WHERE A__c IN ({list})")).unwrap_err();
+    assert_eq!(err.kind, SoqlErrorKind::TooComplicated);
+    let long = format!(
+        "SELECT Id FROM Contact WHERE LastName = '{}'",
+        "é".repeat(parser::MAX_QUERY_LEN)
+    );
+    let err = parse(&long).unwrap_err();
+    assert_eq!(err.kind, SoqlErrorKind::MalformedQuery);
+    assert!(err.detail.contains("100000 characters"), "{}", err.detail);
+    let message = err.message(&long);
+    assert!(message.contains("ERROR at Row:1:Column:100001"));
+    assert!(message.chars().count() < 500, "shown around the error only");
+    // The caret stands under the character the column names.
+    let lines: Vec<&str> = message.lines().collect();
+    let caret = lines[2].chars().count() - 1;
+    assert_eq!(lines[1].chars().nth(caret), Some('é'));
+    let q = "SELECT Id FROM Contact WHERE Name ~ 'x'";
+    let lines: Vec<String> = parse(q).unwrap_err().message(q).lines().map(str::to_owned).collect();
+    assert_eq!(
+        (lines[1].as_str(), lines[2].as_str()),
+        (q, "                                  ^")
+    );
+}
+
+mod deep {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A random filter: leaves, chains, `NOT`s and parentheses, nested at random.
+    fn expr() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("LastName = 'x'".to_owned()),
+            Just("Gator_Score__c > 1".to_owned()),
+            Just("Email IN ('a', 'b')".to_owned()),
+            Just("CreatedDate = TODAY".to_owned()),
+        ];
+        leaf.prop_recursive(80, 400, 6, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|e| format!("NOT {e}")),
+                inner.clone().prop_map(|e| format!("({e})")),
+                prop::collection::vec(inner.clone(), 2..6).prop_map(|v| format!("({})", v.join(" AND "))),
+                prop::collection::vec(inner, 2..6).prop_map(|v| format!("({})", v.join(" OR "))),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Whatever the shape, the parser and planner answer with a plan or a positioned
+        /// error, and any plan nests no deeper than the nesting limit allows.
+        #[test]
+        fn deep_expressions_plan_or_fail_cleanly(e in expr()) {
+            let q = format!("SELECT Id FROM Contact WHERE {e}");
+            match parse(&q) {
+                Ok(parsed) => {
+                    let p = plan(&parsed, &schema(), now()).unwrap();
+                    let depth = p.filter.as_ref().map_or(0, filter_depth);
+                    prop_assert!(depth <= 2 * parser::MAX_NESTING + 4, "depth {depth}");
+                }
+                Err(err) => {
+                    prop_assert_eq!(err.kind, SoqlErrorKind::TooComplicated);
+                    prop_assert!(err.pos <= q.len());
+                }
+            }
+        }
+    }
+
+    fn filter_depth(f: &Filter) -> usize {
+        match f {
+            Filter::And(t) | Filter::Or(t) => 1 + t.iter().map(filter_depth).max().unwrap_or(0),
+            Filter::Not(inner) => 1 + filter_depth(inner),
+            _ => 1,
+        }
+    }
 }

@@ -1,15 +1,19 @@
 //! SOQL queries for a REST caller, paged. The `nextRecordsUrl` locator is stateless:
 //! it carries the query, the position and the time the first page was read (so
 //! relative dates do not drift between pages), so any node can serve the next page.
+//! It is sealed with an HMAC under the server secret, bound to the org and user it was
+//! issued to, so a client can neither rewrite it nor use another caller's.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use latchkey_core::records::ObjectKind;
+use latchkey_core::secret::FingerprintKey;
 use latchkey_core::soql::plan::{Column, Output, Relationship};
 use latchkey_core::soql::{self, Plan};
 use latchkey_store::records::{self, QueryRow};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 use super::{Caller, RestError};
 use crate::Services;
@@ -55,19 +59,43 @@ struct Cursor {
     page: u64,
 }
 
+/// Bytes of the HMAC kept in a locator (128 bits).
+const SEAL_LEN: usize = 16;
+
 impl Cursor {
-    /// `01g` + base64url(JSON) + `-` + offset: slash-free, as jsforce needs.
-    fn encode(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        format!("01g{}-{}", URL_SAFE_NO_PAD.encode(json), self.skip)
+    /// The seal of `json` for `caller`: an HMAC under a label no user id can take.
+    fn seal(key: &FingerprintKey, caller: &Caller, json: &str) -> [u8; SEAL_LEN] {
+        let binding = format!("\0latchkey-locator\0{}\0{}", caller.org_id, caller.user_id);
+        let mac = key.fingerprint(&binding, json);
+        let mut seal = [0u8; SEAL_LEN];
+        seal.copy_from_slice(&mac[..SEAL_LEN]);
+        seal
     }
 
-    fn decode(locator: &str) -> Result<Self, RestError> {
+    /// `01g` + base64url(seal + JSON) + `-` + offset: slash-free, as jsforce needs.
+    fn encode(&self, key: &FingerprintKey, caller: &Caller) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        let mut bytes = Self::seal(key, caller, &json).to_vec();
+        bytes.extend_from_slice(json.as_bytes());
+        format!("01g{}-{}", URL_SAFE_NO_PAD.encode(bytes), self.skip)
+    }
+
+    /// The cursor of a locator this server sealed for `caller`; anything else, however
+    /// well-formed, is [`RestError::BadLocator`].
+    fn decode(locator: &str, key: &FingerprintKey, caller: &Caller) -> Result<Self, RestError> {
         let body = locator.strip_prefix("01g").ok_or(RestError::BadLocator)?;
         let (b64, skip) = body.rsplit_once('-').ok_or(RestError::BadLocator)?;
         let bytes = URL_SAFE_NO_PAD.decode(b64).map_err(|_| RestError::BadLocator)?;
-        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| RestError::BadLocator)?;
-        if skip.parse::<u64>().ok() != Some(cursor.skip) || cursor.page == 0 {
+        if bytes.len() <= SEAL_LEN {
+            return Err(RestError::BadLocator);
+        }
+        let (seal, json) = bytes.split_at(SEAL_LEN);
+        let json = std::str::from_utf8(json).map_err(|_| RestError::BadLocator)?;
+        if !bool::from(Self::seal(key, caller, json).ct_eq(seal)) {
+            return Err(RestError::BadLocator);
+        }
+        let cursor: Cursor = serde_json::from_str(json).map_err(|_| RestError::BadLocator)?;
+        if skip.parse::<u64>().ok() != Some(cursor.skip) || !(MIN_PAGE..=DEFAULT_PAGE).contains(&cursor.page) {
             return Err(RestError::BadLocator);
         }
         Ok(cursor)
@@ -117,12 +145,12 @@ impl Services {
             end,
             page,
         };
-        Ok(Self::assemble(&plan, cursor, rows))
+        Ok(self.assemble(caller, &plan, cursor, rows))
     }
 
-    /// The page a locator names.
+    /// The page a locator names; only the caller it was issued to may read it.
     pub async fn query_more(&self, caller: &Caller, locator: &str) -> Result<QueryPage, RestError> {
-        let cursor = Cursor::decode(locator)?;
+        let cursor = Cursor::decode(locator, &self.fingerprint_key, caller)?;
         let schema = self.schema(&caller.org_id).await?;
         let at = DateTime::from_timestamp_millis(cursor.at).ok_or(RestError::BadLocator)?;
         let plan = self
@@ -145,11 +173,11 @@ impl Services {
         } else {
             records::query(conn, &caller.org_id, plan, cursor.all, cursor.skip, take).await?
         };
-        Ok(Self::assemble(plan, cursor, rows))
+        Ok(self.assemble(caller, plan, cursor, rows))
     }
 
     /// A page from its rows; the locator of the next page when more remain.
-    fn assemble(plan: &Plan, cursor: Cursor, rows: Vec<QueryRow>) -> QueryPage {
+    fn assemble(&self, caller: &Caller, plan: &Plan, cursor: Cursor, rows: Vec<QueryRow>) -> QueryPage {
         let columns = match &plan.output {
             Output::Count => Vec::new(),
             Output::Fields(c) => c.clone(),
@@ -160,7 +188,7 @@ impl Services {
                 skip: next_skip,
                 ..cursor.clone()
             }
-            .encode()
+            .encode(&self.fingerprint_key, caller)
         });
         QueryPage {
             total: cursor.total,
@@ -175,10 +203,23 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
+    use latchkey_core::ids::{OrgId, UserId};
+
     use super::*;
 
+    fn caller(org: &str, user: &str) -> Caller {
+        Caller {
+            org_id: org.parse::<OrgId>().unwrap(),
+            user_id: user.parse::<UserId>().unwrap(),
+            api_enabled: true,
+            restricted: false,
+        }
+    }
+
     #[test]
-    fn locators_round_trip_and_are_slash_free() {
+    fn locators_round_trip_for_their_caller_only_and_are_slash_free() {
+        let key = FingerprintKey::new([4; 32]);
+        let jane = caller("00D000000000001", "005000000000001");
         let c = Cursor {
             q: "SELECT Id FROM Contact WHERE Name LIKE '%/%'".into(),
             all: true,
@@ -188,11 +229,31 @@ mod tests {
             end: 5000,
             page: 2000,
         };
-        let loc = c.encode();
+        let loc = c.encode(&key, &jane);
         assert!(!loc.contains('/') && loc.starts_with("01g") && loc.ends_with("-2000"));
-        assert_eq!(Cursor::decode(&loc).unwrap(), c);
+        assert_eq!(Cursor::decode(&loc, &key, &jane).unwrap(), c);
+        let refused = |loc: &str, key: &FingerprintKey, who: &Caller| {
+            matches!(Cursor::decode(loc, key, who), Err(RestError::BadLocator))
+        };
         for bad in ["", "01g", "01gAAAA-1", &loc.replace("-2000", "-2001"), "xyz-2000"] {
-            assert!(matches!(Cursor::decode(bad), Err(RestError::BadLocator)), "{bad}");
+            assert!(refused(bad, &key, &jane), "{bad}");
         }
+        // Another user of the org, another org, another server secret.
+        assert!(refused(&loc, &key, &caller("00D000000000001", "005000000000002")));
+        assert!(refused(&loc, &key, &caller("00D000000000002", "005000000000001")));
+        assert!(refused(&loc, &FingerprintKey::new([5; 32]), &jane));
+        // A cursor rewritten and re-encoded without the key: the seal no longer fits.
+        let bytes = URL_SAFE_NO_PAD.decode(&loc[3..loc.rfind('-').unwrap()]).unwrap();
+        let (seal, json) = bytes.split_at(SEAL_LEN);
+        let forged = String::from_utf8(json.to_vec())
+            .unwrap()
+            .replace("\"page\":2000", "\"page\":2800");
+        let mut tampered = seal.to_vec();
+        tampered.extend_from_slice(forged.as_bytes());
+        let tampered = format!("01g{}-2000", URL_SAFE_NO_PAD.encode(tampered));
+        assert!(refused(&tampered, &key, &jane));
+        // Sealed but out of bounds (a key holder's bug, not a client's forgery).
+        let huge = Cursor { page: 2800, ..c };
+        assert!(refused(&huge.encode(&key, &jane), &key, &jane));
     }
 }

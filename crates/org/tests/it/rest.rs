@@ -416,3 +416,160 @@ async fn expired_password_sessions_are_refused_without_401() {
         (StatusCode::FORBIDDEN, "INVALID_OPERATION_WITH_EXPIRED_PASSWORD")
     );
 }
+
+impl Api {
+    /// A session for a new user `username` in `org` (the default org when `None`).
+    async fn session_for(&self, username: &str, org: Option<&str>) -> String {
+        let services = &self.stack.services;
+        services
+            .create_user(latchkey_org::accounts::CreateUser {
+                org: org.map(str::to_owned),
+                username: username.into(),
+                email: "other@acme.test".into(),
+                first_name: None,
+                last_name: Some("Other".into()),
+                profile: None,
+                password: Some(secrecy::SecretString::from(crate::support::PASSWORD)),
+            })
+            .await
+            .unwrap();
+        let user = services.user(username).await.unwrap();
+        let org = services.resolve_org(org).await.unwrap();
+        let issued = services.issue_session(&user, &org, None, false).await.unwrap();
+        issued.id.expose_secret().to_owned()
+    }
+}
+
+/// A query path with `soql` percent-encoded.
+fn query_path(soql: &str) -> String {
+    let q: String = form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+    format!("{V}/query?q={q}")
+}
+
+#[tokio::test]
+async fn deep_and_long_filters_get_a_salesforce_error_or_rows_never_a_crash() {
+    let api = Api::new().await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Contact"),
+            Some("{\"LastName\":\"Zed\"}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let select = "SELECT Id FROM Contact WHERE ";
+    let leaf = "LastName = 'Zed'";
+    // Shapes that used to overflow a thread's stack, up to what a URL carries.
+    let too_deep = [
+        format!("{select}{}{leaf}{}", "(".repeat(3000), ")".repeat(3000)),
+        format!("{select}{}{leaf}", "NOT ".repeat(1500)),
+        format!("{select}{}{leaf}{}", "NOT (".repeat(2000), ")".repeat(2000)),
+        format!("{select}{}{leaf}{}", "(Email = 'x' OR ".repeat(1000), ")".repeat(1000)),
+    ];
+    for q in &too_deep {
+        let (status, body) = api.call(Method::GET, &query_path(q), None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "QUERY_TOO_COMPLICATED"),
+            "{}",
+            &q[..60]
+        );
+        let message = body[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("ERROR at Row:1:Column:") && message.len() < 1000,
+            "{message}"
+        );
+    }
+    // Long flat chains are wide, not deep: they run.
+    for sep in [" AND ", " OR "] {
+        let q = format!("{select}{}", vec![leaf; 1500].join(sep));
+        let (status, body) = api.call(Method::GET, &query_path(&q), None).await;
+        assert_eq!(
+            (status, body["totalSize"].clone()),
+            (StatusCode::OK, json!(1)),
+            "{sep}: {body}"
+        );
+    }
+    let q = format!("{select}{}", vec!["X=1"; 5001].join(" AND "));
+    let (status, body) = api.call(Method::GET, &query_path(&q), None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "QUERY_TOO_COMPLICATED")
+    );
+    // And the server still answers.
+    let (status, body) = api
+        .call(Method::GET, &query_path(&format!("{select}{leaf}")), None)
+        .await;
+    assert_eq!((status, body["totalSize"].clone()), (StatusCode::OK, json!(1)));
+}
+
+#[tokio::test]
+async fn locators_are_sealed_to_their_caller_and_cannot_be_rewritten() {
+    let api = Api::new().await;
+    let records: Vec<Value> = (0..450)
+        .map(|i| json!({"attributes": {"type": "Contact"}, "LastName": format!("L{i:03}")}))
+        .collect();
+    for chunk in records.chunks(200) {
+        let body = json!({"allOrNone": true, "records": chunk}).to_string();
+        let (status, _) = api
+            .call(Method::POST, &format!("{V}/composite/sobjects"), Some(&body))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let mut req = Request::builder()
+        .uri(query_path("SELECT Id FROM Contact"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.token))
+        .header("Sforce-Query-Options", "batchSize=200")
+        .body(Body::empty())
+        .unwrap();
+    req.headers_mut().insert(header::HOST, "acme.example".parse().unwrap());
+    let res = api.router.clone().oneshot(req).await.unwrap();
+    let page: Value = serde_json::from_slice(&to_bytes(res.into_body(), usize::MAX).await.unwrap()).unwrap();
+    assert_eq!(
+        (page["totalSize"].clone(), page["records"].as_array().unwrap().len()),
+        (json!(450), 200)
+    );
+    let next = page["nextRecordsUrl"].as_str().unwrap().to_owned();
+    let (status, second) = api.call(Method::GET, &next, None).await;
+    assert_eq!(
+        (status, second["records"].as_array().unwrap().len()),
+        (StatusCode::OK, 200)
+    );
+
+    // Another user of the same org, and a user of another org, may not read it.
+    let colleague = api.session_for("colleague@acme.test", None).await;
+    let other_org = api.stack.services.create_org("Other").await.unwrap();
+    let stranger = api
+        .session_for("stranger@other.test", Some(other_org.id.as_str()))
+        .await;
+    for token in [&colleague, &stranger] {
+        let (status, body, _) = api.call_as(Some(token), Method::GET, &next, None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR")
+        );
+    }
+    // Every one-character change to the locator is refused, as is a rebuilt cursor.
+    let locator = next.rsplit('/').next().unwrap();
+    let base = &next[..next.len() - locator.len()];
+    for i in (3..locator.len()).step_by(7) {
+        let mut bytes = locator.as_bytes().to_vec();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        let (status, body) = api.call(Method::GET, &format!("{base}{tampered}"), None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR"),
+            "{tampered}"
+        );
+    }
+    use base64::Engine;
+    let forged = serde_json::json!({"q": "SELECT Id FROM Contact", "all": false, "at": 1_767_225_600_000i64,
+        "total": 450, "skip": 0, "end": 450, "page": 2800});
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged.to_string());
+    let (status, body) = api.call(Method::GET, &format!("{base}01g{forged}-0"), None).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR")
+    );
+}

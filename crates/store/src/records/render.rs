@@ -66,10 +66,28 @@ fn folded_param(sql: &mut Sql, c: &Column, v: &Value) -> String {
     }
 }
 
+/// `terms` joined by `op` as a balanced tree of parenthesised halves, so a chain of any
+/// length nests only log2(n) deep here and in the backend's expression tree.
+fn joined(sql: &mut Sql, terms: &[Filter], op: &str) -> String {
+    match terms {
+        [] if op == "AND" => "(1 = 1)".into(),
+        [] => "(1 = 0)".into(),
+        [one] => filter(sql, one),
+        _ => {
+            let (left, right) = terms.split_at(terms.len() / 2);
+            let left = joined(sql, left, op);
+            let right = joined(sql, right, op);
+            format!("({left} {op} {right})")
+        }
+    }
+}
+
+/// A filter as SQL. It recurses once per level of the plan, which the SOQL parser
+/// bounds (`MAX_NESTING`).
 fn filter(sql: &mut Sql, f: &Filter) -> String {
     match f {
-        Filter::And(a, b) => format!("({} AND {})", filter(sql, a), filter(sql, b)),
-        Filter::Or(a, b) => format!("({} OR {})", filter(sql, a), filter(sql, b)),
+        Filter::And(terms) => joined(sql, terms, "AND"),
+        Filter::Or(terms) => joined(sql, terms, "OR"),
         Filter::Not(a) => format!("(NOT {})", filter(sql, a)),
         Filter::IsNull(c) => format!("({} IS NULL)", column_expr(c, false)),
         Filter::Compare(c, op, v) => {

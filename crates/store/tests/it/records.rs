@@ -353,3 +353,43 @@ async fn soql_results_on_sqlite_are_as_specified_and_match_postgres() {
         pg.finish().await;
     }
 }
+
+store_test!(the_largest_filters_the_parser_accepts_run_on_either_backend);
+/// The widest chains, the longest IN list and the deepest nesting that the SOQL parser
+/// lets through all render to SQL each backend accepts, and select the right rows.
+async fn the_largest_filters_the_parser_accepts_run_on_either_backend(store: &Store) {
+    use soql::parser::{MAX_CONDITIONS, MAX_NESTING, MAX_VALUES};
+    let (org, schema) = seed(store).await;
+    let mut c = store.conn().await.unwrap();
+    let chain = |unit: &str, sep: &str, n: usize| vec![unit; n].join(sep);
+    let nested = (0..MAX_NESTING).fold("LastName = 'Zed'".to_owned(), |inner, _| {
+        format!("(LastName = 'nobody' OR {inner})")
+    });
+    let negated = format!("{}LastName != 'Zed'", "NOT ".repeat(MAX_NESTING - 1));
+    let cases = [
+        // No live contact has the e-mail address 'n' (and != keeps nulls).
+        (chain("Email != 'n'", " AND ", MAX_CONDITIONS), 35),
+        // Zed: contacts 4, 14, 24 and 34, none deleted.
+        (
+            format!(
+                "{} OR LastName = 'Zed'",
+                chain("Email = 'n'", " OR ", MAX_CONDITIONS - 1)
+            ),
+            4,
+        ),
+        // A score of 1.5: contacts 4, 13 and 22 (31 is deleted).
+        (
+            format!("Gator_Score__c IN ({}, 1.5)", chain("100", ",", MAX_VALUES - 1)),
+            3,
+        ),
+        (nested, 4),
+        (negated, 4),
+    ];
+    for (filter, expected) in cases {
+        let q = format!("SELECT Id FROM Contact WHERE {filter}");
+        let plan = soql::plan(&soql::parse(&q).unwrap(), &schema, t0()).unwrap();
+        let total = records::count(&mut c, &org, &plan, false).await.unwrap();
+        let rows = records::query(&mut c, &org, &plan, false, 0, 2000).await.unwrap();
+        assert_eq!((total, rows.len()), (expected, expected as usize), "{}…", &q[..80]);
+    }
+}
