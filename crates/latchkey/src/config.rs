@@ -26,6 +26,8 @@ pub struct Config {
     pub secrets: Secrets,
     /// Listener settings.
     pub server: Server,
+    /// Connection limits of every listener (the org server's and the hub's).
+    pub listener: Listener,
     /// Integration hub settings.
     pub hub: HubSettings,
 }
@@ -39,6 +41,7 @@ impl Default for Config {
             mail: Mail::default(),
             secrets: Secrets::default(),
             server: Server::default(),
+            listener: Listener::default(),
             hub: HubSettings::default(),
         }
     }
@@ -174,6 +177,45 @@ impl Default for Server {
             login_rate_per_minute: 600,
             public_url: String::new(),
             runtime_cpus: String::new(),
+        }
+    }
+}
+
+/// Connection limits of a listener.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Listener {
+    /// Seconds a client has for the TLS handshake and for each request's headers
+    /// (also how long a kept-alive HTTP/1.1 connection may wait for its next request).
+    pub header_read_timeout_secs: u64,
+    /// Seconds without a byte moving after which a connection is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Connections open at once from one client address.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for Listener {
+    fn default() -> Self {
+        let d = latchkey_web::listener::Limits::default();
+        Self {
+            header_read_timeout_secs: d.header_read_timeout.as_secs(),
+            idle_timeout_secs: d.idle_timeout.as_secs(),
+            max_connections: d.max_connections,
+            max_connections_per_address: d.max_per_address,
+        }
+    }
+}
+
+impl Listener {
+    /// The limits, each at least 1.
+    pub fn limits(&self) -> latchkey_web::listener::Limits {
+        latchkey_web::listener::Limits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+            max_per_address: self.max_connections_per_address.max(1),
         }
     }
 }

@@ -82,21 +82,35 @@ fn soap_envelope(username: &str, secret: &str) -> String {
 fn texts(xml: &str, names: &[&str]) -> Vec<Option<String>> {
     let mut out = vec![None; names.len()];
     let mut reader = quick_xml::Reader::from_str(xml);
-    let mut current: Option<usize> = None;
+    let mut current: Option<(usize, String)> = None;
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
                 let local = e.local_name();
-                current = names.iter().position(|n| n.as_bytes() == local.as_ref());
+                current = names
+                    .iter()
+                    .position(|n| *n == local.as_ref())
+                    .filter(|i| out[*i].is_none())
+                    .map(|i| (i, String::new()));
             }
             Ok(Event::Text(t)) => {
-                if let Some(i) = current.take() {
-                    if out[i].is_none() {
-                        out[i] = t.unescape().ok().map(|s| s.into_owned());
+                if let Some((_, text)) = current.as_mut() {
+                    text.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, text)) = current.as_mut() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => text.push(c),
+                        _ => text.push_str(quick_xml::escape::resolve_predefined_entity(&r).unwrap_or_default()),
                     }
                 }
             }
-            Ok(Event::End(_)) => current = None,
+            Ok(Event::End(_)) => {
+                if let Some((i, text)) = current.take() {
+                    out[i] = (!text.is_empty()).then_some(text);
+                }
+            }
             Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }

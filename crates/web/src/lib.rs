@@ -1,12 +1,15 @@
-//! What Latchkey's browser pages share — the org server's and the hub's: the layout
-//! (`templates/base.html`, which page crates reach through their `askama.toml`) and
-//! the one stylesheet, security headers, CSRF tokens, cookies, and rendering.
+//! What Latchkey's HTTP surfaces share — the org server's and the hub's: the
+//! [`listener`] every server serves through (connection limits, timeouts, HSTS), and for
+//! browser pages the layout (`templates/base.html`, which page crates reach through
+//! their `askama.toml`), the one stylesheet, security headers, CSRF tokens, cookies,
+//! and rendering.
 //!
 //! CSRF: a random `lk_csrf` cookie (HttpOnly, SameSite=Strict) and, in every form,
 //! its HMAC under a server-side key. A cross-site page can neither read the cookie nor
 //! compute the token, and a planted cookie is useless without the key.
 
 mod client_ip;
+pub mod listener;
 mod rate_limit;
 
 use askama::Template;

@@ -182,7 +182,16 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             tick,
             concurrency,
             listen,
-        } => run_connectors(&hub, ca, &tick, concurrency, listen).await?,
+        } => {
+            run_connectors(
+                &hub,
+                ca,
+                &tick,
+                concurrency,
+                listen.map(|a| (a, config.listener.limits())),
+            )
+            .await?
+        }
         HubCommand::RotateKey => unreachable!("handled above"),
     }
     Ok(())
@@ -228,13 +237,13 @@ async fn run_connectors(
     ca: Option<std::path::PathBuf>,
     tick: &str,
     concurrency: u16,
-    listen: Option<std::net::SocketAddr>,
+    listen: Option<(std::net::SocketAddr, latchkey_web::listener::Limits)>,
 ) -> Result<(), Failure> {
     let pem: Option<std::sync::Arc<[u8]>> = read_ca(ca.as_ref())
         .map_err(|e| usage(format!("reading the CA file: {e}")))?
         .map(Into::into);
     let server = match listen {
-        Some(addr) => {
+        Some((addr, limits)) => {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
@@ -245,13 +254,14 @@ async fn run_connectors(
                 ca: pem.clone(),
                 login_rate: latchkey_web::LoginRateLimit::per_minute(latchkey_hub::http::ui::LOGINS_PER_MINUTE),
                 base_url,
-            })
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-            Some(tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(super::serve::shutdown_signal())
-                    .await
-            }))
+            });
+            Some(tokio::spawn(latchkey_web::listener::serve(
+                listener,
+                None,
+                app,
+                limits,
+                super::serve::shutdown_signal(),
+            )))
         }
         None => None,
     };

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use axum_server::tls_rustls::RustlsConfig;
 use latchkey_org::http::{app, HttpState, LoginRateLimit};
 use latchkey_org::mail::delivery::Deliverer;
 use latchkey_org::webhooks::delivery::WebhookDeliverer;
@@ -89,32 +88,15 @@ pub async fn serve(
         login_rate: LoginRateLimit::per_minute(config.server.login_rate_per_minute),
         public_url: Some(public_url(config, scheme, addr)),
     });
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     println!("org server: {scheme}://{addr}");
-    match tls {
-        Some((cert, key)) => {
-            let rustls = RustlsConfig::from_config(tls::server_config(&cert, &key)?);
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(listener, rustls)
-                .context("TLS listener")?
-                .handle(handle)
-                .serve(service)
-                .await
-                .context("serving HTTPS")?;
-        }
-        None => {
-            let listener = tokio::net::TcpListener::from_std(listener).context("listener")?;
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving HTTP")?;
-        }
-    }
+    let acceptor = match tls {
+        Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(&cert, &key)?)),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::from_std(listener).context("listener")?;
+    latchkey_web::listener::serve(listener, acceptor, router, config.listener.limits(), shutdown_signal())
+        .await
+        .context("serving the org server")?;
     let _ = stop_tx.send(true);
     let _ = mail_worker.await;
     let _ = webhook_worker.await;

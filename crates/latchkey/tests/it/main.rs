@@ -5,6 +5,7 @@
 
 mod cli;
 mod client;
+mod connections;
 mod hub;
 mod hub_sync;
 mod jsforce;

@@ -23,7 +23,7 @@ use super::{base_url, valid_version, ClientIp, HttpState};
 use crate::login::{LoginOutcome, LoginRequest};
 use crate::sessions::SessionFor;
 
-const SOAP_ENV: &[u8] = b"http://schemas.xmlsoap.org/soap/envelope/";
+const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
 /// `INVALID_LOGIN`'s message.
 pub const INVALID_LOGIN_MESSAGE: &str = "Invalid username, password, security token; or user locked out.";
@@ -102,7 +102,7 @@ fn parse(body: &[u8]) -> Result<Parsed, Malformed> {
         match event {
             Event::DocType(_) => return Err(Malformed("DOCTYPE and entity declarations are not allowed".into())),
             Event::Start(e) => {
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let local = e.local_name().as_ref().to_owned();
                 let in_env = matches!(ns, ResolveResult::Bound(n) if n.as_ref() == SOAP_ENV);
                 if stack.is_empty() {
                     if !(in_env && local == "Envelope") {
@@ -117,18 +117,14 @@ fn parse(body: &[u8]) -> Result<Parsed, Malformed> {
                 text_buf.clear();
             }
             Event::Empty(e) => {
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let local = e.local_name().as_ref().to_owned();
                 if stack.len() == 2 && stack[1] == ("Body".to_owned(), true) && parsed.operation.is_none() {
                     parsed.operation = Some(local);
                 }
             }
-            Event::Text(t) => {
-                let unescaped = t
-                    .unescape()
-                    .map_err(|e| Malformed(format!("bad character reference: {e}")))?;
-                text_buf.push_str(&unescaped);
-            }
-            Event::CData(c) => text_buf.push_str(&String::from_utf8_lossy(&c)),
+            Event::Text(t) => text_buf.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) => text_buf.push_str(&reference(&r)?),
+            Event::CData(c) => text_buf.push_str(&c.xml10_content()),
             Event::End(_) => {
                 let Some((local, _)) = stack.pop() else {
                     return Err(Malformed("unbalanced XML".into()));
@@ -155,6 +151,19 @@ fn parse(body: &[u8]) -> Result<Parsed, Malformed> {
         return Err(Malformed("incomplete SOAP envelope".into()));
     }
     Ok(parsed)
+}
+
+/// What `&name;` or `&#…;` stands for: a character reference or one of XML's five
+/// predefined entities. Nothing else is declared (a DOCTYPE is refused).
+fn reference(r: &quick_xml::events::BytesRef<'_>) -> Result<String, Malformed> {
+    let bad = || Malformed(format!("bad character or entity reference: &{};", &**r));
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c.to_string()),
+        Ok(None) => quick_xml::escape::resolve_predefined_entity(r)
+            .map(str::to_owned)
+            .ok_or_else(bad),
+        Err(_) => Err(bad()),
+    }
 }
 
 fn xml(status: StatusCode, body: String) -> Response {
