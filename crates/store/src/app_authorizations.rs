@@ -80,6 +80,9 @@ pub async fn grant(
 
 /// Whether `user` authorised the app: `Some(by an administrator)`, or `None`.
 pub async fn find(conn: &mut Conn, client_id: &str, user: &UserId) -> Result<Option<bool>, StoreError> {
+    if crate::text::unstorable(client_id) {
+        return Ok(None);
+    }
     let row: Option<(i64,)> =
         sqlx::query_as("SELECT by_admin FROM app_authorizations WHERE client_id = $1 AND user_id = $2")
             .bind(client_id)

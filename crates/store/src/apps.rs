@@ -178,6 +178,9 @@ pub async fn insert(conn: &mut Conn, app: &ConnectedApp) -> Result<(), StoreErro
 
 /// The app with this consumer key.
 pub async fn find(conn: &mut Conn, client_id: &str) -> Result<Option<ConnectedApp>, StoreError> {
+    if crate::text::unstorable(client_id) {
+        return Ok(None);
+    }
     sqlx::query_as::<_, Row>(&format!("SELECT {COLUMNS} FROM connected_apps WHERE client_id = $1"))
         .bind(client_id)
         .fetch_optional(&mut *conn)
@@ -201,6 +204,9 @@ pub async fn for_org(conn: &mut Conn, org: &OrgId) -> Result<Vec<ConnectedApp>, 
 
 /// The org's app named `name`, if any.
 pub async fn find_by_name(conn: &mut Conn, org: &OrgId, name: &str) -> Result<Option<ConnectedApp>, StoreError> {
+    if crate::text::unstorable(name) {
+        return Ok(None);
+    }
     sqlx::query_as::<_, Row>(&format!(
         "SELECT {COLUMNS} FROM connected_apps WHERE org_id = $1 AND name = $2"
     ))

@@ -66,6 +66,9 @@ pub async fn insert(conn: &mut Conn, c: &Challenge, now: DateTime<Utc>) -> Resul
 
 /// The challenge `id`, if it exists.
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Challenge>, StoreError> {
+    if crate::text::unstorable(id) {
+        return Ok(None);
+    }
     let row: Option<Row> = sqlx::query_as(
         "SELECT id, user_id, code_digest, source_ip, expires_at, attempts, used_at FROM login_challenges WHERE id = $1",
     )

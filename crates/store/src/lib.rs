@@ -21,6 +21,7 @@ pub mod users;
 pub mod webhooks;
 
 mod kept;
+mod text;
 mod time;
 mod writer;
 

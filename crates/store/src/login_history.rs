@@ -104,14 +104,14 @@ pub(crate) fn json_rows(rows: &[&NewLogin]) -> Result<String, StoreError> {
                 LoginHistoryId::generate().as_str().to_owned(),
                 row.org_id.as_ref().map(OrgId::as_str),
                 row.user_id.as_ref().map(UserId::as_str),
-                row.username.trim().to_lowercase(),
+                crate::text::recordable(&row.username.trim().to_lowercase()).into_owned(),
                 row.login_time.timestamp_millis(),
                 &row.source_ip,
                 row.login_type,
                 row.status,
-                &row.application,
-                &row.api_type,
-                &row.api_version,
+                crate::text::recordable(&row.application),
+                crate::text::recordable(&row.api_type),
+                crate::text::recordable(&row.api_version),
             )
         })
         .collect();

@@ -147,6 +147,9 @@ const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
 
 /// The token with this digest issued to `client_id`: live, or replaced by rotation.
 pub async fn find(conn: &mut Conn, digest: &SecretDigest, client_id: &str) -> Result<Option<Redeemed>, StoreError> {
+    if crate::text::unstorable(client_id) {
+        return Ok(None);
+    }
     let Some(row) = sqlx::query_as::<_, Row>(
         "SELECT client_id, user_id, org_id, created_at, last_used_at, family, replaced_at FROM refresh_tokens \
          WHERE id_digest = $1 AND client_id = $2",

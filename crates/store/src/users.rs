@@ -169,6 +169,9 @@ pub async fn get(conn: &mut Conn, id: &UserId) -> Result<User, StoreError> {
 
 /// The user with `username` (case-insensitive), if any.
 pub async fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<User>, StoreError> {
+    if crate::text::unstorable(username) {
+        return Ok(None);
+    }
     sqlx::query_as::<_, UserRow>(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
         .bind(username.trim().to_lowercase())
         .fetch_optional(&mut *conn)

@@ -89,6 +89,9 @@ pub async fn for_org(conn: &mut Conn, org_id: &str) -> Result<Vec<Webhook>, Stor
 
 /// The endpoint `id`.
 pub async fn get(conn: &mut Conn, id: &str) -> Result<Option<Webhook>, StoreError> {
+    if crate::text::unstorable(id) {
+        return Ok(None);
+    }
     sqlx::query_as::<_, WebhookRow>(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)

@@ -29,6 +29,9 @@ pub enum RecordError {
     /// Not an e-mail address.
     #[error("{0}: invalid email address")]
     InvalidEmail(String),
+    /// Text holding a character no store keeps (U+0000).
+    #[error("{0}: the value contains a character that cannot be stored (U+0000)")]
+    Unstorable(String),
     /// A value of the right JSON type that does not parse (date, time).
     #[error("{0}: {1}")]
     InvalidValue(String, String),
@@ -66,6 +69,7 @@ impl RecordError {
             Self::NotWritable(_) => "INVALID_FIELD_FOR_INSERT_UPDATE",
             Self::StringTooLong { .. } => "STRING_TOO_LONG",
             Self::InvalidEmail(_) => "INVALID_EMAIL_ADDRESS",
+            Self::Unstorable(_) => "INVALID_FIELD",
             Self::InvalidValue(..) => "INVALID_TYPE_ON_FIELD_IN_RECORD",
             Self::MalformedId(..) => "MALFORMED_ID",
             Self::RequiredMissing(_) => "REQUIRED_FIELD_MISSING",
@@ -83,6 +87,7 @@ impl RecordError {
             Self::NotWritable(f)
             | Self::BadReference(f)
             | Self::InvalidEmail(f)
+            | Self::Unstorable(f)
             | Self::InvalidValue(f, _)
             | Self::MalformedId(f, _) => {
                 vec![f.clone()]

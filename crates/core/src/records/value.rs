@@ -93,6 +93,9 @@ impl Value {
         if s.is_empty() {
             return Ok(Self::Null);
         }
+        if s.contains('\0') {
+            return Err(RecordError::Unstorable(field.name.clone()));
+        }
         let chars = s.chars().count();
         if chars > field.length as usize {
             return Err(RecordError::StringTooLong {

@@ -531,6 +531,9 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
             format!("SOQL statements cannot be longer than {MAX_QUERY_LEN} characters."),
         ));
     }
+    if let Some(pos) = text.find('\0') {
+        return Err(malformed(pos, "unexpected character: U+0000"));
+    }
     let toks = lex(text)?;
     Parser {
         toks,

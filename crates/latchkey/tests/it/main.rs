@@ -19,4 +19,5 @@ mod simple_salesforce_records;
 mod smtp_sink;
 mod support;
 mod ui;
+mod unstorable;
 mod webhooks;

@@ -5,6 +5,7 @@
 mod identity;
 mod oauth;
 mod rate_limit;
+mod refusal;
 mod rest;
 mod soap;
 mod web;
@@ -54,7 +55,8 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
-/// The org server's router with its layers (request id → trace → timeout → body limit).
+/// The org server's router with its layers (request id → trace → refusals in the
+/// wire format → timeout → body limit → login rate limit).
 pub fn app(state: HttpState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -65,7 +67,7 @@ pub fn app(state: HttpState) -> Router {
         .merge(identity::router())
         .merge(rest::router(state.clone()))
         .merge(web::router())
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .fallback(refusal::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit_logins,
@@ -74,6 +76,10 @@ pub fn app(state: HttpState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refusal::in_wire_format,
         ))
         .layer(
             TraceLayer::new_for_http()

@@ -186,6 +186,17 @@ fn fault(api: Api, status: StatusCode, code: &str, message: &str, detail: &str) 
     )
 }
 
+/// A refusal made before the SOAP handler runs (see `refusal.rs`), in the namespace
+/// of the API the path names.
+pub(super) fn refusal_fault(path: &str, status: StatusCode, code: &str, message: &str) -> Response {
+    let api = if path.starts_with("/services/Soap/c/") {
+        Api::Enterprise
+    } else {
+        Api::Partner
+    };
+    fault(api, status, code, message, "UnexpectedErrorFault")
+}
+
 /// A request that is not a SOAP call we understand: HTTP 400, `soapenv:Client`.
 fn client_fault(message: &str) -> Response {
     xml(

@@ -198,7 +198,12 @@ async fn soap_bad_input_is_a_4xx_fault() {
             "INVALID_LOGIN",
         ),
         ("empty body", Body::empty(), StatusCode::BAD_REQUEST, "soapenv:Client"),
-        ("too large", Body::from(huge), StatusCode::PAYLOAD_TOO_LARGE, ""),
+        (
+            "too large",
+            Body::from(huge),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "<faultcode>sf:EXCEEDED_MAX_SIZE_REQUEST</faultcode>",
+        ),
     ];
     for (name, body, want, needle) in cases {
         let (status, _, text) = send(&router, soap_request("/services/Soap/u/59.0", body)).await;
@@ -824,4 +829,105 @@ async fn session_keys_follow_the_issue_time_and_older_ids_stay_valid() {
     assert!(stack.services.session(&legacy).await.unwrap().is_some(), "an older id");
     assert!(stack.services.end_session(&legacy).await.unwrap());
     assert!(stack.services.session(&legacy).await.unwrap().is_none());
+}
+
+/// A 10 MB body, with its length announced (`Content-Length`) or streamed (chunked).
+fn ten_megabytes(announced: bool, path: &str, content_type: &str, session: &str) -> Request<Body> {
+    let body = vec![b'a'; 10 * 1024 * 1024];
+    let mut req = Request::post(path)
+        .header(header::AUTHORIZATION, format!("Bearer {session}"))
+        .header(header::HOST, "acme.example:8443")
+        .header(header::CONTENT_TYPE, content_type)
+        .header("SOAPAction", "\"\"");
+    if announced {
+        req = req.header(header::CONTENT_LENGTH, body.len());
+        return req.body(Body::from(body)).unwrap();
+    }
+    let chunks = body
+        .chunks(64 * 1024)
+        .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+        .collect::<Vec<_>>();
+    req.body(Body::from_stream(futures_util::stream::iter(chunks))).unwrap()
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_in_each_surfaces_own_format() {
+    let (stack, router, _) = stack_with_token().await;
+    let user = stack.services.user(USER).await.unwrap();
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let issued = stack.services.issue_session(&user, &org, None, false).await.unwrap();
+    let session = issued.id.expose_secret().to_owned();
+    for announced in [true, false] {
+        let (status, content_type, body) = send(
+            &router,
+            ten_megabytes(announced, "/services/Soap/u/59.0", "text/xml", &session),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert!(content_type.starts_with("text/xml"), "{content_type}");
+        assert!(
+            body.contains("<faultcode>sf:EXCEEDED_MAX_SIZE_REQUEST</faultcode>"),
+            "{body}"
+        );
+        assert!(body.contains("urn:fault.partner.soap.sforce.com"), "{body}");
+
+        let (status, content_type, body) = send(
+            &router,
+            ten_megabytes(
+                announced,
+                "/services/data/v59.0/sobjects/Contact",
+                "application/json",
+                &session,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert_eq!(content_type, "application/json;charset=UTF-8");
+        let errors: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(errors[0]["errorCode"], "EXCEEDED_MAX_SIZE_REQUEST", "{body}");
+
+        let (status, content_type, body) = send(
+            &router,
+            ten_megabytes(
+                announced,
+                "/services/oauth2/token",
+                "application/x-www-form-urlencoded",
+                &session,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert!(content_type.starts_with("application/json"), "{content_type}");
+        let error: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"], "invalid_request", "{body}");
+        assert!(error["error_description"].as_str().unwrap().contains("64 KB"), "{body}");
+
+        let (status, content_type, body) = send(
+            &router,
+            ten_megabytes(announced, "/login", "application/x-www-form-urlencoded", &session),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        assert!(body.contains("<h1>Request too large</h1>"), "{body}");
+    }
+    // Paths nobody serves answer in their wire's format too.
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::HOST, "acme.example")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, content_type, body) = send(&router, get("/services/data/v59.0/bogus")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::NOT_FOUND, "application/json;charset=UTF-8")
+    );
+    assert!(body.contains("\"errorCode\":\"NOT_FOUND\""), "{body}");
+    let (status, content_type, body) = send(&router, get("/no-such-page")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        content_type.starts_with("text/html") && body.contains("Page not found"),
+        "{body}"
+    );
 }

@@ -225,6 +225,9 @@ pub async fn find_by(
     field: &Field,
     value: &Value,
 ) -> Result<Vec<String>, StoreError> {
+    if matches!(value, Value::Text(t) if crate::text::unstorable(t)) {
+        return Ok(Vec::new());
+    }
     let (col, p) = if field.field_type.folds_case() {
         (format!("LOWER({})", field.column), "LOWER($3)")
     } else {

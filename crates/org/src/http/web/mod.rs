@@ -32,6 +32,21 @@ pub(crate) fn is_login_surface(path: &str) -> bool {
     path == "/login" || path == "/verify" || path == "/forgot" || path.starts_with("/reset/")
 }
 
+/// A page that only says `text` under `title`.
+pub(super) fn message_page(
+    state: &HttpState,
+    status: axum::http::StatusCode,
+    title: &str,
+    text: &str,
+) -> axum::response::Response {
+    let page = pages::Message {
+        product: &state.services.mail.product,
+        title,
+        text,
+    };
+    pages::render(&page, status)
+}
+
 /// The UI's routes.
 pub(super) fn router() -> Router<HttpState> {
     Router::new()
