@@ -200,10 +200,13 @@ impl Store {
                             // temp_store: a multi-row INSERT in a transaction keeps a
                             // statement journal, which past 64 KiB spilled to a temporary
                             // file created and deleted on every group commit.
+                            // secure_delete: content deleted or blanked (a sent mail's
+                            // body, with the token in it) is overwritten with zeros, not
+                            // left on a free page.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
                                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000; \
-                                 PRAGMA temp_store = MEMORY;",
+                                 PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON;",
                             )
                             .await?;
                         }
@@ -286,6 +289,18 @@ impl Store {
     /// every connection returned to its pool. [`Kept::discard`] it after an error.
     pub async fn kept(&self) -> Result<Kept, StoreError> {
         self.kept.take().await
+    }
+
+    /// Makes content just deleted or blanked unrecoverable from the files. On SQLite
+    /// (which zeroes it in the database file) the write-ahead log still holds the pages
+    /// as they were, so it is checkpointed and truncated; waits for readers at most the
+    /// busy timeout, then leaves the rest to the next call. PostgreSQL: nothing.
+    pub async fn forget_cleared(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            let mut conn = self.conn().await?;
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        }
+        Ok(())
     }
 
     /// Closes the pool, waiting for connections to be returned.

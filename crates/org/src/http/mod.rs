@@ -84,8 +84,9 @@ pub fn app(state: HttpState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
-                    // The path only: query strings may carry tokens.
-                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                    // The route, never the path: paths and query strings carry secrets
+                    // (a password-reset link's token).
+                    tracing::info_span!("http", method = %req.method(), route = route_of(req))
                 })
                 // A SOAP fault is HTTP 500 by protocol, not a server failure; handlers log real ones.
                 .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
@@ -93,6 +94,13 @@ pub fn app(state: HttpState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
         .with_state(state)
+}
+
+/// The route template a request matched (`/reset/{token}`), for logs.
+pub(crate) fn route_of<B>(req: &axum::http::Request<B>) -> &str {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", axum::extract::MatchedPath::as_str)
 }
 
 /// Prometheus text: how much argon2 work this process has done. (Counts only, no

@@ -31,6 +31,6 @@ pub async fn limit_logins(
     let Some(wait) = limit.check(ip) else {
         return next.run(req).await;
     };
-    tracing::warn!(%ip, path = %path, retry_after = wait, "login rate limit exceeded");
+    tracing::warn!(%ip, route = super::route_of(&req), retry_after = wait, "login rate limit exceeded");
     Refusal::RateLimited(wait).respond(&state, Wire::of(&path), &path)
 }

@@ -179,6 +179,10 @@ impl Deliverer {
                 outbox::lease_due(&mut conn, now, LEASE, 20).await?
             };
             if batch.is_empty() {
+                if report.sent + report.failed > 0 {
+                    // Bodies were blanked: get the secrets in them out of the files.
+                    self.services.store.forget_cleared().await?;
+                }
                 return Ok(report);
             }
             for mail in batch {
