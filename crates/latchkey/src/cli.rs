@@ -270,6 +270,23 @@ pub enum HubUserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Set a hub user's password (read from standard input); ends the user's sessions.
+    SetPassword {
+        /// Workspace name.
+        workspace: String,
+        /// E-mail address (the login name).
+        email: String,
+        /// Read the password from standard input (required; passwords never go in argv).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// End every session of a hub user (a lost laptop, a copied cookie).
+    EndSessions {
+        /// Workspace name.
+        workspace: String,
+        /// E-mail address (the login name).
+        email: String,
+    },
 }
 
 /// `latchkey hub connector …`

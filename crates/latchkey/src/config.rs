@@ -164,6 +164,9 @@ pub struct Server {
     /// mail; empty means the listener's own URL. Never taken from a request's Host
     /// header, which a sender of "forgot password" requests controls.
     pub public_url: String,
+    /// Who may read `/metrics`: `off`, `loopback` (clients on this machine) or
+    /// `token` (a bearer token from `LATCHKEY_METRICS_TOKEN` or its `_FILE`).
+    pub metrics: MetricsSetting,
     /// The CPUs the server's own threads run on (`"1"`, `"0-3"`; Linux), hashing
     /// keeping every core; empty: all (see `cpus.rs`).
     pub runtime_cpus: String,
@@ -176,8 +179,40 @@ impl Default for Server {
             tls_key: String::new(),
             login_rate_per_minute: 600,
             public_url: String::new(),
+            metrics: MetricsSetting::Loopback,
             runtime_cpus: String::new(),
         }
+    }
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsSetting {
+    /// Nobody: `/metrics` answers 404.
+    Off,
+    /// Clients connecting from the loopback interface.
+    Loopback,
+    /// Requests bearing `LATCHKEY_METRICS_TOKEN`.
+    Token,
+}
+
+impl Config {
+    /// The `/metrics` access the server enforces; `token` without a token is an error.
+    pub fn metrics_access(&self) -> anyhow::Result<latchkey_org::http::MetricsAccess> {
+        use latchkey_org::http::MetricsAccess;
+        Ok(match self.server.metrics {
+            MetricsSetting::Off => MetricsAccess::Off,
+            MetricsSetting::Loopback => MetricsAccess::Loopback,
+            MetricsSetting::Token => match env_secret("LATCHKEY_METRICS_TOKEN")? {
+                Some(token) if !secrecy::ExposeSecret::expose_secret(&token).trim().is_empty() => {
+                    MetricsAccess::Bearer(SecretString::from(
+                        secrecy::ExposeSecret::expose_secret(&token).trim().to_owned(),
+                    ))
+                }
+                _ => bail!("[server] metrics = \"token\" needs LATCHKEY_METRICS_TOKEN or LATCHKEY_METRICS_TOKEN_FILE"),
+            },
+        })
     }
 }
 

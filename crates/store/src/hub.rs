@@ -536,6 +536,16 @@ pub async fn user_by_email(conn: &mut Conn, workspace_id: &str, email: &str) -> 
     .await?)
 }
 
+/// Replaces the password hash of hub user `id`; whether the user exists.
+pub async fn set_user_password(conn: &mut Conn, id: &str, password_hash: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE hub_users SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// The hub user `id`.
 pub async fn user(conn: &mut Conn, id: &str) -> Result<Option<HubUser>, StoreError> {
     Ok(

@@ -9,6 +9,7 @@ pub mod authorization_codes;
 pub mod challenges;
 pub mod epoch;
 pub mod hub;
+pub mod hub_sessions;
 pub mod hub_sync;
 pub mod login_history;
 pub mod orgs;

@@ -3,7 +3,8 @@
 //! a chart of the last runs, Change State, Test Connection), **Data Source
 //! Properties** and **Tools → Integration → Security** — the same credential record,
 //! so new secrets are typed once. Hub users log in with their workspace, e-mail and
-//! password; the session is a signed cookie (HttpOnly, SameSite=Lax, 12 hours).
+//! password; the session lives in the store for 12 hours and its random id in a
+//! signed cookie (HttpOnly, SameSite=Lax, Secure when the hub's URL is https://).
 
 use std::sync::Arc;
 
@@ -12,9 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{CookieJar, Key, SameSite, SignedCookieJar};
-use chrono::DateTime;
 use latchkey_web::{render, status_for, ClientIp, Csrf, LoginRateLimit};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::pages::{self, ConnectorCard, RunBar, PRODUCT};
@@ -47,7 +47,13 @@ pub struct Web {
 impl Web {
     /// The pages' CSRF tokens.
     pub(super) fn csrf(&self) -> Csrf {
-        Csrf::new(web_key(&self.hub, "csrf"), false)
+        Csrf::new(web_key(&self.hub, "csrf"), self.secure())
+    }
+
+    /// Whether browsers reach the hub over TLS (its URL is https://), so cookies are
+    /// `Secure`.
+    pub(super) fn secure(&self) -> bool {
+        self.base_url.starts_with("https://")
     }
 
     /// The callback URL a connected app must register for "Connect with OAuth".
@@ -90,13 +96,8 @@ pub(super) struct SignedIn {
 }
 
 async fn signed_in(web: &Web, jar: &SignedCookieJar) -> Option<SignedIn> {
-    let value = jar.get(SESSION)?.value().to_owned();
-    let (id, until) = value.split_once('.')?;
-    let until = DateTime::from_timestamp(until.parse().ok()?, 0)?;
-    if until <= web.hub.clock.now() {
-        return None;
-    }
-    let user = web.hub.user_by_id(id).await.ok()??;
+    let id = jar.get(SESSION)?.value().to_owned();
+    let user = web.hub.session_user(&id).await.ok()??;
     let workspace = web.hub.workspace_by_id(&user.workspace_id).await.ok()?.name;
     Some(SignedIn { workspace })
 }
@@ -190,13 +191,18 @@ pub(super) async fn login(
     }
     let password = SecretString::from(form.password);
     match web.hub.authenticate(&form.workspace, &form.email, &password).await {
-        Ok(Some(user)) => {
-            let until = web.hub.clock.now() + chrono::Duration::hours(SESSION_HOURS);
-            let value = format!("{}.{}", user.id, until.timestamp());
-            let signed = signed.add(latchkey_web::cookie(false, SESSION, value, SameSite::Lax));
-            tracing::info!(user = %user.id, "hub login");
-            (signed, Redirect::to("/data-sync")).into_response()
-        }
+        Ok(Some(user)) => match web
+            .hub
+            .start_session(&user, chrono::Duration::hours(SESSION_HOURS))
+            .await
+        {
+            Ok(id) => {
+                let cookie = latchkey_web::cookie(web.secure(), SESSION, id.expose_secret().to_owned(), SameSite::Lax);
+                tracing::info!(user = %user.id, "hub login");
+                (signed.add(cookie), Redirect::to("/data-sync")).into_response()
+            }
+            Err(e) => failure(&e),
+        },
         Ok(None) => login_page(
             &web,
             jar,
@@ -224,6 +230,11 @@ pub(super) async fn logout(
 ) -> Response {
     if !csrf(&web).check(&jar, &form.csrf) {
         return expired_form();
+    }
+    if let Some(id) = signed.get(SESSION) {
+        if let Err(e) = web.hub.end_session(id.value()).await {
+            return failure(&e);
+        }
     }
     (signed.remove(latchkey_web::removal(SESSION)), Redirect::to("/")).into_response()
 }

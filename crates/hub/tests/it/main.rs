@@ -129,6 +129,7 @@ async fn org_behind(dir: &std::path::Path, faults: Arc<Faults>) -> (String, Serv
         scheme: "http",
         login_rate: None,
         public_url: None,
+        metrics: Default::default(),
     })
     .layer(axum::middleware::from_fn_with_state(faults, inject));
     tokio::spawn(
@@ -680,4 +681,130 @@ async fn hub_logins_are_limited_per_address() {
     let statuses: Vec<&str> = answers.iter().map(|r| r.split_whitespace().nth(1).unwrap()).collect();
     assert_eq!(statuses, ["403", "403", "403", "429"], "no token, then over the limit");
     assert!(answers[3].to_lowercase().contains("retry-after:"), "{}", answers[3]);
+}
+
+/// The hub's pages in process, as a browser that keeps its cookies.
+struct Browser {
+    app: axum::Router,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    /// Sends a request with the browser's cookies; keeps what it sets. Returns the
+    /// status, the `Set-Cookie` headers and the body.
+    async fn send(&mut self, method: &str, path: &str, form: Option<String>) -> (u16, Vec<String>, String) {
+        use tower::ServiceExt;
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut req = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("cookie", cookie);
+        if form.is_some() {
+            req = req.header("content-type", "application/x-www-form-urlencoded");
+        }
+        let req = req.body(axum::body::Body::from(form.unwrap_or_default())).unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let set: Vec<String> = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        for c in &set {
+            let (name, value) = c.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookies.insert(name.to_owned(), value.to_owned());
+        }
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        (status, set, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// The CSRF token of the page at `path`.
+    async fn csrf(&mut self, path: &str) -> String {
+        let (_, _, page) = self.send("GET", path, None).await;
+        let marker = "name=\"_csrf\" value=\"";
+        let start = page.find(marker).expect("a form") + marker.len();
+        page[start..start + page[start..].find('"').unwrap()].to_owned()
+    }
+
+    async fn log_in(&mut self, password: &str) -> Vec<String> {
+        let csrf = self.csrf("/").await;
+        let form = format!("workspace=GatorMail&email=owner%40gatormail.test&password={password}&_csrf={csrf}");
+        let (status, set, body) = self.send("POST", "/login", Some(form)).await;
+        assert_eq!(status, 303, "{body}");
+        set
+    }
+
+    /// Whether the Data Sync page opens (else the browser is sent to log in).
+    async fn signed_in(&mut self) -> bool {
+        self.send("GET", "/data-sync", None).await.0 == 200
+    }
+}
+
+/// A hub login is a server-side session: a cookie saved before Log Out, a password
+/// change or an owner's "end sessions" is refused after it; over https the cookie is
+/// Secure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_sessions_end_at_log_out_at_a_password_change_and_when_ended() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = hub(hub_dir.path(), "http://127.0.0.1:9", "pull").await;
+    let first = SecretString::from("a-long-hub-password");
+    hub.create_user("GatorMail", "owner@gatormail.test", "owner", &first)
+        .await
+        .unwrap();
+    let app = latchkey_hub::http::router(latchkey_hub::http::ui::Web {
+        hub: hub.clone(),
+        ca: None,
+        login_rate: None,
+        base_url: "https://hub.example".into(),
+    });
+    let mut browser = Browser {
+        app,
+        cookies: BTreeMap::new(),
+    };
+
+    let set = browser.log_in("a-long-hub-password").await;
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("hub_session="))
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("Secure"), "{session}");
+    assert!(browser.signed_in().await);
+    let saved = browser.cookies.clone();
+    let csrf = browser.csrf("/data-sync").await;
+    assert_eq!(
+        browser.send("POST", "/logout", Some(format!("_csrf={csrf}"))).await.0,
+        303
+    );
+    assert!(!browser.signed_in().await, "logged out");
+    browser.cookies = saved;
+    assert!(!browser.signed_in().await, "the cookie saved before Log Out is refused");
+
+    browser.log_in("a-long-hub-password").await;
+    assert!(browser.signed_in().await);
+    let ended = hub
+        .set_user_password(
+            "GatorMail",
+            "owner@gatormail.test",
+            &SecretString::from("a-new-hub-password"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    assert!(!browser.signed_in().await, "a password change ends the session");
+
+    browser.log_in("a-new-hub-password").await;
+    assert!(browser.signed_in().await);
+    assert_eq!(
+        hub.end_user_sessions("GatorMail", "owner@gatormail.test")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!browser.signed_in().await, "ended by an owner");
 }

@@ -476,6 +476,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         scheme: "http",
         login_rate: None,
         public_url: None,
+        metrics: Default::default(),
     });
     let server =
         tokio::spawn(

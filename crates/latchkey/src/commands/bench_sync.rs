@@ -167,6 +167,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
         scheme: "http",
         login_rate: None,
         public_url: None,
+        metrics: Default::default(),
     });
     let server =
         tokio::spawn(

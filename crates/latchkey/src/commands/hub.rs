@@ -176,6 +176,15 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             let password = super::read_password_stdin()?;
             println!("{}", hub.create_user(&workspace, &email, &role, &password).await?);
         }
+        HubCommand::User(HubUserCommand::SetPassword { workspace, email, .. }) => {
+            let password = super::read_password_stdin()?;
+            let ended = hub.set_user_password(&workspace, &email, &password).await?;
+            println!("password set; {}", sessions_ended(ended));
+        }
+        HubCommand::User(HubUserCommand::EndSessions { workspace, email }) => {
+            let ended = hub.end_user_sessions(&workspace, &email).await?;
+            println!("{}", sessions_ended(ended));
+        }
         HubCommand::Contacts(cmd) => super::hub_contacts::run(cmd, &hub).await?,
         HubCommand::Run {
             ca,
@@ -211,6 +220,11 @@ fn guard_failure(e: GuardError) -> Failure {
         GuardError::Hub(e) => e.into(),
         GuardError::Transient(_) | GuardError::Waiting => Failure::Internal(e.into()),
     }
+}
+
+/// "1 session ended", "3 sessions ended".
+fn sessions_ended(n: u64) -> String {
+    format!("{n} session{} ended", if n == 1 { "" } else { "s" })
 }
 
 /// `60s`, `5m`, `1h` (or plain seconds) in seconds.

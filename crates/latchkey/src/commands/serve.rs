@@ -87,6 +87,7 @@ pub async fn serve(
         scheme,
         login_rate: LoginRateLimit::per_minute(config.server.login_rate_per_minute),
         public_url: Some(public_url(config, scheme, addr)),
+        metrics: config.metrics_access()?,
     });
     println!("org server: {scheme}://{addr}");
     let acceptor = match tls {

@@ -44,6 +44,41 @@ pub struct HttpState {
     /// The URL links in mail point at (`None`: this request's scheme and Host, for
     /// tests only: a Host header is the requester's to choose).
     pub public_url: Option<String>,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics`: nobody, clients on the loopback interface (a scraper
+/// beside the server), or whoever sends the bearer token.
+#[derive(Clone, Default)]
+pub enum MetricsAccess {
+    /// `/metrics` does not exist.
+    Off,
+    /// Only clients connecting from 127.0.0.0/8 or ::1.
+    #[default]
+    Loopback,
+    /// Only requests with `Authorization: Bearer <token>`.
+    Bearer(secrecy::SecretString),
+}
+
+impl MetricsAccess {
+    /// `None` when the request may read the metrics, else the status to answer.
+    fn refusal(&self, ip: std::net::IpAddr, headers: &axum::http::HeaderMap) -> Option<StatusCode> {
+        match self {
+            Self::Off => Some(StatusCode::NOT_FOUND),
+            Self::Loopback => (!ip.is_loopback()).then_some(StatusCode::FORBIDDEN),
+            Self::Bearer(token) => {
+                let sent = headers
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .unwrap_or_default();
+                let expected = token.expose_secret().as_bytes();
+                let matched: bool = subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), expected).into();
+                (!matched || expected.is_empty()).then_some(StatusCode::UNAUTHORIZED)
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -104,8 +139,22 @@ pub(crate) fn route_of<B>(req: &axum::http::Request<B>) -> &str {
 }
 
 /// Prometheus text: how much argon2 work this process has done. (Counts only, no
-/// names; the login-throughput benchmark and the lockout test read it.)
-async fn metrics(axum::extract::State(state): axum::extract::State<HttpState>) -> impl axum::response::IntoResponse {
+/// names; the login-throughput benchmark and the lockout test read it.) Who may read
+/// it is [`HttpState::metrics`]'s to say.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<HttpState>,
+    ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(status) = state.metrics.refusal(ip, &headers) {
+        return (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "metrics are not available to this client\n",
+        )
+            .into_response();
+    }
     let c = state.services.hasher.counts();
     let body = format!(
         "# TYPE latchkey_password_hashes_total counter\nlatchkey_password_hashes_total {}\n\
@@ -113,7 +162,7 @@ async fn metrics(axum::extract::State(state): axum::extract::State<HttpState>) -
          # TYPE latchkey_dummy_verifications_total counter\nlatchkey_dummy_verifications_total {}\n",
         c.hashes, c.verifications, c.dummies
     );
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// The externally visible base URL (`scheme://host[:port]`) of this request.

@@ -31,6 +31,7 @@ pub(crate) async fn stack_with_token() -> (Stack, Router, String) {
         scheme: "https",
         login_rate: None,
         public_url: None,
+        metrics: Default::default(),
     });
     (stack, router, token)
 }
@@ -654,6 +655,7 @@ async fn login_attempts_over_the_rate_limit_get_429_in_the_wire_format() {
         scheme: "https",
         login_rate: latchkey_org::http::LoginRateLimit::per_minute(2),
         public_url: None,
+        metrics: Default::default(),
     });
     for n in 0..2 {
         let (status, _, _) = send(
@@ -930,4 +932,51 @@ async fn oversized_bodies_are_refused_in_each_surfaces_own_format() {
         content_type.starts_with("text/html") && body.contains("Page not found"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn metrics_are_off_loopback_only_or_behind_a_bearer_token() {
+    use latchkey_org::http::MetricsAccess;
+    let (stack, _, _) = stack_with_token().await;
+    let router = |metrics| {
+        app(HttpState {
+            services: std::sync::Arc::new(stack.services.clone()),
+            scheme: "https",
+            login_rate: None,
+            public_url: None,
+            metrics,
+        })
+    };
+    let scrape = |from: &str, token: Option<&str>| {
+        let mut req = Request::get("/metrics").header(header::HOST, "acme.example");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        let peer: std::net::SocketAddr = format!("{from}:40000").parse().unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        req
+    };
+    let loopback = router(MetricsAccess::Loopback);
+    let (status, _, body) = send(&loopback, scrape("127.0.0.1", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("latchkey_password_verifications_total"), "{body}");
+    assert_eq!(
+        send(&loopback, scrape("192.0.2.7", None)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let off = router(MetricsAccess::Off);
+    assert_eq!(send(&off, scrape("127.0.0.1", None)).await.0, StatusCode::NOT_FOUND);
+    let bearer = router(MetricsAccess::Bearer(SecretString::from("scrape-me-0123456789")));
+    assert_eq!(
+        send(&bearer, scrape("192.0.2.7", None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&bearer, scrape("192.0.2.7", Some("wrong"))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _, body) = send(&bearer, scrape("192.0.2.7", Some("scrape-me-0123456789"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("latchkey_password_hashes_total"), "{body}");
 }

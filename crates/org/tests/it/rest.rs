@@ -48,6 +48,7 @@ impl Api {
             scheme: "https",
             login_rate: None,
             public_url: None,
+            metrics: Default::default(),
         });
         Self {
             stack,

@@ -66,6 +66,7 @@ async fn org() -> Org {
         scheme: "http",
         login_rate: None,
         public_url: None,
+        metrics: Default::default(),
     });
     tokio::spawn(
         async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await },
