@@ -1,4 +1,4 @@
-//! TLS: the server's rustls configuration (ring provider), the demo's self-signed CA
+//! TLS: the server's rustls configuration (aws-lc-rs provider), the demo's self-signed CA
 //! and server certificate, and a client configuration trusting a CA file (healthcheck).
 
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A server configuration from PEM files (certificate chain, private key).

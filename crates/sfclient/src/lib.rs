@@ -78,7 +78,7 @@ impl Page {
 /// and `root_ca_pem` trusted besides the web's roots.
 pub fn http_client(root_ca_pem: Option<&[u8]>) -> Result<reqwest::Client, Error> {
     // Several crates may race to install the process-wide provider; any ring one will do.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         .timeout(DEFAULT_TIMEOUT)

@@ -478,10 +478,14 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         public_url: None,
         metrics: Default::default(),
     });
-    let server =
-        tokio::spawn(
-            async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await },
-        );
+    // The production listener, with the production limits.
+    let server = tokio::spawn(latchkey_web::listener::serve(
+        listener,
+        None,
+        router,
+        latchkey_web::listener::Limits::default(),
+        std::future::pending(),
+    ));
 
     let cs = client_secret.expose_secret();
     let password_grant = form_request(

@@ -8,7 +8,6 @@
 //! after 10 contacts changed in the org, with the records it read. Each figure is the
 //! median of several runs; org and hub keep separate databases, as separate systems do.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -169,10 +168,14 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
         public_url: None,
         metrics: Default::default(),
     });
-    let server =
-        tokio::spawn(
-            async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await },
-        );
+    // The production listener, with the production limits.
+    let server = tokio::spawn(latchkey_web::listener::serve(
+        listener,
+        None,
+        router,
+        latchkey_web::listener::Limits::default(),
+        std::future::pending(),
+    ));
     config.data_dir = dir.clone();
 
     // (a) The peer: the same pages, read and dropped.

@@ -59,7 +59,10 @@ fn get(path: &str) -> String {
 
 /// Holds `HELD` half-sent connections open against `url` and checks that each of
 /// `requests` from another address is answered within a second with `expect(answer)`.
-fn starve_nobody(cli: &Cli, url: &str, requests: &[(String, fn(&str) -> bool)]) {
+/// A whole request and what its answer must satisfy.
+type Probe = (String, fn(&str) -> bool);
+
+fn starve_nobody(cli: &Cli, url: &str, requests: &[Probe]) {
     let addr = addr_of(url);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

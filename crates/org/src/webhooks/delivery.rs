@@ -43,7 +43,7 @@ pub struct WebhookDeliverer {
 impl WebhookDeliverer {
     /// A deliverer; `root_ca_pem` adds a CA to trust for https:// endpoints.
     pub fn new(services: Services, root_ca_pem: Option<&[u8]>) -> Result<Self, AccountError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .timeout(TIMEOUT)
