@@ -96,8 +96,8 @@ impl DecisionCache {
 
     /// Reads the change epoch with `read` when [`POLL`] has passed since the last
     /// read (one caller does; the others go on meanwhile), and forgets everything
-    /// when it moved.
-    pub async fn poll<F, Fut>(&self, read: F) -> Result<(), AccountError>
+    /// when it moved; `true` then.
+    pub async fn poll<F, Fut>(&self, read: F) -> Result<bool, AccountError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<i64, AccountError>>,
@@ -111,13 +111,14 @@ impl DecisionCache {
                 .compare_exchange(last, now.max(last + 1), Ordering::AcqRel, Ordering::Acquire)
                 .is_err()
         {
-            return Ok(());
+            return Ok(false);
         }
         let epoch = read().await?;
-        if self.epoch.swap(epoch, Ordering::AcqRel) != epoch {
+        let moved = self.epoch.swap(epoch, Ordering::AcqRel) != epoch;
+        if moved {
             self.invalidate();
         }
-        Ok(())
+        Ok(moved)
     }
 
     async fn through<K, V, F, Fut>(&self, cache: &Cache<K, V>, key: K, load: F) -> Result<V, AccountError>
@@ -238,15 +239,22 @@ impl DecisionCache {
 }
 
 impl crate::Services {
-    /// Reads the change epoch if due (see [`DecisionCache::poll`]).
+    /// Reads the change epoch if due (see [`DecisionCache::poll`]); a moved epoch
+    /// also empties the cache of checked sessions, so a revocation made elsewhere ends
+    /// them here within [`POLL`].
     pub(crate) async fn poll_decisions(&self) -> Result<(), AccountError> {
-        self.caches
+        let moved = self
+            .caches
             .decisions
             .poll(|| async {
                 let mut conn = self.store.conn().await?;
                 Ok(latchkey_store::epoch::current(&mut conn).await?)
             })
-            .await
+            .await?;
+        if moved {
+            self.caches.sessions.forget_all();
+        }
+        Ok(())
     }
 
     /// The connected app with this consumer key, through the cache.

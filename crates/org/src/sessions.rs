@@ -165,6 +165,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         let n = sessions::delete_for_user(&mut tx, &user.id).await?;
         let tokens = refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
+        latchkey_store::epoch::advance(&mut tx).await?;
         latchkey_store::commit(tx).await?;
         self.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, sessions = n, refresh_tokens = tokens, "sessions revoked");
@@ -183,6 +184,9 @@ impl Services {
         let mut conn = self.store.conn().await?;
         self.caches.sessions.forget(digest);
         let ended = sessions::delete_for_user_by_digest(&mut conn, &user.id, digest).await?;
+        if ended {
+            latchkey_store::epoch::advance(&mut conn).await?;
+        }
         tracing::info!(user_id = %user.id, ended, "session revoked by its user");
         Ok(ended)
     }

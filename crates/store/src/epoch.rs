@@ -4,6 +4,15 @@
 
 use crate::{Conn, StoreError};
 
+/// Moves the epoch by hand, for a change no trigger sees (sessions revoked: servers
+/// that cache checked sessions then forget them).
+pub async fn advance(conn: &mut Conn) -> Result<(), StoreError> {
+    sqlx::query("UPDATE change_epoch SET value = value + 1 WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// The current epoch.
 pub async fn current(conn: &mut Conn) -> Result<i64, StoreError> {
     let (value,): (i64,) = sqlx::query_as("SELECT value FROM change_epoch WHERE id = 1")

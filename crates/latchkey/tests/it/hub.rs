@@ -1043,6 +1043,9 @@ fn a_revoked_refresh_token_suspends_like_a_rejected_password() {
     contacts_synced_once(&hub);
 
     org.ok(&["org", "user", "revoke-sessions", USER], None);
+    // A revocation made by another process reaches the server's caches within one
+    // poll of the change epoch.
+    std::thread::sleep(latchkey_org::decisions::POLL * 2);
     let refused = hub.run(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("invalid_grant"), "{}", refused.stderr);

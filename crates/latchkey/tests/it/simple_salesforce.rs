@@ -95,9 +95,52 @@ fn simple_salesforce_over_tls_against_the_demo() {
     );
     assert_eq!(oauth["ok"], true, "{oauth}");
 
+    let health = https_get(host, &ca, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(
+        health
+            .to_lowercase()
+            .contains("strict-transport-security: max-age=31536000; includesubdomains"),
+        "HSTS over TLS: {health}"
+    );
+
     let untrusted = simple_salesforce_as("soap", &demo.url, user, None, &format!("{password}\n{token}\n"));
     assert_eq!(
         untrusted["code"], "SSL",
         "without the CA the certificate is refused: {untrusted}"
     );
+}
+
+/// GETs `path` from `host` (`127.0.0.1:PORT`) over TLS trusting the CA in `ca`; the
+/// whole response.
+fn https_get(host: &str, ca: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        let _ = tls.read_to_end(&mut response).await;
+        String::from_utf8_lossy(&response).into_owned()
+    })
 }

@@ -574,3 +574,21 @@ async fn locators_are_sealed_to_their_caller_and_cannot_be_rewritten() {
         (StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR")
     );
 }
+
+/// A session revoked through another server (its own caches, the same database) stops
+/// working here within one poll of the change epoch, not only after the session
+/// cache's recheck time.
+#[tokio::test]
+async fn sessions_revoked_elsewhere_end_within_one_epoch_poll() {
+    let api = Api::new().await;
+    let (status, _) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
+    assert_eq!(status, StatusCode::OK, "checked and cached here");
+    let elsewhere = latchkey_org::Services {
+        caches: Default::default(),
+        ..api.stack.services.clone()
+    };
+    elsewhere.revoke_sessions(USER).await.unwrap();
+    tokio::time::sleep(latchkey_org::decisions::POLL * 2).await;
+    let (status, body) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));
+}
