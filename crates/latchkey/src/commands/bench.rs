@@ -478,14 +478,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         public_url: None,
         metrics: Default::default(),
     });
-    // The production listener, with the production limits.
-    let server = tokio::spawn(latchkey_web::listener::serve(
-        listener,
-        None,
-        router,
-        latchkey_web::listener::Limits::default(),
-        std::future::pending(),
-    ));
+    let server = serve_in_background(listener, router);
 
     let cs = client_secret.expose_secret();
     let password_grant = form_request(
@@ -673,6 +666,21 @@ pub(super) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// Serves `router` on `listener` in a task, through the production listener with the
+/// production limits, until the task is aborted.
+pub(super) fn serve_in_background(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    tokio::spawn(latchkey_web::listener::serve(
+        listener,
+        None,
+        router,
+        latchkey_web::listener::Limits::default(),
+        std::future::pending(),
+    ))
 }
 
 #[cfg(test)]

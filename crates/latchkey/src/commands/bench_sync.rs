@@ -168,14 +168,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
         public_url: None,
         metrics: Default::default(),
     });
-    // The production listener, with the production limits.
-    let server = tokio::spawn(latchkey_web::listener::serve(
-        listener,
-        None,
-        router,
-        latchkey_web::listener::Limits::default(),
-        std::future::pending(),
-    ));
+    let server = super::bench::serve_in_background(listener, router);
     config.data_dir = dir.clone();
 
     // (a) The peer: the same pages, read and dropped.

@@ -168,23 +168,10 @@ fn parallel_wrong_passwords_lock_at_five_on_sqlite() {
 #[cfg(pg_tests)]
 #[test]
 fn parallel_wrong_passwords_lock_at_five_across_two_servers_on_postgres() {
-    let base = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect("LATCHKEY_TEST_POSTGRES_URL");
-    let schema = format!("lk_cli_{}", std::process::id());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let store = rt.block_on(async {
-        let mut options = latchkey_store::StoreOptions::new(base.clone());
-        options.pg_schema = Some(schema.clone());
-        latchkey_store::Store::open(&options).await.expect("schema")
-    });
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let mut cli = Cli::new();
-    cli.database_url = Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"));
+    let (schema, cli) = crate::support::PgSchema::cli("lk_cli");
     seed(&cli);
     let servers = [cli.serve(), cli.serve()];
     run_scenario(&cli, &servers);
     drop(servers);
-    rt.block_on(async { store.drop_schema(&schema).await.expect("drop schema") });
+    schema.drop_now();
 }

@@ -449,3 +449,40 @@ impl Drop for Browser {
         let _ = self.child.wait();
     }
 }
+
+/// A fresh PostgreSQL schema for a CLI test (`LATCHKEY_TEST_POSTGRES_URL`), dropped
+/// by [`PgSchema::drop_now`].
+#[cfg(pg_tests)]
+pub struct PgSchema {
+    rt: tokio::runtime::Runtime,
+    store: latchkey_store::Store,
+    schema: String,
+}
+
+#[cfg(pg_tests)]
+impl PgSchema {
+    /// Creates schema `{prefix}_{pid}` and returns it with a CLI whose commands use it.
+    pub fn cli(prefix: &str) -> (Self, Cli) {
+        let base = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect("LATCHKEY_TEST_POSTGRES_URL");
+        let schema = format!("{prefix}_{}", std::process::id());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let store = rt.block_on(async {
+            let mut options = latchkey_store::StoreOptions::new(base.clone());
+            options.pg_schema = Some(schema.clone());
+            latchkey_store::Store::open(&options).await.expect("schema")
+        });
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let mut cli = Cli::new();
+        cli.database_url = Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"));
+        (Self { rt, store, schema }, cli)
+    }
+
+    /// Drops the schema and everything in it.
+    pub fn drop_now(self) {
+        self.rt
+            .block_on(async { self.store.drop_schema(&self.schema).await.expect("drop schema") });
+    }
+}

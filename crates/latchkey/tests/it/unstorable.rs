@@ -196,22 +196,9 @@ fn nul_characters_get_the_same_clear_error_on_sqlite_and_postgres() {
     check(&lite);
     #[cfg(pg_tests)]
     {
-        let base = std::env::var("LATCHKEY_TEST_POSTGRES_URL").expect("LATCHKEY_TEST_POSTGRES_URL");
-        let schema = format!("lk_nul_{}", std::process::id());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let store = rt.block_on(async {
-            let mut options = latchkey_store::StoreOptions::new(base.clone());
-            options.pg_schema = Some(schema.clone());
-            latchkey_store::Store::open(&options).await.expect("schema")
-        });
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let mut cli = Cli::new();
-        cli.database_url = Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"));
+        let (schema, cli) = crate::support::PgSchema::cli("lk_nul");
         let pg = answers(&cli);
-        rt.block_on(async { store.drop_schema(&schema).await.expect("drop schema") });
+        schema.drop_now();
         assert_eq!(lite.len(), pg.len());
         for (a, b) in lite.iter().zip(&pg) {
             assert_eq!(
