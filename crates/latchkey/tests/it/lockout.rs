@@ -12,25 +12,10 @@ use crate::support::{wait_until, Cli, Server};
 pub(crate) const USER: &str = "jane@acme.test";
 const ATTEMPTS: usize = 200;
 
-/// POSTs over plain HTTP/1.1; returns the status code and body.
+/// POSTs a SOAP login call over plain HTTP/1.1; returns the status code and body.
 pub(crate) async fn post(base: &str, path: &str, body: &str) -> (u16, String) {
-    let host = base.strip_prefix("http://").expect("http URL");
-    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\nSOAPAction: login\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let headers = [("Content-Type", "text/xml"), ("SOAPAction", "login")];
+    crate::support::request(base, "POST", path, &headers, body.as_bytes()).await
 }
 
 async fn get(base: &str, path: &str) -> String {

@@ -2,38 +2,11 @@
 //! controls: the same clear error on both stores, per record in a collection, and no
 //! ERROR in the server's log.
 
+use crate::support::{request, values_after, Cli};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use crate::support::{values_after, Cli};
 
 const USER: &str = "nul@acme.test";
 const PASSWORD: &str = "violet-kettle-42";
-
-/// One HTTP/1.1 request; the status and the body.
-async fn request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-    let host = base.strip_prefix("http://").expect("http URL");
-    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.expect("send");
-    stream.write_all(body).await.expect("send body");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
 
 fn soap_login(username: &[u8], password: &str) -> Vec<u8> {
     let mut body = b"<se:Envelope xmlns:se=\"http://schemas.xmlsoap.org/soap/envelope/\"><se:Body>\
