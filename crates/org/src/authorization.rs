@@ -163,6 +163,17 @@ pub(crate) fn new_refresh_token() -> (SecretString, SecretDigest) {
     (token, digest)
 }
 
+/// Whether a user may authorise a connected app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppAccess {
+    /// Yes.
+    Allowed,
+    /// The app admits only users an administrator approved, and this one is not.
+    NotApproved,
+    /// The user belongs to another org than the app.
+    OtherOrg,
+}
+
 impl Services {
     /// Checks an authorization request (before any login or consent).
     pub async fn check_authorization(&self, req: &AuthorizeRequest) -> Result<Authorization, AuthorizeError> {
@@ -243,14 +254,24 @@ impl Services {
         })
     }
 
-    /// Whether `user` may use the app: with the policy "admin approved users are
-    /// pre-authorised", only users an administrator authorised.
-    pub async fn may_use_app(&self, app: &ConnectedApp, user: &User) -> Result<bool, AccountError> {
+    /// Whether `user` may use the app: only a user of the app's own org, and with the
+    /// policy "admin approved users are pre-authorised" only users an administrator
+    /// authorised. Decided before any consent is shown.
+    pub async fn may_use_app(&self, app: &ConnectedApp, user: &User) -> Result<AppAccess, AccountError> {
+        if user.org_id != app.org_id {
+            return Ok(AppAccess::OtherOrg);
+        }
         if !app.admin_approved_only {
-            return Ok(true);
+            return Ok(AppAccess::Allowed);
         }
         let mut conn = self.store.conn().await?;
-        Ok(app_authorizations::find(&mut conn, &app.client_id, &user.id).await? == Some(true))
+        Ok(
+            if app_authorizations::find(&mut conn, &app.client_id, &user.id).await? == Some(true) {
+                AppAccess::Allowed
+            } else {
+                AppAccess::NotApproved
+            },
+        )
     }
 
     /// The user allowed the app: a code for the app to exchange (shown once).

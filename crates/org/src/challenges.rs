@@ -130,6 +130,7 @@ impl Services {
             application: "Browser",
             api_type: "N/A",
             api_version: "N/A",
+            org: None,
         };
         let row = self.history_row(&req, Some(&user), LoginStatus::Success);
         self.store.write(Write::Login(row)).await?;

@@ -48,6 +48,10 @@ pub struct LoginRequest<'a> {
     pub api_type: &'a str,
     /// API version for login history.
     pub api_version: &'a str,
+    /// The org the surface belongs to (a connected app's), or `None` where any org's
+    /// users log in. A user of another org is then no user at all: refused as an
+    /// unknown username, recorded in this org's history only, nothing of theirs touched.
+    pub org: Option<&'a latchkey_core::ids::OrgId>,
 }
 
 /// A password-less grant that passed the login decision. Its login-history row is
@@ -173,6 +177,7 @@ impl Services {
             application,
             api_type: "N/A",
             api_version: "N/A",
+            org: None,
         };
         if let Step::Refused(refusal) = login::decide(&attempt) {
             self.log_refusal(&req, Some(&user), refusal.status).await?;
@@ -227,7 +232,11 @@ impl Services {
     /// written; every refusal's row is written here.
     async fn password_attempt(&self, req: &LoginRequest<'_>) -> Result<(LoginOutcome, Option<NewLogin>), AccountError> {
         let now = self.clock.now();
-        let (user, context) = self.decision_inputs(req.username).await?.unzip();
+        let (user, context) = self
+            .decision_inputs(req.username)
+            .await?
+            .filter(|(user, _)| req.org.is_none_or(|org| *org == user.org_id))
+            .unzip();
         let context = context.as_deref();
         let state = user.as_ref().map(user_state);
         if let Step::Refused(refusal) = login::decide(&attempt(req, context, state.as_ref(), now)) {
@@ -366,7 +375,7 @@ impl Services {
 
     pub(crate) fn history_row(&self, req: &LoginRequest<'_>, user: Option<&User>, status: LoginStatus) -> NewLogin {
         NewLogin {
-            org_id: user.map(|u| u.org_id.clone()),
+            org_id: user.map_or_else(|| req.org.cloned(), |u| Some(u.org_id.clone())),
             user_id: user.map(|u| u.id.clone()),
             username: req.username.to_owned(),
             login_time: self.clock.now(),

@@ -410,6 +410,7 @@ async fn seed(services: &Services) -> anyhow::Result<Seeded> {
                 application: "bench",
                 api_type: "N/A",
                 api_version: "N/A",
+                org: None,
             })
             .await?;
     }

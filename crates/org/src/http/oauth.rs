@@ -276,11 +276,12 @@ async fn password_grant(
         application: &app.name,
         api_type: "N/A",
         api_version: "N/A",
+        org: Some(&app.org_id),
     };
-    // An expired password cannot be changed through OAuth, and a user of another org
-    // is not this app's: no session, and a plain refusal.
-    let session = |user: &User, _: &Org, expired: bool| {
-        (!expired && user.org_id == app.org_id).then_some(SessionFor {
+    // An expired password cannot be changed through OAuth: no session, and a plain
+    // refusal. (A user of another org never gets this far: see `LoginRequest::org`.)
+    let session = |_: &User, _: &Org, expired: bool| {
+        (!expired).then_some(SessionFor {
             client_id: Some(&app.client_id),
             restricted: false,
         })

@@ -295,6 +295,7 @@ async fn login(
         application: &application,
         api_type: api.api_type(),
         api_version: version,
+        org: None,
     };
     // An expired password gets a session that may only change it.
     let session = |_: &User, _: &Org, expired: bool| {

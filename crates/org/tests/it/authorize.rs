@@ -590,3 +590,44 @@ async fn app_policies_shape_what_the_flows_grant() {
     let back = consent(&router, &sid, &authorize_path(&app, &pkce()), "allow").await;
     assert!(query_value(&back, "code").is_some(), "{back}");
 }
+
+/// A signed-in user of another org opening this org's app's authorization is turned
+/// back with `access_denied` before any consent page, and no code can be had.
+#[tokio::test]
+async fn another_orgs_user_is_refused_before_consent() {
+    let Setup { stack, router, app, .. } = setup().await;
+    let beta = stack.services.create_org("Beta").await.unwrap();
+    stack
+        .services
+        .create_user(latchkey_org::accounts::CreateUser {
+            org: Some(beta.id.as_str().to_owned()),
+            username: "bob@beta.test".into(),
+            email: "bob@beta.test".into(),
+            first_name: None,
+            last_name: Some("Beta".into()),
+            profile: None,
+            password: Some(secrecy::SecretString::from(crate::support::PASSWORD)),
+        })
+        .await
+        .unwrap();
+    let bob = stack.services.user("bob@beta.test").await.unwrap();
+    let (bob, org) = stack.services.user_and_org(&bob.id).await.unwrap();
+    let issued = stack.services.issue_session(&bob, &org, None, false).await.unwrap();
+    let sid = format!("sid={}", issued.id.expose_secret());
+    let req = Request::get(authorize_path(&app, &pkce()))
+        .header(header::COOKIE, &sid)
+        .body(Body::empty())
+        .unwrap();
+    let (status, location, body, _, _) = call(&router, req).await;
+    assert!(status.is_redirection(), "{status}: {body}");
+    assert!(!body.contains("Allow"), "no consent page: {body}");
+    assert_eq!(
+        query_value(&location, "error").as_deref(),
+        Some("access_denied"),
+        "{location}"
+    );
+    assert_eq!(
+        query_value(&location, "error_description").as_deref(),
+        Some("this app belongs to another organization")
+    );
+}

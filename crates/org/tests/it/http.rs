@@ -980,3 +980,110 @@ async fn metrics_are_off_loopback_only_or_behind_a_bearer_token() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("latchkey_password_hashes_total"), "{body}");
 }
+
+/// A user of org B with the right password and token, sent through org A's connected
+/// app, is no user of A's: refused as an unknown username, recorded in A's history
+/// only, and B's history and failure counter are untouched.
+#[tokio::test]
+async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_their_org() {
+    let (stack, router, _) = stack_with_token().await;
+    let acme = stack.services.resolve_org(None).await.unwrap();
+    let beta = stack.services.create_org("Beta").await.unwrap();
+    const BOB: &str = "bob@beta.test";
+    stack
+        .services
+        .create_user(latchkey_org::accounts::CreateUser {
+            org: Some(beta.id.as_str().to_owned()),
+            username: BOB.into(),
+            email: BOB.into(),
+            first_name: None,
+            last_name: Some("Beta".into()),
+            profile: None,
+            password: Some(SecretString::from(PASSWORD)),
+        })
+        .await
+        .unwrap();
+    stack.deliver().await;
+    let mails = folder::list(&stack.mail_dir()).unwrap();
+    let bob_token = mails
+        .iter()
+        .filter(|m| m.text.contains(BOB) || m.to.contains(BOB))
+        .find_map(|m| token_in(&m.text))
+        .unwrap();
+    // One failure of Bob's own, to see that nothing resets it.
+    let (status, _, _) = send(
+        &router,
+        soap_request("/services/Soap/u/59.0", login_envelope(BOB, "wrong-password")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let bob = stack.services.user(BOB).await.unwrap();
+    assert_eq!(bob.failed_attempts, 1);
+    let history_of = |org| {
+        let store = stack.services.store.clone();
+        async move {
+            let filter = latchkey_store::login_history::Filter {
+                org_id: Some(&org),
+                limit: 100,
+                ..Default::default()
+            };
+            latchkey_store::login_history::list(&store, &filter).await.unwrap()
+        }
+    };
+    let beta_before = history_of(beta.id.clone()).await.len();
+    let acme_before = history_of(acme.id.clone()).await.len();
+
+    let (_, secret) = stack
+        .services
+        .create_app(&acme.id, "Acme Sync", None, None)
+        .await
+        .unwrap();
+    let app = stack.services.apps(&acme.id).await.unwrap().remove(0);
+    let form = format!(
+        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
+        app.client_id,
+        secret.expose_secret(),
+        enc(BOB),
+        enc(&format!("{PASSWORD}{bob_token}"))
+    );
+    let (status, _, body) = send(&router, token_request(&form)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (error["error"].as_str(), error["error_description"].as_str()),
+        (Some("invalid_grant"), Some("authentication failure"))
+    );
+
+    assert_eq!(
+        history_of(beta.id.clone()).await.len(),
+        beta_before,
+        "nothing in Beta's history"
+    );
+    assert_eq!(
+        stack.services.user(BOB).await.unwrap().failed_attempts,
+        1,
+        "Bob's counter untouched"
+    );
+    let acme_rows = history_of(acme.id.clone()).await;
+    assert_eq!(acme_rows.len(), acme_before + 1, "one failed login in Acme's history");
+    assert!(
+        acme_rows[0].user_id.is_none() && acme_rows[0].status != "Success",
+        "{:?}",
+        acme_rows[0]
+    );
+    // And with his own org's app, Bob logs in.
+    let (_, beta_secret) = stack
+        .services
+        .create_app(&beta.id, "Beta Sync", None, None)
+        .await
+        .unwrap();
+    let beta_app = stack.services.apps(&beta.id).await.unwrap().remove(0);
+    let form = format!(
+        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
+        beta_app.client_id,
+        beta_secret.expose_secret(),
+        enc(BOB),
+        enc(&format!("{PASSWORD}{bob_token}"))
+    );
+    assert_eq!(send(&router, token_request(&form)).await.0, StatusCode::OK);
+}

@@ -282,6 +282,7 @@ async fn changed_hash_parameters_rehash_on_login() {
             application: "t",
             api_type: "N/A",
             api_version: "N/A",
+            org: None,
         })
         .await
         .unwrap();

@@ -117,6 +117,7 @@ impl Stack {
                 application: "test",
                 api_type: "SOAP Partner",
                 api_version: "59.0",
+                org: None,
             })
             .await
             .expect("login runs")

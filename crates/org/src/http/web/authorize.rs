@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::account::{signed_in, user_form};
 use super::cookies;
 use super::pages::{self, render};
+use crate::authorization::AppAccess;
 use crate::authorization::{Authorization, AuthorizeError, AuthorizeRequest};
 use crate::http::HttpState;
 
@@ -121,25 +122,27 @@ async fn not_approved(
     user: &latchkey_store::users::User,
     params: &Params,
 ) -> Option<Response> {
-    match state.services.may_use_app(&authorization.app, user).await {
-        Ok(true) => None,
-        Ok(false) => Some(redirect_to(
-            &authorization.redirect_uri,
-            &[
-                ("error", "access_denied"),
-                ("error_description", "user is not admin approved to access this app"),
-                ("state", params.state.as_deref().unwrap_or_default()),
-            ],
-        )),
+    let description = match state.services.may_use_app(&authorization.app, user).await {
+        Ok(AppAccess::Allowed) => return None,
+        Ok(AppAccess::NotApproved) => "user is not admin approved to access this app",
+        Ok(AppAccess::OtherOrg) => "this app belongs to another organization",
         Err(e) => {
             tracing::error!(error = %e, "an app's permitted users could not be checked");
-            Some(refused(
+            return Some(refused(
                 state,
                 params,
                 AuthorizeError::Page("The request could not be checked just now. Try again."),
-            ))
+            ));
         }
-    }
+    };
+    Some(redirect_to(
+        &authorization.redirect_uri,
+        &[
+            ("error", "access_denied"),
+            ("error_description", description),
+            ("state", params.state.as_deref().unwrap_or_default()),
+        ],
+    ))
 }
 
 fn consent(

@@ -125,6 +125,7 @@ pub(super) async fn submit(
         application: "Browser",
         api_type: "N/A",
         api_version: "N/A",
+        org: None,
     };
     let services = &state.services;
     let refused = generic_refusal(&services.mail.product);
