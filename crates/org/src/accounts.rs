@@ -99,6 +99,17 @@ pub(crate) async fn enqueue(
     Ok(())
 }
 
+/// What [`Services::confirm_current_password`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CurrentPassword {
+    /// It is the current password.
+    Confirmed,
+    /// It is not (counted as a failed login).
+    Wrong,
+    /// The account is locked or frozen: nothing was checked.
+    Locked,
+}
+
 impl Services {
     /// Creates an org with the default policy and standard profiles.
     pub async fn create_org(&self, name: &str) -> Result<Org, AccountError> {
@@ -156,16 +167,34 @@ impl Services {
         Ok((user, org))
     }
 
-    /// Whether `password` is the user's current password (a signed-in user confirming
-    /// a change).
-    pub async fn check_password(&self, user: &User, password: &SecretString) -> Result<bool, AccountError> {
-        match &user.password_hash {
-            Some(phc) => Ok(self.hasher.verify(password.expose_secret(), phc).await?.matched()),
-            None => {
-                self.hasher.dummy_verify(password.expose_secret()).await?;
-                Ok(false)
-            }
-        }
+    /// Whether `password` is the current password of `user`, signed in from `ip`,
+    /// who is confirming a change. It is checked as a login is (the browser verified,
+    /// since it holds a session): a wrong one counts as a failed login, in the login
+    /// history and towards the lock, so the form is no faster a way to guess.
+    pub async fn confirm_current_password(
+        &self,
+        user: &User,
+        password: &SecretString,
+        ip: std::net::IpAddr,
+    ) -> Result<CurrentPassword, AccountError> {
+        let check = crate::login::LoginRequest {
+            username: &user.username,
+            secret: password,
+            ip,
+            channel: latchkey_core::status::Channel::Ui,
+            device_verified: true,
+            application: "Change My Password",
+            api_type: "N/A",
+            api_version: "N/A",
+            org: Some(&user.org_id),
+        };
+        Ok(match self.login(&check).await? {
+            crate::login::LoginOutcome::Success { .. } => CurrentPassword::Confirmed,
+            crate::login::LoginOutcome::Refused(
+                latchkey_core::status::LoginStatus::PasswordLockout | latchkey_core::status::LoginStatus::UserFrozen,
+            ) => CurrentPassword::Locked,
+            crate::login::LoginOutcome::Refused(_) => CurrentPassword::Wrong,
+        })
     }
 
     /// The users of an org.

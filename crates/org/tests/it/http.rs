@@ -1087,3 +1087,86 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
     );
     assert_eq!(send(&router, token_request(&form)).await.0, StatusCode::OK);
 }
+
+/// Change My Password's current-password check is a login: each wrong one is a failed
+/// login in the history and counts towards the lock, a locked account checks nothing,
+/// and the form shares the login rate limit.
+#[tokio::test]
+async fn a_wrong_current_password_counts_like_a_failed_login() {
+    use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts, PasswordPolicy};
+    let (stack, _, _) = stack_with_token().await;
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let policy = PasswordPolicy {
+        max_invalid_attempts: MaxInvalidAttempts::Limit(3),
+        lockout: LockoutPeriod::Minutes(15),
+        ..org.policy
+    };
+    stack.services.set_policy(&org.id, &policy).await.unwrap();
+    let router = app(HttpState {
+        services: std::sync::Arc::new(stack.services.clone()),
+        scheme: "https",
+        login_rate: latchkey_org::http::LoginRateLimit::per_minute(6),
+        public_url: None,
+        metrics: Default::default(),
+    });
+    let user = stack.services.user(USER).await.unwrap();
+    let (user, org) = stack.services.user_and_org(&user.id).await.unwrap();
+    let issued = stack.services.issue_session(&user, &org, None, false).await.unwrap();
+    let sid = format!("sid={}", issued.id.expose_secret());
+    let page = Request::get("/change-password")
+        .header(header::HOST, "acme.example")
+        .header(header::COOKIE, &sid);
+    let res = router.clone().oneshot(page.body(Body::empty()).unwrap()).await.unwrap();
+    let csrf_cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = String::from_utf8_lossy(&to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+    let marker = "name=\"_csrf\" value=\"";
+    let start = body.find(marker).unwrap() + marker.len();
+    let csrf = body[start..start + body[start..].find('"').unwrap()].to_owned();
+    let change = |current: &str| {
+        let form = format!(
+            "current={}&new=Amber-Lantern-77&confirm=Amber-Lantern-77&_csrf={csrf}",
+            enc(current)
+        );
+        Request::post("/change-password")
+            .header(header::HOST, "acme.example")
+            .header(header::COOKIE, format!("{sid}; {csrf_cookie}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap()
+    };
+    for n in 0..3 {
+        let (status, _, body) = send(&router, change(&format!("guess-{n}"))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("Your current password is incorrect."), "{body}");
+    }
+    let locked = stack.services.user(USER).await.unwrap();
+    assert!(
+        locked.locked_until.is_some(),
+        "three wrong current passwords lock, as logins do: {:?}",
+        stack.recent_logins().await
+    );
+    let (_, _, body) = send(&router, change(PASSWORD)).await;
+    assert!(
+        body.contains("your account is locked"),
+        "even the right one checks nothing now: {body}"
+    );
+    let rows = stack.recent_logins().await;
+    let wrong = rows
+        .iter()
+        .filter(|r| r.application == "Change My Password" && r.status != "Success")
+        .count();
+    assert!(wrong >= 4, "each check is in the login history: {rows:?}");
+    // Two more in the same minute pass the limit of six attempts per address.
+    send(&router, change("guess-4")).await;
+    let (status, _, _) = send(&router, change("guess-5")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use super::cookies::{self, SESSION};
 use super::login::forbidden;
 use super::pages::{self, render};
-use crate::http::HttpState;
+use crate::accounts::CurrentPassword;
+use crate::http::{ClientIp, HttpState};
 use crate::AccountError;
 
 /// A browser with a live session.
@@ -214,6 +215,7 @@ pub(super) struct PasswordForm {
 /// ends every session (this one too), so the browser gets a fresh one.
 pub(super) async fn password_submit(
     State(state): State<HttpState>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     Form(form): Form<PasswordForm>,
 ) -> Response {
@@ -229,11 +231,19 @@ pub(super) async fn password_submit(
     }
     let services = &state.services;
     match services
-        .check_password(&me.user, &SecretString::from(form.current))
+        .confirm_current_password(&me.user, &SecretString::from(form.current), ip)
         .await
     {
-        Ok(true) => {}
-        Ok(false) => return password_form(&state, jar, &me, Some("Your current password is incorrect.")),
+        Ok(CurrentPassword::Confirmed) => {}
+        Ok(CurrentPassword::Wrong) => return password_form(&state, jar, &me, Some("Your current password is incorrect.")),
+        Ok(CurrentPassword::Locked) => {
+            return password_form(
+                &state,
+                jar,
+                &me,
+                Some("Too many wrong passwords: your account is locked. Ask your administrator, or wait until the lock ends."),
+            )
+        }
         Err(e) => {
             tracing::error!(error = %e, "a current password could not be checked");
             return password_form(

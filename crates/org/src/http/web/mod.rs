@@ -29,7 +29,11 @@ use super::HttpState;
 
 /// Paths where a password or code is tried (they share the login rate limit).
 pub(crate) fn is_login_surface(path: &str) -> bool {
-    path == "/login" || path == "/verify" || path == "/forgot" || path.starts_with("/reset/")
+    path == "/login"
+        || path == "/verify"
+        || path == "/forgot"
+        || path.starts_with("/reset/")
+        || path == "/change-password"
 }
 
 /// A page that only says `text` under `title`.
