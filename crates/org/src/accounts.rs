@@ -106,7 +106,7 @@ pub enum CurrentPassword {
     Confirmed,
     /// It is not (counted as a failed login).
     Wrong,
-    /// The account is locked or frozen: nothing was checked.
+    /// The account is locked or frozen: nothing is checked.
     Locked,
 }
 

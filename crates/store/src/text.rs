@@ -1,7 +1,7 @@
 //! Text PostgreSQL cannot hold: it refuses U+0000 in `text` and `json` values, which
 //! SQLite takes. So both backends behave alike, a lookup by a key holding one matches
 //! nothing (no stored key has one: services validate what they write), and free text
-//! recorded as it was presented (login history) has it replaced by U+FFFD.
+//! recorded as presented (login history) has it replaced by U+FFFD.
 
 use std::borrow::Cow;
 

@@ -24,7 +24,7 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&text[start..start + text[start..].find(close)?])
 }
 
-/// What each NUL-bearing request was answered, in a form both stores must agree on.
+/// The answer to each NUL-bearing request, in a form both stores must agree on.
 fn answers(cli: &Cli) -> Vec<(String, u16, Value)> {
     cli.ok(&["org", "create", "Acme"], None);
     cli.ok(

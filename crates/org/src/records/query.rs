@@ -1,7 +1,7 @@
 //! SOQL queries for a REST caller, paged. The `nextRecordsUrl` locator is stateless:
 //! it carries the query, the position and the time the first page was read (so
 //! relative dates do not drift between pages), so any node can serve the next page.
-//! It is sealed with an HMAC under the server secret, bound to the org and user it was
+//! It is sealed with an HMAC under the server secret, bound to the org and user it is
 //! issued to, so a client can neither rewrite it nor use another caller's.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -148,7 +148,7 @@ impl Services {
         Ok(self.assemble(caller, &plan, cursor, rows))
     }
 
-    /// The page a locator names; only the caller it was issued to may read it.
+    /// The page a locator names; only the caller it is issued to may read it.
     pub async fn query_more(&self, caller: &Caller, locator: &str) -> Result<QueryPage, RestError> {
         let cursor = Cursor::decode(locator, &self.fingerprint_key, caller)?;
         let schema = self.schema(&caller.org_id).await?;

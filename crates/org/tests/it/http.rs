@@ -1033,19 +1033,22 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
     let beta_before = history_of(beta.id.clone()).await.len();
     let acme_before = history_of(acme.id.clone()).await.len();
 
-    let (_, secret) = stack
-        .services
-        .create_app(&acme.id, "Acme Sync", None, None)
-        .await
-        .unwrap();
-    let app = stack.services.apps(&acme.id).await.unwrap().remove(0);
-    let form = format!(
-        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
-        app.client_id,
-        secret.expose_secret(),
-        enc(BOB),
-        enc(&format!("{PASSWORD}{bob_token}"))
-    );
+    // Bob's right password and token, through a new app of `org`.
+    let bobs_grant = |org: latchkey_core::ids::OrgId, name: &'static str| {
+        let services = stack.services.clone();
+        let bob_token = bob_token.clone();
+        async move {
+            let (app, secret) = services.create_app(&org, name, None, None).await.unwrap();
+            format!(
+                "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
+                app.client_id,
+                secret.expose_secret(),
+                enc(BOB),
+                enc(&format!("{PASSWORD}{bob_token}"))
+            )
+        }
+    };
+    let form = bobs_grant(acme.id.clone(), "Acme Sync").await;
     let (status, _, body) = send(&router, token_request(&form)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let error: Value = serde_json::from_str(&body).unwrap();
@@ -1072,19 +1075,7 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
         acme_rows[0]
     );
     // And with his own org's app, Bob logs in.
-    let (_, beta_secret) = stack
-        .services
-        .create_app(&beta.id, "Beta Sync", None, None)
-        .await
-        .unwrap();
-    let beta_app = stack.services.apps(&beta.id).await.unwrap().remove(0);
-    let form = format!(
-        "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
-        beta_app.client_id,
-        beta_secret.expose_secret(),
-        enc(BOB),
-        enc(&format!("{PASSWORD}{bob_token}"))
-    );
+    let form = bobs_grant(beta.id.clone(), "Beta Sync").await;
     assert_eq!(send(&router, token_request(&form)).await.0, StatusCode::OK);
 }
 

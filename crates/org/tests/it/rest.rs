@@ -460,7 +460,7 @@ async fn deep_and_long_filters_get_a_salesforce_error_or_rows_never_a_crash() {
     assert_eq!(status, StatusCode::CREATED);
     let select = "SELECT Id FROM Contact WHERE ";
     let leaf = "LastName = 'Zed'";
-    // Shapes that used to overflow a thread's stack, up to what a URL carries.
+    // Shapes that would nest deeper than a thread's stack allows, up to what a URL carries.
     let too_deep = [
         format!("{select}{}{leaf}{}", "(".repeat(3000), ")".repeat(3000)),
         format!("{select}{}{leaf}", "NOT ".repeat(1500)),
