@@ -1084,15 +1084,11 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
 /// and the form shares the login rate limit.
 #[tokio::test]
 async fn a_wrong_current_password_counts_like_a_failed_login() {
-    use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts, PasswordPolicy};
+    use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
     let (stack, _, _) = stack_with_token().await;
-    let org = stack.services.resolve_org(None).await.unwrap();
-    let policy = PasswordPolicy {
-        max_invalid_attempts: MaxInvalidAttempts::Limit(3),
-        lockout: LockoutPeriod::Minutes(15),
-        ..org.policy
-    };
-    stack.services.set_policy(&org.id, &policy).await.unwrap();
+    stack
+        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15))
+        .await;
     let router = app(HttpState {
         services: std::sync::Arc::new(stack.services.clone()),
         scheme: "https",

@@ -1,6 +1,6 @@
 use chrono::Duration;
 use latchkey_core::password::HashParams;
-use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts, PasswordPolicy};
+use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_org::login::LoginOutcome;
 use latchkey_store::outbox;
@@ -15,16 +15,6 @@ async fn token(stack: &Stack) -> String {
         .rev()
         .find_map(|m| token_in(&m.text))
         .expect("a token mail")
-}
-
-async fn set_max(stack: &Stack, max: MaxInvalidAttempts, lockout: LockoutPeriod) {
-    let org = stack.services.resolve_org(None).await.unwrap();
-    let policy = PasswordPolicy {
-        max_invalid_attempts: max,
-        lockout,
-        ..org.policy
-    };
-    stack.services.set_policy(&org.id, &policy).await.unwrap();
 }
 
 fn refused(s: LoginStatus) -> LoginOutcome {
@@ -106,7 +96,9 @@ async fn trusted_networks_and_tokens() {
 async fn wrong_passwords_lock_and_unlock_restores() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
-    set_max(&stack, MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15)).await;
+    stack
+        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15))
+        .await;
     let token = token(&stack).await;
     let right = format!("{PASSWORD}{token}");
     for n in 0..3 {
@@ -140,7 +132,9 @@ async fn wrong_passwords_lock_and_unlock_restores() {
 async fn a_lock_expires_after_the_period() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
-    set_max(&stack, MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15)).await;
+    stack
+        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15))
+        .await;
     let token = token(&stack).await;
     for n in 0..3 {
         stack
@@ -164,7 +158,9 @@ async fn a_lock_expires_after_the_period() {
 async fn a_stale_integration_retrying_one_secret_counts_once() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
-    set_max(&stack, MaxInvalidAttempts::Limit(3), LockoutPeriod::Forever).await;
+    stack
+        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Forever)
+        .await;
     for _ in 0..100 {
         stack
             .login("jane@acme.test", "old-password-and-old-token", Channel::Soap, UNTRUSTED)
@@ -178,7 +174,9 @@ async fn a_stale_integration_retrying_one_secret_counts_once() {
 async fn no_limit_never_locks() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
-    set_max(&stack, MaxInvalidAttempts::NoLimit, LockoutPeriod::Minutes(15)).await;
+    stack
+        .set_max(MaxInvalidAttempts::NoLimit, LockoutPeriod::Minutes(15))
+        .await;
     for n in 0..20 {
         stack
             .login("jane@acme.test", &format!("guess{n}"), Channel::Soap, UNTRUSTED)
@@ -322,7 +320,9 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
 
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
-    set_max(&stack, MaxInvalidAttempts::Limit(3), LockoutPeriod::Forever).await;
+    stack
+        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Forever)
+        .await;
     let token = token(&stack).await;
     let right = format!("{PASSWORD}{token}");
     let other = Services {

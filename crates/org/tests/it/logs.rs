@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts, PasswordPolicy};
+use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
 use latchkey_core::status::Channel;
 use secrecy::SecretString;
 
@@ -57,13 +57,9 @@ fn login_and_credential_changes_log_no_secret() {
         runtime.block_on(async {
             let stack = Stack::new().await;
             stack.org_with_user("jane@acme.test").await;
-            let org = stack.services.resolve_org(None).await.unwrap();
-            let policy = PasswordPolicy {
-                max_invalid_attempts: MaxInvalidAttempts::Limit(3),
-                lockout: LockoutPeriod::Minutes(15),
-                ..org.policy
-            };
-            stack.services.set_policy(&org.id, &policy).await.unwrap();
+            stack
+                .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15))
+                .await;
             stack.deliver().await;
             let mut mails = latchkey_org::mail::folder::list(&stack.mail_dir()).unwrap();
             let first_token = token_in(&mails[0].text).unwrap();

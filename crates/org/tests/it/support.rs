@@ -93,6 +93,21 @@ impl Stack {
             .expect("user");
     }
 
+    /// Sets the default org's maximum of invalid attempts and its lockout period.
+    pub async fn set_max(
+        &self,
+        max: latchkey_core::policy::MaxInvalidAttempts,
+        lockout: latchkey_core::policy::LockoutPeriod,
+    ) {
+        let org = self.services.resolve_org(None).await.expect("org");
+        let policy = latchkey_core::policy::PasswordPolicy {
+            max_invalid_attempts: max,
+            lockout,
+            ..org.policy
+        };
+        self.services.set_policy(&org.id, &policy).await.expect("policy");
+    }
+
     /// The newest login-history rows (at most ten), newest first.
     pub async fn recent_logins(&self) -> Vec<LoginRecord> {
         let filter = Filter {
