@@ -2,7 +2,8 @@
 //! call [`decide`], compute the password hash only when asked to
 //! ([`Step::CheckSecret`]), call [`SecretStage::conclude`], and persist the outcome.
 //!
-//! Order: unknown user → frozen / inactive / locked (no hash) → restricted IP →
+//! Order: unknown user → frozen / inactive / locked, or locked for unfamiliar sources
+//! and unfamiliar (no hash) → restricted IP →
 //! secret check (token rules by channel and network trust) → failure accounting
 //! ([`Lockout`]) → expired password → success.
 
@@ -11,7 +12,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 
 use crate::network::{any_contains, IpRange};
-use crate::policy::{LockUntil, LockoutPeriod, MaxInvalidAttempts};
+use crate::policy::{LockCounter, LockUntil, LockoutPeriod, MaxInvalidAttempts};
 use crate::status::{Channel, LoginStatus};
 
 /// What the decision needs to know about the user.
@@ -21,8 +22,10 @@ pub struct UserState {
     pub active: bool,
     /// Frozen by an administrator.
     pub frozen: bool,
-    /// Locked out until then (a stale lock may have expired).
+    /// Locked out of every source until then (a stale lock may have expired).
     pub locked_until: Option<LockUntil>,
+    /// Locked out of unfamiliar sources until then (smart lockout).
+    pub unfamiliar_locked_until: Option<LockUntil>,
     /// When the password expires, if it does.
     pub password_expires_at: Option<DateTime<Utc>>,
 }
@@ -42,6 +45,10 @@ pub struct Attempt<'a> {
     pub channel: Channel,
     /// UI only: this browser was verified before (device cookie).
     pub device_verified: bool,
+    /// The source has logged this user in before (its address, or a browser verified
+    /// for them), or the grant carries no password: a lock of unfamiliar sources does
+    /// not hold against it.
+    pub familiar: bool,
     /// The current time.
     pub now: DateTime<Utc>,
 }
@@ -116,6 +123,9 @@ pub fn decide(attempt: &Attempt<'_>) -> Step {
     if user.locked_until.is_some_and(|l| l.holds_at(attempt.now)) {
         return refuse(LoginStatus::PasswordLockout);
     }
+    if !attempt.familiar && user.unfamiliar_locked_until.is_some_and(|l| l.holds_at(attempt.now)) {
+        return refuse(LoginStatus::PasswordLockout);
+    }
     let restricted = !attempt.profile_ranges.is_empty();
     if restricted && !any_contains(attempt.profile_ranges, attempt.ip) {
         return refuse(LoginStatus::RestrictedIp);
@@ -171,44 +181,21 @@ pub struct LockoutRule {
     pub period: LockoutPeriod,
 }
 
-/// A user's failure-accounting state: the reference model of the single SQL
-/// statement in the store, which a store test checks against this.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Lockout {
+/// One lock and the failures counted toward it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
     /// Counted failures since the last success, unlock or expired lock.
     pub failures: u32,
-    /// The current lock, if any (possibly expired).
+    /// The lock, if any (possibly expired).
     pub locked_until: Option<LockUntil>,
-    /// Fingerprints of recent failed secrets, newest last.
-    pub recent: Vec<[u8; 32]>,
 }
 
-/// How many failed-secret fingerprints are remembered per user.
-pub const RECENT_FAILURES_KEPT: usize = 5;
+impl Count {
+    fn holds_at(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|l| l.holds_at(now))
+    }
 
-/// What recording a failure did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureEffect {
-    /// It repeated a recent failed secret: not counted.
-    Repeated,
-    /// Counted; the user is not locked.
-    Counted(u32),
-    /// Counted and the user is now locked.
-    Locked(u32, LockUntil),
-    /// A lock was placed by a parallel attempt meanwhile: not counted.
-    AlreadyLocked,
-}
-
-impl Lockout {
-    /// Records a failed attempt with secret fingerprint `fingerprint` at `now`.
-    pub fn record_failure(&mut self, fingerprint: [u8; 32], rule: LockoutRule, now: DateTime<Utc>) -> FailureEffect {
-        if self.recent.contains(&fingerprint) {
-            return FailureEffect::Repeated;
-        }
-        self.recent.push(fingerprint);
-        if self.recent.len() > RECENT_FAILURES_KEPT {
-            self.recent.remove(0);
-        }
+    fn record_failure(&mut self, rule: LockoutRule, now: DateTime<Utc>) -> FailureEffect {
         let expired = match self.locked_until {
             Some(l) if l.holds_at(now) => return FailureEffect::AlreadyLocked,
             Some(_) => true,
@@ -235,16 +222,84 @@ impl Lockout {
             _ => self.failures,
         }
     }
+}
 
-    /// A successful login: the counter restarts.
-    pub fn record_success(&mut self) {
-        self.failures = 0;
+/// A user's failure-accounting state: the reference model of the store's statements,
+/// which a store test checks against this. Two locks share one memory of recent
+/// failed secrets: [`LockCounter::Every`] shuts out everything,
+/// [`LockCounter::Unfamiliar`] only password attempts from unfamiliar sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lockout {
+    /// The lock of every source.
+    pub every: Count,
+    /// The lock of unfamiliar sources.
+    pub unfamiliar: Count,
+    /// Fingerprints of recent failed secrets, newest last.
+    pub recent: Vec<[u8; 32]>,
+}
+
+/// How many failed-secret fingerprints are remembered per user.
+pub const RECENT_FAILURES_KEPT: usize = 5;
+
+/// What recording a failure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureEffect {
+    /// It repeated a recent failed secret: not counted.
+    Repeated,
+    /// Counted; the user is not locked.
+    Counted(u32),
+    /// Counted and the user is now locked.
+    Locked(u32, LockUntil),
+    /// A lock was placed by a parallel attempt meanwhile: not counted.
+    AlreadyLocked,
+}
+
+impl Lockout {
+    /// Records a failed attempt with secret fingerprint `fingerprint` at `now`, toward
+    /// the lock `counter`.
+    pub fn record_failure(
+        &mut self,
+        fingerprint: [u8; 32],
+        counter: LockCounter,
+        rule: LockoutRule,
+        now: DateTime<Utc>,
+    ) -> FailureEffect {
+        if self.recent.contains(&fingerprint) {
+            return FailureEffect::Repeated;
+        }
+        self.recent.push(fingerprint);
+        if self.recent.len() > RECENT_FAILURES_KEPT {
+            self.recent.remove(0);
+        }
+        self.count_mut(counter).record_failure(rule, now)
     }
 
-    /// An administrator unlocks the user (or resets the password).
+    fn count_mut(&mut self, counter: LockCounter) -> &mut Count {
+        match counter {
+            LockCounter::Every => &mut self.every,
+            LockCounter::Unfamiliar => &mut self.unfamiliar,
+        }
+    }
+
+    /// A successful login from a source whose failures count toward `counter`: refused
+    /// (`false`) while a lock holds against it. The lock of every source restarts; so
+    /// does the unfamiliar one unless it holds (a familiar source does not lift it).
+    pub fn record_success(&mut self, counter: LockCounter, now: DateTime<Utc>) -> bool {
+        let unfamiliar_holds = self.unfamiliar.holds_at(now);
+        if self.every.holds_at(now) || (counter == LockCounter::Unfamiliar && unfamiliar_holds) {
+            return false;
+        }
+        self.every = Count::default();
+        if !unfamiliar_holds {
+            self.unfamiliar = Count::default();
+        }
+        true
+    }
+
+    /// An administrator unlocks the user (or resets the password): both locks go.
     pub fn unlock(&mut self) {
-        self.failures = 0;
-        self.locked_until = None;
+        self.every = Count::default();
+        self.unfamiliar = Count::default();
     }
 }
 

@@ -206,6 +206,65 @@ impl fmt::Display for LockoutPeriod {
     }
 }
 
+/// Which sources a lock shuts out: Latchkey's smart lockout, or Salesforce's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum LockoutScope {
+    /// Failures from sources that never logged the user in lock out those sources
+    /// only; the user's familiar addresses and browsers, and the grants that carry no
+    /// password, keep working. Failures from a familiar source lock every source.
+    #[default]
+    UnfamiliarSources,
+    /// Every failure counts toward one lock that shuts out every source and grant
+    /// (Salesforce's behaviour).
+    AllSources,
+}
+
+impl LockoutScope {
+    const ALLOWED: &'static str = "smart, all";
+
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UnfamiliarSources => "smart",
+            Self::AllSources => "all",
+        }
+    }
+
+    /// Which lock a failure from a source counts toward.
+    pub fn counter(self, familiar: bool) -> LockCounter {
+        match self {
+            Self::UnfamiliarSources if !familiar => LockCounter::Unfamiliar,
+            _ => LockCounter::Every,
+        }
+    }
+}
+
+impl FromStr for LockoutScope {
+    type Err = PolicyValueError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "smart" | "unfamiliar" | "unfamiliar-sources" => Ok(Self::UnfamiliarSources),
+            "all" | "all-sources" | "all sources" => Ok(Self::AllSources),
+            _ => Err(PolicyValueError::new("lockout scope", s, Self::ALLOWED)),
+        }
+    }
+}
+
+impl fmt::Display for LockoutScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The two locks a user can be under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockCounter {
+    /// Shuts out every source and grant.
+    Every,
+    /// Shuts out password attempts from unfamiliar sources only.
+    Unfamiliar,
+}
+
 /// Until when a user is locked out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockUntil {
@@ -353,11 +412,13 @@ pub struct PasswordPolicy {
     pub max_invalid_attempts: MaxInvalidAttempts,
     /// Lockout effective period.
     pub lockout: LockoutPeriod,
+    /// Which sources a lock shuts out.
+    pub lockout_scope: LockoutScope,
 }
 
 impl Default for PasswordPolicy {
     /// Salesforce's defaults: 90 days, 3 remembered, 8 characters, alpha + numeric,
-    /// 10 attempts, 15 minutes.
+    /// 10 attempts, 15 minutes; the smart lockout scope.
     fn default() -> Self {
         Self {
             expiry: PasswordExpiry::Days(90),
@@ -366,6 +427,7 @@ impl Default for PasswordPolicy {
             complexity: Complexity::AlphaNumeric,
             max_invalid_attempts: MaxInvalidAttempts::Limit(10),
             lockout: LockoutPeriod::Minutes(15),
+            lockout_scope: LockoutScope::UnfamiliarSources,
         }
     }
 }
@@ -413,6 +475,7 @@ impl PasswordPolicy {
         complexity: &str,
         max_invalid_attempts: i64,
         lockout_minutes: i64,
+        lockout_scope: &str,
     ) -> Result<Self, PolicyError> {
         let policy = Self {
             expiry: PasswordExpiry::from_days(expiry_days)?,
@@ -421,6 +484,7 @@ impl PasswordPolicy {
             complexity: complexity.parse()?,
             max_invalid_attempts: MaxInvalidAttempts::from_stored(max_invalid_attempts)?,
             lockout: LockoutPeriod::from_minutes(lockout_minutes)?,
+            lockout_scope: lockout_scope.parse()?,
         };
         policy.validate()?;
         Ok(policy)
@@ -569,12 +633,17 @@ mod tests {
             matches!(four.validate(), Err(PolicyError::Value(_))),
             "a limit outside 3, 5, 10 is refused before it is saved"
         );
-        assert!(PasswordPolicy::from_stored(90, 25, 8, "none", 10, 15).is_err());
-        assert!(PasswordPolicy::from_stored(90, 3, 4, "none", 10, 15).is_err());
+        assert!(PasswordPolicy::from_stored(90, 25, 8, "none", 10, 15, "smart").is_err());
+        assert!(PasswordPolicy::from_stored(90, 3, 4, "none", 10, 15, "smart").is_err());
         assert_eq!(
-            PasswordPolicy::from_stored(90, 3, 8, "alpha-numeric", 10, 15),
+            PasswordPolicy::from_stored(90, 3, 8, "alpha-numeric", 10, 15, "smart"),
             Ok(PasswordPolicy::default())
         );
+        assert_eq!(
+            PasswordPolicy::from_stored(90, 3, 8, "alpha-numeric", 10, 15, "all").map(|p| p.lockout_scope),
+            Ok(LockoutScope::AllSources)
+        );
+        assert!(PasswordPolicy::from_stored(90, 3, 8, "alpha-numeric", 10, 15, "some").is_err());
     }
 
     #[test]

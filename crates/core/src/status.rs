@@ -50,6 +50,8 @@ pub enum LoginStatus {
     UserFrozen,
     /// No such username.
     InvalidUsername,
+    /// A wrong code entered at identity verification.
+    InvalidVerificationCode,
 }
 
 impl LoginStatus {
@@ -65,11 +67,67 @@ impl LoginStatus {
             Self::UserInactive => "User is Inactive",
             Self::UserFrozen => "User is Frozen",
             Self::InvalidUsername => "Invalid login",
+            Self::InvalidVerificationCode => "Failed: Invalid verification code",
         }
     }
 
     /// Whether the attempt succeeded.
     pub fn is_success(self) -> bool {
         matches!(self, Self::Success)
+    }
+}
+
+/// What holds a user's account at a moment, in the login decision's order: the first
+/// that applies is the one shown (Setup → Users, `org user show`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    /// Deactivated.
+    Inactive,
+    /// Frozen by an administrator.
+    Frozen,
+    /// Locked out of every source.
+    Locked,
+    /// Locked out of unfamiliar sources only (smart lockout).
+    LockedForUnfamiliar,
+    /// None of these.
+    Active,
+}
+
+impl AccountState {
+    /// The state from its facts, in the decision's order.
+    pub fn of(active: bool, frozen: bool, locked: bool, locked_for_unfamiliar: bool) -> Self {
+        if !active {
+            Self::Inactive
+        } else if frozen {
+            Self::Frozen
+        } else if locked {
+            Self::Locked
+        } else if locked_for_unfamiliar {
+            Self::LockedForUnfamiliar
+        } else {
+            Self::Active
+        }
+    }
+
+    /// A word or two for a page or a list.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Inactive => "Inactive",
+            Self::Frozen => "Frozen",
+            Self::Locked => "Locked",
+            Self::LockedForUnfamiliar => "Locked for new places",
+            Self::Active => "Active",
+        }
+    }
+
+    /// A lower-case token for machine use (CSS classes, list columns).
+    pub fn token(self) -> &'static str {
+        match self {
+            Self::Inactive => "inactive",
+            Self::Frozen => "frozen",
+            Self::Locked => "locked",
+            Self::LockedForUnfamiliar => "locked-unfamiliar",
+            Self::Active => "active",
+        }
     }
 }

@@ -924,6 +924,10 @@ pub enum PolicyCommand {
         /// 15m, 30m, 60m or forever.
         #[arg(long)]
         lockout: Option<String>,
+        /// Which sources a lock shuts out: smart (unfamiliar sources only; the
+        /// default) or all (every source and grant, as Salesforce does).
+        #[arg(long)]
+        lockout_scope: Option<String>,
         /// Passwords remembered, 0–24.
         #[arg(long)]
         history: Option<String>,

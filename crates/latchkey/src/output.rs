@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_core::network::IpRange;
-use latchkey_core::policy::PasswordPolicy;
+use latchkey_core::policy::{LockUntil, LockoutScope, PasswordPolicy};
+use latchkey_core::status::AccountState;
 use latchkey_store::orgs::{Org, Profile};
 use latchkey_store::users::User;
 use serde::Serialize;
@@ -32,6 +33,13 @@ pub struct UserView {
     locked: bool,
     locked_until: Option<String>,
     failed_attempts: i64,
+    /// A lock of unfamiliar sources only (smart lockout): familiar sources and
+    /// password-less grants still work.
+    locked_for_unfamiliar_sources: bool,
+    #[serde(skip)]
+    state: AccountState,
+    unfamiliar_locked_until: Option<String>,
+    unfamiliar_failed_attempts: i64,
     has_password: bool,
     has_security_token: bool,
     password_set_at: Option<String>,
@@ -44,10 +52,14 @@ pub struct UserView {
 impl UserView {
     /// The view of `user` at `now`.
     pub fn new(user: &User, profile: &str, now: DateTime<Utc>) -> Self {
-        let locked_until = user.locked_until.filter(|l| l.holds_at(now)).map(|l| match l {
-            latchkey_core::policy::LockUntil::Time(t) => time(Some(t)).unwrap_or_default(),
-            latchkey_core::policy::LockUntil::AdminUnlock => "until unlocked by an administrator".into(),
-        });
+        let until = |lock: Option<LockUntil>| {
+            lock.filter(|l| l.holds_at(now)).map(|l| match l {
+                LockUntil::Time(t) => time(Some(t)).unwrap_or_default(),
+                LockUntil::AdminUnlock => "until unlocked by an administrator".into(),
+            })
+        };
+        let locked_until = until(user.locked_until);
+        let unfamiliar_locked_until = until(user.unfamiliar_locked_until);
         Self {
             id: user.id.to_string(),
             org_id: user.org_id.to_string(),
@@ -60,6 +72,10 @@ impl UserView {
             locked: locked_until.is_some(),
             locked_until,
             failed_attempts: user.failed_attempts,
+            locked_for_unfamiliar_sources: unfamiliar_locked_until.is_some(),
+            state: user.state(now),
+            unfamiliar_locked_until,
+            unfamiliar_failed_attempts: user.unfamiliar_failed_attempts,
             has_password: user.password_hash.is_some(),
             has_security_token: user.token_digest.is_some(),
             password_set_at: time(user.password_set_at),
@@ -79,14 +95,18 @@ impl UserView {
         println!("profile:             {}", self.profile);
         println!("name:                {}", self.name);
         println!("email:               {}", self.email);
-        let state = match (self.active, self.frozen, &self.locked_until) {
-            (false, _, _) => "inactive".to_owned(),
-            (_, true, _) => "frozen".to_owned(),
-            (_, _, Some(until)) => format!("locked ({until})"),
-            _ => "active".to_owned(),
+        let state = match (self.state, &self.locked_until, &self.unfamiliar_locked_until) {
+            (AccountState::Locked, Some(until), _) => format!("locked for every source ({until})"),
+            (AccountState::LockedForUnfamiliar, _, Some(until)) => {
+                format!("locked for unfamiliar sources only ({until})")
+            }
+            (state, _, _) => state.token().to_owned(),
         };
         println!("state:               {state}");
-        println!("failed attempts:     {}", self.failed_attempts);
+        println!(
+            "failed attempts:     {} (from unfamiliar sources: {})",
+            self.failed_attempts, self.unfamiliar_failed_attempts
+        );
         println!("password set:        {}", opt(&self.password_set_at));
         let expiry = match (&self.password_expires_at, self.password_expired) {
             (Some(t), true) => format!("{t} (expired)"),
@@ -113,16 +133,8 @@ impl UserView {
 
     /// One line for a list.
     pub fn line(&self) -> String {
-        let state = if self.frozen {
-            "frozen"
-        } else if self.locked {
-            "locked"
-        } else if self.active {
-            "active"
-        } else {
-            "inactive"
-        };
-        format!("{:<40} {:<8} {:<22} {}", self.username, state, self.profile, self.id)
+        let state = self.state.token();
+        format!("{:<40} {:<17} {:<22} {}", self.username, state, self.profile, self.id)
     }
 }
 
@@ -154,6 +166,7 @@ pub struct PolicyView {
     complexity: String,
     max_invalid_attempts: String,
     lockout: String,
+    lockout_scope: String,
 }
 
 impl PolicyView {
@@ -166,6 +179,7 @@ impl PolicyView {
             complexity: p.complexity.to_string(),
             max_invalid_attempts: p.max_invalid_attempts.to_string(),
             lockout: p.lockout.to_string(),
+            lockout_scope: p.lockout_scope.to_string(),
         }
     }
 
@@ -180,6 +194,16 @@ impl PolicyView {
         println!("Password complexity requirement:  {}", self.complexity);
         println!("Maximum invalid login attempts:   {}", self.max_invalid_attempts);
         println!("Lockout effective period:         {}", self.lockout);
+        println!("Lockout applies to:               {}", scope_words(&self.lockout_scope));
+    }
+}
+
+/// The lockout scope in the Setup page's words.
+fn scope_words(scope: &str) -> &'static str {
+    if scope == LockoutScope::AllSources.name() {
+        "all sources"
+    } else {
+        "unfamiliar sources only (smart)"
     }
 }
 

@@ -2,7 +2,10 @@
 //! the login page's correct password leads here when neither the network nor the
 //! browser is trusted. A 6-digit code is e-mailed to the user; it is valid for
 //! [`CODE_VALID_MINUTES`] minutes and [`MAX_CODE_ATTEMPTS`] tries, from the same IP, and
-//! only once. Only a keyed digest of the code is stored.
+//! only once. Only a keyed digest of the code is stored. A wrong code is a failed login
+//! of the user, counted toward the lockout like a wrong password, and at most
+//! [`MAX_CHALLENGES_PER_HOUR`] codes are mailed to a user in any hour: codes cannot be
+//! guessed faster than passwords.
 
 use std::net::IpAddr;
 
@@ -15,7 +18,9 @@ use latchkey_store::Write;
 use rand::Rng;
 use secrecy::SecretString;
 
-use crate::login::LoginRequest;
+use latchkey_core::login::FailureEffect;
+
+use crate::login::{Failure, LoginRequest};
 use crate::mail::templates;
 use crate::{AccountError, Services};
 
@@ -23,6 +28,20 @@ use crate::{AccountError, Services};
 pub const CODE_VALID_MINUTES: i64 = 10;
 /// Wrong codes before the challenge is void.
 pub const MAX_CODE_ATTEMPTS: i64 = 5;
+/// Codes mailed to one user in any hour.
+pub const MAX_CHALLENGES_PER_HOUR: i64 = 5;
+
+/// What asking for a verification code came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Challenged {
+    /// A code was mailed; the id is for the browser to present with it.
+    Sent(String),
+    /// Enough codes were mailed this hour: the user may ask again in this many minutes.
+    TooMany {
+        /// Minutes until the oldest code of the hour drops out of the count.
+        minutes: i64,
+    },
+}
 
 /// What entering a code did.
 #[derive(Debug)]
@@ -47,10 +66,20 @@ impl Services {
         self.fingerprint_key.fingerprint(challenge_id, code).to_vec()
     }
 
-    /// Mails `user` a verification code for a login from `ip`; returns the challenge
-    /// id for the browser to present with the code.
-    pub async fn issue_challenge(&self, user: &User, ip: IpAddr) -> Result<String, AccountError> {
+    /// Mails `user` a verification code for a login from `ip`, unless enough were
+    /// mailed this hour.
+    pub async fn issue_challenge(&self, user: &User, ip: IpAddr) -> Result<Challenged, AccountError> {
         let now = self.clock.now();
+        let hour = Duration::hours(1);
+        let (sent, oldest) = challenges::sent_since(&mut *self.store.conn().await?, &user.id, now - hour).await?;
+        if sent >= MAX_CHALLENGES_PER_HOUR {
+            let free_at = oldest.unwrap_or(now) + hour;
+            let minutes = ((free_at - now).num_seconds() + 59) / 60;
+            tracing::info!(user_id = %user.id, %ip, sent, "verification code not sent: hourly limit");
+            return Ok(Challenged::TooMany {
+                minutes: minutes.max(1),
+            });
+        }
         let id = latchkey_core::ids::generate("0Ch");
         let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
         let challenge = Challenge {
@@ -69,7 +98,7 @@ impl Services {
         crate::accounts::enqueue(&mut tx, &mail, now).await?;
         latchkey_store::commit(tx).await?;
         tracing::info!(user_id = %user.id, %ip, "verification code sent");
-        Ok(id)
+        Ok(Challenged::Sent(id))
     }
 
     /// The address the code of challenge `id` went to, while the challenge is usable.
@@ -101,9 +130,37 @@ impl Services {
         }
         let code = code.trim();
         let right = code.len() == 6 && challenge.code_digest == self.code_digest(id, code);
+        let user = users::get(&mut conn, &challenge.user_id).await?;
+        let familiar = users::is_familiar(&mut conn, &user.id, &ip.to_string()).await?;
+        let secret = SecretString::from(String::new());
+        let req = LoginRequest {
+            username: &user.username,
+            secret: &secret,
+            ip,
+            channel: Channel::Ui,
+            device_verified: false,
+            application: "Browser",
+            api_type: "N/A",
+            api_version: "N/A",
+            org: None,
+        };
         if !right {
             let attempts = challenges::count_attempt(&mut conn, id).await?;
-            return Ok(if attempts >= MAX_CODE_ATTEMPTS {
+            let org = orgs::get(&mut conn, &user.org_id).await?;
+            drop(conn);
+            let failure = Failure {
+                user: &user,
+                org: &org,
+                fingerprint: self
+                    .fingerprint_key
+                    .fingerprint(user.id.as_str(), &format!("code:{id}:{code}")),
+                familiar,
+                status: LoginStatus::InvalidVerificationCode,
+            };
+            let effect = self.record_failed_attempt(&req, &failure, now).await?;
+            tracing::info!(user_id = %user.id, %ip, effect = ?effect, "wrong verification code");
+            let locked = matches!(effect, FailureEffect::Locked(..) | FailureEffect::AlreadyLocked);
+            return Ok(if locked || attempts >= MAX_CODE_ATTEMPTS {
                 Verification::Void
             } else {
                 Verification::Wrong(MAX_CODE_ATTEMPTS - attempts)
@@ -112,26 +169,28 @@ impl Services {
         if !challenges::mark_used(&mut conn, id, now).await? {
             return Ok(Verification::Void);
         }
-        let user = users::get(&mut conn, &challenge.user_id).await?;
+        let org = orgs::get(&mut conn, &user.org_id).await?;
         // A lock or freeze that landed meanwhile still holds; else this is a successful
         // login: the failure count clears and the last login moves.
-        if !user.active || user.frozen || !users::record_success(&mut conn, &user.id, now).await? {
+        let counter = org.policy.lockout_scope.counter(familiar);
+        let refused = if !user.active {
+            Some(LoginStatus::UserInactive)
+        } else if user.frozen {
+            Some(LoginStatus::UserFrozen)
+        } else if !users::record_success(&mut conn, &user.id, counter, now).await? {
+            Some(LoginStatus::PasswordLockout)
+        } else {
+            None
+        };
+        if let Some(status) = refused {
+            drop(conn);
+            self.log_refusal(&req, Some(&user), status).await?;
             return Ok(Verification::Void);
         }
-        let org = orgs::get(&mut conn, &user.org_id).await?;
         drop(conn);
-        let secret = SecretString::from(String::new());
-        let req = LoginRequest {
-            username: &user.username,
-            secret: &secret,
-            ip,
-            channel: Channel::Ui,
-            device_verified: true,
-            application: "Browser",
-            api_type: "N/A",
-            api_version: "N/A",
-            org: None,
-        };
+        if !familiar {
+            self.remember_address(&user.id, ip).await?;
+        }
         let row = self.history_row(&req, Some(&user), LoginStatus::Success);
         self.store.write(Write::Login(row)).await?;
         tracing::info!(user_id = %user.id, %ip, "identity verified");

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use latchkey_core::ids::UserId;
 use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
 use latchkey_core::password::Verification;
-use latchkey_core::policy::LockUntil;
+use latchkey_core::policy::{LockCounter, LockUntil};
 use latchkey_core::secret::split_token;
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_core::webhooks::EventType;
@@ -18,7 +18,7 @@ use latchkey_store::apps::ConnectedApp;
 use latchkey_store::login_history::{self, NewLogin};
 use latchkey_store::orgs::{LoginContext, Org};
 use latchkey_store::users::{self, User};
-use latchkey_store::{commit, Write};
+use latchkey_store::{commit, Tx, Write};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::hashing::Attempted;
@@ -67,6 +67,21 @@ pub struct Admitted {
     pub(crate) history: NewLogin,
 }
 
+/// A failed attempt of a known user, to be counted.
+#[derive(Debug)]
+pub(crate) struct Failure<'a> {
+    /// Whose.
+    pub user: &'a User,
+    /// Their org (its policy decides the lock).
+    pub org: &'a Org,
+    /// Keyed fingerprint of the wrong secret: a repeat is not counted again.
+    pub fingerprint: [u8; 32],
+    /// The source logged this user in before.
+    pub familiar: bool,
+    /// What login history records.
+    pub status: LoginStatus,
+}
+
 /// What a login attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginOutcome {
@@ -89,6 +104,7 @@ fn user_state(u: &User) -> UserState {
         active: u.active,
         frozen: u.frozen,
         locked_until: u.locked_until,
+        unfamiliar_locked_until: u.unfamiliar_locked_until,
         password_expires_at: u.password_expires_at,
     }
 }
@@ -111,6 +127,7 @@ fn attempt<'a>(
     req: &LoginRequest<'_>,
     context: Option<&'a LoginContext>,
     user: Option<&'a UserState>,
+    familiar: bool,
     now: DateTime<Utc>,
 ) -> Attempt<'a> {
     Attempt {
@@ -120,6 +137,7 @@ fn attempt<'a>(
         ip: req.ip,
         channel: req.channel,
         device_verified: req.device_verified,
+        familiar,
         now,
     }
 }
@@ -165,6 +183,7 @@ impl Services {
             ip,
             channel: Channel::OAuth,
             device_verified: false,
+            familiar: true,
             now: self.clock.now(),
         };
         let empty = SecretString::from(String::new());
@@ -239,7 +258,12 @@ impl Services {
             .unzip();
         let context = context.as_deref();
         let state = user.as_ref().map(user_state);
-        if let Step::Refused(refusal) = login::decide(&attempt(req, context, state.as_ref(), now)) {
+        let address_known = match &user {
+            Some(user) => self.address_is_familiar(&user.id, req.ip).await?,
+            None => false,
+        };
+        let familiar = address_known || req.device_verified;
+        if let Step::Refused(refusal) = login::decide(&attempt(req, context, state.as_ref(), familiar, now)) {
             if refusal.spend_dummy_hash {
                 self.hasher.dummy_verify(req.secret.expose_secret()).await?;
             }
@@ -261,7 +285,7 @@ impl Services {
             let caches = Arc::clone(&self.caches);
             let seen = caches.decisions.generation();
             let user = self.fresh_user(&user.id).await?;
-            let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), now)) {
+            let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), familiar, now)) {
                 Step::Refused(refusal) => {
                     drop(slot);
                     return Ok((self.refuse(req, Some(&user), refusal.status).await?, None));
@@ -284,34 +308,19 @@ impl Services {
         };
         match stage.conclude(check) {
             Conclusion::Failure(status) => {
-                let rule = LockoutRule {
-                    max: org.policy.max_invalid_attempts,
-                    period: org.policy.lockout,
-                };
                 let fingerprint = self.fingerprint_key.fingerprint(user.id.as_str(), presented);
-                let mut tx = self.store.begin().await?;
-                let effect = users::record_failure(&mut tx, &user.id, &fingerprint, rule, now).await?;
-                if let FailureEffect::Locked(_, until) = effect {
-                    let until = match until {
-                        LockUntil::Time(t) => Some(t),
-                        LockUntil::AdminUnlock => None,
-                    };
-                    let mail = templates::account_locked(&self.mail, &user.email, &user.username, until);
-                    crate::accounts::enqueue(&mut tx, &mail, now).await?;
-                    self.announce(&mut tx, &user, &[EventType::UserLocked], now).await?;
-                }
-                login_history::insert(&mut tx, &self.history_row(req, Some(&user), status)).await?;
-                commit(tx).await?;
-                if matches!(effect, FailureEffect::Locked(..)) {
-                    // After the commit, so that a reading of the user made before it
-                    // is no longer current for the hashing threads.
-                    self.decisions_changed();
-                    self.webhooks.ring();
-                }
+                let failure = Failure {
+                    user: &user,
+                    org: &org,
+                    fingerprint,
+                    familiar,
+                    status,
+                };
+                let effect = self.record_failed_attempt(req, &failure, now).await?;
                 // Settled only now: until here the next attempts wait for this one.
                 drop(unsettled);
                 drop(slot);
-                tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, "login failed");
+                tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, familiar, "login failed");
                 Ok((LoginOutcome::Refused(status), None))
             }
             Conclusion::Success { password_expired } => {
@@ -324,10 +333,16 @@ impl Services {
                 // succeeded just before it.)
                 let settled = user.failed_attempts == 0
                     && user.locked_until.is_none()
+                    && user.unfamiliar_failed_attempts == 0
+                    && user.unfamiliar_locked_until.is_none()
                     && user.last_login_at.is_some_and(|t| now - t < LAST_LOGIN_RESOLUTION);
-                if !settled && !users::record_success(&mut *self.store.conn().await?, &user.id, now).await? {
+                let counter = org.policy.lockout_scope.counter(familiar);
+                if !settled && !users::record_success(&mut *self.store.conn().await?, &user.id, counter, now).await? {
                     self.log_refusal(req, Some(&user), LoginStatus::PasswordLockout).await?;
                     return Ok((LoginOutcome::Refused(LoginStatus::PasswordLockout), None));
+                }
+                if !address_known {
+                    self.remember_address(&user.id, req.ip).await?;
                 }
                 if verification == Verification::MatchNeedsRehash {
                     if let Some(old) = &user.password_hash {
@@ -346,6 +361,77 @@ impl Services {
                 Ok((outcome, Some(history)))
             }
         }
+    }
+
+    /// Whether `ip` has logged user `id` in before.
+    pub(crate) async fn address_is_familiar(&self, id: &UserId, ip: IpAddr) -> Result<bool, AccountError> {
+        Ok(users::is_familiar(&mut *self.store.conn().await?, id, &ip.to_string()).await?)
+    }
+
+    /// Remembers that `ip` logged user `id` in: from now on it is a familiar source.
+    pub(crate) async fn remember_address(&self, id: &UserId, ip: IpAddr) -> Result<(), AccountError> {
+        let now = self.clock.now();
+        Ok(users::remember_source(&mut *self.store.conn().await?, id, &ip.to_string(), now).await?)
+    }
+
+    /// Records a failed attempt of a known user: counts it toward the lock its source
+    /// falls under (see [`latchkey_core::policy::LockoutScope`]), writes its history row,
+    /// and announces a lock it placed — in one transaction.
+    pub(crate) async fn record_failed_attempt(
+        &self,
+        req: &LoginRequest<'_>,
+        failure: &Failure<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<FailureEffect, AccountError> {
+        let Failure { user, org, .. } = failure;
+        let rule = LockoutRule {
+            max: org.policy.max_invalid_attempts,
+            period: org.policy.lockout,
+        };
+        let counter = org.policy.lockout_scope.counter(failure.familiar);
+        let mut tx = self.store.begin().await?;
+        let effect = users::record_failure(&mut tx, &user.id, &failure.fingerprint, counter, rule, now).await?;
+        if let FailureEffect::Locked(_, until) = effect {
+            self.announce_lock(&mut tx, user, counter, until, now).await?;
+        }
+        login_history::insert(&mut tx, &self.history_row(req, Some(user), failure.status)).await?;
+        commit(tx).await?;
+        if matches!(effect, FailureEffect::Locked(..)) {
+            // After the commit, so that a reading of the user made before it is no
+            // longer current for the hashing threads.
+            self.decisions_changed();
+            self.webhooks.ring();
+        }
+        Ok(effect)
+    }
+
+    /// Mails the user whose attempt placed a lock and, for the lock of every source,
+    /// tells the org's webhooks (integrations stop); a lock of unfamiliar sources leaves
+    /// integrations alone, so only the user hears of it.
+    pub(crate) async fn announce_lock(
+        &self,
+        tx: &mut Tx,
+        user: &User,
+        counter: LockCounter,
+        until: LockUntil,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountError> {
+        let until = match until {
+            LockUntil::Time(t) => Some(t),
+            LockUntil::AdminUnlock => None,
+        };
+        match counter {
+            LockCounter::Every => {
+                let mail = templates::account_locked(&self.mail, &user.email, &user.username, until);
+                crate::accounts::enqueue(tx, &mail, now).await?;
+                self.announce(tx, user, &[EventType::UserLocked], now).await?;
+            }
+            LockCounter::Unfamiliar => {
+                let mail = templates::unfamiliar_sources_locked(&self.mail, &user.email, &user.username, until);
+                crate::accounts::enqueue(tx, &mail, now).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The stored user, read on a kept connection (see [`latchkey_store::Store::kept`]): this read is
@@ -392,7 +478,7 @@ impl Services {
     /// refusal does not wait for it: nothing in the answer depends on the row, and a
     /// flood of attempts for a locked user is then answered at the pace of the HTTP
     /// server rather than of the disk (the history's readers flush the queue first).
-    async fn log_refusal(
+    pub(crate) async fn log_refusal(
         &self,
         req: &LoginRequest<'_>,
         user: Option<&User>,

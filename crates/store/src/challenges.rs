@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use latchkey_core::ids::UserId;
 use sqlx::FromRow;
 
-use crate::time::from_millis;
+use crate::time::{from_millis, opt_from_millis};
 use crate::{Conn, StoreError};
 
 /// A challenge as stored.
@@ -110,6 +110,23 @@ pub async fn mark_used(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// How many challenges user `user` was sent since `since`, and when the oldest of
+/// them was.
+pub async fn sent_since(
+    conn: &mut Conn,
+    user: &UserId,
+    since: DateTime<Utc>,
+) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+    let (n, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(created_at) FROM login_challenges WHERE user_id = $1 AND created_at >= $2",
+    )
+    .bind(user.as_str())
+    .bind(since.timestamp_millis())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((n, opt_from_millis(oldest, "challenge created_at")?))
 }
 
 /// Deletes challenges that expired before `before`; returns how many.

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{OrgId, ProfileId};
 use latchkey_core::network::IpRange;
-use latchkey_core::policy::{PasswordExpiry, PasswordPolicy};
+use latchkey_core::policy::{LockoutScope, PasswordExpiry, PasswordPolicy};
 use sqlx::FromRow;
 
 use crate::time::{flag, from_millis};
@@ -37,6 +37,7 @@ struct OrgRow {
     pw_complexity: String,
     max_invalid_attempts: i64,
     lockout_minutes: i64,
+    lockout_scope: String,
     session_timeout_minutes: i64,
 }
 
@@ -54,6 +55,7 @@ impl TryFrom<OrgRow> for Org {
                 &r.pw_complexity,
                 r.max_invalid_attempts,
                 r.lockout_minutes,
+                &r.lockout_scope,
             )
             .map_err(|_| StoreError::Corrupt("password policy"))?,
             session_timeout_minutes: r.session_timeout_minutes,
@@ -62,7 +64,7 @@ impl TryFrom<OrgRow> for Org {
 }
 
 const ORG_COLUMNS: &str = "id, name, created_at, pw_expiry_days, pw_history, pw_min_length, pw_complexity, \
-                           max_invalid_attempts, lockout_minutes, session_timeout_minutes";
+                           max_invalid_attempts, lockout_minutes, lockout_scope, session_timeout_minutes";
 
 /// A profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +120,7 @@ pub async fn create(conn: &mut Conn, name: &str, now: DateTime<Utc>) -> Result<O
     let p = PasswordPolicy::default();
     sqlx::query(
         "INSERT INTO orgs (id, name, created_at, pw_expiry_days, pw_history, pw_min_length, pw_complexity, \
-         max_invalid_attempts, lockout_minutes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         max_invalid_attempts, lockout_minutes, lockout_scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id.as_str())
     .bind(name)
@@ -129,6 +131,7 @@ pub async fn create(conn: &mut Conn, name: &str, now: DateTime<Utc>) -> Result<O
     .bind(p.complexity.name())
     .bind(p.max_invalid_attempts.stored())
     .bind(p.lockout.minutes())
+    .bind(p.lockout_scope.name())
     .execute(&mut *conn)
     .await?;
     for (profile, admin, api, api_only) in STANDARD_PROFILES {
@@ -175,11 +178,12 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Org>, StoreError> {
 }
 
 /// Saves a new password policy. Users' expiry dates only move earlier, or are cleared
-/// when passwords no longer expire (Salesforce's rule).
+/// when passwords no longer expire (Salesforce's rule). Under the all-sources scope
+/// there is one lock only: the locks of unfamiliar sources go.
 pub async fn set_policy(conn: &mut Conn, org: &OrgId, policy: &PasswordPolicy) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE orgs SET pw_expiry_days = $2, pw_history = $3, pw_min_length = $4, pw_complexity = $5, \
-         max_invalid_attempts = $6, lockout_minutes = $7 WHERE id = $1",
+         max_invalid_attempts = $6, lockout_minutes = $7, lockout_scope = $8 WHERE id = $1",
     )
     .bind(org.as_str())
     .bind(policy.expiry.days())
@@ -188,8 +192,18 @@ pub async fn set_policy(conn: &mut Conn, org: &OrgId, policy: &PasswordPolicy) -
     .bind(policy.complexity.name())
     .bind(policy.max_invalid_attempts.stored())
     .bind(policy.lockout.minutes())
+    .bind(policy.lockout_scope.name())
     .execute(&mut *conn)
     .await?;
+    if policy.lockout_scope == LockoutScope::AllSources {
+        sqlx::query(
+            "UPDATE users SET unfamiliar_failed_attempts = 0, unfamiliar_locked_until = NULL \
+             WHERE org_id = $1 AND (unfamiliar_failed_attempts <> 0 OR unfamiliar_locked_until IS NOT NULL)",
+        )
+        .bind(org.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
     match policy.expiry {
         PasswordExpiry::Never => {
             sqlx::query("UPDATE users SET password_expires_at = NULL WHERE org_id = $1")

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use latchkey_core::ids::{OrgId, ProfileId, UserId};
 use latchkey_core::login::{FailureEffect, LockoutRule, RECENT_FAILURES_KEPT};
 use latchkey_core::password::PhcString;
-use latchkey_core::policy::LockUntil;
+use latchkey_core::policy::{LockCounter, LockUntil};
 use latchkey_core::secret::SecretDigest;
+use latchkey_core::status::AccountState;
 use sqlx::FromRow;
 
 use crate::time::{flag, from_millis, opt_from_millis};
@@ -44,8 +45,12 @@ pub struct User {
     pub token_digest: Option<SecretDigest>,
     /// Failures counted since the last success or unlock.
     pub failed_attempts: i64,
-    /// Locked until (possibly in the past).
+    /// Locked out of every source until (possibly in the past).
     pub locked_until: Option<LockUntil>,
+    /// Failures from unfamiliar sources counted since the last success or unlock.
+    pub unfamiliar_failed_attempts: i64,
+    /// Locked out of unfamiliar sources until (possibly in the past).
+    pub unfamiliar_locked_until: Option<LockUntil>,
     /// Last successful login.
     pub last_login_at: Option<DateTime<Utc>>,
     /// Creation time.
@@ -61,9 +66,24 @@ impl User {
         }
     }
 
-    /// Whether a lock holds at `now`.
+    /// Whether a lock of every source holds at `now`.
     pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
         self.locked_until.is_some_and(|l| l.holds_at(now))
+    }
+
+    /// What holds the account at `now`.
+    pub fn state(&self, now: DateTime<Utc>) -> AccountState {
+        AccountState::of(
+            self.active,
+            self.frozen,
+            self.is_locked(now),
+            self.is_locked_for_unfamiliar(now),
+        )
+    }
+
+    /// Whether a lock of unfamiliar sources holds at `now`.
+    pub fn is_locked_for_unfamiliar(&self, now: DateTime<Utc>) -> bool {
+        self.unfamiliar_locked_until.is_some_and(|l| l.holds_at(now))
     }
 }
 
@@ -84,6 +104,8 @@ struct UserRow {
     token_digest: Option<Vec<u8>>,
     failed_attempts: i64,
     locked_until: Option<i64>,
+    unfamiliar_failed_attempts: i64,
+    unfamiliar_locked_until: Option<i64>,
     last_login_at: Option<i64>,
     created_at: i64,
 }
@@ -110,6 +132,8 @@ impl TryFrom<UserRow> for User {
                 .transpose()?,
             failed_attempts: r.failed_attempts,
             locked_until: r.locked_until.map(LockUntil::from_millis),
+            unfamiliar_failed_attempts: r.unfamiliar_failed_attempts,
+            unfamiliar_locked_until: r.unfamiliar_locked_until.map(LockUntil::from_millis),
             last_login_at: opt_from_millis(r.last_login_at, "last_login_at")?,
             created_at: from_millis(r.created_at, "user created_at")?,
         })
@@ -118,7 +142,7 @@ impl TryFrom<UserRow> for User {
 
 const COLUMNS: &str = "id, org_id, profile_id, username, email, first_name, last_name, active, frozen, \
                        password_hash, password_set_at, password_expires_at, token_digest, failed_attempts, \
-                       locked_until, last_login_at, created_at";
+                       locked_until, unfamiliar_failed_attempts, unfamiliar_locked_until, last_login_at, created_at";
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -207,11 +231,12 @@ pub struct PasswordChange<'a> {
 }
 
 /// Stores a new password: remembers it in the history, forgets failed-secret
-/// fingerprints, and unlocks the user (a reset unlocks, as in Salesforce).
+/// fingerprints, and lifts both locks (a reset unlocks, as in Salesforce).
 pub async fn set_password(conn: &mut Conn, id: &UserId, change: &PasswordChange<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE users SET password_hash = $2, password_set_at = $3, password_expires_at = $4, \
-         failed_attempts = 0, locked_until = NULL WHERE id = $1",
+         failed_attempts = 0, locked_until = NULL, unfamiliar_failed_attempts = 0, \
+         unfamiliar_locked_until = NULL WHERE id = $1",
     )
     .bind(id.as_str())
     .bind(change.hash.as_str())
@@ -284,19 +309,25 @@ pub async fn set_token(conn: &mut Conn, id: &UserId, digest: &SecretDigest) -> R
     forget_failed_secrets(conn, id).await
 }
 
-/// Clears a lock and the failure counter; `true` when a lock held at `now`.
+/// Clears both locks and their failure counters; `true` when a lock held at `now`.
 pub async fn unlock(conn: &mut Conn, id: &UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-    let was_locked = sqlx::query("UPDATE users SET locked_until = NULL WHERE id = $1 AND locked_until > $2")
-        .bind(id.as_str())
-        .bind(now.timestamp_millis())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
+    let was_locked = sqlx::query(
+        "UPDATE users SET locked_until = NULL, unfamiliar_locked_until = NULL \
+         WHERE id = $1 AND (locked_until > $2 OR unfamiliar_locked_until > $2)",
+    )
+    .bind(id.as_str())
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
         > 0;
-    sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1")
-        .bind(id.as_str())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET failed_attempts = 0, locked_until = NULL, unfamiliar_failed_attempts = 0, \
+         unfamiliar_locked_until = NULL WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .execute(&mut *conn)
+    .await?;
     Ok(was_locked)
 }
 
@@ -320,13 +351,15 @@ pub async fn set_active(conn: &mut Conn, id: &UserId, active: bool) -> Result<bo
     Ok(done.rows_affected() > 0)
 }
 
-/// Records a failed attempt atomically: a secret whose fingerprint is among the user's
-/// last few failures is not counted again; otherwise one statement increments the
-/// counter and, at the maximum, places the lock — and does nothing once a lock holds.
+/// Records a failed attempt atomically toward the lock `counter`: a secret whose
+/// fingerprint is among the user's last few failures is not counted again; otherwise
+/// one statement increments that lock's counter and, at the maximum, places the lock —
+/// and does nothing once it holds.
 pub async fn record_failure(
     tx: &mut Tx,
     id: &UserId,
     fingerprint: &[u8; 32],
+    counter: LockCounter,
     rule: LockoutRule,
     now: DateTime<Utc>,
 ) -> Result<FailureEffect, StoreError> {
@@ -351,17 +384,19 @@ pub async fn record_failure(
     .bind(RECENT_FAILURES_KEPT as i64)
     .execute(&mut **tx)
     .await?;
-    let counted: Option<(i64, Option<i64>)> = sqlx::query_as(
+    let (count, lock) = match counter {
+        LockCounter::Every => ("failed_attempts", "locked_until"),
+        LockCounter::Unfamiliar => ("unfamiliar_failed_attempts", "unfamiliar_locked_until"),
+    };
+    let counted: Option<(i64, Option<i64>)> = sqlx::query_as(&format!(
         "UPDATE users SET \
-           failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 \
-                                  ELSE failed_attempts + 1 END, \
-           locked_until = CASE WHEN $3 > 0 AND \
-                                    (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 \
-                                          ELSE failed_attempts + 1 END) >= $3 \
-                               THEN $4 ELSE NULL END \
-         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
-         RETURNING failed_attempts, locked_until",
-    )
+           {count} = CASE WHEN {lock} IS NOT NULL AND {lock} <= $2 THEN 1 ELSE {count} + 1 END, \
+           {lock} = CASE WHEN $3 > 0 AND \
+                             (CASE WHEN {lock} IS NOT NULL AND {lock} <= $2 THEN 1 ELSE {count} + 1 END) >= $3 \
+                        THEN $4 ELSE NULL END \
+         WHERE id = $1 AND ({lock} IS NULL OR {lock} <= $2) \
+         RETURNING {count}, {lock}"
+    ))
     .bind(id.as_str())
     .bind(now_ms)
     .bind(rule.max.stored())
@@ -377,18 +412,72 @@ pub async fn record_failure(
     })
 }
 
-/// Records a success: resets the counter. `false` when a parallel attempt locked the
-/// user in the meantime, in which case the login must be refused.
-pub async fn record_success(conn: &mut Conn, id: &UserId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+/// Records a success from a source whose failures count toward `counter`: the lock of
+/// every source and its counter restart, and so do those of unfamiliar sources unless
+/// that lock holds. `false` when a parallel attempt locked the user against this
+/// source in the meantime, in which case the login must be refused.
+pub async fn record_success(
+    conn: &mut Conn,
+    id: &UserId,
+    counter: LockCounter,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE users SET failed_attempts = 0, locked_until = NULL, last_login_at = $2 \
-         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        "UPDATE users SET failed_attempts = 0, locked_until = NULL, last_login_at = $2, \
+           unfamiliar_failed_attempts = CASE WHEN unfamiliar_locked_until > $2 \
+                                             THEN unfamiliar_failed_attempts ELSE 0 END, \
+           unfamiliar_locked_until = CASE WHEN unfamiliar_locked_until > $2 \
+                                          THEN unfamiliar_locked_until ELSE NULL END \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+           AND ($3 = 0 OR unfamiliar_locked_until IS NULL OR unfamiliar_locked_until <= $2)",
     )
     .bind(id.as_str())
     .bind(now.timestamp_millis())
+    .bind(i64::from(counter == LockCounter::Unfamiliar))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Whether `address` has logged user `id` in before.
+pub async fn is_familiar(conn: &mut Conn, id: &UserId, address: &str) -> Result<bool, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM familiar_sources WHERE user_id = $1 AND address = $2")
+        .bind(id.as_str())
+        .bind(address)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// How many familiar addresses are kept per user; the least recently seen go first.
+pub const FAMILIAR_SOURCES_KEPT: i64 = 50;
+
+/// Remembers that `address` logged user `id` in at `now`.
+pub async fn remember_source(
+    conn: &mut Conn,
+    id: &UserId,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let now_ms = now.timestamp_millis();
+    sqlx::query(
+        "INSERT INTO familiar_sources (user_id, address, first_seen, last_seen) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (user_id, address) DO UPDATE SET last_seen = excluded.last_seen",
+    )
+    .bind(id.as_str())
+    .bind(address)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM familiar_sources WHERE user_id = $1 AND address NOT IN \
+         (SELECT address FROM familiar_sources WHERE user_id = $1 ORDER BY last_seen DESC LIMIT $2)",
+    )
+    .bind(id.as_str())
+    .bind(FAMILIAR_SOURCES_KEPT)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Active, unfrozen users whose password expires after `from` and at or before `to`.

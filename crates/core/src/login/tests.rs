@@ -2,6 +2,7 @@ use chrono::Duration;
 use proptest::prelude::*;
 
 use super::*;
+use crate::policy::LockCounter;
 
 fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(1_767_225_600_000).unwrap_or_default()
@@ -20,6 +21,7 @@ fn active() -> UserState {
         active: true,
         frozen: false,
         locked_until: None,
+        unfamiliar_locked_until: None,
         password_expires_at: Some(t0() + Duration::days(30)),
     }
 }
@@ -85,6 +87,7 @@ fn run(r: &Row) -> Want {
         ip: ip(r.from),
         channel: r.channel,
         device_verified: r.device_verified,
+        familiar: false,
         now: t0(),
     };
     match decide(&attempt) {
@@ -263,6 +266,7 @@ fn only_api_channels_look_for_a_token() {
         ip: ip("203.0.113.7"),
         channel,
         device_verified: false,
+        familiar: false,
         now: t0(),
     };
     for (channel, want) in [(Channel::Ui, false), (Channel::Soap, true), (Channel::OAuth, true)] {
@@ -273,6 +277,8 @@ fn only_api_channels_look_for_a_token() {
         assert!(!stage.trusted());
     }
 }
+
+const EVERY: LockCounter = LockCounter::Every;
 
 const RULE5: LockoutRule = LockoutRule {
     max: MaxInvalidAttempts::Limit(5),
@@ -287,10 +293,10 @@ fn fp(n: u8) -> [u8; 32] {
 fn repeated_identical_wrong_secret_counts_once() {
     let mut l = Lockout::default();
     for _ in 0..50 {
-        l.record_failure(fp(1), RULE5, t0());
+        l.record_failure(fp(1), EVERY, RULE5, t0());
     }
-    assert_eq!(l.failures, 1);
-    assert_eq!(l.locked_until, None);
+    assert_eq!(l.every.failures, 1);
+    assert_eq!(l.every.locked_until, None);
 }
 
 #[test]
@@ -298,24 +304,30 @@ fn distinct_wrong_secrets_lock_at_the_maximum() {
     let mut l = Lockout::default();
     for n in 1..5 {
         assert_eq!(
-            l.record_failure(fp(n), RULE5, t0()),
+            l.record_failure(fp(n), EVERY, RULE5, t0()),
             FailureEffect::Counted(u32::from(n))
         );
     }
     let until = LockUntil::Time(t0() + Duration::minutes(15));
-    assert_eq!(l.record_failure(fp(5), RULE5, t0()), FailureEffect::Locked(5, until));
-    assert_eq!(l.record_failure(fp(6), RULE5, t0()), FailureEffect::AlreadyLocked);
-    assert_eq!(l.failures, 5);
+    assert_eq!(
+        l.record_failure(fp(5), EVERY, RULE5, t0()),
+        FailureEffect::Locked(5, until)
+    );
+    assert_eq!(
+        l.record_failure(fp(6), EVERY, RULE5, t0()),
+        FailureEffect::AlreadyLocked
+    );
+    assert_eq!(l.every.failures, 5);
 }
 
 #[test]
 fn lock_expiry_restarts_the_count() {
     let mut l = Lockout::default();
     for n in 1..=5 {
-        l.record_failure(fp(n), RULE5, t0());
+        l.record_failure(fp(n), EVERY, RULE5, t0());
     }
     let later = t0() + Duration::minutes(15);
-    assert_eq!(l.record_failure(fp(6), RULE5, later), FailureEffect::Counted(1));
+    assert_eq!(l.record_failure(fp(6), EVERY, RULE5, later), FailureEffect::Counted(1));
 }
 
 #[test]
@@ -326,23 +338,29 @@ fn forever_lock_needs_an_admin() {
     };
     let mut l = Lockout::default();
     for n in 1..=3 {
-        l.record_failure(fp(n), rule, t0());
+        l.record_failure(fp(n), EVERY, rule, t0());
     }
-    assert_eq!(l.locked_until, Some(LockUntil::AdminUnlock));
+    assert_eq!(l.every.locked_until, Some(LockUntil::AdminUnlock));
     let years_later = t0() + Duration::days(3650);
-    assert_eq!(l.record_failure(fp(9), rule, years_later), FailureEffect::AlreadyLocked);
+    assert_eq!(
+        l.record_failure(fp(9), EVERY, rule, years_later),
+        FailureEffect::AlreadyLocked
+    );
     l.unlock();
-    assert_eq!(l.record_failure(fp(10), rule, years_later), FailureEffect::Counted(1));
+    assert_eq!(
+        l.record_failure(fp(10), EVERY, rule, years_later),
+        FailureEffect::Counted(1)
+    );
 }
 
 #[test]
 fn success_resets_the_counter() {
     let mut l = Lockout::default();
     for n in 1..=4 {
-        l.record_failure(fp(n), RULE5, t0());
+        l.record_failure(fp(n), EVERY, RULE5, t0());
     }
-    l.record_success();
-    assert_eq!(l.record_failure(fp(20), RULE5, t0()), FailureEffect::Counted(1));
+    assert!(l.record_success(EVERY, t0()));
+    assert_eq!(l.record_failure(fp(20), EVERY, RULE5, t0()), FailureEffect::Counted(1));
 }
 
 #[test]
@@ -353,10 +371,10 @@ fn a_forgotten_secret_counts_again() {
     };
     let mut l = Lockout::default();
     for n in 0..=RECENT_FAILURES_KEPT as u8 {
-        l.record_failure(fp(n), rule, t0());
+        l.record_failure(fp(n), EVERY, rule, t0());
     }
-    assert_eq!(l.record_failure(fp(1), rule, t0()), FailureEffect::Repeated);
-    assert_eq!(l.record_failure(fp(0), rule, t0()), FailureEffect::Counted(7));
+    assert_eq!(l.record_failure(fp(1), EVERY, rule, t0()), FailureEffect::Repeated);
+    assert_eq!(l.record_failure(fp(0), EVERY, rule, t0()), FailureEffect::Counted(7));
 }
 
 #[test]
@@ -367,9 +385,12 @@ fn no_limit_never_locks() {
     };
     let mut l = Lockout::default();
     for n in 0..=200u8 {
-        assert!(matches!(l.record_failure(fp(n), rule, t0()), FailureEffect::Counted(_)));
+        assert!(matches!(
+            l.record_failure(fp(n), EVERY, rule, t0()),
+            FailureEffect::Counted(_)
+        ));
     }
-    assert_eq!(l.locked_until, None);
+    assert_eq!(l.every.locked_until, None);
 }
 
 /// One step of a generated attempt sequence.
@@ -405,12 +426,12 @@ proptest! {
         for e in events {
             match e {
                 Event::Wrong(n) => {
-                    let was_locked = l.locked_until.is_some_and(|u| u.holds_at(now));
-                    let lock_expired = l.locked_until.is_some_and(|u| !u.holds_at(now));
+                    let was_locked = l.every.locked_until.is_some_and(|u| u.holds_at(now));
+                    let lock_expired = l.every.locked_until.is_some_and(|u| !u.holds_at(now));
                     if lock_expired { distinct_since_reset.clear(); }
-                    let effect = l.record_failure(fp(n), rule, now);
+                    let effect = l.record_failure(fp(n), EVERY, rule, now);
                     if !distinct_since_reset.contains(&n) && !was_locked { distinct_since_reset.push(n); }
-                    let counted = l.effective_failures(now);
+                    let counted = l.every.effective_failures(now);
                     prop_assert!(counted as usize <= distinct_since_reset.len(), "{:?} counted {} > {}", effect, counted, distinct_since_reset.len());
                     prop_assert!(counted <= u32::from(max));
                     if let FailureEffect::Locked(count, _) = effect { prop_assert_eq!(count, u32::from(max)); }
@@ -418,8 +439,8 @@ proptest! {
                     if was_locked { prop_assert!(matches!(effect, FailureEffect::AlreadyLocked | FailureEffect::Repeated), "{:?}", effect); }
                 }
                 Event::Success => {
-                    if !l.locked_until.is_some_and(|u| u.holds_at(now)) {
-                        l.record_success();
+                    if !l.every.locked_until.is_some_and(|u| u.holds_at(now)) {
+                        prop_assert!(l.record_success(EVERY, now));
                         distinct_since_reset.clear();
                     }
                 }
@@ -427,4 +448,65 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn unfamiliar_failures_lock_unfamiliar_sources_only() {
+    let mut l = Lockout::default();
+    for n in 1..=5 {
+        l.record_failure(fp(n), LockCounter::Unfamiliar, RULE5, t0());
+    }
+    let until = LockUntil::Time(t0() + Duration::minutes(15));
+    assert_eq!(l.unfamiliar.locked_until, Some(until));
+    assert_eq!(l.every, Count::default(), "the lock of every source is untouched");
+    assert!(
+        !l.record_success(LockCounter::Unfamiliar, t0()),
+        "an unfamiliar source is shut out"
+    );
+    assert!(l.record_success(EVERY, t0()), "a familiar source logs in");
+    assert_eq!(l.unfamiliar.locked_until, Some(until), "and does not lift the lock");
+    assert_eq!(
+        l.record_failure(fp(1), EVERY, RULE5, t0()),
+        FailureEffect::Repeated,
+        "one memory of failed secrets for both locks"
+    );
+    l.unlock();
+    assert_eq!(
+        l,
+        Lockout {
+            recent: l.recent.clone(),
+            ..Lockout::default()
+        }
+    );
+}
+
+#[test]
+fn a_lock_of_unfamiliar_sources_refuses_only_them() {
+    let user = UserState {
+        unfamiliar_locked_until: Some(LockUntil::Time(t0() + Duration::minutes(15))),
+        ..active()
+    };
+    let at = |familiar| Attempt {
+        user: Some(&user),
+        profile_ranges: &[],
+        trusted_ranges: &[],
+        ip: "203.0.113.9".parse().unwrap(),
+        channel: Channel::Soap,
+        device_verified: false,
+        familiar,
+        now: t0(),
+    };
+    assert!(matches!(
+        decide(&at(false)),
+        Step::Refused(Refusal {
+            status: LoginStatus::PasswordLockout,
+            spend_dummy_hash: false
+        })
+    ));
+    assert!(matches!(decide(&at(true)), Step::CheckSecret(_)));
+    let later = Attempt {
+        now: t0() + Duration::minutes(15),
+        ..at(false)
+    };
+    assert!(matches!(decide(&later), Step::CheckSecret(_)), "the lock expires");
 }

@@ -417,6 +417,7 @@ async fn policy(cmd: PolicyCommand, services: &Services) -> Result<(), Failure> 
             password_expiry,
             max_invalid_attempts,
             lockout,
+            lockout_scope,
             history,
             min_length,
             complexity,
@@ -431,6 +432,9 @@ async fn policy(cmd: PolicyCommand, services: &Services) -> Result<(), Failure> 
             }
             if let Some(v) = lockout {
                 p.lockout = parse(&v)?;
+            }
+            if let Some(v) = lockout_scope {
+                p.lockout_scope = parse(&v)?;
             }
             if let Some(v) = history {
                 p.history = v

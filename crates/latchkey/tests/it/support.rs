@@ -490,9 +490,31 @@ impl PgSchema {
 /// One HTTP/1.1 request over a fresh connection to `base` (`http://host:port`), with
 /// `headers` and `body`; the status and the body of the answer.
 pub async fn request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    request_from("127.0.0.1", base, method, path, headers, body).await
+}
+
+/// [`request`] from the loopback address `from` (`127.0.0.2`…): another client, as the
+/// server sees it.
+pub async fn request_from(
+    from: &str,
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = base.strip_prefix("http://").expect("http URL");
-    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::new(from.parse().expect("address"), 0))
+        .expect("bind");
+    let addr = tokio::net::lookup_host(host)
+        .await
+        .expect("resolve")
+        .next()
+        .expect("an address");
+    let mut stream = socket.connect(addr).await.expect("connect");
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()

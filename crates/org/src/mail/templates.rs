@@ -220,6 +220,36 @@ pub fn account_locked(id: &MailIdentity, to: &str, username: &str, until: Option
     }
 }
 
+/// "Sign-ins from new places are paused": the smart lockout shut out unfamiliar
+/// sources; the user's own addresses, browsers and integrations go on.
+pub fn unfamiliar_sources_locked(
+    id: &MailIdentity,
+    to: &str,
+    username: &str,
+    until: Option<DateTime<Utc>>,
+) -> Rendered {
+    let product = &id.product;
+    let when = until.map_or_else(
+        || format!("until {} unlocks it", id.admin_contact),
+        |t| format!("until {} UTC", t.format("%Y-%m-%d %H:%M")),
+    );
+    let first = format!(
+        "Too many failed login attempts for your {product} account {username} came from places it has never logged in from. \
+         Password logins from new places are refused {when}."
+    );
+    let second = "Logins from the addresses and browsers you have used before, and your connected integrations, \
+                  keep working. If these attempts were not yours, change your password.";
+    Rendered {
+        to: to.into(),
+        subject: format!("Logins to your {product} account from new places are paused"),
+        text: format!("{first}\n\n{second} For help, contact {}.\n", id.admin_contact),
+        html: html(&[
+            escape(&first),
+            format!("{} For help, contact {}.", escape(second), escape(&id.admin_contact)),
+        ]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -695,7 +695,7 @@ async fn login_attempts_over_the_rate_limit_get_429_in_the_wire_format() {
     assert_eq!(status, StatusCode::OK, "other routes are not limited");
     let user = stack.services.user(USER).await.unwrap();
     assert_eq!(
-        user.failed_attempts, 2,
+        user.unfamiliar_failed_attempts, 2,
         "limited attempts never reach the login decision"
     );
 }
@@ -1018,7 +1018,10 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
     .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     let bob = stack.services.user(BOB).await.unwrap();
-    assert_eq!(bob.failed_attempts, 1);
+    assert_eq!(
+        bob.unfamiliar_failed_attempts, 1,
+        "from an address Bob never logged in from"
+    );
     let history_of = |org| {
         let store = stack.services.store.clone();
         async move {
@@ -1063,7 +1066,7 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
         "nothing in Beta's history"
     );
     assert_eq!(
-        stack.services.user(BOB).await.unwrap().failed_attempts,
+        stack.services.user(BOB).await.unwrap().unfamiliar_failed_attempts,
         1,
         "Bob's counter untouched"
     );
@@ -1084,10 +1087,14 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
 /// and the form shares the login rate limit.
 #[tokio::test]
 async fn a_wrong_current_password_counts_like_a_failed_login() {
-    use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
+    use latchkey_core::policy::{LockoutPeriod, LockoutScope, MaxInvalidAttempts};
     let (stack, _, _) = stack_with_token().await;
     stack
-        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15))
+        .set_max(
+            MaxInvalidAttempts::Limit(3),
+            LockoutPeriod::Minutes(15),
+            LockoutScope::AllSources,
+        )
         .await;
     let router = app(HttpState {
         services: std::sync::Arc::new(stack.services.clone()),

@@ -1,6 +1,6 @@
 use chrono::Duration;
 use latchkey_core::password::HashParams;
-use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
+use latchkey_core::policy::{LockoutPeriod, LockoutScope, MaxInvalidAttempts};
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_org::login::LoginOutcome;
 use latchkey_store::outbox;
@@ -97,7 +97,11 @@ async fn wrong_passwords_lock_and_unlock_restores() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
     stack
-        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15))
+        .set_max(
+            MaxInvalidAttempts::Limit(3),
+            LockoutPeriod::Minutes(15),
+            LockoutScope::AllSources,
+        )
         .await;
     let token = token(&stack).await;
     let right = format!("{PASSWORD}{token}");
@@ -133,7 +137,11 @@ async fn a_lock_expires_after_the_period() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
     stack
-        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15))
+        .set_max(
+            MaxInvalidAttempts::Limit(3),
+            LockoutPeriod::Minutes(15),
+            LockoutScope::AllSources,
+        )
         .await;
     let token = token(&stack).await;
     for n in 0..3 {
@@ -159,7 +167,11 @@ async fn a_stale_integration_retrying_one_secret_counts_once() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
     stack
-        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Forever)
+        .set_max(
+            MaxInvalidAttempts::Limit(3),
+            LockoutPeriod::Forever,
+            LockoutScope::AllSources,
+        )
         .await;
     for _ in 0..100 {
         stack
@@ -175,7 +187,11 @@ async fn no_limit_never_locks() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
     stack
-        .set_max(MaxInvalidAttempts::NoLimit, LockoutPeriod::Minutes(15))
+        .set_max(
+            MaxInvalidAttempts::NoLimit,
+            LockoutPeriod::Minutes(15),
+            LockoutScope::AllSources,
+        )
         .await;
     for n in 0..20 {
         stack
@@ -321,7 +337,11 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
     stack
-        .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Forever)
+        .set_max(
+            MaxInvalidAttempts::Limit(3),
+            LockoutPeriod::Forever,
+            LockoutScope::AllSources,
+        )
         .await;
     let token = token(&stack).await;
     let right = format!("{PASSWORD}{token}");

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
+use latchkey_core::policy::{LockoutPeriod, LockoutScope, MaxInvalidAttempts};
 use latchkey_core::status::Channel;
 use secrecy::SecretString;
 
@@ -58,7 +58,11 @@ fn login_and_credential_changes_log_no_secret() {
             let stack = Stack::new().await;
             stack.org_with_user("jane@acme.test").await;
             stack
-                .set_max(MaxInvalidAttempts::Limit(3), LockoutPeriod::Minutes(15))
+                .set_max(
+                    MaxInvalidAttempts::Limit(3),
+                    LockoutPeriod::Minutes(15),
+                    LockoutScope::AllSources,
+                )
                 .await;
             stack.deliver().await;
             let mut mails = latchkey_org::mail::folder::list(&stack.mail_dir()).unwrap();

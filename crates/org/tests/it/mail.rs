@@ -1,3 +1,4 @@
+use latchkey_core::policy::{LockoutPeriod, LockoutScope, MaxInvalidAttempts};
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_org::login::LoginOutcome;
 use latchkey_org::mail::delivery::{Deliverer, SmtpSecurity, SmtpSettings, Transport};
@@ -161,7 +162,26 @@ async fn every_message_has_both_parts_and_no_password_the_user_typed() {
         .await
         .unwrap();
     let mut typed = vec![PASSWORD.to_owned(), chosen.to_owned()];
+    // Ten typos from an address Jane never logged in from lock new places out; then,
+    // under Salesforce's scope, ten more lock every source: both mails are sent.
     for n in 0..10 {
+        let wrong = format!("{chosen}-typo-{n}");
+        stack.login("jane@acme.test", &wrong, Channel::Ui, UNTRUSTED).await;
+        typed.push(wrong);
+    }
+    assert!(services
+        .user("jane@acme.test")
+        .await
+        .unwrap()
+        .is_locked_for_unfamiliar(stack.services.clock.now()));
+    stack
+        .set_max(
+            MaxInvalidAttempts::Limit(10),
+            LockoutPeriod::Minutes(15),
+            LockoutScope::AllSources,
+        )
+        .await;
+    for n in 10..20 {
         let wrong = format!("{chosen}-typo-{n}");
         stack.login("jane@acme.test", &wrong, Channel::Ui, UNTRUSTED).await;
         typed.push(wrong);
@@ -205,6 +225,7 @@ async fn every_message_has_both_parts_and_no_password_the_user_typed() {
         "Reset your Latchkey password",
         "Verify your identity in Latchkey",
         "Your Latchkey account is locked",
+        "Logins to your Latchkey account from new places are paused",
         "Your Latchkey password expires in 1 day",
         "Your new Latchkey security token",
         "Latchkey mail test",

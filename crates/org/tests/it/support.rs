@@ -93,16 +93,19 @@ impl Stack {
             .expect("user");
     }
 
-    /// Sets the default org's maximum of invalid attempts and its lockout period.
+    /// Sets the default org's maximum of invalid attempts, its lockout period and the
+    /// sources a lock shuts out.
     pub async fn set_max(
         &self,
         max: latchkey_core::policy::MaxInvalidAttempts,
         lockout: latchkey_core::policy::LockoutPeriod,
+        lockout_scope: latchkey_core::policy::LockoutScope,
     ) {
         let org = self.services.resolve_org(None).await.expect("org");
         let policy = latchkey_core::policy::PasswordPolicy {
             max_invalid_attempts: max,
             lockout,
+            lockout_scope,
             ..org.policy
         };
         self.services.set_policy(&org.id, &policy).await.expect("policy");

@@ -2,7 +2,7 @@
 //! then: counting a failure, a success, a login-history row or a session leave it.
 
 use latchkey_core::login::{FailureEffect, LockoutRule};
-use latchkey_core::policy::{LockoutPeriod, MaxInvalidAttempts};
+use latchkey_core::policy::{LockCounter, LockoutPeriod, MaxInvalidAttempts};
 use latchkey_core::secret::SecretDigest;
 use latchkey_store::{epoch, orgs, users, Store, Write};
 
@@ -26,7 +26,7 @@ async fn the_epoch_moves_with_decision_inputs_only(store: &Store) {
 
     // Not decision inputs: a counted failure, a session, a login-history row.
     let mut tx = store.begin().await.unwrap();
-    let effect = users::record_failure(&mut tx, &user.id, &[1; 32], rule, t0())
+    let effect = users::record_failure(&mut tx, &user.id, &[1; 32], LockCounter::Every, rule, t0())
         .await
         .unwrap();
     latchkey_store::commit(tx).await.unwrap();
@@ -39,7 +39,7 @@ async fn the_epoch_moves_with_decision_inputs_only(store: &Store) {
 
     // Decision inputs: the lock, the unlock, a trusted range, the policy.
     let mut tx = store.begin().await.unwrap();
-    let effect = users::record_failure(&mut tx, &user.id, &[2; 32], rule, t0())
+    let effect = users::record_failure(&mut tx, &user.id, &[2; 32], LockCounter::Every, rule, t0())
         .await
         .unwrap();
     latchkey_store::commit(tx).await.unwrap();

@@ -1,5 +1,7 @@
 use latchkey_core::network::IpRange;
-use latchkey_core::policy::{Complexity, LockoutPeriod, MaxInvalidAttempts, PasswordExpiry, PasswordPolicy};
+use latchkey_core::policy::{
+    Complexity, LockoutPeriod, LockoutScope, MaxInvalidAttempts, PasswordExpiry, PasswordPolicy,
+};
 use latchkey_store::users::PasswordChange;
 use latchkey_store::{orgs, users, Store, StoreError};
 
@@ -54,6 +56,7 @@ async fn policy_round_trips_and_moves_expiry_only_earlier(store: &Store) {
         complexity: Complexity::UpperLowerCaseNumericSpecialCharacters,
         max_invalid_attempts: MaxInvalidAttempts::Limit(3),
         lockout: LockoutPeriod::Forever,
+        lockout_scope: LockoutScope::AllSources,
     };
     orgs::set_policy(&mut c, &org.id, &policy).await.unwrap();
     assert_eq!(orgs::get(&mut c, &org.id).await.unwrap().policy, policy);

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::account::{signed_in, start_session};
 use super::cookies::{self, CHALLENGE, DEVICE, START};
 use super::pages::{self, render};
-use crate::challenges::{Verification, CODE_VALID_MINUTES};
+use crate::challenges::{Challenged, Verification, CODE_VALID_MINUTES};
 use crate::http::{ClientIp, HttpState};
 use crate::login::{LoginOutcome, LoginRequest};
 
@@ -142,7 +142,14 @@ pub(super) async fn submit(
                 Err(e) => Err(e),
             };
             match issued {
-                Ok(id) => {
+                Ok(Challenged::TooMany { minutes }) => {
+                    let wait = format!(
+                        "Too many verification codes were sent to you in the last hour. Wait {minutes} {} and log in again.",
+                        if minutes == 1 { "minute" } else { "minutes" }
+                    );
+                    login_page(&state, jar, &username, Some(&wait), None, start)
+                }
+                Ok(Challenged::Sent(id)) => {
                     let mut jar = jar.add(cookies::cookie(&state, CHALLENGE, id, SameSite::Strict));
                     if let Some(start) = start {
                         jar = jar.add(cookies::cookie(&state, START, start.to_owned(), SameSite::Strict));

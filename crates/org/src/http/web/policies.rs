@@ -93,6 +93,18 @@ fn fields(policy: &PasswordPolicy) -> Vec<PolicyField> {
             ]),
             current: policy.lockout.to_string(),
         },
+        PolicyField {
+            name: "lockout_scope",
+            label: "Lockout applies to",
+            options: options(&[
+                (
+                    "smart",
+                    "Unfamiliar sources only (familiar addresses, browsers and integrations keep working)",
+                ),
+                ("all", "All sources (Salesforce's behaviour)"),
+            ]),
+            current: policy.lockout_scope.to_string(),
+        },
     ]
 }
 
@@ -140,6 +152,8 @@ pub(super) struct PolicyForm {
     max_invalid_attempts: String,
     #[serde(default)]
     lockout: String,
+    #[serde(default)]
+    lockout_scope: String,
     #[serde(default, rename = "_csrf")]
     csrf: String,
 }
@@ -154,6 +168,7 @@ impl PolicyForm {
             complexity: self.complexity.parse().map_err(|e| format!("{e}"))?,
             max_invalid_attempts: self.max_invalid_attempts.parse().map_err(|e| format!("{e}"))?,
             lockout: self.lockout.parse().map_err(|e| format!("{e}"))?,
+            lockout_scope: self.lockout_scope.parse().map_err(|e| format!("{e}"))?,
         })
     }
 }

@@ -42,15 +42,8 @@ pub(super) async fn admin_form(state: &HttpState, jar: &CookieJar, csrf: &str) -
 }
 
 fn status_of(u: &User, now: DateTime<Utc>) -> (&'static str, &'static str) {
-    if !u.active {
-        ("Inactive", "inactive")
-    } else if u.frozen {
-        ("Frozen", "frozen")
-    } else if u.is_locked(now) {
-        ("Locked", "locked")
-    } else {
-        ("Active", "active")
-    }
+    let state = u.state(now);
+    (state.label(), state.token())
 }
 
 /// What a redirect back may ask the page to say.
@@ -105,7 +98,7 @@ async fn users_page(
         .map(|u| {
             let (status, status_class) = status_of(u, now);
             let mut actions = Vec::new();
-            if u.is_locked(now) {
+            if u.is_locked(now) || u.is_locked_for_unfamiliar(now) {
                 actions.push(("unlock", "Unlock"));
             }
             if !u.frozen {
