@@ -91,7 +91,18 @@ fn browser_login_from_an_untrusted_network() {
     let sink = SmtpSink::start(sink_dir.path());
     let org = Cli::with_smtp(sink.port);
     org.ok(&["org", "create", "Acme"], None);
-    org.ok(&["org", "policy", "set", "--max-invalid-attempts", "3"], None);
+    org.ok(
+        &[
+            "org",
+            "policy",
+            "set",
+            "--max-invalid-attempts",
+            "3",
+            "--lockout-scope",
+            "all",
+        ],
+        None,
+    );
     org.ok(
         &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),
@@ -239,7 +250,18 @@ fn my_settings_and_setup_users() {
     let sink = SmtpSink::start(sink_dir.path());
     let org = Cli::with_smtp(sink.port);
     org.ok(&["org", "create", "Acme"], None);
-    org.ok(&["org", "policy", "set", "--max-invalid-attempts", "5"], None);
+    org.ok(
+        &[
+            "org",
+            "policy",
+            "set",
+            "--max-invalid-attempts",
+            "5",
+            "--lockout-scope",
+            "all",
+        ],
+        None,
+    );
     org.ok(
         &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),

@@ -141,7 +141,18 @@ fn add_endpoint(org: &Cli, url: &str, events: Option<&str>) -> (String, String) 
 fn a_receiver_sees_every_event_type_signed_and_outages_are_retried() {
     let org = Cli::new();
     org.ok(&["org", "create", "Acme"], None);
-    org.ok(&["org", "policy", "set", "--max-invalid-attempts", "3"], None);
+    org.ok(
+        &[
+            "org",
+            "policy",
+            "set",
+            "--max-invalid-attempts",
+            "3",
+            "--lockout-scope",
+            "all",
+        ],
+        None,
+    );
     org.ok(
         &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
         Some("first-Secret-42\n"),
