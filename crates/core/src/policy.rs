@@ -417,8 +417,7 @@ pub struct PasswordPolicy {
 }
 
 impl Default for PasswordPolicy {
-    /// Salesforce's defaults: 90 days, 3 remembered, 8 characters, alpha + numeric,
-    /// 10 attempts, 15 minutes; the smart lockout scope.
+    /// Salesforce's defaults, with the smart lockout scope.
     fn default() -> Self {
         Self {
             expiry: PasswordExpiry::Days(90),

@@ -34,9 +34,9 @@ pub const MAX_CHALLENGES_PER_HOUR: i64 = 5;
 /// What asking for a verification code came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Challenged {
-    /// A code was mailed; the id is for the browser to present with it.
+    /// A code is on its way; the browser presents this id with it.
     Sent(String),
-    /// Enough codes were mailed this hour: the user may ask again in this many minutes.
+    /// The user's codes of the last hour are used up: they may ask again in this many minutes.
     TooMany {
         /// Minutes until the oldest code of the hour drops out of the count.
         minutes: i64,
@@ -66,8 +66,7 @@ impl Services {
         self.fingerprint_key.fingerprint(challenge_id, code).to_vec()
     }
 
-    /// Mails `user` a verification code for a login from `ip`, unless enough were
-    /// mailed this hour.
+    /// Mails `user` a verification code for a login from `ip`, within the hourly limit.
     pub async fn issue_challenge(&self, user: &User, ip: IpAddr) -> Result<Challenged, AccountError> {
         let now = self.clock.now();
         let hour = Duration::hours(1);

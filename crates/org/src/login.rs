@@ -368,7 +368,7 @@ impl Services {
         Ok(users::is_familiar(&mut *self.store.conn().await?, id, &ip.to_string()).await?)
     }
 
-    /// Remembers that `ip` logged user `id` in: from now on it is a familiar source.
+    /// Remembers that `ip` logged user `id` in: it is a familiar source for them.
     pub(crate) async fn remember_address(&self, id: &UserId, ip: IpAddr) -> Result<(), AccountError> {
         let now = self.clock.now();
         Ok(users::remember_source(&mut *self.store.conn().await?, id, &ip.to_string(), now).await?)

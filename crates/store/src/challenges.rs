@@ -112,8 +112,8 @@ pub async fn mark_used(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
-/// How many challenges user `user` was sent since `since`, and when the oldest of
-/// them was.
+/// How many challenges user `user` has received since `since`, and the time of the
+/// oldest of them.
 pub async fn sent_since(
     conn: &mut Conn,
     user: &UserId,

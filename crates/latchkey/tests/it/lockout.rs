@@ -129,7 +129,9 @@ fn run_scenario(cli: &Cli, servers: &[Server]) {
     assert!(lockouts >= ATTEMPTS + 50 - bound, "{lockouts} refused without a hash");
 }
 
-fn seed(cli: &Cli) {
+/// Org Acme with Jane, a maximum of five failures, and a lock of `lockout` (`15m`,
+/// `forever`) over `scope`'s sources.
+fn seed(cli: &Cli, lockout: &str, scope: &str) {
     cli.ok(&["org", "create", "Acme"], None);
     cli.ok(
         &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
@@ -143,7 +145,9 @@ fn seed(cli: &Cli) {
             "--max-invalid-attempts",
             "5",
             "--lockout",
-            "forever",
+            lockout,
+            "--lockout-scope",
+            scope,
         ],
         None,
     );
@@ -152,7 +156,7 @@ fn seed(cli: &Cli) {
 #[test]
 fn parallel_wrong_passwords_lock_at_five_on_sqlite() {
     let cli = Cli::new();
-    seed(&cli);
+    seed(&cli, "forever", "smart");
     let server = cli.serve();
     run_scenario(&cli, std::slice::from_ref(&server));
 }
@@ -161,7 +165,7 @@ fn parallel_wrong_passwords_lock_at_five_on_sqlite() {
 #[test]
 fn parallel_wrong_passwords_lock_at_five_across_two_servers_on_postgres() {
     let (schema, cli) = crate::support::PgSchema::cli("lk_cli");
-    seed(&cli);
+    seed(&cli, "forever", "smart");
     let servers = [cli.serve(), cli.serve()];
     run_scenario(&cli, &servers);
     drop(servers);
@@ -184,21 +188,7 @@ struct Integrations {
 }
 
 fn seed_victim(cli: &Cli, scope: &str) -> Integrations {
-    seed(cli);
-    cli.ok(
-        &[
-            "org",
-            "policy",
-            "set",
-            "--max-invalid-attempts",
-            "5",
-            "--lockout",
-            "15m",
-            "--lockout-scope",
-            scope,
-        ],
-        None,
-    );
+    seed(cli, "15m", scope);
     cli.ok(&["org", "network", "trusted", "add", &format!("{HOME}/32")], None);
     let app: Value =
         serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Sync", "--json"], None)).unwrap();

@@ -63,7 +63,7 @@ async fn wrong_codes_count_as_failed_logins_and_codes_are_mailed_a_few_an_hour()
     let right = newest_code(&stack);
 
     // Every wrong code of every challenge is a failed login; at the policy's maximum
-    // (10) the user is locked for unfamiliar sources and no code is judged any more.
+    // the user is locked for unfamiliar sources and no code is judged after that.
     let mut judged: i64 = 0;
     let mut guess = 0u32;
     for id in &ids {
@@ -106,7 +106,7 @@ async fn wrong_codes_count_as_failed_logins_and_codes_are_mailed_a_few_an_hour()
         .filter(|r| r.status == LoginStatus::InvalidVerificationCode.as_str())
         .count();
     assert_eq!(wrong_codes, judged as usize, "every wrong code is in login history");
-    // The right code no longer helps, on any challenge.
+    // The right code does not help either, on any challenge.
     for id in &ids {
         assert!(matches!(
             services.verify_challenge(id, &right, ip).await.unwrap(),
@@ -114,7 +114,7 @@ async fn wrong_codes_count_as_failed_logins_and_codes_are_mailed_a_few_an_hour()
         ));
     }
 
-    // An hour on, codes are mailed again; the lock of 15 minutes is over, and the
+    // An hour on, codes are mailed again; the lock is over, and the
     // right code logs the user in and makes the address familiar.
     stack.clock.advance(chrono::Duration::minutes(61));
     let Challenged::Sent(id) = services.issue_challenge(&user, ip).await.unwrap() else {
