@@ -97,7 +97,7 @@ fn browser_login_from_an_untrusted_network() {
             "policy",
             "set",
             "--max-invalid-attempts",
-            "3",
+            "5",
             "--lockout-scope",
             "all",
         ],
@@ -122,7 +122,8 @@ fn browser_login_from_an_untrusted_network() {
     assert_eq!(browser.text("#login-error").as_deref(), Some(GENERIC));
     browser.screenshot("2-refused");
 
-    // Right password from an untrusted network: a code by mail.
+    // Right password from an untrusted network: a code by mail. The wrong password,
+    // the challenged login and the wrong code are three failures, two short of the lock.
     assert_eq!(log_in(&mut browser, &url, PASSWORD), "/verify");
     browser.screenshot("3-verify");
     let code = nth_mailed(&sink, "Verification code:", 1);
@@ -148,7 +149,12 @@ fn browser_login_from_an_untrusted_network() {
         .collect();
     assert_eq!(
         statuses,
-        ["Success", "Failed: Computer activation required", "Invalid Password"],
+        [
+            "Success",
+            "Failed: Invalid verification code",
+            "Failed: Computer activation required",
+            "Invalid Password"
+        ],
         "newest first"
     );
 
@@ -203,9 +209,10 @@ fn browser_login_from_an_untrusted_network() {
     browser.forget();
     assert_eq!(log_in(&mut browser, &url, "Amber-Lantern-77"), "/verify");
 
-    // Locked out: the same generic message, even with the right password.
+    // Locked out (the challenged login above and four wrong passwords): the same
+    // generic message, even with the right password.
     browser.forget();
-    for n in 0..3 {
+    for n in 0..4 {
         log_in(&mut browser, &url, &format!("wrong-Password-{n}"));
     }
     let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
