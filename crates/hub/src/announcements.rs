@@ -17,9 +17,15 @@ use latchkey_store::hub::{self, Rejection, SealedCredential};
 use crate::guard::{rejection_mail, state, what_to_do, GuardError, REJECTED_MESSAGE};
 use crate::{Hub, HubError};
 
-/// What the connector banner says while the CRM user is locked or frozen.
-pub const LOCKED_MESSAGE: &str = "Suspended: the CRM user is locked or frozen — the hub resumes by itself when the \
-                                  CRM's administrator lifts it";
+/// What the connector banner says while the CRM user `username` is locked
+/// (`frozen`: frozen) at the CRM.
+pub fn locked_message(username: &str, frozen: bool) -> String {
+    let what = if frozen { "frozen" } else { "locked out" };
+    format!(
+        "Suspended: the CRM user {username} is {what} — the hub resumes by itself when the CRM's administrator \
+         lifts it"
+    )
+}
 
 /// A delivery the hub refused.
 #[derive(Debug, thiserror::Error)]
@@ -148,14 +154,14 @@ impl Hub {
         let ws = self.workspace_by_id(&record.workspace_id).await?;
         let (banner, happened, todo) = match event.event_type {
             EventType::UserLocked | EventType::UserFrozen => (
-                LOCKED_MESSAGE,
+                locked_message(&record.username, event.event_type == EventType::UserFrozen),
                 format!("announced {} for {}", event.event_type, record.username),
                 "ask the CRM's administrator to unlock or unfreeze the user. When the CRM announces it, \
                  the hub tests the credentials once and resumes every suspended connector by itself."
                     .to_owned(),
             ),
             _ => (
-                REJECTED_MESSAGE,
+                REJECTED_MESSAGE.to_owned(),
                 format!(
                     "announced {} for {}, so the credentials the hub holds no longer work",
                     event.event_type, record.username
@@ -171,7 +177,7 @@ impl Hub {
             at,
         };
         let mail = rejection_mail(&ws.name, record, &happened, &todo);
-        let suspended = self.suspend(record, rejection, banner, &mail).await?;
+        let suspended = self.suspend(record, rejection, &banner, &mail).await?;
         Ok(Effect::Suspended(suspended))
     }
 

@@ -60,8 +60,34 @@ pub struct CredentialView {
     /// The org's webhook signing secret is stored: its announcements suspend the
     /// record before any login fails.
     pub webhook_secret_set: bool,
+    /// The org's announcement that suspended the record, while it holds
+    /// (`user.locked`, `user.frozen`, `password.changed`…).
+    pub suspended_by: Option<String>,
     /// Last changed (RFC 3339).
     pub updated_at: String,
+}
+
+/// A saved record, and which of the typed secrets had surrounding whitespace removed
+/// (a pasted token often carries a space or a line break).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// The record as people may see it.
+    pub view: CredentialView,
+    /// Names of the secrets that were trimmed (`password`, `security token`, …).
+    pub trimmed: Vec<&'static str>,
+}
+
+impl Saved {
+    /// What to tell the person about trimming, if anything was trimmed.
+    pub fn trimmed_note(&self) -> Option<String> {
+        match self.trimmed.as_slice() {
+            [] => None,
+            names => Some(format!(
+                "Removed the spaces or line breaks around the {} you typed.",
+                names.join(" and ")
+            )),
+        }
+    }
 }
 
 /// The sealed part of a record.
@@ -103,6 +129,9 @@ pub(crate) struct Opened {
     pub(crate) credentials: Credentials,
     pub(crate) fingerprint: Vec<u8>,
     pub(crate) webhook_key: Option<Zeroizing<Vec<u8>>>,
+    /// What the CRM sees at login, username included: the input of the pair
+    /// fingerprints of [`Hub::pair_fingerprint`].
+    pair: Zeroizing<Vec<u8>>,
 }
 
 impl Drop for Secrets {
@@ -188,8 +217,8 @@ impl Hub {
     }
 
     /// Saves the workspace's credential record for `input.login_url` (one per CRM org),
-    /// sealing its secrets.
-    pub async fn set_credential(&self, workspace: &str, input: CredentialInput) -> Result<CredentialView, HubError> {
+    /// sealing its secrets with surrounding whitespace removed.
+    pub async fn set_credential(&self, workspace: &str, input: CredentialInput) -> Result<Saved, HubError> {
         let ws = self.workspace(workspace).await?;
         let login_url = input.login_url.trim().trim_end_matches('/').to_owned();
         if !(login_url.starts_with("https://") || login_url.starts_with("http://")) {
@@ -202,17 +231,21 @@ impl Hub {
             return Err(HubError::Invalid("a username is required".into()));
         }
         let client_id = input.client_id.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-        let expose = |s: &Option<SecretString>| {
-            s.as_ref()
-                .map(|v| v.expose_secret().to_owned())
-                .filter(|v| !v.is_empty())
+        let mut trimmed = Vec::new();
+        let mut expose = |s: &Option<SecretString>, name: &'static str| {
+            let typed = s.as_ref()?.expose_secret();
+            let kept = typed.trim();
+            if kept.len() != typed.len() && !kept.is_empty() {
+                trimmed.push(name);
+            }
+            Some(kept.to_owned()).filter(|v| !v.is_empty())
         };
         let mut secrets = Secrets {
-            password: expose(&input.password),
-            security_token: expose(&input.security_token),
-            client_secret: expose(&input.client_secret),
-            refresh_token: expose(&input.refresh_token),
-            jwt_private_key: expose(&input.jwt_private_key),
+            password: expose(&input.password, "password"),
+            security_token: expose(&input.security_token, "security token"),
+            client_secret: expose(&input.client_secret, "client secret"),
+            refresh_token: expose(&input.refresh_token, "refresh token"),
+            jwt_private_key: expose(&input.jwt_private_key, "JWT private key"),
             webhook_secret: None,
         };
         if secrets.client_secret.is_some() && client_id.is_none() {
@@ -266,11 +299,15 @@ impl Hub {
             rejected_reason: None,
             rejected_by: None,
             rejected_at: None,
+            accepted_at: None,
         };
         hub::put_credential(&mut tx, &record).await?;
         latchkey_store::commit(tx).await?;
-        tracing::info!(workspace = %ws.name, credential = %record.id, "credential record saved");
-        Ok(view(&record, &secrets))
+        tracing::info!(workspace = %ws.name, credential = %record.id, trimmed = ?trimmed, "credential record saved");
+        Ok(Saved {
+            view: view(&record, &secrets),
+            trimmed,
+        })
     }
 
     /// The client secret a record holds (to start an OAuth connection without typing
@@ -318,7 +355,18 @@ impl Hub {
     /// its webhook key.
     pub(crate) fn unseal(&self, record: &SealedCredential) -> Result<Opened, HubError> {
         let s = self.open(record)?;
-        let fingerprint = self.vault.fingerprint(&record.key_id, &s.login_part()?)?;
+        let login = s.login_part()?;
+        let fingerprint = self.vault.fingerprint(&record.key_id, &login)?;
+        let mut pair = Zeroizing::new(
+            format!(
+                "latchkey-hub-pair-v1\0{}\0{}\0{}\0",
+                record.login_url,
+                record.username.to_lowercase(),
+                record.client_id.as_deref().unwrap_or_default()
+            )
+            .into_bytes(),
+        );
+        pair.extend_from_slice(&login);
         let secret = |v: &Option<String>| SecretString::from(v.clone().unwrap_or_default());
         let credentials = match (method(&s, record.client_id.as_deref()), record.client_id.clone()) {
             ("oauth-jwt", Some(client_id)) => Credentials::JwtBearer {
@@ -353,7 +401,15 @@ impl Hub {
             credentials,
             fingerprint,
             webhook_key,
+            pair,
         })
+    }
+
+    /// The keyed fingerprint, under vault key `key_id`, of what the opened record sends
+    /// the CRM: its login URL, username, client id and login secrets. `None` when the
+    /// vault no longer holds that key.
+    pub(crate) fn pair_fingerprint(&self, opened: &Opened, key_id: &str) -> Option<Vec<u8>> {
+        self.vault.fingerprint(key_id, &opened.pair).ok()
     }
 
     /// Stores (or, with `None`, removes) the org's webhook signing secret in the
@@ -449,6 +505,7 @@ fn view(r: &SealedCredential, s: &Secrets) -> CredentialView {
         refresh_token_set: s.refresh_token.is_some(),
         jwt_private_key_set: s.jwt_private_key.is_some(),
         webhook_secret_set: s.webhook_secret.is_some(),
+        suspended_by: r.rejected_by.clone(),
         updated_at: r.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }

@@ -9,6 +9,14 @@
 //! the same moment cause one login, not one each; and the session is kept for the next
 //! runs until the CRM ends it (sync runs reuse it; connection tests always log in).
 //!
+//! The hub never spends a user's last attempts: every failed login it causes is
+//! remembered with the keyed fingerprint of the (username, secrets) pair the CRM
+//! refused, and no remembered pair is sent again, whoever typed it. It causes at most
+//! [`MAX_FAILURES_PER_WINDOW`] failed logins per record in any [`Hub::failure_window`]
+//! (the CRM's lockout may come after 3), and after a failure a connection test waits
+//! for the person's confirmation, told how many failed logins the hub caused since
+//! the CRM last accepted the record.
+//!
 //! When the org announces credential changes by webhook (the record holds its signing
 //! secret), an ended session is not replaced at once: a password reset ends sessions,
 //! and its announcement is on its way. Sync runs wait [`Hub::announcement_grace`] before
@@ -20,10 +28,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use latchkey_sfclient::{Client, Error as CrmError};
-use latchkey_store::hub::{self, Connector, Rejection, SealedCredential};
+use latchkey_store::hub::{self, Connector, LoginFailure, Rejection, SealedCredential};
 use latchkey_store::outbox::{self, NewMail};
 
+use crate::credentials::Opened;
 use crate::{Hub, HubError};
 
 /// What the user sees on a suspended connector (the seeds' red banner, but saying what
@@ -43,6 +53,29 @@ pub mod state {
     pub const BACKING_OFF: &str = "backing_off";
 }
 
+/// Failed CRM logins the hub causes per credential record in any failure window: one
+/// fewer than the strictest lockout a CRM org may set (3).
+pub const MAX_FAILURES_PER_WINDOW: usize = 2;
+
+/// The fewest failed logins after which a CRM org may lock its user.
+pub const CRM_STRICTEST_LOCKOUT: usize = 3;
+
+/// The failure window by default: the shortest lockout period a CRM org may set.
+pub const DEFAULT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Why a login goes ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A sync run: the kept connection if it is still good.
+    Run,
+    /// A connection test: always a fresh login. After a failed login since the CRM
+    /// last accepted the record, it needs the person's confirmation.
+    Test {
+        /// The person confirmed, told how many failed logins the hub caused.
+        confirmed: bool,
+    },
+}
+
 /// Why the guard did not produce a session.
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
@@ -58,6 +91,31 @@ pub enum GuardError {
     /// The CRM ended the session; logging in again waits for its announcement.
     #[error("the CRM ended the session; waiting for its announcement before logging in again")]
     Waiting,
+    /// The hub caused failed logins since the CRM last accepted the record: a test
+    /// needs the person's confirmation first. Nothing was sent.
+    #[error(
+        "the hub has caused {failures} failed login(s) at the CRM since it last logged in with these \
+         credentials, and the CRM may lock the account after as few as {CRM_STRICTEST_LOCKOUT}: confirm to test"
+    )]
+    Unconfirmed {
+        /// Failed logins since the last accepted one.
+        failures: usize,
+    },
+    /// The hub caused its most failed logins for the record in the window. Nothing
+    /// was sent.
+    #[error(
+        "Not tested: the hub has caused {failures} failed logins at the CRM in the last {window_minutes} \
+         minutes and causes no more, so it cannot lock the account; it can test again after {} UTC",
+        retry_at.format("%H:%M:%S")
+    )]
+    Budget {
+        /// Failed logins in the window.
+        failures: usize,
+        /// The window, in minutes.
+        window_minutes: u64,
+        /// When the next login may go ahead.
+        retry_at: DateTime<Utc>,
+    },
     /// The CRM refused the request itself (not the credentials).
     #[error("the CRM refused the request: {0}")]
     Crm(String),
@@ -74,6 +132,9 @@ pub struct Guarded {
     workspace: String,
     record: SealedCredential,
     fingerprint: Vec<u8>,
+    /// The pair fingerprint under the record's key: what a rejection remembers
+    /// (`None` only when the vault lacks the record's key).
+    pair: Option<Vec<u8>>,
 }
 
 /// How long after the CRM ended a session of a record with webhooks sync runs wait, by
@@ -156,13 +217,13 @@ impl From<latchkey_store::StoreError> for GuardError {
 
 impl Hub {
     /// A connection for `record` through the guard (see the module docs): the kept one
-    /// unless `fresh` (a connection test) or the record changed, else one login. `ca`
-    /// is a PEM root to trust for an https:// login URL.
+    /// for a sync run whose record did not change, else one login if the rules allow
+    /// it. `ca` is a PEM root to trust for an https:// login URL.
     pub async fn guarded_login(
         &self,
         record: &SealedCredential,
         ca: Option<&[u8]>,
-        fresh: bool,
+        purpose: Purpose,
     ) -> Result<Guarded, GuardError> {
         let flight = self.flights.lock_for(&record.id);
         let _one_at_a_time = flight.lock().await;
@@ -170,25 +231,29 @@ impl Hub {
         let ws = self.workspace_by_id(&record.workspace_id).await?;
         let record = self.record(&ws, Some(&record.login_url)).await?;
         let opened = self.unseal(&record)?;
-        let fingerprint = opened.fingerprint;
+        let fingerprint = opened.fingerprint.clone();
         if record.rejected_fingerprint.as_deref() == Some(fingerprint.as_slice()) {
             return Err(GuardError::Suspended(
                 record.rejected_reason.clone().unwrap_or_default(),
             ));
         }
+        let pair = self.pair_fingerprint(&opened, &record.key_id);
         let made_with = made_with(&record, &fingerprint);
+        let fresh = matches!(purpose, Purpose::Test { .. });
         if let Some(client) = self.flights.live(&record.id, &made_with).filter(|_| !fresh) {
             return Ok(Guarded {
                 client,
                 workspace: ws.name,
                 record,
                 fingerprint,
+                pair,
             });
         }
         let announced = opened.webhook_key.is_some();
         if announced && !fresh && self.flights.ended_within(&record.id, self.announcement_grace) {
             return Err(GuardError::Waiting);
         }
+        self.may_log_in(&ws.name, &record, &opened, purpose).await?;
         let mut client =
             Client::new(&record.login_url, opened.credentials, ca).map_err(|e| GuardError::Crm(e.to_string()))?;
         if announced {
@@ -199,6 +264,7 @@ impl Hub {
             workspace: ws.name,
             record,
             fingerprint,
+            pair,
         };
         match guarded.client.connect().await {
             Ok(()) => {
@@ -214,11 +280,82 @@ impl Hub {
         Ok(guarded)
     }
 
+    /// Whether the hub may send the opened record's secrets now (see the module docs):
+    /// not when the CRM refused this very pair before (the record's connectors are
+    /// suspended instead), not for an unconfirmed test after failed logins, and not
+    /// beyond the failure budget.
+    async fn may_log_in(
+        &self,
+        workspace: &str,
+        record: &SealedCredential,
+        opened: &Opened,
+        purpose: Purpose,
+    ) -> Result<(), GuardError> {
+        let now = self.clock.now();
+        let failures = hub::login_failures(&mut *self.store.conn().await?, &record.id).await?;
+        let mut keyed: HashMap<&str, Option<Vec<u8>>> = HashMap::new();
+        for failure in &failures {
+            let pair = keyed
+                .entry(failure.key_id.as_str())
+                .or_insert_with(|| self.pair_fingerprint(opened, &failure.key_id));
+            if pair.as_deref() == Some(failure.fingerprint.as_slice()) {
+                let reason = failure.reason.clone();
+                let rejection = Rejection {
+                    fingerprint: &opened.fingerprint,
+                    reason: &reason,
+                    announced_by: None,
+                    at: now,
+                };
+                let mail = rejection_mail(
+                    workspace,
+                    record,
+                    &format!("rejected these credentials of {} before ({reason})", record.username),
+                    &what_to_do(workspace, record),
+                );
+                self.suspend(record, rejection, REJECTED_MESSAGE, &mail).await?;
+                tracing::warn!(credential = %record.id, "credentials refused before; not sent again");
+                return Err(GuardError::Suspended(reason));
+            }
+        }
+        let since = record.accepted_at.map_or(i64::MIN, |t| t.timestamp_millis());
+        let unaccepted = failures.iter().take_while(|f| f.at >= since).count();
+        if purpose == (Purpose::Test { confirmed: false }) && unaccepted > 0 {
+            return Err(GuardError::Unconfirmed { failures: unaccepted });
+        }
+        let window = chrono::Duration::from_std(self.failure_window).unwrap_or(chrono::Duration::MAX);
+        let start = now
+            .checked_sub_signed(window)
+            .map_or(i64::MIN, |t| t.timestamp_millis());
+        let recent = failures.iter().take_while(|f| f.at > start).count();
+        if recent >= MAX_FAILURES_PER_WINDOW {
+            let oldest = failures[MAX_FAILURES_PER_WINDOW - 1].at;
+            let retry_at = DateTime::from_timestamp_millis(oldest).unwrap_or(now) + window;
+            tracing::warn!(credential = %record.id, recent, %retry_at, "failure budget spent; nothing sent");
+            return Err(GuardError::Budget {
+                failures: recent,
+                window_minutes: self.failure_window.as_secs().div_ceil(60),
+                retry_at,
+            });
+        }
+        Ok(())
+    }
+
+    /// The failed logins the hub caused with the workspace's record for `login_url`
+    /// (the only one when `None`) since the CRM last accepted it.
+    pub async fn failures_since_accepted(&self, workspace: &str, login_url: Option<&str>) -> Result<usize, HubError> {
+        let ws = self.workspace(workspace).await?;
+        let record = self.record(&ws, login_url).await?;
+        let since = record.accepted_at.map_or(i64::MIN, |t| t.timestamp_millis());
+        let failures = hub::login_failures(&mut *self.store.conn().await?, &record.id).await?;
+        Ok(failures.iter().take_while(|f| f.at >= since).count())
+    }
+
     /// An accepted login: a remembered rejection is cleared and suspended or backing-off
     /// connectors resume.
     async fn accepted(&self, guarded: &Guarded) -> Result<(), GuardError> {
         let record = &guarded.record;
         let mut conn = self.store.conn().await?;
+        hub::set_accepted(&mut conn, &record.id, self.clock.now()).await?;
         if record.rejected_fingerprint.is_some() || record.rejected_by.is_some() {
             hub::set_rejected(&mut conn, &record.id, None).await?;
         }
@@ -252,6 +389,13 @@ impl Hub {
         match error {
             CrmError::CredentialsRejected { code, message } => {
                 let reason = format!("{code}: {message}");
+                let failure = LoginFailure {
+                    at: now.timestamp_millis(),
+                    key_id: record.key_id.clone(),
+                    fingerprint: guarded.pair.clone().unwrap_or_else(|| guarded.fingerprint.clone()),
+                    reason: reason.clone(),
+                };
+                hub::record_login_failure(&mut *self.store.conn().await?, &record.id, &failure).await?;
                 let rejection = Rejection {
                     fingerprint: &guarded.fingerprint,
                     reason: &reason,
@@ -329,16 +473,17 @@ impl Hub {
     }
 
     /// Tests the workspace's record for `login_url` (the only one when `None`) once,
-    /// through the guard.
+    /// through the guard; `confirmed` when the person confirmed a test after failures.
     pub async fn test_credential(
         &self,
         workspace: &str,
         login_url: Option<&str>,
         ca: Option<&[u8]>,
+        confirmed: bool,
     ) -> Result<String, GuardError> {
         let ws = self.workspace(workspace).await?;
         let record = self.record(&ws, login_url).await?;
-        self.guarded_login(&record, ca, true).await?;
+        self.guarded_login(&record, ca, Purpose::Test { confirmed }).await?;
         Ok(record.login_url)
     }
 
@@ -426,15 +571,24 @@ impl Hub {
         self.connector(workspace, name).await
     }
 
-    /// Tests the connector's credential record once, through the guard.
-    pub async fn test_connector(&self, workspace: &str, name: &str, ca: Option<&[u8]>) -> Result<(), GuardError> {
+    /// Tests the connector's credential record once, through the guard; `confirmed`
+    /// when the person confirmed a test after failures.
+    pub async fn test_connector(
+        &self,
+        workspace: &str,
+        name: &str,
+        ca: Option<&[u8]>,
+        confirmed: bool,
+    ) -> Result<(), GuardError> {
         let (c, record) = self.connector_and_record(workspace, name).await?;
         if c.state == state::DISABLED {
             return Err(GuardError::Hub(HubError::Invalid(format!(
                 "connector {name:?} is disabled"
             ))));
         }
-        self.guarded_login(&record, ca, true).await.map(|_| ())
+        self.guarded_login(&record, ca, Purpose::Test { confirmed })
+            .await
+            .map(|_| ())
     }
 
     /// The connector `name` of `workspace` and its credential record.
@@ -454,13 +608,14 @@ impl Hub {
     }
 
     /// After a record's secrets changed: when any of its connectors is suspended, one
-    /// login through the guard resumes them all. Returns the guard's verdict, or `None`
-    /// when nothing was suspended.
+    /// login through the guard resumes them all (`confirmed`: see [`Purpose::Test`]).
+    /// Returns the guard's verdict, or `None` when nothing was suspended.
     pub async fn resume_after_change(
         &self,
         workspace: &str,
         login_url: &str,
         ca: Option<&[u8]>,
+        confirmed: bool,
     ) -> Result<Option<Result<(), GuardError>>, HubError> {
         let ws = self.workspace(workspace).await?;
         let record = self.record(&ws, Some(login_url)).await?;
@@ -473,7 +628,11 @@ impl Hub {
         if !suspended {
             return Ok(None);
         }
-        Ok(Some(self.guarded_login(&record, ca, true).await.map(|_| ())))
+        Ok(Some(
+            self.guarded_login(&record, ca, Purpose::Test { confirmed })
+                .await
+                .map(|_| ()),
+        ))
     }
 }
 

@@ -60,4 +60,8 @@ pub struct Hub {
     /// How long sync runs wait after the CRM ended a session of a record with webhooks
     /// before logging in again ([`guard::DEFAULT_ANNOUNCEMENT_GRACE`]).
     pub announcement_grace: std::time::Duration,
+    /// The window in which the guard causes at most
+    /// [`guard::MAX_FAILURES_PER_WINDOW`] failed CRM logins per credential record
+    /// ([`guard::DEFAULT_FAILURE_WINDOW`]).
+    pub failure_window: std::time::Duration,
 }

@@ -205,7 +205,8 @@ impl Hub {
                     jwt_private_key: None,
                 },
             )
-            .await?;
+            .await?
+            .view;
         tracing::info!(workspace = %pending.workspace, credential = %view.id, "credential record connected by OAuth");
         Ok((pending.workspace.clone(), view))
     }

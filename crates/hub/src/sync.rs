@@ -516,7 +516,7 @@ impl Hub {
         ca: Option<&[u8]>,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<SyncReport, GuardError> {
-        let guarded = self.guarded_login(record, ca, false).await?;
+        let guarded = self.guarded_login(record, ca, crate::guard::Purpose::Run).await?;
         let direction = run.connector.direction.as_str();
         let mut report = SyncReport::default();
         if direction != "push" {

@@ -357,6 +357,10 @@ pub enum ConnectorCommand {
         /// CA certificate to trust for an https:// login URL.
         #[arg(long, value_name = "PEM")]
         ca: Option<PathBuf>,
+        /// Test even though the hub caused failed logins since the CRM last accepted
+        /// the record (the CRM may lock the account after as few as 3).
+        #[arg(long)]
+        confirm: bool,
     },
     /// Sync now: pull, then push, as the connector's direction says (with a progress bar).
     Sync {
@@ -426,6 +430,10 @@ pub enum CredentialCommand {
         /// CA certificate to trust when the new secrets are tested (suspended connectors).
         #[arg(long, value_name = "PEM")]
         ca: Option<PathBuf>,
+        /// Test the new secrets even though the hub caused failed logins since the CRM
+        /// last accepted the record (the CRM may lock the account after as few as 3).
+        #[arg(long)]
+        confirm: bool,
     },
     /// Store the org's webhook signing secret (`whsec_…`, one line on standard input)
     /// in the workspace's record, so the org's announcements of password changes,
@@ -459,6 +467,10 @@ pub enum CredentialCommand {
         /// CA certificate to trust for an https:// login URL.
         #[arg(long, value_name = "PEM")]
         ca: Option<PathBuf>,
+        /// Test even though the hub caused failed logins since the CRM last accepted
+        /// the record (the CRM may lock the account after as few as 3).
+        #[arg(long)]
+        confirm: bool,
     },
 }
 

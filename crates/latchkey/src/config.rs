@@ -262,11 +262,18 @@ pub struct HubSettings {
     /// How long a sync run's lease on its connector lasts without renewal (it is
     /// renewed after every page); a hub instance that dies holds it at most this long.
     pub sync_lease_secs: u64,
+    /// The window in which the hub causes at most two failed logins per CRM credential
+    /// record (the CRM may lock its user after three). Set it to the CRM org's lockout
+    /// period when that is longer than 15 minutes.
+    pub failure_window_secs: u64,
 }
 
 impl Default for HubSettings {
     fn default() -> Self {
-        Self { sync_lease_secs: 30 }
+        Self {
+            sync_lease_secs: 30,
+            failure_window_secs: latchkey_hub::guard::DEFAULT_FAILURE_WINDOW.as_secs(),
+        }
     }
 }
 
@@ -372,6 +379,9 @@ impl Config {
         }
         if let Some(v) = env("LATCHKEY_HUB_SYNC_LEASE_SECS") {
             self.hub.sync_lease_secs = v.parse().context("LATCHKEY_HUB_SYNC_LEASE_SECS")?;
+        }
+        if let Some(v) = env("LATCHKEY_HUB_FAILURE_WINDOW_SECS") {
+            self.hub.failure_window_secs = v.parse().context("LATCHKEY_HUB_FAILURE_WINDOW_SECS")?;
         }
         Ok(())
     }

@@ -173,5 +173,6 @@ pub async fn hub_with(config: &Config, vault: Vault) -> anyhow::Result<Hub> {
         password_params: config.hashing.params(),
         sync_lease: std::time::Duration::from_secs(config.hub.sync_lease_secs.max(1)),
         announcement_grace: latchkey_hub::guard::DEFAULT_ANNOUNCEMENT_GRACE,
+        failure_window: std::time::Duration::from_secs(config.hub.failure_window_secs.max(1)),
     })
 }

@@ -48,6 +48,8 @@ pub struct SealedCredential {
     pub rejected_by: Option<String>,
     /// When the rejection happened (or the announced event did).
     pub rejected_at: Option<DateTime<Utc>>,
+    /// When the CRM last accepted a login with this record.
+    pub accepted_at: Option<DateTime<Utc>>,
 }
 
 #[derive(FromRow)]
@@ -71,6 +73,7 @@ struct CredentialRow {
     rejected_reason: Option<String>,
     rejected_by: Option<String>,
     rejected_at: Option<i64>,
+    accepted_at: Option<i64>,
 }
 
 impl TryFrom<CredentialRow> for SealedCredential {
@@ -91,6 +94,10 @@ impl TryFrom<CredentialRow> for SealedCredential {
             rejected_at: r
                 .rejected_at
                 .map(|t| from_millis(t, "credential rejected_at"))
+                .transpose()?,
+            accepted_at: r
+                .accepted_at
+                .map(|t| from_millis(t, "credential accepted_at"))
                 .transpose()?,
         })
     }
@@ -151,7 +158,7 @@ pub async fn workspaces(conn: &mut Conn) -> Result<Vec<Workspace>, StoreError> {
 
 const CREDENTIAL_COLUMNS: &str =
     "id, workspace_id, login_url, username, client_id, sealed, key_id, updated_at, rejected_fingerprint, rejected_reason, \
-     rejected_by, rejected_at";
+     rejected_by, rejected_at, accepted_at";
 
 /// Stores a credential record, replacing the workspace's record for the same login URL.
 pub async fn put_credential(conn: &mut Conn, c: &SealedCredential) -> Result<(), StoreError> {
@@ -250,6 +257,58 @@ pub async fn set_rejected(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Notes that the CRM accepted a login with the record at `at`.
+pub async fn set_accepted(conn: &mut Conn, credential_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE hub_credentials SET accepted_at = $2 WHERE id = $1")
+        .bind(credential_id)
+        .bind(at.timestamp_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A failed CRM login the hub caused with a credential record.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LoginFailure {
+    /// When (milliseconds since the epoch).
+    pub at: i64,
+    /// The vault key the fingerprint is keyed with.
+    pub key_id: String,
+    /// Keyed fingerprint of the refused (username, secrets) pair.
+    pub fingerprint: Vec<u8>,
+    /// What the CRM said.
+    pub reason: String,
+}
+
+/// Records a failed CRM login the hub caused with the record.
+pub async fn record_login_failure(
+    conn: &mut Conn,
+    credential_id: &str,
+    failure: &LoginFailure,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO hub_login_failures (credential_id, at, key_id, fingerprint, reason) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(credential_id)
+    .bind(failure.at)
+    .bind(&failure.key_id)
+    .bind(failure.fingerprint.as_slice())
+    .bind(&failure.reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The record's failed CRM logins caused by the hub, newest first.
+pub async fn login_failures(conn: &mut Conn, credential_id: &str) -> Result<Vec<LoginFailure>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT at, key_id, fingerprint, reason FROM hub_login_failures WHERE credential_id = $1 ORDER BY at DESC",
+    )
+    .bind(credential_id)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// The credential record `id`, if it exists.
@@ -513,6 +572,10 @@ pub struct HubUser {
     pub role: String,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// Failed logins since the last successful one.
+    pub failed_logins: i64,
+    /// Logins are refused until then (milliseconds since the epoch).
+    pub locked_until: Option<i64>,
 }
 
 impl std::fmt::Debug for HubUser {
@@ -528,7 +591,7 @@ impl std::fmt::Debug for HubUser {
 /// The workspace's user with this e-mail address.
 pub async fn user_by_email(conn: &mut Conn, workspace_id: &str, email: &str) -> Result<Option<HubUser>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT id, workspace_id, email, role, password_hash FROM hub_users WHERE workspace_id = $1 AND email = $2",
+        "SELECT id, workspace_id, email, role, password_hash, failed_logins, locked_until FROM hub_users WHERE workspace_id = $1 AND email = $2",
     )
     .bind(workspace_id)
     .bind(email.trim().to_lowercase())
@@ -548,12 +611,12 @@ pub async fn set_user_password(conn: &mut Conn, id: &str, password_hash: &str) -
 
 /// The hub user `id`.
 pub async fn user(conn: &mut Conn, id: &str) -> Result<Option<HubUser>, StoreError> {
-    Ok(
-        sqlx::query_as("SELECT id, workspace_id, email, role, password_hash FROM hub_users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT id, workspace_id, email, role, password_hash, failed_logins, locked_until FROM hub_users WHERE id = $1",
     )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// The e-mail addresses of a workspace's owners.
@@ -564,4 +627,33 @@ pub async fn owner_emails(conn: &mut Conn, workspace_id: &str) -> Result<Vec<Str
             .fetch_all(&mut *conn)
             .await?;
     Ok(rows.into_iter().map(|(e,)| e).collect())
+}
+
+/// Counts a failed login of the hub user; returns the failures since the last success.
+pub async fn count_user_failure(conn: &mut Conn, id: &str) -> Result<i64, StoreError> {
+    let (n,): (i64,) =
+        sqlx::query_as("UPDATE hub_users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(n)
+}
+
+/// Refuses the hub user's logins until `until`, unless a later lock holds already.
+pub async fn lock_user(conn: &mut Conn, id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE hub_users SET locked_until = $2 WHERE id = $1 AND (locked_until IS NULL OR locked_until < $2)")
+        .bind(id)
+        .bind(until.timestamp_millis())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A successful login of the hub user: the failures and any lock end.
+pub async fn clear_user_failures(conn: &mut Conn, id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE hub_users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND failed_logins > 0")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -28,7 +28,7 @@ pub async fn insert(
 /// The user of the session with this digest, while it lasts.
 pub async fn user(conn: &mut Conn, digest: &SecretDigest, now: DateTime<Utc>) -> Result<Option<HubUser>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT u.id, u.workspace_id, u.email, u.role, u.password_hash FROM hub_sessions s \
+        "SELECT u.id, u.workspace_id, u.email, u.role, u.password_hash, u.failed_logins, u.locked_until FROM hub_sessions s \
          JOIN hub_users u ON u.id = s.user_id WHERE s.id_digest = $1 AND s.expires_at > $2",
     )
     .bind(digest.as_bytes().as_slice())

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::pages::{self, PRODUCT};
-use super::ui::{failure, form_user, require, source_page, Tab, Web};
+use super::ui::{failure, form_user, require, source_page, Said, Tab, Web};
 use crate::oauth::ConnectRequest;
 use crate::HubError;
 
@@ -59,7 +59,7 @@ pub(super) async fn start(
         .await;
     let started = match started {
         Ok(s) => s,
-        Err(HubError::Invalid(why)) => return source_page(&web, jar, &me, Tab::DataSource, None, Some(&why)).await,
+        Err(HubError::Invalid(why)) => return source_page(&web, jar, &me, Tab::DataSource, Said::error(why)).await,
         Err(e) => return failure(&e),
     };
     // Lax: the CRM's redirect back is a top-level GET from another site. The sealed
@@ -106,7 +106,7 @@ pub(super) async fn callback(
                 answer.error_description.unwrap_or_default()
             ),
         };
-        return source_page(&web, jar, &me, Tab::DataSource, None, Some(&why)).await;
+        return source_page(&web, jar, &me, Tab::DataSource, Said::error(why)).await;
     }
     let code = SecretString::from(answer.code.unwrap_or_default());
     let finished = web
@@ -122,14 +122,14 @@ pub(super) async fn callback(
         Ok(done) if done.0 == me.workspace => done,
         Ok(_) => {
             let why = "That connection was started in another workspace.";
-            return source_page(&web, jar, &me, Tab::DataSource, None, Some(why)).await;
+            return source_page(&web, jar, &me, Tab::DataSource, Said::error(why)).await;
         }
-        Err(HubError::Invalid(why)) => return source_page(&web, jar, &me, Tab::DataSource, None, Some(&why)).await,
+        Err(HubError::Invalid(why)) => return source_page(&web, jar, &me, Tab::DataSource, Said::error(why)).await,
         Err(e) => return failure(&e),
     };
     let notice = match web
         .hub
-        .resume_after_change(&workspace, &view.login_url, web.ca.as_deref())
+        .resume_after_change(&workspace, &view.login_url, web.ca.as_deref(), true)
         .await
     {
         Ok(Some(Ok(()))) => {
@@ -138,5 +138,5 @@ pub(super) async fn callback(
         Ok(_) => "Connected with OAuth. The hub no longer holds your password.",
         Err(e) => return failure(&e),
     };
-    source_page(&web, jar, &me, Tab::DataSource, Some(notice), None).await
+    source_page(&web, jar, &me, Tab::DataSource, Said::notice(notice)).await
 }

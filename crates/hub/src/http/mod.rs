@@ -33,9 +33,11 @@ pub fn router(web: ui::Web) -> Router {
         .route("/data-sync/{name}/state", post(ui::change_state))
         .route("/data-sync/{name}/test", post(ui::test))
         .route("/data-source", get(ui::data_source).post(ui::save_data_source))
+        .route("/data-source/test", post(ui::test_data_source))
         .route("/data-source/oauth", post(connect::start))
         .route(crate::oauth::CALLBACK_PATH, get(connect::callback))
         .route("/integration/security", get(ui::security).post(ui::save_security))
+        .route("/integration/security/test", post(ui::test_security))
         .route("/contacts", get(ui::contacts))
         .route("/static/app.css", get(latchkey_web::stylesheet))
         .layer(axum::middleware::from_fn(latchkey_web::security_headers));

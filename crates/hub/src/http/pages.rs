@@ -40,6 +40,16 @@ pub(super) struct ConnectorCard {
     pub chart_width: i64,
 }
 
+/// A connection test waiting for the person's confirmation, after failed logins.
+pub(super) struct Confirm {
+    /// Failed logins the hub caused since the CRM last accepted the record.
+    pub failures: usize,
+    /// The CRM user whose account they count against.
+    pub username: String,
+    /// Where the confirmed test is posted.
+    pub action: String,
+}
+
 /// Tools → Data Sync → View Connectors.
 #[derive(Template)]
 #[template(path = "data_sync.html")]
@@ -49,7 +59,11 @@ pub(super) struct DataSync<'a> {
     pub workspace: &'a str,
     pub connectors: Vec<ConnectorCard>,
     pub banners: Vec<String>,
+    /// A success, in green.
     pub notice: Option<&'a str>,
+    /// A failure or refusal, in red.
+    pub error: Option<&'a str>,
+    pub confirm: Option<Confirm>,
 }
 
 /// Data Source Properties, or Tools → Integration → Security (the same record).
@@ -72,8 +86,11 @@ pub(super) struct DataSource<'a> {
     pub oauth: bool,
     /// The callback URL the connected app must register.
     pub callback: &'a str,
+    /// A success, in green.
     pub notice: Option<&'a str>,
+    /// A failure or refusal, in red.
     pub error: Option<&'a str>,
+    pub confirm: Option<Confirm>,
 }
 
 /// On the way to the CRM to allow the hub's access.

@@ -17,9 +17,9 @@ use latchkey_web::{render, status_for, ClientIp, Csrf, LoginRateLimit};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::pages::{self, ConnectorCard, RunBar, PRODUCT};
-use crate::credentials::CredentialInput;
-use crate::guard::state;
+use super::pages::{self, Confirm, ConnectorCard, RunBar, PRODUCT};
+use crate::credentials::{CredentialInput, CredentialView};
+use crate::guard::{state, GuardError, CRM_STRICTEST_LOCKOUT};
 use crate::{Hub, HubError};
 
 /// The hub's session cookie.
@@ -239,21 +239,107 @@ pub(super) async fn logout(
     (signed.remove(latchkey_web::removal(SESSION)), Redirect::to("/")).into_response()
 }
 
-fn state_label(state: &str) -> &'static str {
-    match state {
-        state::ENABLED => "Enabled",
-        state::DISABLED => "Disabled",
-        state::SUSPENDED => "Suspended: credentials rejected",
-        state::BACKING_OFF => "Backing off",
+/// What a page says after an action: a success in green, a failure or refusal in red,
+/// or a test that waits for the person's confirmation.
+#[derive(Default)]
+pub(super) struct Said {
+    notice: Option<String>,
+    error: Option<String>,
+    confirm: Option<Confirm>,
+}
+
+impl Said {
+    /// A success.
+    pub(super) fn notice(text: impl Into<String>) -> Self {
+        Self {
+            notice: Some(text.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A failure or refusal.
+    pub(super) fn error(text: impl Into<String>) -> Self {
+        Self {
+            error: Some(text.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// The badge of a connector in `state` whose record was suspended by the org's
+/// announcement `suspended_by` (if any): a locked or frozen CRM user is named as such,
+/// as the banner names them.
+fn state_label(state: &str, suspended_by: Option<&str>) -> &'static str {
+    match (state, suspended_by) {
+        (state::ENABLED, _) => "Enabled",
+        (state::DISABLED, _) => "Disabled",
+        (state::SUSPENDED, Some("user.locked")) => "Suspended: CRM user locked",
+        (state::SUSPENDED, Some("user.frozen")) => "Suspended: CRM user frozen",
+        (state::SUSPENDED, _) => "Suspended: credentials rejected",
+        (state::BACKING_OFF, _) => "Backing off",
         _ => "Unknown",
     }
 }
 
-async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, notice: Option<&str>) -> Response {
+/// What a test or save that the guard refused says, in red: the refusal, and how many
+/// failed logins the hub caused for the CRM user since the CRM last accepted the
+/// record — the attempts left before a CRM lockout.
+async fn refused(web: &Web, workspace: &str, record: &CredentialView, e: &GuardError, prefix: &str) -> Said {
+    let failures = web
+        .hub
+        .failures_since_accepted(workspace, Some(&record.login_url))
+        .await
+        .unwrap_or(0);
+    let mut text = format!("{prefix}{e}");
+    if failures > 0 && !matches!(e, GuardError::Unconfirmed { .. }) {
+        let left = CRM_STRICTEST_LOCKOUT.saturating_sub(failures);
+        text.push_str(&format!(
+            " The hub has caused {failures} failed login(s) for {user} since the CRM last accepted these \
+             credentials; the CRM may lock the account after as few as {CRM_STRICTEST_LOCKOUT} ({left} left at \
+             the strictest setting).",
+            user = record.username,
+        ));
+    }
+    Said::error(text)
+}
+
+/// What the guard's verdict on a test comes to on a page; `action` is where a
+/// confirmed test goes.
+async fn verdict(
+    web: &Web,
+    workspace: &str,
+    record: &CredentialView,
+    result: Result<(), GuardError>,
+    success: &str,
+    action: String,
+    prefix: &str,
+) -> Said {
+    match result {
+        Ok(()) => Said::notice(success),
+        Err(GuardError::Unconfirmed { failures }) => Said {
+            confirm: Some(Confirm {
+                failures,
+                username: record.username.clone(),
+                action,
+            }),
+            ..Said::default()
+        },
+        Err(e) => refused(web, workspace, record, &e, prefix).await,
+    }
+}
+
+async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, said: Said) -> Response {
     let hub = &web.hub;
     let loaded = async {
         let mut cards = Vec::new();
         let connectors = hub.connectors(&me.workspace).await?;
+        let records = hub.credential_views(&me.workspace).await?;
+        let suspended_by = |credential_id: &str| {
+            records
+                .iter()
+                .find(|r| r.id == credential_id)
+                .and_then(|r| r.suspended_by.as_deref())
+        };
         let mut conn = hub.store.conn().await?;
         for c in &connectors {
             let mut runs = latchkey_store::hub_sync::recent_runs(&mut conn, &c.id, RUNS).await?;
@@ -288,7 +374,7 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, notice: Option
                 object: c.object.clone(),
                 direction: c.direction.clone(),
                 every: format!("{} s", c.interval_secs),
-                state_label: state_label(&c.state),
+                state_label: state_label(&c.state, suspended_by(&c.credential_id)),
                 state: c.state.clone(),
                 error: c.last_error.clone().filter(|_| c.state != state::SUSPENDED),
                 last_run: latest.map(|r| format!("{} ({})", r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"), r.outcome)),
@@ -322,7 +408,9 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, notice: Option
         workspace: &me.workspace,
         connectors,
         banners,
-        notice,
+        notice: said.notice.as_deref(),
+        error: said.error.as_deref(),
+        confirm: said.confirm,
     };
     (jar, render(&page, StatusCode::OK)).into_response()
 }
@@ -330,7 +418,7 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, notice: Option
 /// `GET /data-sync`.
 pub(super) async fn data_sync(State(web): State<Web>, jar: CookieJar, signed: SignedCookieJar) -> Response {
     match require(&web, &signed).await {
-        Ok(me) => data_sync_page(&web, jar, &me, None).await,
+        Ok(me) => data_sync_page(&web, jar, &me, Said::default()).await,
         Err(r) => r,
     }
 }
@@ -357,12 +445,21 @@ pub(super) async fn change_state(
         Err(r) => return r,
     };
     let enable = form.state == state::ENABLED;
-    let notice = match web.hub.set_connector_enabled(&me.workspace, &name, enable).await {
-        Ok(c) => format!("{} is {}.", c.name, state_label(&c.state).to_lowercase()),
-        Err(HubError::Invalid(why) | HubError::NotFound(why)) => why,
+    let said = match web.hub.set_connector_enabled(&me.workspace, &name, enable).await {
+        Ok(c) => Said::notice(format!("{} is {}.", c.name, state_label(&c.state, None).to_lowercase())),
+        Err(HubError::Invalid(why) | HubError::NotFound(why)) => Said::error(why),
         Err(e) => return failure(&e),
     };
-    data_sync_page(&web, jar, &me, Some(&notice)).await
+    data_sync_page(&web, jar, &me, said).await
+}
+
+/// A test form: its CSRF token and, after failed logins, the person's confirmation.
+#[derive(Deserialize)]
+pub(super) struct TestForm {
+    #[serde(default)]
+    confirm: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
 }
 
 /// `POST /data-sync/{name}/test`.
@@ -371,17 +468,39 @@ pub(super) async fn test(
     jar: CookieJar,
     signed: SignedCookieJar,
     Path(name): Path<String>,
-    Form(form): Form<Bare>,
+    Form(form): Form<TestForm>,
 ) -> Response {
     let me = match form_user(&web, &jar, &signed, &form.csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
-    let notice = match web.hub.test_connector(&me.workspace, &name, web.ca.as_deref()).await {
-        Ok(()) => format!("Connected: the CRM accepted the credentials of {name}."),
-        Err(e) => e.to_string(),
+    let (connector, record) = match web.hub.connector_and_record(&me.workspace, &name).await {
+        Ok(found) => found,
+        Err(HubError::NotFound(why)) => return data_sync_page(&web, jar, &me, Said::error(why)).await,
+        Err(e) => return failure(&e),
     };
-    data_sync_page(&web, jar, &me, Some(&notice)).await
+    let view = match web.hub.credential_views(&me.workspace).await {
+        Ok(views) => views.into_iter().find(|v| v.id == record.id),
+        Err(e) => return failure(&e),
+    };
+    let Some(view) = view else {
+        return data_sync_page(&web, jar, &me, Said::error("the connector's credential record is gone")).await;
+    };
+    let result = web
+        .hub
+        .test_connector(&me.workspace, &connector.name, web.ca.as_deref(), form.confirm == "yes")
+        .await;
+    let said = verdict(
+        &web,
+        &me.workspace,
+        &view,
+        result,
+        &format!("Connected: the CRM accepted the credentials of {name}."),
+        format!("/data-sync/{name}/test"),
+        "",
+    )
+    .await;
+    data_sync_page(&web, jar, &me, said).await
 }
 
 /// `GET /contacts`: the hub's own contacts.
@@ -452,14 +571,7 @@ impl Tab {
     }
 }
 
-pub(super) async fn source_page(
-    web: &Web,
-    jar: CookieJar,
-    me: &SignedIn,
-    tab: Tab,
-    notice: Option<&str>,
-    error: Option<&str>,
-) -> Response {
+pub(super) async fn source_page(web: &Web, jar: CookieJar, me: &SignedIn, tab: Tab, said: Said) -> Response {
     let view = match web.hub.credential_views(&me.workspace).await {
         Ok(v) => v.into_iter().next(),
         Err(e) => return failure(&e),
@@ -480,16 +592,17 @@ pub(super) async fn source_page(
         client_secret_set: view.as_ref().is_some_and(|v| v.client_secret_set),
         oauth: view.as_ref().is_some_and(|v| v.method == "oauth-refresh-token"),
         callback: &web.oauth_callback(),
-        notice,
-        error,
+        notice: said.notice.as_deref(),
+        error: said.error.as_deref(),
+        confirm: said.confirm,
     };
-    (jar, render(&page, status_for(error))).into_response()
+    (jar, render(&page, StatusCode::OK)).into_response()
 }
 
 /// `GET /data-source`.
 pub(super) async fn data_source(State(web): State<Web>, jar: CookieJar, signed: SignedCookieJar) -> Response {
     match require(&web, &signed).await {
-        Ok(me) => source_page(&web, jar, &me, Tab::DataSource, None, None).await,
+        Ok(me) => source_page(&web, jar, &me, Tab::DataSource, Said::default()).await,
         Err(r) => r,
     }
 }
@@ -497,7 +610,7 @@ pub(super) async fn data_source(State(web): State<Web>, jar: CookieJar, signed: 
 /// `GET /integration/security`.
 pub(super) async fn security(State(web): State<Web>, jar: CookieJar, signed: SignedCookieJar) -> Response {
     match require(&web, &signed).await {
-        Ok(me) => source_page(&web, jar, &me, Tab::Security, None, None).await,
+        Ok(me) => source_page(&web, jar, &me, Tab::Security, Said::default()).await,
         Err(r) => r,
     }
 }
@@ -540,24 +653,101 @@ async fn save(web: Web, jar: CookieJar, signed: SignedCookieJar, form: SourceFor
         refresh_token: None,
         jwt_private_key: None,
     };
-    let view = match web.hub.set_credential(&me.workspace, input).await {
-        Ok(v) => v,
-        Err(HubError::Invalid(why)) => return source_page(&web, jar, &me, tab, None, Some(&why)).await,
+    let saved = match web.hub.set_credential(&me.workspace, input).await {
+        Ok(saved) => saved,
+        Err(HubError::Invalid(why)) => return source_page(&web, jar, &me, tab, Said::error(why)).await,
         Err(e) => return failure(&e),
     };
-    let notice = match web
+    let trimmed = saved.trimmed_note().map(|t| format!("{t} ")).unwrap_or_default();
+    let view = saved.view;
+    let said = match web
         .hub
-        .resume_after_change(&me.workspace, &view.login_url, web.ca.as_deref())
+        .resume_after_change(&me.workspace, &view.login_url, web.ca.as_deref(), false)
         .await
     {
-        Ok(None) => "Saved.".to_owned(),
-        Ok(Some(Ok(()))) => {
-            "Saved. The CRM accepted the new credentials: every suspended connector resumed.".to_owned()
+        Ok(None) => Said::notice(format!("{trimmed}Saved.")),
+        Ok(Some(result)) => {
+            let mut said = verdict(
+                &web,
+                &me.workspace,
+                &view,
+                result,
+                &format!("{trimmed}Saved. The CRM accepted the new credentials: every suspended connector resumed."),
+                format!("{}/test", tab.action()),
+                &format!("{trimmed}Saved, but not connected: "),
+            )
+            .await;
+            if said.confirm.is_some() {
+                said.notice = Some(format!("{trimmed}Saved; not tested yet."));
+            }
+            said
         }
-        Ok(Some(Err(e))) => format!("Saved, but the test failed: {e}"),
         Err(e) => return failure(&e),
     };
-    source_page(&web, jar, &me, tab, Some(&notice), None).await
+    source_page(&web, jar, &me, tab, said).await
+}
+
+/// A confirmed test of the record shown on `tab`.
+async fn confirmed_test(web: Web, jar: CookieJar, signed: SignedCookieJar, form: TestForm, tab: Tab) -> Response {
+    let me = match form_user(&web, &jar, &signed, &form.csrf).await {
+        Ok(me) => me,
+        Err(r) => return r,
+    };
+    let view = match web.hub.credential_views(&me.workspace).await {
+        Ok(views) => views.into_iter().next(),
+        Err(e) => return failure(&e),
+    };
+    let Some(view) = view else {
+        return source_page(
+            &web,
+            jar,
+            &me,
+            tab,
+            Said::error("There is no credential record to test yet."),
+        )
+        .await;
+    };
+    let result = web
+        .hub
+        .test_credential(
+            &me.workspace,
+            Some(&view.login_url),
+            web.ca.as_deref(),
+            form.confirm == "yes",
+        )
+        .await
+        .map(|_| ());
+    let said = verdict(
+        &web,
+        &me.workspace,
+        &view,
+        result,
+        "The CRM accepted the credentials: every suspended connector resumed.",
+        format!("{}/test", tab.action()),
+        "Not connected: ",
+    )
+    .await;
+    source_page(&web, jar, &me, tab, said).await
+}
+
+/// `POST /data-source/test`.
+pub(super) async fn test_data_source(
+    State(web): State<Web>,
+    jar: CookieJar,
+    signed: SignedCookieJar,
+    Form(form): Form<TestForm>,
+) -> Response {
+    confirmed_test(web, jar, signed, form, Tab::DataSource).await
+}
+
+/// `POST /integration/security/test`.
+pub(super) async fn test_security(
+    State(web): State<Web>,
+    jar: CookieJar,
+    signed: SignedCookieJar,
+    Form(form): Form<TestForm>,
+) -> Response {
+    confirmed_test(web, jar, signed, form, Tab::Security).await
 }
 
 /// `POST /data-source`.

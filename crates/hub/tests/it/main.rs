@@ -162,6 +162,7 @@ async fn hub_mapped(dir: &std::path::Path, url: &str, direction: &str, field_map
         password_params: HashParams::FAST_INSECURE,
         sync_lease: std::time::Duration::from_secs(30),
         announcement_grace: std::time::Duration::from_secs(1),
+        failure_window: latchkey_hub::guard::DEFAULT_FAILURE_WINDOW,
     };
     hub.create_workspace("GatorMail").await.unwrap();
     hub.set_credential(
@@ -506,7 +507,7 @@ async fn sync_runs_reuse_the_session_until_the_org_ends_it() {
     sync(&hub).await;
     sync(&hub).await;
     assert_eq!(logins().await, 2, "one new login after the org ended the session");
-    hub.test_connector("GatorMail", "Contacts", None).await.unwrap();
+    hub.test_connector("GatorMail", "Contacts", None, false).await.unwrap();
     assert_eq!(logins().await, 3, "a connection test logs in");
 }
 
@@ -613,11 +614,11 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     assert_eq!(c.state, "suspended");
     assert_eq!(
         c.last_error.as_deref(),
-        Some(latchkey_hub::announcements::LOCKED_MESSAGE)
+        Some(latchkey_hub::announcements::locked_message(USER, true).as_str())
     );
     // Not even a connection test sends the secrets now.
     assert!(matches!(
-        hub.test_connector("GatorMail", "Contacts", None).await,
+        hub.test_connector("GatorMail", "Contacts", None, false).await,
         Err(GuardError::Suspended(_))
     ));
     services.set_frozen(USER, false).await.unwrap();
@@ -635,7 +636,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     assert!(c.last_error.unwrap().contains("Data Source Properties"));
     for _ in 0..3 {
         assert!(matches!(
-            hub.test_connector("GatorMail", "Contacts", None).await,
+            hub.test_connector("GatorMail", "Contacts", None, false).await,
             Err(GuardError::Suspended(_))
         ));
     }
@@ -807,4 +808,102 @@ async fn hub_sessions_end_at_log_out_at_a_password_change_and_when_ended() {
         1
     );
     assert!(!browser.signed_in().await, "ended by an owner");
+}
+
+/// Saves the record's password as typed (`password`), as Data Source Properties does.
+async fn type_password(hub: &Hub, url: &str, password: &str) -> Vec<&'static str> {
+    let input = CredentialInput {
+        login_url: url.to_owned(),
+        username: USER.into(),
+        password: Some(SecretString::from(password)),
+        security_token: None,
+        client_id: None,
+        client_secret: None,
+        refresh_token: None,
+        jwt_private_key: None,
+    };
+    hub.set_credential("GatorMail", input).await.unwrap().trimmed
+}
+
+/// The story at the service level: after a password reset, a person types
+/// wrong passwords again and again, one of them twice and some with a pasted space,
+/// confirming every test. The hub causes at most two failed logins in the window,
+/// never sends a refused pair again, asks before a test after a failure, and the
+/// user (lockout at 3) is never locked; after the window the right password resumes
+/// the connector.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_secrets_cost_at_most_two_failed_logins_a_window_and_never_lock() {
+    use latchkey_core::policy::{LockoutScope, MaxInvalidAttempts, PasswordPolicy};
+    let dir = tempfile::tempdir().unwrap();
+    let (url, services) = org_behind(dir.path(), Arc::default()).await;
+    let org = services.resolve_org(None).await.unwrap();
+    let policy = PasswordPolicy {
+        max_invalid_attempts: MaxInvalidAttempts::Limit(3),
+        lockout_scope: LockoutScope::AllSources,
+        ..org.policy
+    };
+    services.set_policy(&org.id, &policy).await.unwrap();
+    let clock = Arc::new(latchkey_core::clock::ManualClock::new(chrono::Utc::now()));
+    let hub = Hub {
+        clock: clock.clone(),
+        ..hub(dir.path(), &url, "pull").await
+    };
+    sync(&hub).await;
+    let state = || async { hub.connector("GatorMail", "Contacts").await.unwrap().state };
+    let failed = || async { login_history(&services).await.1 };
+
+    // The reset: the next run's login is the one failed login it costs.
+    let new_password = "amber-lantern-77";
+    services
+        .set_password(USER, &SecretString::from(new_password))
+        .await
+        .unwrap();
+    assert!(hub.sync("GatorMail", "Contacts", None, &|_| {}).await.is_err());
+    assert_eq!(state().await, "suspended");
+    assert_eq!(failed().await, 1);
+
+    // A typo with a pasted space: trimmed, and the test waits for confirmation.
+    assert_eq!(type_password(&hub, &url, "amber-lantern-7 ").await, ["password"]);
+    let verdict = hub.resume_after_change("GatorMail", &url, None, false).await.unwrap();
+    assert!(
+        matches!(verdict, Some(Err(GuardError::Unconfirmed { failures: 1 }))),
+        "{verdict:?}"
+    );
+    assert_eq!(failed().await, 1, "nothing sent before the confirmation");
+    let verdict = hub.resume_after_change("GatorMail", &url, None, true).await.unwrap();
+    assert!(matches!(verdict, Some(Err(GuardError::Rejected(_)))), "{verdict:?}");
+    assert_eq!(failed().await, 2);
+    assert_eq!(hub.failures_since_accepted("GatorMail", None).await.unwrap(), 2);
+
+    // A different typo: over the budget, refused without sending.
+    type_password(&hub, &url, "amber-lantern-78").await;
+    let verdict = hub.resume_after_change("GatorMail", &url, None, true).await.unwrap();
+    assert!(
+        matches!(verdict, Some(Err(GuardError::Budget { failures: 2, .. }))),
+        "{verdict:?}"
+    );
+    // The first typo again, pasted space and all: refused before, never sent again,
+    // not even after the window.
+    clock.advance(chrono::Duration::minutes(16));
+    type_password(&hub, &url, " amber-lantern-7").await;
+    let verdict = hub.resume_after_change("GatorMail", &url, None, true).await.unwrap();
+    assert!(matches!(verdict, Some(Err(GuardError::Suspended(_)))), "{verdict:?}");
+    assert!(matches!(
+        hub.test_connector("GatorMail", "Contacts", None, true).await,
+        Err(GuardError::Suspended(_))
+    ));
+    assert_eq!(failed().await, 2);
+    let user = services.user(USER).await.unwrap();
+    assert_eq!(user.failed_attempts, 2, "{user:?}");
+    assert!(user.locked_until.is_none(), "never locked");
+
+    // After the window, the right password (confirmed) resumes the connector; the
+    // count since the last success starts again.
+    type_password(&hub, &url, new_password).await;
+    let verdict = hub.resume_after_change("GatorMail", &url, None, true).await.unwrap();
+    assert!(matches!(verdict, Some(Ok(()))), "{verdict:?}");
+    assert_eq!(state().await, "enabled");
+    assert_eq!(hub.failures_since_accepted("GatorMail", None).await.unwrap(), 0);
+    assert_eq!(failed().await, 2);
+    sync(&hub).await;
 }

@@ -111,6 +111,7 @@ async fn fresh_hub(config: &Config, url: &str, n: usize) -> anyhow::Result<(Hub,
         password_params: config.hashing.params(),
         sync_lease: Duration::from_secs(30),
         announcement_grace: latchkey_hub::guard::DEFAULT_ANNOUNCEMENT_GRACE,
+        failure_window: latchkey_hub::guard::DEFAULT_FAILURE_WINDOW,
     };
     hub.create_workspace("Bench").await?;
     hub.set_credential(
@@ -206,7 +207,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
         initial.push(started.elapsed().as_secs_f64());
         anyhow::ensure!(report.pull.changed == args.contacts as u64, "pulled {:?}", report.pull);
         let started = Instant::now();
-        hub.test_connector("Bench", "Contacts", None)
+        hub.test_connector("Bench", "Contacts", None, false)
             .await
             .map_err(|e| anyhow::anyhow!("login: {e}"))?;
         logins.push(started.elapsed().as_secs_f64() * 1_000.0);

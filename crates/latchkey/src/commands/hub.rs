@@ -89,6 +89,7 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             refresh_token_stdin,
             jwt_key_file,
             ca,
+            confirm,
         }) => {
             let jwt_private_key = match &jwt_key_file {
                 Some(path) => Some(SecretString::from(
@@ -109,11 +110,15 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
                 refresh_token: take(refresh_token_stdin),
                 jwt_private_key,
             };
-            let view = hub.set_credential(&workspace, input).await?;
+            let saved = hub.set_credential(&workspace, input).await?;
+            if let Some(note) = saved.trimmed_note() {
+                eprintln!("{note}");
+            }
+            let view = saved.view;
             print_view(&view);
             let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
             let verdict = hub
-                .resume_after_change(&workspace, &view.login_url, pem.as_deref())
+                .resume_after_change(&workspace, &view.login_url, pem.as_deref(), confirm)
                 .await?;
             deliver(config).await?;
             match verdict {
@@ -156,10 +161,11 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             workspace,
             login_url,
             ca,
+            confirm,
         }) => {
             let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
             let result = hub
-                .test_credential(&workspace, login_url.as_deref(), pem.as_deref())
+                .test_credential(&workspace, login_url.as_deref(), pem.as_deref(), confirm)
                 .await;
             deliver(config).await?;
             println!("connected to {}", result.map_err(guard_failure)?);
@@ -216,7 +222,10 @@ async fn deliver(config: &Config) -> Result<(), Failure> {
 /// the rest exit 1.
 fn guard_failure(e: GuardError) -> Failure {
     match e {
-        GuardError::Suspended(_) | GuardError::Rejected(_) | GuardError::Crm(_) => usage(e.to_string()),
+        GuardError::Unconfirmed { .. } => usage(format!("not tested: {e} (--confirm)")),
+        GuardError::Suspended(_) | GuardError::Rejected(_) | GuardError::Crm(_) | GuardError::Budget { .. } => {
+            usage(e.to_string())
+        }
         GuardError::Hub(e) => e.into(),
         GuardError::Transient(_) | GuardError::Waiting => Failure::Internal(e.into()),
     }
@@ -453,9 +462,14 @@ async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
         ConnectorCommand::State { workspace, name, state } => {
             print_connector(&hub.set_connector_enabled(&workspace, &name, state == "enabled").await?);
         }
-        ConnectorCommand::Test { workspace, name, ca } => {
+        ConnectorCommand::Test {
+            workspace,
+            name,
+            ca,
+            confirm,
+        } => {
             let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
-            hub.test_connector(&workspace, &name, pem.as_deref())
+            hub.test_connector(&workspace, &name, pem.as_deref(), confirm)
                 .await
                 .map_err(guard_failure)?;
             println!("connector {name:?} connected");

@@ -87,7 +87,8 @@ fn soap(password: &str) -> Credentials {
 }
 
 async fn failed_attempts(org: &Org) -> i64 {
-    org.services.user(USER).await.unwrap().failed_attempts
+    let user = org.services.user(USER).await.unwrap();
+    user.failed_attempts + user.unfamiliar_failed_attempts
 }
 
 #[tokio::test]

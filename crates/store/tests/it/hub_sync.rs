@@ -29,6 +29,7 @@ async fn workspace_and_connector(store: &Store) -> (String, String) {
         rejected_reason: None,
         rejected_by: None,
         rejected_at: None,
+        accepted_at: None,
     };
     hub::put_credential(&mut conn, &credential).await.unwrap();
     let connector = Connector {
