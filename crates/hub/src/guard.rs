@@ -13,7 +13,7 @@
 //! remembered with the keyed fingerprint of the (username, secrets) pair the CRM
 //! refused, and no remembered pair is sent again, whoever typed it. It causes at most
 //! [`MAX_FAILURES_PER_WINDOW`] failed logins per record in any [`Hub::failure_window`]
-//! (the CRM's lockout may come after 3), and after a failure a connection test waits
+//! (the CRM's lockout may come after 3; only logins that carry a password count), and after a failure a connection test waits
 //! for the person's confirmation, told how many failed logins the hub caused since
 //! the CRM last accepted the record.
 //!
@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use latchkey_sfclient::{Client, Error as CrmError};
+use latchkey_sfclient::{Client, Credentials, Error as CrmError};
 use latchkey_store::hub::{self, Connector, LoginFailure, Rejection, SealedCredential};
 use latchkey_store::outbox::{self, NewMail};
 
@@ -62,6 +62,16 @@ pub const CRM_STRICTEST_LOCKOUT: usize = 3;
 
 /// The failure window by default: the shortest lockout period a CRM org may set.
 pub const DEFAULT_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// `secs` in words: "15 minutes", "20 seconds".
+fn span(secs: u64) -> String {
+    match secs {
+        s if s % 60 == 0 && s >= 120 => format!("{} minutes", s / 60),
+        60 => "minute".to_owned(),
+        1 => "second".to_owned(),
+        s => format!("{s} seconds"),
+    }
+}
 
 /// Why a login goes ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,15 +114,16 @@ pub enum GuardError {
     /// The hub caused its most failed logins for the record in the window. Nothing
     /// was sent.
     #[error(
-        "Not tested: the hub has caused {failures} failed logins at the CRM in the last {window_minutes} \
-         minutes and causes no more, so it cannot lock the account; it can test again after {} UTC",
+        "Not tested: the hub has caused {failures} failed logins at the CRM in the last {} and causes no \
+         more, so it cannot lock the account; it can test again after {} UTC",
+        span(*window_secs),
         retry_at.format("%H:%M:%S")
     )]
     Budget {
         /// Failed logins in the window.
         failures: usize,
-        /// The window, in minutes.
-        window_minutes: u64,
+        /// The window, in seconds.
+        window_secs: u64,
         /// When the next login may go ahead.
         retry_at: DateTime<Utc>,
     },
@@ -135,6 +146,9 @@ pub struct Guarded {
     /// The pair fingerprint under the record's key: what a rejection remembers
     /// (`None` only when the vault lacks the record's key).
     pair: Option<Vec<u8>>,
+    /// Its logins carry a password (SOAP, OAuth password): the CRM counts their
+    /// failures toward its lockout.
+    sends_password: bool,
 }
 
 /// How long after the CRM ended a session of a record with webhooks sync runs wait, by
@@ -238,6 +252,10 @@ impl Hub {
             ));
         }
         let pair = self.pair_fingerprint(&opened, &record.key_id);
+        let sends_password = matches!(
+            opened.credentials,
+            Credentials::Soap { .. } | Credentials::OAuthPassword { .. }
+        );
         let made_with = made_with(&record, &fingerprint);
         let fresh = matches!(purpose, Purpose::Test { .. });
         if let Some(client) = self.flights.live(&record.id, &made_with).filter(|_| !fresh) {
@@ -247,6 +265,7 @@ impl Hub {
                 record,
                 fingerprint,
                 pair,
+                sends_password,
             });
         }
         let announced = opened.webhook_key.is_some();
@@ -265,6 +284,7 @@ impl Hub {
             record,
             fingerprint,
             pair,
+            sends_password,
         };
         match guarded.client.connect().await {
             Ok(()) => {
@@ -317,8 +337,9 @@ impl Hub {
                 return Err(GuardError::Suspended(reason));
             }
         }
+        let counted: Vec<&LoginFailure> = failures.iter().filter(|f| f.password_sent).collect();
         let since = record.accepted_at.map_or(i64::MIN, |t| t.timestamp_millis());
-        let unaccepted = failures.iter().take_while(|f| f.at >= since).count();
+        let unaccepted = counted.iter().take_while(|f| f.at >= since).count();
         if purpose == (Purpose::Test { confirmed: false }) && unaccepted > 0 {
             return Err(GuardError::Unconfirmed { failures: unaccepted });
         }
@@ -326,28 +347,32 @@ impl Hub {
         let start = now
             .checked_sub_signed(window)
             .map_or(i64::MIN, |t| t.timestamp_millis());
-        let recent = failures.iter().take_while(|f| f.at > start).count();
+        let recent = counted.iter().take_while(|f| f.at > start).count();
         if recent >= MAX_FAILURES_PER_WINDOW {
-            let oldest = failures[MAX_FAILURES_PER_WINDOW - 1].at;
+            let oldest = counted[MAX_FAILURES_PER_WINDOW - 1].at;
             let retry_at = DateTime::from_timestamp_millis(oldest).unwrap_or(now) + window;
             tracing::warn!(credential = %record.id, recent, %retry_at, "failure budget spent; nothing sent");
             return Err(GuardError::Budget {
                 failures: recent,
-                window_minutes: self.failure_window.as_secs().div_ceil(60),
+                window_secs: self.failure_window.as_secs(),
                 retry_at,
             });
         }
         Ok(())
     }
 
-    /// The failed logins the hub caused with the workspace's record for `login_url`
-    /// (the only one when `None`) since the CRM last accepted it.
+    /// The failed logins that carried a password the hub caused with the workspace's
+    /// record for `login_url` (the only one when `None`) since the CRM last accepted it.
     pub async fn failures_since_accepted(&self, workspace: &str, login_url: Option<&str>) -> Result<usize, HubError> {
         let ws = self.workspace(workspace).await?;
         let record = self.record(&ws, login_url).await?;
         let since = record.accepted_at.map_or(i64::MIN, |t| t.timestamp_millis());
         let failures = hub::login_failures(&mut *self.store.conn().await?, &record.id).await?;
-        Ok(failures.iter().take_while(|f| f.at >= since).count())
+        Ok(failures
+            .iter()
+            .filter(|f| f.password_sent)
+            .take_while(|f| f.at >= since)
+            .count())
     }
 
     /// An accepted login: a remembered rejection is cleared and suspended or backing-off
@@ -394,6 +419,7 @@ impl Hub {
                     key_id: record.key_id.clone(),
                     fingerprint: guarded.pair.clone().unwrap_or_else(|| guarded.fingerprint.clone()),
                     reason: reason.clone(),
+                    password_sent: guarded.sends_password,
                 };
                 hub::record_login_failure(&mut *self.store.conn().await?, &record.id, &failure).await?;
                 let rejection = Rejection {

@@ -270,7 +270,7 @@ pub async fn set_accepted(conn: &mut Conn, credential_id: &str, at: DateTime<Utc
 }
 
 /// A failed CRM login the hub caused with a credential record.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginFailure {
     /// When (milliseconds since the epoch).
     pub at: i64,
@@ -280,22 +280,28 @@ pub struct LoginFailure {
     pub fingerprint: Vec<u8>,
     /// What the CRM said.
     pub reason: String,
+    /// The login carried a password, so the CRM counts it toward its lockout.
+    pub password_sent: bool,
 }
 
-/// Records a failed CRM login the hub caused with the record.
+/// Records a failed CRM login the hub caused with the record, unless that pair's
+/// refusal is recorded already (tasks that shared one refused login each report it).
 pub async fn record_login_failure(
     conn: &mut Conn,
     credential_id: &str,
     failure: &LoginFailure,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO hub_login_failures (credential_id, at, key_id, fingerprint, reason) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO hub_login_failures (credential_id, at, key_id, fingerprint, reason, password_sent) \
+         SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM hub_login_failures \
+         WHERE credential_id = $1 AND key_id = $3 AND fingerprint = $4)",
     )
     .bind(credential_id)
     .bind(failure.at)
     .bind(&failure.key_id)
     .bind(failure.fingerprint.as_slice())
     .bind(&failure.reason)
+    .bind(i64::from(failure.password_sent))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -303,12 +309,23 @@ pub async fn record_login_failure(
 
 /// The record's failed CRM logins caused by the hub, newest first.
 pub async fn login_failures(conn: &mut Conn, credential_id: &str) -> Result<Vec<LoginFailure>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT at, key_id, fingerprint, reason FROM hub_login_failures WHERE credential_id = $1 ORDER BY at DESC",
+    let rows: Vec<(i64, String, Vec<u8>, String, i64)> = sqlx::query_as(
+        "SELECT at, key_id, fingerprint, reason, password_sent FROM hub_login_failures WHERE credential_id = $1 \
+         ORDER BY at DESC",
     )
     .bind(credential_id)
     .fetch_all(&mut *conn)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, key_id, fingerprint, reason, password_sent)| LoginFailure {
+            at,
+            key_id,
+            fingerprint,
+            reason,
+            password_sent: password_sent != 0,
+        })
+        .collect())
 }
 
 /// The credential record `id`, if it exists.

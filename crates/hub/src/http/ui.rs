@@ -290,7 +290,12 @@ async fn refused(web: &Web, workspace: &str, record: &CredentialView, e: &GuardE
         .failures_since_accepted(workspace, Some(&record.login_url))
         .await
         .unwrap_or(0);
-    let mut text = format!("{prefix}{e}");
+    let prefix = if matches!(e, GuardError::Budget { .. }) {
+        ""
+    } else {
+        prefix
+    };
+    let mut text = format!("{prefix}{e}.");
     if failures > 0 && !matches!(e, GuardError::Unconfirmed { .. }) {
         let left = CRM_STRICTEST_LOCKOUT.saturating_sub(failures);
         text.push_str(&format!(

@@ -843,7 +843,9 @@ async fn typed_secrets_cost_at_most_two_failed_logins_a_window_and_never_lock() 
         ..org.policy
     };
     services.set_policy(&org.id, &policy).await.unwrap();
-    let clock = Arc::new(latchkey_core::clock::ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(latchkey_core::clock::ManualClock::new(
+        latchkey_core::clock::Clock::now(&SystemClock),
+    ));
     let hub = Hub {
         clock: clock.clone(),
         ..hub(dir.path(), &url, "pull").await

@@ -10,8 +10,22 @@ const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
 
 /// `latchkey hub credential set GatorMail` for the org at `url`: the test user with
-/// `password` and, when given, `token`, on standard input; returns what it printed.
+/// `password` and, when given, `token`, on standard input, confirming a test after
+/// failed logins; returns what it printed.
 fn set_credential(hub: &Cli, url: &str, password: &str, token: Option<&str>) -> String {
+    let run = set_credential_with(hub, url, password, token, &["--confirm"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.stdout
+}
+
+/// [`set_credential`] with `flags` instead of `--confirm`.
+fn set_credential_with(
+    hub: &Cli,
+    url: &str,
+    password: &str,
+    token: Option<&str>,
+    flags: &[&str],
+) -> crate::support::Run {
     let mut args = vec![
         "hub",
         "credential",
@@ -28,7 +42,8 @@ fn set_credential(hub: &Cli, url: &str, password: &str, token: Option<&str>) -> 
         args.push("--token-stdin");
         stdin.push_str(&format!("{token}\n"));
     }
-    hub.ok(&args, Some(&stdin))
+    args.extend(flags);
+    hub.run(&args, Some(&stdin))
 }
 
 /// Every byte of the SQLite database (main file and write-ahead log).
@@ -267,6 +282,28 @@ fn a_password_reset_costs_one_failed_login_and_new_secrets_resume_every_connecto
     );
     let new_token = latest_token();
     assert_ne!(new_token, token);
+    // After the failed login, the test waits for the person, told what is at stake;
+    // the secrets are saved (a pasted space trimmed) and nothing is sent.
+    let unconfirmed = set_credential_with(&hub, url, new_password, Some(&format!("{new_token} ")), &[]);
+    assert_eq!(unconfirmed.code, 2, "{unconfirmed:?}");
+    assert!(
+        unconfirmed.stderr.contains("1 failed login(s)")
+            && unconfirmed.stderr.contains("as few as 3")
+            && unconfirmed.stderr.contains("--confirm")
+            && unconfirmed
+                .stderr
+                .contains("Removed the spaces or line breaks around the security token"),
+        "{}",
+        unconfirmed.stderr
+    );
+    let history: Value = serde_json::from_str(&org.ok(&["org", "login-history", "--json"], None)).unwrap();
+    let failed = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "Success")
+        .count();
+    assert_eq!(failed, 1, "nothing sent: {history}");
     let set = set_credential(&hub, url, new_password, Some(&new_token));
     assert!(set.contains("suspended connectors resumed"), "{set}");
     assert!(
@@ -363,8 +400,14 @@ fn latest_token(org: &Cli) -> String {
 /// at `url`, the three [`CONNECTORS`] every 5 s, and one local contact to push.
 fn seeds_hub(org: &Cli, url: &str) -> Cli {
     let hub = Cli::new();
+    seed_hub(&hub, org, url);
+    hub
+}
+
+/// [`seeds_hub`] in the given hub.
+fn seed_hub(hub: &Cli, org: &Cli, url: &str) {
     hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
-    set_credential(&hub, url, PASSWORD, Some(&latest_token(org)));
+    set_credential(hub, url, PASSWORD, Some(&latest_token(org)));
     for (name, direction) in CONNECTORS {
         hub.ok(
             &[
@@ -382,7 +425,6 @@ fn seeds_hub(org: &Cli, url: &str) -> Cli {
         );
     }
     hub.ok(&["hub", "contacts", "add", "GatorMail", "--last-name", "Before"], None);
-    hub
 }
 
 /// `hub connector show --json`.
@@ -703,6 +745,10 @@ fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
     browser.fill("#password", new_password);
     browser.fill("#token", &token);
     browser.click("#save-source");
+    // The reset cost one failed login: the test waits for the person's word.
+    assert!(browser.text("#confirm-test").unwrap().contains("as few as 3"));
+    assert_eq!(browser.text("#hub-failures").as_deref(), Some("1"));
+    browser.click("#confirm-test-button");
     assert!(browser
         .text("#source-notice")
         .unwrap()
@@ -743,6 +789,119 @@ fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
     );
     let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
     assert_eq!(user["locked"], false);
+    assert_eq!(scheduler.terminate(), Some(0));
+}
+
+/// The acceptance, in a real browser: with the org's lockout at 3, after a
+/// password change a person saves four different wrong tokens and one of them again,
+/// with and without a pasted trailing space, confirming every prompt. The hub causes
+/// at most two failed logins in its window (here 20 s), the CRM user is never locked,
+/// the refusals are red with the attempts left; after the window the right secrets
+/// resume every connector.
+#[test]
+fn typing_wrong_tokens_in_the_hub_pages_never_locks_the_crm_user() {
+    use crate::support::Browser;
+    const RED: &str = "rgb(164, 22, 26)";
+    const GREEN: &str = "rgb(29, 107, 53)";
+    let (org, server) = seeds_org();
+    let hub = Cli::with_config("[hub]\nfailure_window_secs = 20\n");
+    seed_hub(&hub, &org, &server.url);
+    let (mut scheduler, hub_url) = serve_pages(&hub);
+    wait_until("a first run of every connector", 60, || {
+        CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1)
+    });
+    let mut browser = Browser::start("hub-typos");
+    browser.goto(&format!("{hub_url}/"));
+    browser.fill("#workspace", "GatorMail");
+    browser.fill("#email", OWNER);
+    browser.fill("#password", OWNER_PASSWORD);
+    assert_eq!(browser.click("#Login"), "/data-sync");
+
+    let new_password = "amber-lantern-77";
+    org.ok(
+        &["org", "user", "set-password", USER, "--password-stdin"],
+        Some(&format!("{new_password}\n")),
+    );
+    let token = latest_token(&org);
+    wait_until("every connector suspended", 30, || {
+        CONNECTORS
+            .iter()
+            .all(|(name, _)| shown(&hub, name)["state"] == "suspended")
+    });
+    let hub_failures = || {
+        let history: Value = serde_json::from_str(&org.ok(&["org", "login-history", "--json"], None)).unwrap();
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] != "Success")
+            .count()
+    };
+    assert_eq!(hub_failures(), 1, "the stale secrets, once");
+
+    // Saves the secrets and confirms the test if asked; returns what the page said
+    // before the confirmation.
+    let save = |b: &mut Browser, password: &str, token: &str| {
+        b.goto(&format!("{hub_url}/data-source"));
+        b.fill("#password", password);
+        b.fill("#token", token);
+        b.click("#save-source");
+        let before = b.text("#source-notice").unwrap_or_default();
+        if b.text("#confirm-test").is_some() {
+            assert!(b.text("#confirm-test").unwrap().contains("as few as 3"));
+            b.click("#confirm-test-button");
+        }
+        before
+    };
+    let wrong = [
+        "WRONGtoken1",
+        "WRONGtoken2 ",
+        "WRONGtoken3",
+        "WRONGtoken4 ",
+        "WRONGtoken1 ",
+    ];
+    for (n, typo) in wrong.iter().enumerate() {
+        save(&mut browser, new_password, typo);
+        let error = browser.text("#source-error").unwrap_or_default();
+        assert_eq!(
+            browser.background("#source-error").as_deref(),
+            Some(RED),
+            "{n}: {error}"
+        );
+        assert!(browser.text("#source-notice").is_none(), "{n}: nothing green");
+        match n {
+            0 => assert!(
+                error.contains("credentials rejected")
+                    && error.contains("2 failed login(s)")
+                    && error.contains("1 left"),
+                "{error}"
+            ),
+            4 => assert!(error.contains("not sent again"), "the repeated typo: {error}"),
+            _ => assert!(error.contains("causes no more"), "{n}: {error}"),
+        }
+        browser.screenshot(&format!("{n}-refused"));
+    }
+    assert!(hub_failures() <= 2, "at most two failed logins from the hub");
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["locked"], false, "{user}");
+
+    // The window passes; the right secrets, confirmed, resume every connector.
+    std::thread::sleep(std::time::Duration::from_secs(21));
+    let before = save(&mut browser, new_password, &format!("{token} "));
+    assert!(before.contains("Removed the spaces"), "{before}");
+    let notice = browser.text("#source-notice").unwrap_or_default();
+    assert!(notice.contains("every suspended connector resumed"), "{notice}");
+    assert_eq!(browser.background("#source-notice").as_deref(), Some(GREEN));
+    browser.screenshot("5-resumed");
+    wait_until("every connector enabled", 30, || {
+        CONNECTORS
+            .iter()
+            .all(|(name, _)| shown(&hub, name)["state"] == "enabled")
+    });
+    assert!(hub_failures() <= 2);
+    let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(user["locked"], false, "{user}");
+    assert_eq!(user["failed_attempts"], 0, "the success restarts the count: {user}");
     assert_eq!(scheduler.terminate(), Some(0));
 }
 

@@ -429,6 +429,17 @@ impl Browser {
             == true
     }
 
+    /// The computed background colour of `selector` (`rgb(…)`), if it is on the page.
+    pub fn background(&mut self, selector: &str) -> Option<String> {
+        let expression = format!(
+            "(() => {{ const e = document.querySelector({}); return e && getComputedStyle(e).backgroundColor; }})()",
+            serde_json::Value::String(selector.to_owned())
+        );
+        self.send(serde_json::json!({"op": "eval", "expression": expression}))["value"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
     /// The browser's cookies (name and attributes).
     pub fn cookies(&mut self) -> Vec<serde_json::Value> {
         self.send(serde_json::json!({"op": "cookies"}))["cookies"]

@@ -1,6 +1,7 @@
 -- Every failed CRM login the hub caused, per credential record: the keyed fingerprint
 -- of the (username, secrets) pair that was refused, so no refused pair is sent again,
--- and when, so the hub causes no more than a few failed logins in any window. A
+-- and when, so the hub causes no more than a few failed logins in any window (only
+-- logins that carried a password count toward a CRM lockout: password_sent). A
 -- record remembers when the CRM last accepted it, to count failures since then.
 -- Hub users count their own failed logins toward a lock with a growing pause.
 
@@ -9,7 +10,8 @@ CREATE TABLE hub_login_failures (
     at            BIGINT NOT NULL,
     key_id        TEXT NOT NULL,
     fingerprint   BYTEA NOT NULL,
-    reason        TEXT NOT NULL
+    reason        TEXT NOT NULL,
+    password_sent BIGINT NOT NULL
 );
 CREATE INDEX hub_login_failures_credential ON hub_login_failures (credential_id, at);
 
