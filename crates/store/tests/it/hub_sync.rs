@@ -202,3 +202,72 @@ async fn connectors_are_due_when_runnable_and_their_time_has_come(store: &Store)
         assert_eq!(!due(60).await.is_empty(), runs, "{state}");
     }
 }
+
+store_test!(refused_pairs_are_recorded_once_and_read_newest_first);
+async fn refused_pairs_are_recorded_once_and_read_newest_first(store: &Store) {
+    use latchkey_store::hub::LoginFailure;
+    workspace_and_connector(store).await;
+    let mut conn = store.conn().await.unwrap();
+    let failure = |minute: i64, fingerprint: u8, password_sent: bool| LoginFailure {
+        at: (t0() + Duration::minutes(minute)).timestamp_millis(),
+        key_id: "k1".into(),
+        fingerprint: vec![fingerprint; 32],
+        reason: "INVALID_LOGIN".into(),
+        password_sent,
+    };
+    hub::record_login_failure(&mut conn, "0Hk1", &failure(0, 1, true))
+        .await
+        .unwrap();
+    // The same refusal reported by a second connector: still one failure.
+    hub::record_login_failure(&mut conn, "0Hk1", &failure(0, 1, true))
+        .await
+        .unwrap();
+    hub::record_login_failure(&mut conn, "0Hk1", &failure(2, 2, false))
+        .await
+        .unwrap();
+    let read = hub::login_failures(&mut conn, "0Hk1").await.unwrap();
+    assert_eq!(read, [failure(2, 2, false), failure(0, 1, true)]);
+    assert!(hub::login_failures(&mut conn, "0Hk-other").await.unwrap().is_empty());
+
+    hub::set_accepted(&mut conn, "0Hk1", t0() + Duration::minutes(3))
+        .await
+        .unwrap();
+    let record = hub::credential(&mut conn, "0Hk1").await.unwrap().unwrap();
+    assert_eq!(record.accepted_at, Some(t0() + Duration::minutes(3)));
+}
+
+store_test!(hub_user_failures_count_and_a_lock_only_grows);
+async fn hub_user_failures_count_and_a_lock_only_grows(store: &Store) {
+    let (ws, _) = workspace_and_connector(store).await;
+    let mut conn = store.conn().await.unwrap();
+    let user = hub::NewHubUser {
+        id: "0Hu1",
+        workspace_id: &ws,
+        email: "owner@gatormail.test",
+        role: "owner",
+        password_hash: "$argon2id$placeholder",
+    };
+    hub::insert_user(&mut conn, &user, t0()).await.unwrap();
+    for n in 1..=3 {
+        assert_eq!(hub::count_user_failure(&mut conn, "0Hu1").await.unwrap(), n);
+    }
+    let later = t0() + Duration::minutes(4);
+    hub::lock_user(&mut conn, "0Hu1", later).await.unwrap();
+    hub::lock_user(&mut conn, "0Hu1", t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    let read = hub::user_by_email(&mut conn, &ws, "OWNER@gatormail.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.failed_logins, read.locked_until),
+        (3, Some(later.timestamp_millis()))
+    );
+    hub::clear_user_failures(&mut conn, "0Hu1").await.unwrap();
+    let read = hub::user_by_email(&mut conn, &ws, "owner@gatormail.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((read.failed_logins, read.locked_until), (0, None));
+}
