@@ -10,6 +10,7 @@ pub mod announcements;
 pub mod contacts;
 pub mod credentials;
 pub mod guard;
+pub mod hashing;
 pub mod http;
 pub mod oauth;
 pub mod scheduler;
@@ -53,8 +54,8 @@ pub struct Hub {
     pub clock: Arc<dyn Clock>,
     /// Single-flight logins per credential record.
     pub flights: Arc<guard::Flights>,
-    /// argon2id parameters for hub users' passwords.
-    pub password_params: latchkey_core::password::HashParams,
+    /// The bounded threads that hash hub users' passwords (argon2id).
+    pub hashing: hashing::HashThreads,
     /// How long a sync run's lease on its connector lasts between renewals.
     pub sync_lease: std::time::Duration,
     /// How long sync runs wait after the CRM ended a session of a record with webhooks

@@ -2,9 +2,13 @@
 //! (argon2id passwords). Owners are told when the guard suspends a connector.
 //! A login is a server-side session: its random id goes in the browser's cookie and
 //! only its digest in the store, so Log Out, a password change and an owner end it.
+//! Passwords are checked on the bounded [`crate::hashing`] threads; an unknown user
+//! costs the same hash as a wrong password, and after [`LOCK_AFTER`] failures in a row
+//! an account pauses its logins, for a minute and then twice as long after each
+//! further failure (at most [`LONGEST_PAUSE_MINUTES`]); the right password ends the
+//! count.
 
-use chrono::Duration;
-use latchkey_core::password::PasswordHasher;
+use chrono::{DateTime, Duration, Utc};
 use latchkey_core::secret::{random_alphanumeric, SecretDigest};
 use latchkey_store::hub::{self, HubUser, NewHubUser};
 use latchkey_store::hub_sessions;
@@ -14,6 +18,23 @@ use crate::{Hub, HubError};
 
 /// Hub user roles.
 pub const ROLES: [&str; 2] = ["owner", "member"];
+
+/// Failed logins in a row after which an account pauses its logins.
+pub const LOCK_AFTER: i64 = 5;
+
+/// The longest pause of an account's logins.
+pub const LONGEST_PAUSE_MINUTES: i64 = 60;
+
+/// How long logins pause after the `failures`-th failure in a row: none before
+/// [`LOCK_AFTER`], then 1 minute, doubling with each further failure up to
+/// [`LONGEST_PAUSE_MINUTES`].
+pub fn pause_after(failures: i64) -> Option<Duration> {
+    let beyond = failures.checked_sub(LOCK_AFTER).filter(|b| *b >= 0)?;
+    let minutes = 1_i64
+        .checked_shl(u32::try_from(beyond.min(16)).unwrap_or(16))
+        .unwrap_or(LONGEST_PAUSE_MINUTES);
+    Some(Duration::minutes(minutes.min(LONGEST_PAUSE_MINUTES)))
+}
 
 impl Hub {
     /// Creates a user of `workspace`; returns the user's id.
@@ -54,12 +75,7 @@ impl Hub {
                 "the password must have at least 10 characters".into(),
             ));
         }
-        let hasher = PasswordHasher::new(self.password_params).map_err(|e| HubError::Invalid(e.to_string()))?;
-        let secret = password.clone();
-        tokio::task::spawn_blocking(move || hasher.hash(secret.expose_secret()))
-            .await
-            .map_err(|_| HubError::Invalid("password hashing was interrupted".into()))?
-            .map_err(|e| HubError::Invalid(e.to_string()))
+        self.hashing.slot().await?.hash(password).await
     }
 
     /// The user of `workspace` with this e-mail address, or `NotFound`.
@@ -129,36 +145,86 @@ impl Hub {
     }
 
     /// The user of `workspace` with this e-mail address and password, if there is
-    /// one (an unknown address costs the same hash as a wrong password).
+    /// one and its logins are not paused (see the module docs). The user is read
+    /// under a hashing slot, so an attempt that waited sees a pause placed meanwhile
+    /// and spends no hash, and a burst of attempts holds no more database connections
+    /// than there are slots.
     pub async fn authenticate(
         &self,
         workspace: &str,
         email: &str,
         password: &SecretString,
     ) -> Result<Option<HubUser>, HubError> {
-        let user = match self.workspace(workspace).await {
-            Ok(ws) => {
-                let mut conn = self.store.conn().await?;
-                hub::user_by_email(&mut conn, &ws.id, email).await?
-            }
+        let slot = self.hashing.slot().await?;
+        let ws = match self.workspace(workspace).await {
+            Ok(ws) => Some(ws),
             Err(HubError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
-        let hasher = PasswordHasher::new(self.password_params).map_err(|e| HubError::Invalid(e.to_string()))?;
-        let secret = password.clone();
-        let phc = user.as_ref().map(|u| u.password_hash.clone());
-        let matched = tokio::task::spawn_blocking(move || match phc {
-            Some(phc) => hasher
-                .verify(secret.expose_secret(), &phc)
-                .map(|v| v.matched())
-                .unwrap_or(false),
-            None => {
-                hasher.dummy_verify(secret.expose_secret());
-                false
+        let now = self.clock.now();
+        let user = match &ws {
+            Some(ws) => hub::user_by_email(&mut *self.store.conn().await?, &ws.id, email).await?,
+            None => None,
+        };
+        if let Some(until) = user.as_ref().and_then(|u| paused_until(u, now)) {
+            tracing::warn!(user = %user.as_ref().map_or("", |u| u.id.as_str()), %until, "hub login refused: the account's logins are paused");
+            return Ok(None);
+        }
+        let matched = slot
+            .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+            .await?;
+        drop(slot);
+        let Some(user) = user else {
+            return Ok(None);
+        };
+        let mut conn = self.store.conn().await?;
+        if matched {
+            if user.failed_logins > 0 {
+                hub::clear_user_failures(&mut conn, &user.id).await?;
             }
-        })
-        .await
-        .map_err(|_| HubError::Invalid("password checking was interrupted".into()))?;
-        Ok(user.filter(|_| matched))
+            return Ok(Some(user));
+        }
+        let failures = hub::count_user_failure(&mut conn, &user.id).await?;
+        if let Some(pause) = pause_after(failures) {
+            hub::lock_user(&mut conn, &user.id, now + pause).await?;
+            tracing::warn!(user = %user.id, failures, pause_minutes = pause.num_minutes(), "hub account's logins paused");
+        }
+        Ok(None)
+    }
+}
+
+/// Until when the user's logins are paused, if they are at `now`.
+fn paused_until(user: &HubUser, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    user.locked_until
+        .and_then(DateTime::from_timestamp_millis)
+        .filter(|until| *until > now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_start_at_the_fifth_failure_and_double_up_to_an_hour() {
+        let minutes: Vec<Option<i64>> = (1..=13).map(|n| pause_after(n).map(|d| d.num_minutes())).collect();
+        assert_eq!(
+            minutes,
+            [
+                None,
+                None,
+                None,
+                None,
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(32),
+                Some(60),
+                Some(60),
+                Some(60)
+            ]
+        );
+        assert_eq!(pause_after(i64::MAX).map(|d| d.num_minutes()), Some(60));
     }
 }

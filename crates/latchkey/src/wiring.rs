@@ -170,7 +170,7 @@ pub async fn hub_with(config: &Config, vault: Vault) -> anyhow::Result<Hub> {
         vault: std::sync::Arc::new(vault),
         clock: std::sync::Arc::new(SystemClock),
         flights: Default::default(),
-        password_params: config.hashing.params(),
+        hashing: latchkey_hub::hashing::HashThreads::new(config.hashing.params(), config.hashing.concurrency),
         sync_lease: std::time::Duration::from_secs(config.hub.sync_lease_secs.max(1)),
         announcement_grace: latchkey_hub::guard::DEFAULT_ANNOUNCEMENT_GRACE,
         failure_window: std::time::Duration::from_secs(config.hub.failure_window_secs.max(1)),

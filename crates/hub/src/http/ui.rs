@@ -208,7 +208,10 @@ pub(super) async fn login(
             jar,
             form.workspace.trim(),
             form.email.trim(),
-            Some("Check the workspace, e-mail address and password."),
+            Some(
+                "Check the workspace, e-mail address and password. After several failed attempts an account's \
+                 logins pause for a few minutes.",
+            ),
         ),
         Err(e) => failure(&e),
     }

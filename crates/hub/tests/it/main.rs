@@ -159,7 +159,7 @@ async fn hub_mapped(dir: &std::path::Path, url: &str, direction: &str, field_map
         vault: Arc::new(Vault::from_encoded(&Vault::generate_key()).unwrap()),
         clock: Arc::new(SystemClock),
         flights: Default::default(),
-        password_params: HashParams::FAST_INSECURE,
+        hashing: latchkey_hub::hashing::HashThreads::new(HashParams::FAST_INSECURE, 2),
         sync_lease: std::time::Duration::from_secs(30),
         announcement_grace: std::time::Duration::from_secs(1),
         failure_window: latchkey_hub::guard::DEFAULT_FAILURE_WINDOW,

@@ -1227,3 +1227,168 @@ fn a_revoked_refresh_token_suspends_like_a_rejected_password() {
     assert_eq!(shown(&hub, "Contacts")["state"], "enabled");
     hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
 }
+
+/// `GET /` of the hub: the CSRF cookie (`lk_csrf=…`) and the form's token.
+fn hub_login_form(hub_url: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let host = hub_url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    let cookie = page
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .filter(|c| c.starts_with("lk_csrf="))
+        .expect("the CSRF cookie")
+        .to_owned();
+    let token = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's token")
+        .to_owned();
+    (cookie, token)
+}
+
+/// From `peak` and `threads` lines of `/proc/PID/status`: (peak resident MiB, threads).
+fn process_status(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    (field("VmHWM:") / 1024, field("Threads:"))
+}
+
+/// Hub logins at the real argon2id cost: 100 logins of unknown accounts at once, then
+/// 100 wrong passwords for one account, each from its own address (under the
+/// per-address limit), are hashed a core at a time on the hub's own threads — the
+/// hub's peak memory stays under 200 MiB and its threads within the runtime's, the
+/// hashing threads and the database pool — and the account pauses its logins: the
+/// right password from another address is then refused.
+#[test]
+fn a_burst_of_wrong_hub_logins_is_bounded_and_pauses_the_account() {
+    let hub = Cli::new();
+    // The real hashing cost, not the suite's cheap one.
+    std::fs::write(hub.dir.path().join("latchkey.toml"), "").unwrap();
+    hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
+    let (mut process, hub_url) = serve_pages(&hub);
+    let pid = process.pid();
+    let (cookie, token) = hub_login_form(&hub_url);
+    let (_, threads_before) = process_status(pid);
+    let attempt = |from: String, email: String, password: &'static str| {
+        let (hub_url, cookie, token) = (hub_url.clone(), cookie.clone(), token.clone());
+        async move {
+            let body = format!("workspace=GatorMail&email={email}&password={password}&_csrf={token}");
+            let headers = [
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", cookie.as_str()),
+            ];
+            crate::support::request_from(&from, &hub_url, "POST", "/login", &headers, body.as_bytes()).await
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Runs `attempts` at once, each from its own address, sampling the hub's threads;
+    // every answer must be the login page's refusal. Returns the most threads seen.
+    let burst = |attempts: Vec<(String, String)>| {
+        let sampling = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|s| {
+            let sampler = s.spawn(|| {
+                let mut most = 0;
+                while sampling.load(std::sync::atomic::Ordering::SeqCst) {
+                    most = most.max(process_status(pid).1);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                most
+            });
+            let answers = rt.block_on(async {
+                let tasks: Vec<_> = attempts
+                    .into_iter()
+                    .map(|(from, email)| tokio::spawn(attempt(from, email, "a-wrong-password")))
+                    .collect();
+                let mut answers = Vec::new();
+                for task in tasks {
+                    answers.push(task.await.unwrap());
+                }
+                answers
+            });
+            sampling.store(false, std::sync::atomic::Ordering::SeqCst);
+            for (status, body) in &answers {
+                assert_eq!(*status, 422, "{body}");
+                assert!(
+                    body.contains("Check the workspace, e-mail address and password."),
+                    "{body}"
+                );
+            }
+            sampler.join().unwrap()
+        })
+    };
+    // Four failures in a row do not pause the account; the right password ends them.
+    for n in 1..=4 {
+        let (status, _) = rt.block_on(attempt(
+            format!("127.0.5.{n}"),
+            "owner%40gatormail.test".into(),
+            "a-typo",
+        ));
+        assert_eq!(status, 422);
+    }
+    let (status, _) = rt.block_on(attempt(
+        "127.0.5.5".into(),
+        "owner%40gatormail.test".into(),
+        OWNER_PASSWORD,
+    ));
+    assert_eq!(status, 303, "not paused before the fifth failure");
+    // 100 unknown accounts: 100 hashes (an unknown account costs a real one).
+    let unknown = burst(
+        (1..=100)
+            .map(|n| (format!("127.0.2.{n}"), format!("nobody{n}%40gatormail.test")))
+            .collect(),
+    );
+    // 100 wrong passwords for the owner: the account pauses after the fifth.
+    let owner = burst(
+        (1..=100)
+            .map(|n| (format!("127.0.4.{n}"), "owner%40gatormail.test".to_owned()))
+            .collect(),
+    );
+    let (peak_mib, _) = process_status(pid);
+    println!(
+        "hub after 2 × 100 concurrent wrong logins: peak {peak_mib} MiB resident, at most {} threads (before: \
+         {threads_before})",
+        unknown.max(owner)
+    );
+    assert!(peak_mib < 200, "peak {peak_mib} MiB");
+    // At most: the runtime's, one hashing thread per core, one per database
+    // connection of the pool; none per attempt.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get) as u64;
+    let pool = u64::from(latchkey_store::StoreOptions::new("").max_connections);
+    for most in [unknown, owner] {
+        assert!(
+            most <= threads_before + cores + pool,
+            "threads grew with the burst: {threads_before} → {most}"
+        );
+    }
+
+    // Paused: the right password, from an address that never failed, is refused.
+    let (status, body) = rt.block_on(attempt(
+        "127.0.3.1".into(),
+        "owner%40gatormail.test".into(),
+        OWNER_PASSWORD,
+    ));
+    assert_eq!(status, 422, "refused while paused: {body}");
+    assert!(body.contains("Check the workspace"), "refused while paused: {body}");
+    assert!(body.contains("pause"), "the page says logins may pause: {body}");
+    assert_eq!(process.terminate(), Some(0));
+}

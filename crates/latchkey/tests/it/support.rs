@@ -258,6 +258,11 @@ impl Server {
 pub struct Process(std::process::Child);
 
 impl Process {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
     /// Sends SIGTERM and waits; returns the exit code.
     #[cfg(unix)]
     pub fn terminate(&mut self) -> Option<i32> {
