@@ -777,3 +777,18 @@ pub(super) async fn save_security(
 ) -> Response {
     save(web, jar, signed, form, Tab::Security).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_badge_names_a_locked_or_frozen_crm_user_as_the_banner_does() {
+        let suspended = |by| state_label(state::SUSPENDED, by);
+        assert_eq!(suspended(Some("user.locked")), "Suspended: CRM user locked");
+        assert_eq!(suspended(Some("user.frozen")), "Suspended: CRM user frozen");
+        assert_eq!(suspended(Some("password.changed")), "Suspended: credentials rejected");
+        assert_eq!(suspended(None), "Suspended: credentials rejected");
+        assert_eq!(state_label(state::ENABLED, Some("user.locked")), "Enabled");
+    }
+}

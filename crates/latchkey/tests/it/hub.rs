@@ -881,6 +881,19 @@ fn typing_wrong_tokens_in_the_hub_pages_never_locks_the_crm_user() {
         }
         browser.screenshot(&format!("{n}-refused"));
     }
+    // View Connectors agrees, and Test Connection sends nothing: the record holds a
+    // pair the CRM refused.
+    browser.goto(&format!("{hub_url}/data-sync"));
+    for (name, _) in CONNECTORS {
+        assert_eq!(
+            browser.text(&format!("#connector-{name} .badge")).as_deref(),
+            Some("Suspended: credentials rejected")
+        );
+    }
+    browser.click("button[aria-label='Test the connection of Contacts']");
+    let error = browser.text("#sync-error").unwrap_or_default();
+    assert!(error.contains("not sent again"), "{error}");
+    assert_eq!(browser.background("#sync-error").as_deref(), Some(RED));
     assert!(hub_failures() <= 2, "at most two failed logins from the hub");
     let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
     assert_eq!(user["locked"], false, "{user}");
