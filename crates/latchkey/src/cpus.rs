@@ -3,10 +3,9 @@
 //!
 //! On a VM a thread woken on another core costs an inter-processor interrupt that
 //! preempts whatever runs there; a login hands over between runtime and database
-//! threads about ten times, each time to a core that is busy hashing. Kept on one core
-//! of two, those hand-overs took a third less CPU and password logins came to 0.96–0.98
-//! of the argon2 limit instead of 0.95–0.96 (BENCHMARKS.md). Off by default: where wake-ups
-//! across cores are cheap, one core for the runtime halves what it can serve.
+//! threads many times, each time to a core that is busy hashing. Kept on one core, the
+//! hand-overs cost less and more of the machine goes to hashing. Off by default: where
+//! wake-ups across cores are cheap, one core for the runtime halves what it can serve.
 //!
 //! The calling thread is restricted before the runtime starts, so that every thread
 //! started later inherits the set; the threads that must not keep it (hashing, and the

@@ -17,8 +17,8 @@ use crate::cli::Cli;
 use crate::config::{Config, Overrides};
 
 /// mimalloc instead of the C library's allocator: the request paths allocate small
-/// buffers on one thread and free them on another, where glibc's malloc spent about a
-/// tenth of the server's CPU time (BENCHMARKS.md).
+/// buffers on one thread and free them on another, which glibc's malloc handles
+/// slowly.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

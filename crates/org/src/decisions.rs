@@ -1,7 +1,7 @@
 //! The inputs of login decisions, kept in memory: connected apps, users (by id for
 //! the grants that need no password, by username for the password flow), each
-//! (org, profile)'s login context, and the live refresh tokens of apps that do not
-//! rotate them. A grant or a locked-out retry then costs no database read.
+//! (org, profile)'s login context, the live refresh tokens of apps that do not
+//! rotate them, and which addresses are familiar to a user. A grant or a locked-out retry then costs no database read.
 //!
 //! Freshness: the database moves a change epoch (by trigger) whenever one of these
 //! inputs changes; the first request after [`POLL`] reads it, and a moved epoch
@@ -50,6 +50,8 @@ pub struct DecisionCache {
     contexts: Cache<(OrgId, ProfileId), Arc<LoginContext>>,
     /// Live refresh tokens by digest (revocation moves the epoch).
     refresh_tokens: Cache<[u8; 32], RefreshToken>,
+    /// Whether an address is familiar to a user (smart lockout).
+    familiar: Cache<(UserId, String), bool>,
     /// The last epoch read (-1: none yet).
     epoch: AtomicI64,
     /// Bumped by every invalidation; a load that spans one is not cached.
@@ -67,6 +69,7 @@ impl Default for DecisionCache {
             named: cache(),
             contexts: cache(),
             refresh_tokens: cache(),
+            familiar: cache(),
             epoch: AtomicI64::new(-1),
             generation: AtomicU64::new(0),
             polled_at: AtomicU64::new(0),
@@ -92,6 +95,7 @@ impl DecisionCache {
         self.named.invalidate_all();
         self.contexts.invalidate_all();
         self.refresh_tokens.invalidate_all();
+        self.familiar.invalidate_all();
     }
 
     /// Reads the change epoch with `read` when [`POLL`] has passed since the last
@@ -182,6 +186,15 @@ impl DecisionCache {
         Fut: Future<Output = Result<User, AccountError>>,
     {
         self.through(&self.users, id.clone(), load).await
+    }
+
+    /// Whether `address` is familiar to the user `id`.
+    pub async fn familiar<F, Fut>(&self, id: &UserId, address: String, load: F) -> Result<bool, AccountError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<bool, AccountError>>,
+    {
+        self.through(&self.familiar, (id.clone(), address), load).await
     }
 
     /// The login context of a profile of an org.

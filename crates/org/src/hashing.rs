@@ -3,10 +3,9 @@
 //! on the semaphore.
 //!
 //! The threads are the pool's own, one per slot, each keeping its argon2 memory
-//! between hashes. Tokio's blocking pool would do the work too, but measured on two
-//! cores it left a core idle about one time in seven between hashes (a blocking
-//! thread is woken per job and the pool's threads take turns), which cost a tenth of
-//! the password-login throughput (BENCHMARKS.md).
+//! between hashes. Tokio's blocking pool would do the work too, but it wakes a thread
+//! per job and its threads take turns, so a core sits idle between hashes now and then;
+//! dedicated threads pulling from one queue keep every core hashing.
 //!
 //! **Reading ahead.** There are several slots per thread: while one attempt hashes, the
 //! next has read its user and waits in the threads' queue, so a thread that finishes
@@ -17,21 +16,20 @@
 //! changed since (the caller's `current` check), and no failed verification of the
 //! same user is *unsettled*, hashed but not yet recorded, which could be the one that
 //! locks them. Otherwise the job comes back unhashed ([`Attempted::Stale`]), and the
-//! attempt waits for the user's failures to settle and reads them again. So, as when
+//! attempt waits for the user's failures to settle and reads them again. So, as if
 //! each attempt read its user under a slot of its own, the attempts hashed for a user
 //! beyond the one whose failure locks them are those that were hashing beside it,
 //! at most one per other thread; no attempt in this process hashes after it.
 //!
 //! **Results in batches.** While the queue holds a job for every thread, a finished
 //! job's result waits for the next ones, up to [`BATCH_PER_THREAD`] per thread, and
-//! they are sent together; with fewer waiting, whatever waits is sent at once. With the cores
-//! busy hashing, every result sent alone woke the runtime on a core whose caches the
-//! last hash had emptied, and the rest of its login (the commit, the answer, the next
-//! request, the next attempt's reading) ran there one step at a time: five times what
-//! the same work costs on warm cores, and a twentieth of the machine (BENCHMARKS.md).
-//! Sent together, the logins' steps share the wake-ups, their commits one statement.
-//! Only a saturated pool batches: its callers already wait in its queue for longer
-//! than the few hashes' time a result may wait, and the threads never wait for it.
+//! they are sent together; with fewer waiting, whatever waits is sent at once. A result
+//! sent alone wakes the runtime on a core whose caches the last hash emptied, and the
+//! rest of its login (the commit, the answer, the next request, the next attempt's
+//! reading) runs there one step at a time; sent together, the logins' steps share the
+//! wake-ups and their commits one statement. Only a saturated pool batches: its
+//! callers already wait in its queue for longer than the few hashes' time a result may
+//! wait, and the threads never wait for it.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;

@@ -365,13 +365,21 @@ impl Services {
 
     /// Whether `ip` has logged user `id` in before.
     pub(crate) async fn address_is_familiar(&self, id: &UserId, ip: IpAddr) -> Result<bool, AccountError> {
-        Ok(users::is_familiar(&mut *self.store.conn().await?, id, &ip.to_string()).await?)
+        let address = ip.to_string();
+        self.caches
+            .decisions
+            .familiar(id, address.clone(), || async {
+                Ok(users::is_familiar(&mut *self.store.conn().await?, id, &address).await?)
+            })
+            .await
     }
 
     /// Remembers that `ip` logged user `id` in: it is a familiar source for them.
     pub(crate) async fn remember_address(&self, id: &UserId, ip: IpAddr) -> Result<(), AccountError> {
         let now = self.clock.now();
-        Ok(users::remember_source(&mut *self.store.conn().await?, id, &ip.to_string(), now).await?)
+        users::remember_source(&mut *self.store.conn().await?, id, &ip.to_string(), now).await?;
+        self.decisions_changed();
+        Ok(())
     }
 
     /// Records a failed attempt of a known user: counts it toward the lock its source

@@ -24,10 +24,9 @@ const RANDOM_CHARS: usize = 96;
 
 /// The stored key of session id `id`. An id carries its issue time (Unix milliseconds,
 /// 12 hex digits after the `!`), and its key starts with that time, so that each new
-/// session is added at the end of the sessions index: with random keys every login
-/// wrote one random index page, which was most of the bytes a login wrote
-/// (BENCHMARKS.md). Ids issued before the time was added (96 characters after the
-/// `!`) keep their plain digest, so their sessions stay valid.
+/// session is added at the end of the sessions index rather than on a random index
+/// page. Ids without the time (96 characters after the `!`) keep their plain digest,
+/// so their sessions stay valid.
 pub(crate) fn session_key(id: &str) -> SecretDigest {
     let after_org = id.split_once('!').map_or("", |(_, rest)| rest);
     let time = after_org

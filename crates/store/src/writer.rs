@@ -173,10 +173,9 @@ impl Writer {
 /// On PostgreSQL the history INSERT is a `WITH` clause of the sessions INSERT (an
 /// auto-committed statement). On SQLite, which has no INSERT in a `WITH`, both are
 /// the trigger of an INSERT into the view of [`kept_setup`]: one statement,
-/// atomic as every SQLite statement is. (It was a written-out transaction, `BEGIN`,
-/// two INSERTs, `COMMIT`, run in one call; but the connection's thread answers each
-/// statement on its own, and each answer woke the committing task again, on cores busy
-/// hashing: four hand-overs per commit where one does.)
+/// atomic as every SQLite statement is. One statement is one answer from the
+/// connection's thread, so the committing task is woken once per commit, not once per
+/// statement of a transaction.
 fn commit_statement(backend: Backend) -> String {
     match backend {
         Backend::Postgres => format!(

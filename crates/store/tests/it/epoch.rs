@@ -56,5 +56,13 @@ async fn the_epoch_moves_with_decision_inputs_only(store: &Store) {
     let ranged = epoch::current(&mut c).await.unwrap();
     assert!(ranged > unlocked, "a trusted range moves it");
     orgs::set_policy(&mut c, &org.id, &org.policy).await.unwrap();
-    assert!(epoch::current(&mut c).await.unwrap() > ranged, "a policy save moves it");
+    let saved = epoch::current(&mut c).await.unwrap();
+    assert!(saved > ranged, "a policy save moves it");
+    users::remember_source(&mut c, &user.id, "192.0.2.7", t0())
+        .await
+        .unwrap();
+    assert!(
+        epoch::current(&mut c).await.unwrap() > saved,
+        "a newly familiar address moves it"
+    );
 }
