@@ -432,6 +432,31 @@ fn shown(hub: &Cli, name: &str) -> Value {
     serde_json::from_str(&hub.ok(&["hub", "connector", "show", "GatorMail", name, "--json"], None)).unwrap()
 }
 
+/// When the connector's newest run started, if it ran.
+fn newest_run(hub: &Cli, name: &str) -> Option<String> {
+    shown(hub, name)["runs"][0]["started_at"].as_str().map(str::to_owned)
+}
+
+/// Whether the connector is enabled and its newest run, started after `before` (the
+/// newest run then), succeeded. (The runs shown are the last ten, so counting them
+/// cannot tell.)
+fn synced_since(hub: &Cli, name: &str, before: &Option<String>) -> bool {
+    let c = shown(hub, name);
+    let newest = &c["runs"][0];
+    c["state"] == "enabled" && newest["outcome"] == "ok" && newest["started_at"].as_str() != before.as_deref()
+}
+
+/// How many of the connector's recent runs that started after `before` succeeded
+/// (RFC 3339 times of one offset compare as strings).
+fn ok_runs_since(hub: &Cli, name: &str, before: &Option<String>) -> usize {
+    shown(hub, name)["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "ok" && r["started_at"].as_str() > before.as_deref())
+        .count()
+}
+
 /// How many of the connector's recent runs succeeded.
 fn ok_runs(hub: &Cli, name: &str) -> usize {
     shown(hub, name)["runs"]
@@ -557,13 +582,13 @@ fn an_announced_password_reset_suspends_every_connector_before_any_failed_login(
         &["org", "user", "set-password", USER, "--password-stdin"],
         Some(&format!("{new_password}\n")),
     );
-    let runs_before: Vec<usize> = CONNECTORS.iter().map(|(name, _)| ok_runs(&hub, name)).collect();
+    let runs_before: Vec<Option<String>> = CONNECTORS.iter().map(|(name, _)| newest_run(&hub, name)).collect();
     set_credential(&hub, &server.url, new_password, Some(&latest_token(&org)));
     wait_until("every connector syncing again with the new secrets", 30, || {
         CONNECTORS
             .iter()
             .zip(&runs_before)
-            .all(|((name, _), before)| shown(&hub, name)["state"] == "enabled" && ok_runs(&hub, name) > *before)
+            .all(|((name, _), before)| synced_since(&hub, name, before))
     });
     let user: Value = serde_json::from_str(&org.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
     assert_eq!(user["failed_attempts"], 0, "{user}");
@@ -619,13 +644,13 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
         &["org", "user", "set-password", USER, "--password-stdin"],
         Some(&format!("{new_password}\n")),
     );
-    let runs_before: Vec<usize> = connectors.iter().map(|(name, _)| ok_runs(name)).collect();
+    let runs_before: Vec<Option<String>> = connectors.iter().map(|(name, _)| newest_run(&hub, name)).collect();
     set_credential(&hub, &url, new_password, Some(&latest_token()));
     wait_until("every connector syncing again with the new secrets", 30, || {
         connectors
             .iter()
             .zip(&runs_before)
-            .all(|((name, _), before)| shown(name)["state"] == "enabled" && ok_runs(name) > *before)
+            .all(|((name, _), before)| synced_since(&hub, name, before))
             && pushed("During")
     });
 
@@ -1004,7 +1029,7 @@ fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
 
     org.ok(&["org", "user", "reset-password", USER], None);
     hub.ok(&["hub", "contacts", "add", "GatorMail", "--last-name", "After"], None);
-    let runs_after_reset: Vec<usize> = CONNECTORS.iter().map(|(name, _)| ok_runs(&hub, name)).collect();
+    let runs_after_reset: Vec<Option<String>> = CONNECTORS.iter().map(|(name, _)| newest_run(&hub, name)).collect();
     wait_until(
         "every connector syncing on after the reset, and the new contact pushed",
         60,
@@ -1012,7 +1037,7 @@ fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
             CONNECTORS
                 .iter()
                 .zip(&runs_after_reset)
-                .all(|((name, _), before)| ok_runs(&hub, name) >= before + 2)
+                .all(|((name, _), before)| ok_runs_since(&hub, name, before) >= 2)
                 && pushed(&hub, "After")
         },
     );
@@ -1092,13 +1117,13 @@ fn the_hub_connects_by_oauth_from_its_pages_and_outlives_a_reset() {
     assert_eq!(record[0]["password_set"], false, "migrated in place: {record}");
     assert_eq!(record[0]["security_token_set"], false);
 
-    let runs_before: Vec<usize> = CONNECTORS.iter().map(|(name, _)| ok_runs(&hub, name)).collect();
+    let runs_before: Vec<Option<String>> = CONNECTORS.iter().map(|(name, _)| newest_run(&hub, name)).collect();
     org.ok(&["org", "user", "reset-password", USER], None);
     wait_until("every connector syncing on after the reset", 40, || {
         CONNECTORS
             .iter()
             .zip(&runs_before)
-            .all(|((name, _), before)| ok_runs(&hub, name) >= before + 2)
+            .all(|((name, _), before)| ok_runs_since(&hub, name, before) >= 2)
     });
     for (name, _) in CONNECTORS {
         assert_eq!(shown(&hub, name)["state"], "enabled");
