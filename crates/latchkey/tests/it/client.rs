@@ -9,7 +9,7 @@ use latchkey_sfclient::{Client, Credentials};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::support::{values_after, wait_until, Cli, Run};
+use crate::support::{failed_logins, values_after, wait_until, Cli, Run};
 
 const USER: &str = "jane@acme.test";
 const PASSWORD: &str = "violet-kettle-42";
@@ -72,17 +72,6 @@ fn settings(cli: &Cli, dir: &Path, url: &str, password: &str, token: &str) -> Ru
         ],
         Some(&format!("{password}\n{token}\n")),
     )
-}
-
-fn failed_logins(org: &Cli) -> usize {
-    let history: Value =
-        serde_json::from_str(&org.ok(&["org", "login-history", "--user", USER, "--json"], None)).unwrap();
-    history
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] != "Success")
-        .count()
 }
 
 /// Another API client of the org, logged in as the test user.
@@ -232,7 +221,7 @@ fn saves_vcards_and_explains_a_password_change_with_exactly_one_failed_login() {
 
     // The password changes on the org: the next command makes exactly one failed login
     // and explains the token; the one after sends nothing.
-    assert_eq!(failed_logins(&org), 0);
+    assert_eq!(failed_logins(&org, USER), 0);
     org.ok(
         &["org", "user", "set-password", USER, "--password-stdin"],
         Some(&format!("{NEW_PASSWORD}\n")),
@@ -250,7 +239,7 @@ fn saves_vcards_and_explains_a_password_change_with_exactly_one_failed_login() {
     ] {
         assert!(run.stderr.contains(words), "{words:?} in {}", run.stderr);
     }
-    assert_eq!(failed_logins(&org), 1);
+    assert_eq!(failed_logins(&org, USER), 1);
     for args in [
         &["status"][..],
         &["contact", "sync", home.path().join("folder").to_str().unwrap()][..],
@@ -259,18 +248,22 @@ fn saves_vcards_and_explains_a_password_change_with_exactly_one_failed_login() {
         assert_eq!(again.code, 3, "{}{}", again.stdout, again.stderr);
         assert!(again.stderr.starts_with("Nothing was sent"), "{}", again.stderr);
     }
-    assert_eq!(failed_logins(&org), 1, "no second attempt with the rejected secrets");
+    assert_eq!(
+        failed_logins(&org, USER),
+        1,
+        "no second attempt with the rejected secrets"
+    );
     // Typing the same old secrets again is refused without a login too.
     let same = settings(&org, &dir, url, PASSWORD, &token);
     assert_eq!(same.code, 3, "{}", same.stderr);
-    assert_eq!(failed_logins(&org), 1);
+    assert_eq!(failed_logins(&org, USER), 1);
 
     // New settings: the client works again.
     let run = settings(&org, &dir, url, NEW_PASSWORD, &new_token);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let status = client(&org, &dir, &["status"], None);
     assert_eq!(status.code, 0, "{}", status.stderr);
-    assert_eq!(failed_logins(&org), 1);
+    assert_eq!(failed_logins(&org, USER), 1);
     let transcript = org.transcript.borrow().clone();
     for secret in [PASSWORD, NEW_PASSWORD, token.as_str(), new_token.as_str()] {
         assert!(!transcript.contains(secret), "a secret was printed");
@@ -577,5 +570,5 @@ fn connects_by_oauth_loopback_and_outlives_a_password_reset() {
         "a reset does not touch an OAuth client: {}{}",
         run.stdout, run.stderr
     );
-    assert_eq!(failed_logins(&org), 0);
+    assert_eq!(failed_logins(&org, USER), 0);
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{values_after, wait_until, Cli, Server};
+use crate::support::{failed_logins, values_after, wait_until, Cli, Server};
 
 const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
@@ -296,14 +296,7 @@ fn a_password_reset_costs_one_failed_login_and_new_secrets_resume_every_connecto
         "{}",
         unconfirmed.stderr
     );
-    let history: Value = serde_json::from_str(&org.ok(&["org", "login-history", "--json"], None)).unwrap();
-    let failed = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["status"] != "Success")
-        .count();
-    assert_eq!(failed, 1, "nothing sent: {history}");
+    assert_eq!(failed_logins(&org, USER), 1, "nothing sent");
     let set = set_credential(&hub, url, new_password, Some(&new_token));
     assert!(set.contains("suspended connectors resumed"), "{set}");
     assert!(
@@ -853,15 +846,7 @@ fn typing_wrong_tokens_in_the_hub_pages_never_locks_the_crm_user() {
             .iter()
             .all(|(name, _)| shown(&hub, name)["state"] == "suspended")
     });
-    let hub_failures = || {
-        let history: Value = serde_json::from_str(&org.ok(&["org", "login-history", "--json"], None)).unwrap();
-        history
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["status"] != "Success")
-            .count()
-    };
+    let hub_failures = || failed_logins(&org, USER);
     assert_eq!(hub_failures(), 1, "the stale secrets, once");
 
     // Saves the secrets and confirms the test if asked; returns what the page said

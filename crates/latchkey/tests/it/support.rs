@@ -223,6 +223,18 @@ fn write_fast_config(dir: &Path) -> PathBuf {
     path
 }
 
+/// How many of `user`'s logins in the org's login history failed.
+pub fn failed_logins(org: &Cli, user: &str) -> usize {
+    let history: serde_json::Value =
+        serde_json::from_str(&org.ok(&["org", "login-history", "--user", user, "--json"], None)).unwrap();
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "Success")
+        .count()
+}
+
 /// Values after `prefix` on any line of `text`.
 pub fn values_after(text: &str, prefix: &str) -> Vec<String> {
     text.lines()
