@@ -320,19 +320,9 @@ impl Hub {
                 .or_insert_with(|| self.pair_fingerprint(opened, &failure.key_id));
             if pair.as_deref() == Some(failure.fingerprint.as_slice()) {
                 let reason = failure.reason.clone();
-                let rejection = Rejection {
-                    fingerprint: &opened.fingerprint,
-                    reason: &reason,
-                    announced_by: None,
-                    at: now,
-                };
-                let mail = rejection_mail(
-                    workspace,
-                    record,
-                    &format!("rejected these credentials of {} before ({reason})", record.username),
-                    &what_to_do(workspace, record),
-                );
-                self.suspend(record, rejection, REJECTED_MESSAGE, &mail).await?;
+                let happened = format!("rejected these credentials of {} before ({reason})", record.username);
+                self.suspend_refused(workspace, record, &opened.fingerprint, &reason, &happened)
+                    .await?;
                 tracing::warn!(credential = %record.id, "credentials refused before; not sent again");
                 return Err(GuardError::Suspended(reason));
             }
@@ -422,19 +412,10 @@ impl Hub {
                     password_sent: guarded.sends_password,
                 };
                 hub::record_login_failure(&mut *self.store.conn().await?, &record.id, &failure).await?;
-                let rejection = Rejection {
-                    fingerprint: &guarded.fingerprint,
-                    reason: &reason,
-                    announced_by: None,
-                    at: now,
-                };
-                let mail = rejection_mail(
-                    &guarded.workspace,
-                    record,
-                    &format!("rejected the credentials of {} ({reason})", record.username),
-                    &what_to_do(&guarded.workspace, record),
-                );
-                let suspended = self.suspend(record, rejection, REJECTED_MESSAGE, &mail).await?;
+                let happened = format!("rejected the credentials of {} ({reason})", record.username);
+                let suspended = self
+                    .suspend_refused(&guarded.workspace, record, &guarded.fingerprint, &reason, &happened)
+                    .await?;
                 tracing::warn!(credential = %record.id, code = %code, suspended, "credentials rejected; connectors suspended");
                 Ok(GuardError::Rejected(reason))
             }
@@ -458,6 +439,26 @@ impl Hub {
             }
             e => Ok(GuardError::Crm(e.to_string())),
         }
+    }
+
+    /// Suspends the record's connectors because the CRM refused its secrets with
+    /// `fingerprint` (`happened`: the clause of the owners' mail); returns how many.
+    async fn suspend_refused(
+        &self,
+        workspace: &str,
+        record: &SealedCredential,
+        fingerprint: &[u8],
+        reason: &str,
+        happened: &str,
+    ) -> Result<u64, GuardError> {
+        let rejection = Rejection {
+            fingerprint,
+            reason,
+            announced_by: None,
+            at: self.clock.now(),
+        };
+        let mail = rejection_mail(workspace, record, happened, &what_to_do(workspace, record));
+        self.suspend(record, rejection, REJECTED_MESSAGE, &mail).await
     }
 
     /// Remembers `rejection` of the record's secrets and suspends its running
