@@ -73,12 +73,12 @@ pub struct CredentialView {
 pub struct Saved {
     /// The record as people may see it.
     pub view: CredentialView,
-    /// Names of the secrets that were trimmed (`password`, `security token`, …).
+    /// Names of the trimmed secrets (`password`, `security token`, …).
     pub trimmed: Vec<&'static str>,
 }
 
 impl Saved {
-    /// What to tell the person about trimming, if anything was trimmed.
+    /// What to tell the person about the trimming, when there is any.
     pub fn trimmed_note(&self) -> Option<String> {
         match self.trimmed.as_slice() {
             [] => None,
@@ -407,7 +407,7 @@ impl Hub {
 
     /// The keyed fingerprint, under vault key `key_id`, of what the opened record sends
     /// the CRM: its login URL, username, client id and login secrets. `None` when the
-    /// vault no longer holds that key.
+    /// vault lacks that key.
     pub(crate) fn pair_fingerprint(&self, opened: &Opened, key_id: &str) -> Option<Vec<u8>> {
         self.vault.fingerprint(key_id, &opened.pair).ok()
     }

@@ -102,7 +102,7 @@ pub enum GuardError {
     #[error("the CRM ended the session; waiting for its announcement before logging in again")]
     Waiting,
     /// The hub caused failed logins since the CRM last accepted the record: a test
-    /// needs the person's confirmation first. Nothing was sent.
+    /// needs the person's confirmation first; nothing is sent.
     #[error(
         "the hub has caused {failures} failed login(s) at the CRM since it last logged in with these \
          credentials, and the CRM may lock the account after as few as {CRM_STRICTEST_LOCKOUT}: confirm to test"
@@ -112,7 +112,7 @@ pub enum GuardError {
         failures: usize,
     },
     /// The hub caused its most failed logins for the record in the window. Nothing
-    /// was sent.
+    /// is sent.
     #[error(
         "Not tested: the hub has caused {failures} failed logins at the CRM in the last {} and causes no \
          more, so it cannot lock the account; it can test again after {} UTC",
@@ -636,7 +636,7 @@ impl Hub {
 
     /// After a record's secrets changed: when any of its connectors is suspended, one
     /// login through the guard resumes them all (`confirmed`: see [`Purpose::Test`]).
-    /// Returns the guard's verdict, or `None` when nothing was suspended.
+    /// Returns the guard's verdict, or `None` when nothing is suspended.
     pub async fn resume_after_change(
         &self,
         workspace: &str,

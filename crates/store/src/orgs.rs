@@ -178,7 +178,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Org>, StoreError> {
 }
 
 /// Saves a new password policy. Users' expiry dates only move earlier, or are cleared
-/// when passwords no longer expire (Salesforce's rule). Under the all-sources scope
+/// when passwords stop expiring (Salesforce's rule). Under the all-sources scope
 /// there is one lock only: the locks of unfamiliar sources go.
 pub async fn set_policy(conn: &mut Conn, org: &OrgId, policy: &PasswordPolicy) -> Result<(), StoreError> {
     sqlx::query(

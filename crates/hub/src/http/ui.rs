@@ -269,7 +269,7 @@ impl Said {
     }
 }
 
-/// The badge of a connector in `state` whose record was suspended by the org's
+/// The badge of a connector in `state` whose record is suspended by the org's
 /// announcement `suspended_by` (if any): a locked or frozen CRM user is named as such,
 /// as the banner names them.
 fn state_label(state: &str, suspended_by: Option<&str>) -> &'static str {

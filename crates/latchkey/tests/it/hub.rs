@@ -813,7 +813,7 @@ fn the_hub_pages_show_the_suspension_and_take_the_new_secrets_once() {
 /// The issue's acceptance, in a real browser: with the org's lockout at 3, after a
 /// password change a person saves four different wrong tokens and one of them again,
 /// with and without a pasted trailing space, confirming every prompt. The hub causes
-/// at most two failed logins in its window (here 20 s), the CRM user is never locked,
+/// at most two failed logins in its window (set short here), the CRM user is never locked,
 /// the refusals are red with the attempts left; after the window the right secrets
 /// resume every connector.
 #[test]
@@ -1295,7 +1295,7 @@ fn process_status(pid: u32) -> (u64, u64) {
 /// Hub logins at the real argon2id cost: 100 logins of unknown accounts at once, then
 /// 100 wrong passwords for one account, each from its own address (under the
 /// per-address limit), are hashed a core at a time on the hub's own threads — the
-/// hub's peak memory stays under 200 MiB and its threads within the runtime's, the
+/// hub's peak memory stays under the bound the issue sets and its threads within the runtime's, the
 /// hashing threads and the database pool — and the account pauses its logins: the
 /// right password from another address is then refused.
 #[test]

@@ -1,5 +1,5 @@
-//! Identity verification cannot be used to guess: wrong codes are failed logins of the
-//! user (in login history, toward the lock), and only so many codes are mailed an hour.
+//! Identity verification is no way to guess: a wrong code is a failed login of the
+//! user (in login history, toward the lock), and the codes mailed to a user are few.
 
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_org::challenges::{Challenged, Verification, MAX_CHALLENGES_PER_HOUR, MAX_CODE_ATTEMPTS};
