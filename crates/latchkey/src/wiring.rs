@@ -107,15 +107,14 @@ pub fn services_on(config: &Config, store: Store) -> anyhow::Result<Services> {
     };
     let hasher = HashPool::with_thread_start(config.hashing.params(), concurrency, crate::cpus::widen)
         .context("hashing parameters out of range")?;
-    Ok(Services {
+    Ok(Services::new(latchkey_org::Parts {
         store,
         hasher,
         clock: std::sync::Arc::new(SystemClock),
         fingerprint_key: FingerprintKey::derive(&secret, "latchkey failed-secret fingerprint v1"),
         mail: config.mail.identity(),
-        caches: Default::default(),
         webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::derive(&secret, "latchkey webhook signing v1")),
-    })
+    }))
 }
 
 /// Where the hub's vault keys come from.

@@ -15,6 +15,7 @@ use latchkey_store::users::{self, NewUser, PasswordChange, User};
 use latchkey_store::{commit, Conn};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::admin::Admin;
 use crate::mail::templates::{self, Rendered};
 use crate::{AccountError, Services};
 
@@ -111,19 +112,6 @@ pub enum CurrentPassword {
 }
 
 impl Services {
-    /// Creates an org with the default policy and standard profiles.
-    pub async fn create_org(&self, name: &str) -> Result<Org, AccountError> {
-        let name = name.trim();
-        if name.is_empty() || name.len() > 80 {
-            return Err(AccountError::Invalid("org name must be 1 to 80 characters".into()));
-        }
-        let mut tx = self.store.begin().await?;
-        let org = orgs::create(&mut tx, name, self.clock.now()).await?;
-        commit(tx).await?;
-        self.decisions_changed();
-        Ok(org)
-    }
-
     /// The org named by id or name, or the only org when `None`.
     pub async fn resolve_org(&self, org: Option<&str>) -> Result<Org, AccountError> {
         let mut conn = self.store.conn().await?;
@@ -181,14 +169,9 @@ impl Services {
             username: &user.username,
             secret: password,
             ip,
-            channel: latchkey_core::status::Channel::Ui,
-            device_verified: true,
-            application: "Change My Password",
-            api_type: "N/A",
-            api_version: "N/A",
-            org: Some(&user.org_id),
+            intent: crate::login::Intent::ConfirmPassword { org: &user.org_id },
         };
-        Ok(match self.login(&check).await? {
+        Ok(match self.login(&check).await?.outcome {
             crate::login::LoginOutcome::Success { .. } => CurrentPassword::Confirmed,
             crate::login::LoginOutcome::Refused(
                 latchkey_core::status::LoginStatus::PasswordLockout | latchkey_core::status::LoginStatus::UserFrozen,
@@ -197,99 +180,10 @@ impl Services {
         })
     }
 
-    /// The users of an org.
-    pub async fn users(&self, org: &OrgId) -> Result<Vec<User>, AccountError> {
-        let mut conn = self.store.conn().await?;
-        Ok(users::list(&mut conn, org).await?)
-    }
-
     /// A profile by id.
     pub async fn profile_of(&self, user: &User) -> Result<Profile, AccountError> {
         let mut conn = self.store.conn().await?;
         Ok(orgs::profile(&mut conn, &user.profile_id).await?)
-    }
-
-    /// Creates a user, issues and mails a security token, and sets the initial
-    /// password when one is given.
-    pub async fn create_user(&self, req: CreateUser) -> Result<User, AccountError> {
-        let username = req.username.trim().to_lowercase();
-        if !valid_username(&username) {
-            return Err(AccountError::Invalid(format!(
-                "username {username:?} must look like an e-mail address (name@example.com)"
-            )));
-        }
-        let email = req.email.trim();
-        if !valid_username(email) {
-            return Err(AccountError::Invalid(format!("e-mail address {email:?} is not valid")));
-        }
-        let org = self.resolve_org(req.org.as_deref()).await?;
-        let profile_name = req.profile.as_deref().unwrap_or("Standard User");
-        let now = self.clock.now();
-        let password_hash = match &req.password {
-            Some(p) => {
-                org.policy.check_new_password(p.expose_secret(), &username)?;
-                Some(self.hasher.hash(p).await?)
-            }
-            None => None,
-        };
-        let default_last = username.split('@').next().unwrap_or_default().to_owned();
-        let mut tx = self.store.begin().await?;
-        let profile = orgs::profile_by_name(&mut tx, &org.id, profile_name)
-            .await?
-            .ok_or_else(|| AccountError::NotFound(format!("profile {profile_name:?}")))?;
-        let user = users::insert(
-            &mut tx,
-            &NewUser {
-                org_id: &org.id,
-                profile_id: &profile.id,
-                username: &username,
-                email,
-                first_name: req.first_name.as_deref(),
-                last_name: req.last_name.as_deref().unwrap_or(&default_last),
-            },
-            now,
-        )
-        .await?;
-        if let Some(hash) = &password_hash {
-            let change = PasswordChange {
-                hash,
-                set_at: now,
-                expires_at: org.policy.expiry.expires_at(now),
-                history: org.policy.history,
-            };
-            users::set_password(&mut tx, &user.id, &change).await?;
-        }
-        self.issue_token(&mut tx, &user, TokenReason::NewUser).await?;
-        let user = users::get(&mut tx, &user.id).await?;
-        commit(tx).await?;
-        self.decisions_changed();
-        tracing::info!(user_id = %user.id, org_id = %org.id, "user created");
-        Ok(user)
-    }
-
-    /// Changes a user's e-mail address, names and profile (login IP ranges and API
-    /// access follow the new profile at once).
-    pub async fn edit_user(&self, username: &str, edit: &EditUser) -> Result<User, AccountError> {
-        let user = self.user(username).await?;
-        let email = edit.email.trim();
-        if !valid_username(email) {
-            return Err(AccountError::Invalid(format!("e-mail address {email:?} is not valid")));
-        }
-        let last_name = edit.last_name.trim();
-        if last_name.is_empty() {
-            return Err(AccountError::Invalid("a last name is required".into()));
-        }
-        let mut tx = self.store.begin().await?;
-        let profile = orgs::profile_by_name(&mut tx, &user.org_id, edit.profile.trim())
-            .await?
-            .ok_or_else(|| AccountError::NotFound(format!("profile {:?}", edit.profile.trim())))?;
-        let first_name = edit.first_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-        users::update_details(&mut tx, &user.id, email, first_name, last_name, &profile.id).await?;
-        commit(tx).await?;
-        self.decisions_changed();
-        self.forget_tokens(&user.id);
-        tracing::info!(user_id = %user.id, profile = %profile.name, "user details changed");
-        self.user(username).await
     }
 
     /// Generates a token, stores its digest, and enqueues the e-mail; inside `conn`'s
@@ -332,11 +226,12 @@ impl Services {
         Ok(orgs::get(&mut conn, &user.org_id).await?)
     }
 
-    /// Sets a new password (by the user, or by an administrator), enforcing the
-    /// policy; the security token is reset and mailed; sessions end, and so do the
+    /// Sets a new password of `user`, who proved who they are (a signed-in session, a
+    /// reset link; an administrator goes through [`Admin::set_password`]), enforcing
+    /// the policy; the security token is reset and mailed; sessions end, and so do the
     /// refresh tokens of apps whose policy says they do not survive a password change.
-    pub async fn set_password(&self, username: &str, password: &SecretString) -> Result<User, AccountError> {
-        let user = self.user(username).await?;
+    pub async fn change_password(&self, user: &User, password: &SecretString) -> Result<User, AccountError> {
+        let user = user.clone();
         let org = self.org_of(&user).await?;
         self.check_new_password(&user, &org.policy, password).await?;
         let hash = self.hasher.hash(password).await?;
@@ -360,69 +255,31 @@ impl Services {
         self.decisions_changed();
         self.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, "password changed; security token reset");
-        self.user(username).await
+        self.user(&user.username).await
     }
 
-    /// Administrator reset: a temporary password (expired at once, so it must be
-    /// changed at next login) and a new token are mailed; a lock is lifted.
-    pub async fn reset_password(&self, username: &str) -> Result<User, AccountError> {
-        let user = self.user(username).await?;
-        if user.frozen {
-            return Err(AccountError::Invalid(format!(
-                "user {:?} is frozen: unfreeze before resetting the password",
-                user.username
-            )));
-        }
-        let org = self.org_of(&user).await?;
-        let temporary = temporary_password(&org.policy, &user.username);
-        let hash = self.hasher.hash(&temporary).await?;
-        let now = self.clock.now();
+    /// Issues and mails a new security token of `user` (who asked for it in My
+    /// Settings; an administrator goes through [`Admin::reset_token`]); the old one
+    /// stops working.
+    pub async fn reset_token_of(&self, user: &User) -> Result<User, AccountError> {
         let mut tx = self.store.begin().await?;
-        let change = PasswordChange {
-            hash: &hash,
-            set_at: now,
-            expires_at: Some(now),
-            history: org.policy.history,
-        };
-        users::set_password(&mut tx, &user.id, &change).await?;
-        sessions::delete_for_user(&mut tx, &user.id).await?;
-        refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::PasswordChanged).await?;
-        password_resets::void_for_user(&mut tx, &user.id, now).await?;
-        let mail = templates::temporary_password(&self.mail, &user.email, &user.username, temporary.expose_secret());
-        enqueue(&mut tx, &mail, now).await?;
-        self.issue_token(&mut tx, &user, TokenReason::PasswordReset).await?;
-        self.announce(&mut tx, &user, &[PasswordChanged, SecurityTokenReset], now)
-            .await?;
-        commit(tx).await?;
-        self.webhooks.ring();
-        self.decisions_changed();
-        self.forget_tokens(&user.id);
-        tracing::info!(user_id = %user.id, "password reset by administrator");
-        self.user(username).await
-    }
-
-    /// Issues and mails a new security token; the old one stops working.
-    pub async fn reset_token(&self, username: &str) -> Result<User, AccountError> {
-        let user = self.user(username).await?;
-        let mut tx = self.store.begin().await?;
-        self.issue_token(&mut tx, &user, TokenReason::Requested).await?;
-        self.announce(&mut tx, &user, &[SecurityTokenReset], self.clock.now())
+        self.issue_token(&mut tx, user, TokenReason::Requested).await?;
+        self.announce(&mut tx, user, &[SecurityTokenReset], self.clock.now())
             .await?;
         commit(tx).await?;
         self.webhooks.ring();
         self.decisions_changed();
         tracing::info!(user_id = %user.id, "security token reset");
-        self.user(username).await
+        self.user(&user.username).await
     }
 
-    /// Lifts a lock; `true` when the user was locked.
-    pub async fn unlock(&self, username: &str) -> Result<bool, AccountError> {
-        let user = self.user(username).await?;
+    /// Lifts a lock of `user`; `true` when they were locked.
+    pub(crate) async fn lift_lock(&self, user: &User) -> Result<bool, AccountError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let was = users::unlock(&mut tx, &user.id, now).await?;
         if was {
-            self.announce(&mut tx, &user, &[UserUnlocked], now).await?;
+            self.announce(&mut tx, user, &[UserUnlocked], now).await?;
         }
         commit(tx).await?;
         self.webhooks.ring();
@@ -431,95 +288,10 @@ impl Services {
         Ok(was)
     }
 
-    /// Freezes or unfreezes; `true` when that changed anything.
-    pub async fn set_frozen(&self, username: &str, frozen: bool) -> Result<bool, AccountError> {
-        let user = self.user(username).await?;
-        let mut tx = self.store.begin().await?;
-        let changed = users::set_frozen(&mut tx, &user.id, frozen).await?;
-        if frozen {
-            sessions::delete_for_user(&mut tx, &user.id).await?;
-            refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
-        }
-        if changed {
-            let event = if frozen { UserFrozen } else { UserUnfrozen };
-            self.announce(&mut tx, &user, &[event], self.clock.now()).await?;
-        }
-        commit(tx).await?;
-        self.webhooks.ring();
-        self.decisions_changed();
-        self.forget_tokens(&user.id);
-        tracing::info!(user_id = %user.id, frozen, changed, "user freeze state set");
-        Ok(changed)
-    }
-
-    /// Deactivates or reactivates a user; `true` when that changed anything.
-    /// Deactivation ends every session and every OAuth refresh token of the user
-    /// (reactivation does not bring them back).
-    pub async fn set_active(&self, username: &str, active: bool) -> Result<bool, AccountError> {
-        let user = self.user(username).await?;
-        let mut tx = self.store.begin().await?;
-        let changed = users::set_active(&mut tx, &user.id, active).await?;
-        if !active {
-            sessions::delete_for_user(&mut tx, &user.id).await?;
-            refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
-        }
-        commit(tx).await?;
-        self.decisions_changed();
-        self.forget_tokens(&user.id);
-        tracing::info!(user_id = %user.id, active, changed, "user active state set");
-        Ok(changed)
-    }
-
-    /// Saves a password policy after checking it.
-    pub async fn set_policy(&self, org: &OrgId, policy: &PasswordPolicy) -> Result<(), AccountError> {
-        policy.validate()?;
-        let mut tx = self.store.begin().await?;
-        orgs::set_policy(&mut tx, org, policy).await?;
-        commit(tx).await?;
-        self.decisions_changed();
-        Ok(())
-    }
-
     /// The org's trusted IP ranges.
     pub async fn trusted_ranges(&self, org: &OrgId) -> Result<Vec<IpRange>, AccountError> {
         let mut conn = self.store.conn().await?;
         Ok(orgs::trusted_ranges(&mut conn, org).await?)
-    }
-
-    /// Adds a trusted IP range.
-    pub async fn add_trusted_range(&self, org: &OrgId, range: &IpRange) -> Result<(), AccountError> {
-        let mut conn = self.store.conn().await?;
-        orgs::add_trusted_range(&mut conn, org, range).await?;
-        self.decisions_changed();
-        Ok(())
-    }
-
-    /// Removes a trusted IP range.
-    pub async fn remove_trusted_range(&self, org: &OrgId, range: &IpRange) -> Result<(), AccountError> {
-        let mut conn = self.store.conn().await?;
-        if orgs::remove_trusted_range(&mut conn, org, range).await? {
-            self.decisions_changed();
-            Ok(())
-        } else {
-            Err(AccountError::NotFound(format!("trusted range {range}")))
-        }
-    }
-
-    /// Replaces a profile's login IP ranges (empty clears them).
-    pub async fn set_login_ranges(
-        &self,
-        org: &OrgId,
-        profile: &str,
-        ranges: &[IpRange],
-    ) -> Result<Profile, AccountError> {
-        let mut tx = self.store.begin().await?;
-        let p = orgs::profile_by_name(&mut tx, org, profile)
-            .await?
-            .ok_or_else(|| AccountError::NotFound(format!("profile {profile:?}")))?;
-        orgs::set_login_ranges(&mut tx, &p.id, ranges).await?;
-        commit(tx).await?;
-        self.decisions_changed();
-        Ok(p)
     }
 
     /// A profile's login IP ranges.
@@ -543,5 +315,273 @@ fn temporary_password(policy: &PasswordPolicy, username: &str) -> SecretString {
         if policy.check_new_password(candidate.expose_secret(), username).is_ok() {
             return candidate;
         }
+    }
+}
+
+impl Admin {
+    /// Every org of the server, by name (the console's view).
+    pub async fn orgs(&self) -> Result<Vec<Org>, AccountError> {
+        let mut conn = self.services.store.conn().await?;
+        let all = orgs::list(&mut conn).await?;
+        Ok(all.into_iter().filter(|o| self.holds(&o.id)).collect())
+    }
+
+    /// Sets a new password of the user `username` (see [`Services::change_password`]).
+    pub async fn set_password(&self, username: &str, password: &SecretString) -> Result<User, AccountError> {
+        let user = self.member(username).await?;
+        self.services.change_password(&user, password).await
+    }
+
+    /// Issues and mails a new security token of `username`.
+    pub async fn reset_token(&self, username: &str) -> Result<User, AccountError> {
+        let user = self.member(username).await?;
+        self.services.reset_token_of(&user).await
+    }
+
+    /// Lifts a lock of `username`; `true` when they were locked.
+    pub async fn unlock(&self, username: &str) -> Result<bool, AccountError> {
+        let user = self.member(username).await?;
+        self.services.lift_lock(&user).await
+    }
+
+    /// Creates an org with the default policy and standard profiles.
+    pub async fn create_org(&self, name: &str) -> Result<Org, AccountError> {
+        self.console_only()?;
+        let name = name.trim();
+        if name.is_empty() || name.len() > 80 {
+            return Err(AccountError::Invalid("org name must be 1 to 80 characters".into()));
+        }
+        let mut tx = self.services.store.begin().await?;
+        let org = orgs::create(&mut tx, name, self.services.clock.now()).await?;
+        commit(tx).await?;
+        self.services.decisions_changed();
+        Ok(org)
+    }
+
+    /// The users of an org.
+    pub async fn users(&self, org: &OrgId) -> Result<Vec<User>, AccountError> {
+        self.check(org)?;
+        let mut conn = self.services.store.conn().await?;
+        Ok(users::list(&mut conn, org).await?)
+    }
+
+    /// Creates a user, issues and mails a security token, and sets the initial
+    /// password when one is given.
+    pub async fn create_user(&self, req: CreateUser) -> Result<User, AccountError> {
+        let username = req.username.trim().to_lowercase();
+        if !valid_username(&username) {
+            return Err(AccountError::Invalid(format!(
+                "username {username:?} must look like an e-mail address (name@example.com)"
+            )));
+        }
+        let email = req.email.trim();
+        if !valid_username(email) {
+            return Err(AccountError::Invalid(format!("e-mail address {email:?} is not valid")));
+        }
+        let org = self.resolve_org(req.org.as_deref()).await?;
+        let profile_name = req.profile.as_deref().unwrap_or("Standard User");
+        let now = self.services.clock.now();
+        let password_hash = match &req.password {
+            Some(p) => {
+                org.policy.check_new_password(p.expose_secret(), &username)?;
+                Some(self.services.hasher.hash(p).await?)
+            }
+            None => None,
+        };
+        let default_last = username.split('@').next().unwrap_or_default().to_owned();
+        let mut tx = self.services.store.begin().await?;
+        let profile = orgs::profile_by_name(&mut tx, &org.id, profile_name)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("profile {profile_name:?}")))?;
+        let user = users::insert(
+            &mut tx,
+            &NewUser {
+                org_id: &org.id,
+                profile_id: &profile.id,
+                username: &username,
+                email,
+                first_name: req.first_name.as_deref(),
+                last_name: req.last_name.as_deref().unwrap_or(&default_last),
+            },
+            now,
+        )
+        .await?;
+        if let Some(hash) = &password_hash {
+            let change = PasswordChange {
+                hash,
+                set_at: now,
+                expires_at: org.policy.expiry.expires_at(now),
+                history: org.policy.history,
+            };
+            users::set_password(&mut tx, &user.id, &change).await?;
+        }
+        self.services.issue_token(&mut tx, &user, TokenReason::NewUser).await?;
+        let user = users::get(&mut tx, &user.id).await?;
+        commit(tx).await?;
+        self.services.decisions_changed();
+        tracing::info!(user_id = %user.id, org_id = %org.id, "user created");
+        Ok(user)
+    }
+
+    /// Changes a user's e-mail address, names and profile (login IP ranges and API
+    /// access follow the new profile at once).
+    pub async fn edit_user(&self, username: &str, edit: &EditUser) -> Result<User, AccountError> {
+        let user = self.member(username).await?;
+        let email = edit.email.trim();
+        if !valid_username(email) {
+            return Err(AccountError::Invalid(format!("e-mail address {email:?} is not valid")));
+        }
+        let last_name = edit.last_name.trim();
+        if last_name.is_empty() {
+            return Err(AccountError::Invalid("a last name is required".into()));
+        }
+        let mut tx = self.services.store.begin().await?;
+        let profile = orgs::profile_by_name(&mut tx, &user.org_id, edit.profile.trim())
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("profile {:?}", edit.profile.trim())))?;
+        let first_name = edit.first_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        users::update_details(&mut tx, &user.id, email, first_name, last_name, &profile.id).await?;
+        commit(tx).await?;
+        self.services.decisions_changed();
+        self.services.forget_tokens(&user.id);
+        tracing::info!(user_id = %user.id, profile = %profile.name, "user details changed");
+        self.member(username).await
+    }
+
+    /// Administrator reset: a temporary password (expired at once, so it must be
+    /// changed at next login) and a new token are mailed; a lock is lifted.
+    pub async fn reset_password(&self, username: &str) -> Result<User, AccountError> {
+        let user = self.member(username).await?;
+        if user.frozen {
+            return Err(AccountError::Invalid(format!(
+                "user {:?} is frozen: unfreeze before resetting the password",
+                user.username
+            )));
+        }
+        let org = self.services.org_of(&user).await?;
+        let temporary = temporary_password(&org.policy, &user.username);
+        let hash = self.services.hasher.hash(&temporary).await?;
+        let now = self.services.clock.now();
+        let mut tx = self.services.store.begin().await?;
+        let change = PasswordChange {
+            hash: &hash,
+            set_at: now,
+            expires_at: Some(now),
+            history: org.policy.history,
+        };
+        users::set_password(&mut tx, &user.id, &change).await?;
+        sessions::delete_for_user(&mut tx, &user.id).await?;
+        refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::PasswordChanged).await?;
+        password_resets::void_for_user(&mut tx, &user.id, now).await?;
+        let mail = templates::temporary_password(
+            &self.services.mail,
+            &user.email,
+            &user.username,
+            temporary.expose_secret(),
+        );
+        enqueue(&mut tx, &mail, now).await?;
+        self.services
+            .issue_token(&mut tx, &user, TokenReason::PasswordReset)
+            .await?;
+        self.services
+            .announce(&mut tx, &user, &[PasswordChanged, SecurityTokenReset], now)
+            .await?;
+        commit(tx).await?;
+        self.services.webhooks.ring();
+        self.services.decisions_changed();
+        self.services.forget_tokens(&user.id);
+        tracing::info!(user_id = %user.id, "password reset by administrator");
+        self.member(username).await
+    }
+
+    /// Freezes or unfreezes; `true` when that changed anything.
+    pub async fn set_frozen(&self, username: &str, frozen: bool) -> Result<bool, AccountError> {
+        let user = self.member(username).await?;
+        let mut tx = self.services.store.begin().await?;
+        let changed = users::set_frozen(&mut tx, &user.id, frozen).await?;
+        if frozen {
+            sessions::delete_for_user(&mut tx, &user.id).await?;
+            refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
+        }
+        if changed {
+            let event = if frozen { UserFrozen } else { UserUnfrozen };
+            self.services
+                .announce(&mut tx, &user, &[event], self.services.clock.now())
+                .await?;
+        }
+        commit(tx).await?;
+        self.services.webhooks.ring();
+        self.services.decisions_changed();
+        self.services.forget_tokens(&user.id);
+        tracing::info!(user_id = %user.id, frozen, changed, "user freeze state set");
+        Ok(changed)
+    }
+
+    /// Deactivates or reactivates a user; `true` when that changed anything.
+    /// Deactivation ends every session and every OAuth refresh token of the user
+    /// (reactivation does not bring them back).
+    pub async fn set_active(&self, username: &str, active: bool) -> Result<bool, AccountError> {
+        let user = self.member(username).await?;
+        let mut tx = self.services.store.begin().await?;
+        let changed = users::set_active(&mut tx, &user.id, active).await?;
+        if !active {
+            sessions::delete_for_user(&mut tx, &user.id).await?;
+            refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
+        }
+        commit(tx).await?;
+        self.services.decisions_changed();
+        self.services.forget_tokens(&user.id);
+        tracing::info!(user_id = %user.id, active, changed, "user active state set");
+        Ok(changed)
+    }
+
+    /// Saves a password policy after checking it.
+    pub async fn set_policy(&self, org: &OrgId, policy: &PasswordPolicy) -> Result<(), AccountError> {
+        self.check(org)?;
+        policy.validate()?;
+        let mut tx = self.services.store.begin().await?;
+        orgs::set_policy(&mut tx, org, policy).await?;
+        commit(tx).await?;
+        self.services.decisions_changed();
+        Ok(())
+    }
+
+    /// Adds a trusted IP range.
+    pub async fn add_trusted_range(&self, org: &OrgId, range: &IpRange) -> Result<(), AccountError> {
+        self.check(org)?;
+        let mut conn = self.services.store.conn().await?;
+        orgs::add_trusted_range(&mut conn, org, range).await?;
+        self.services.decisions_changed();
+        Ok(())
+    }
+
+    /// Removes a trusted IP range.
+    pub async fn remove_trusted_range(&self, org: &OrgId, range: &IpRange) -> Result<(), AccountError> {
+        self.check(org)?;
+        let mut conn = self.services.store.conn().await?;
+        if orgs::remove_trusted_range(&mut conn, org, range).await? {
+            self.services.decisions_changed();
+            Ok(())
+        } else {
+            Err(AccountError::NotFound(format!("trusted range {range}")))
+        }
+    }
+
+    /// Replaces a profile's login IP ranges (empty clears them).
+    pub async fn set_login_ranges(
+        &self,
+        org: &OrgId,
+        profile: &str,
+        ranges: &[IpRange],
+    ) -> Result<Profile, AccountError> {
+        self.check(org)?;
+        let mut tx = self.services.store.begin().await?;
+        let p = orgs::profile_by_name(&mut tx, org, profile)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("profile {profile:?}")))?;
+        orgs::set_login_ranges(&mut tx, &p.id, ranges).await?;
+        commit(tx).await?;
+        self.services.decisions_changed();
+        Ok(p)
     }
 }

@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use chrono::Duration;
-use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_core::status::LoginStatus;
 use latchkey_store::challenges::{self, Challenge};
 use latchkey_store::orgs::{self, Org};
 use latchkey_store::users::{self, User};
@@ -20,7 +20,7 @@ use secrecy::SecretString;
 
 use latchkey_core::login::FailureEffect;
 
-use crate::login::{Failure, LoginRequest};
+use crate::login::{Failure, Intent, LoginRequest};
 use crate::mail::templates;
 use crate::{AccountError, Services};
 
@@ -136,12 +136,7 @@ impl Services {
             username: &user.username,
             secret: &secret,
             ip,
-            channel: Channel::Ui,
-            device_verified: false,
-            application: "Browser",
-            api_type: "N/A",
-            api_version: "N/A",
-            org: None,
+            intent: Intent::Page { device_verified: false },
         };
         if !right {
             let attempts = challenges::count_attempt(&mut conn, id).await?;

@@ -12,6 +12,7 @@ use latchkey_store::app_authorizations;
 use latchkey_store::apps::{self, ConnectedApp};
 use serde::Deserialize;
 
+use crate::admin::Admin;
 use crate::login::Admitted;
 use crate::{AccountError, Services};
 
@@ -67,26 +68,6 @@ pub fn check_key(pem: &str) -> Result<(), AccountError> {
 }
 
 impl Services {
-    /// Registers the certificate (or public key) of the org's app `app_name`'s JWT
-    /// assertions.
-    pub async fn set_app_jwt_key(
-        &self,
-        org: &latchkey_core::ids::OrgId,
-        app_name: &str,
-        pem: &str,
-    ) -> Result<ConnectedApp, AccountError> {
-        check_key(pem)?;
-        let mut conn = self.store.conn().await?;
-        let mut app = apps::find_by_name(&mut conn, org, app_name)
-            .await?
-            .ok_or_else(|| AccountError::NotFound(format!("connected app {app_name:?}")))?;
-        apps::set_jwt_public_key(&mut conn, &app.client_id, Some(pem)).await?;
-        app.jwt_public_key = Some(pem.to_owned());
-        self.decisions_changed();
-        tracing::info!(client = %app.name, "JWT certificate registered");
-        Ok(app)
-    }
-
     /// The JWT bearer grant: `audience` is this org server's login URL.
     pub async fn jwt_bearer(&self, assertion: &str, audience: &str, ip: IpAddr) -> Result<Bearer, AccountError> {
         let Some(client_id) = issuer(assertion) else {
@@ -150,5 +131,28 @@ impl Services {
             Ok(admitted) => Bearer::Admitted(Box::new(admitted), Box::new(app)),
             Err(status) => Bearer::Refused(status),
         })
+    }
+}
+
+impl Admin {
+    /// Registers the certificate (or public key) of the org's app `app_name`'s JWT
+    /// assertions.
+    pub async fn set_app_jwt_key(
+        &self,
+        org: &latchkey_core::ids::OrgId,
+        app_name: &str,
+        pem: &str,
+    ) -> Result<ConnectedApp, AccountError> {
+        self.check(org)?;
+        check_key(pem)?;
+        let mut conn = self.services.store.conn().await?;
+        let mut app = apps::find_by_name(&mut conn, org, app_name)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("connected app {app_name:?}")))?;
+        apps::set_jwt_public_key(&mut conn, &app.client_id, Some(pem)).await?;
+        app.jwt_public_key = Some(pem.to_owned());
+        self.services.decisions_changed();
+        tracing::info!(client = %app.name, "JWT certificate registered");
+        Ok(app)
     }
 }

@@ -3,6 +3,7 @@
 //! outbox. The CLI and the HTTP surfaces both go through these services.
 
 pub mod accounts;
+pub mod admin;
 pub mod apps;
 pub mod authorization;
 pub mod challenges;
@@ -13,6 +14,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod jwt_bearer;
 pub mod login;
+pub mod login_history;
 pub mod mail;
 pub mod password_reset;
 pub mod records;
@@ -30,9 +32,28 @@ use latchkey_store::Store;
 
 pub use error::AccountError;
 
-/// What every org service needs, cheap to clone.
+/// What every org service needs, cheap to clone. Its parts are the services' own:
+/// callers go through the services, never around them to the store.
 #[derive(Clone)]
 pub struct Services {
+    /// The database.
+    pub(crate) store: Store,
+    /// The password-hashing pool.
+    pub(crate) hasher: hashing::HashPool,
+    /// Time.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Key for failed-secret fingerprints.
+    pub(crate) fingerprint_key: FingerprintKey,
+    /// Sender address and product name for mail.
+    pub(crate) mail: mail::MailIdentity,
+    /// In-memory caches (sessions, schemas, API counts).
+    pub(crate) caches: Arc<records::Caches>,
+    /// Webhook signing and the delivery worker's wake-up.
+    pub(crate) webhooks: webhooks::Signing,
+}
+
+/// What [`Services`] are made of.
+pub struct Parts {
     /// The database.
     pub store: Store,
     /// The password-hashing pool.
@@ -43,8 +64,64 @@ pub struct Services {
     pub fingerprint_key: FingerprintKey,
     /// Sender address and product name for mail.
     pub mail: mail::MailIdentity,
-    /// In-memory caches (sessions, schemas, API counts).
-    pub caches: Arc<records::Caches>,
-    /// Webhook signing and the delivery worker's wake-up.
+    /// Webhook signing.
     pub webhooks: webhooks::Signing,
+}
+
+impl Services {
+    /// Services over `parts`, with empty caches.
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            store,
+            hasher,
+            clock,
+            fingerprint_key,
+            mail,
+            webhooks,
+        } = parts;
+        Self {
+            store,
+            hasher,
+            clock,
+            fingerprint_key,
+            mail,
+            caches: Arc::default(),
+            webhooks,
+        }
+    }
+
+    /// The services another server process over the same database would have: the
+    /// same parts, its own caches and its own delivery wake-up.
+    pub fn another_server(&self) -> Self {
+        Self {
+            caches: Arc::default(),
+            webhooks: self.webhooks.detached(),
+            ..self.clone()
+        }
+    }
+
+    /// The same services hashing new passwords with `hasher`.
+    pub fn with_hasher(&self, hasher: hashing::HashPool) -> Self {
+        Self { hasher, ..self.clone() }
+    }
+
+    /// The current time, as the services see it.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// The product name and sender address of mail and pages.
+    pub fn identity(&self) -> &mail::MailIdentity {
+        &self.mail
+    }
+
+    /// How many password hashes, verifications and dummy verifications ran.
+    pub fn hash_counts(&self) -> hashing::HashCounts {
+        self.hasher.counts()
+    }
+
+    /// Commits every queued write (refusals' login-history rows) before a shutdown.
+    pub async fn flush(&self) -> Result<(), AccountError> {
+        Ok(self.store.flush().await?)
+    }
 }

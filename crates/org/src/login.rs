@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use latchkey_core::ids::UserId;
+use latchkey_core::ids::{OrgId, UserId};
 use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
 use latchkey_core::password::Verification;
 use latchkey_core::policy::{LockCounter, LockUntil};
@@ -21,13 +21,111 @@ use latchkey_store::users::{self, User};
 use latchkey_store::{commit, Tx, Write};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::hashing::Attempted;
+use crate::hashing::{Attempted, HashSlot, Unsettled};
 use crate::mail::templates;
 use crate::sessions::{Issued, SessionFor};
 use crate::{AccountError, Services};
 
 /// How stale a user's last-login stamp may get before a successful login writes it.
 const LAST_LOGIN_RESOLUTION: chrono::Duration = chrono::Duration::minutes(1);
+
+/// What a login is for. The intent decides everything the surface used to: the
+/// channel's rules, whose users may log in, what login history names, and which
+/// session a success gets.
+#[derive(Debug, Clone, Copy)]
+pub enum Intent<'a> {
+    /// SOAP `login()`: any org's users; an expired password gets a session that may
+    /// only change it.
+    Soap {
+        /// Login history's API type ("SOAP Partner", "SOAP Enterprise").
+        api_type: &'a str,
+        /// The API version of the endpoint.
+        api_version: &'a str,
+        /// The client's name, for login history.
+        client: &'a str,
+    },
+    /// The OAuth password grant through a connected app: only the app's org's users;
+    /// an expired password gets no session (it cannot be changed over OAuth).
+    OAuthPassword(&'a ConnectedApp),
+    /// A grant that proves itself without the user's password (client credentials,
+    /// refresh token, authorization code, JWT bearer) through a connected app: only the
+    /// app's org's users; the session is issued with the grant's refresh token
+    /// ([`Services::issue_admitted_session`]).
+    Grant(&'a ConnectedApp),
+    /// The browser login page: any org's users; an expired password gets a session
+    /// that may only change it.
+    Page {
+        /// The browser was verified before.
+        device_verified: bool,
+    },
+    /// A signed-in user confirming their current password before changing it: only
+    /// their org's users, no session.
+    ConfirmPassword {
+        /// The signed-in user's org.
+        org: &'a OrgId,
+    },
+}
+
+impl Intent<'_> {
+    /// The surface whose rules apply (security token, verification, history's type).
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Soap { .. } => Channel::Soap,
+            Self::OAuthPassword(_) | Self::Grant(_) => Channel::OAuth,
+            Self::Page { .. } | Self::ConfirmPassword { .. } => Channel::Ui,
+        }
+    }
+
+    /// The org whose users alone may log in, or `None` where any org's users may. A
+    /// user of another org is then no user at all: refused as an unknown username,
+    /// recorded in this org's history only, nothing of theirs touched.
+    pub fn org(&self) -> Option<&OrgId> {
+        match self {
+            Self::OAuthPassword(app) | Self::Grant(app) => Some(&app.org_id),
+            Self::ConfirmPassword { org } => Some(org),
+            Self::Soap { .. } | Self::Page { .. } => None,
+        }
+    }
+
+    /// Whether the source is vouched for as a verified browser.
+    fn device_verified(&self) -> bool {
+        match self {
+            Self::Page { device_verified } => *device_verified,
+            Self::ConfirmPassword { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Login history's application, API type and API version.
+    fn history_names(&self) -> (&str, &str, &str) {
+        match self {
+            Self::Soap {
+                api_type,
+                api_version,
+                client,
+            } => (client, api_type, api_version),
+            Self::OAuthPassword(app) | Self::Grant(app) => (&app.name, "N/A", "N/A"),
+            Self::Page { .. } => ("Browser", "N/A", "N/A"),
+            Self::ConfirmPassword { .. } => ("Change My Password", "N/A", "N/A"),
+        }
+    }
+
+    /// The session a successful password login gets, given whether the password has
+    /// expired.
+    fn session(&self, password_expired: bool) -> Option<SessionFor<'_>> {
+        match self {
+            Self::Soap { .. } | Self::Page { .. } => Some(SessionFor {
+                client_id: None,
+                restricted: password_expired,
+            }),
+            Self::OAuthPassword(app) => (!password_expired).then_some(SessionFor {
+                client_id: Some(&app.client_id),
+                restricted: false,
+            }),
+            Self::Grant(_) | Self::ConfirmPassword { .. } => None,
+        }
+    }
+}
 
 /// One login attempt.
 #[derive(Debug, Clone)]
@@ -38,20 +136,17 @@ pub struct LoginRequest<'a> {
     pub secret: &'a SecretString,
     /// Source address.
     pub ip: IpAddr,
-    /// Surface.
-    pub channel: Channel,
-    /// UI only: the browser was verified before.
-    pub device_verified: bool,
-    /// Client or connected-app name for login history.
-    pub application: &'a str,
-    /// API type for login history ("SOAP Partner", "N/A").
-    pub api_type: &'a str,
-    /// API version for login history.
-    pub api_version: &'a str,
-    /// The org the surface belongs to (a connected app's), or `None` where any org's
-    /// users log in. A user of another org is then no user at all: refused as an
-    /// unknown username, recorded in this org's history only, nothing of theirs touched.
-    pub org: Option<&'a latchkey_core::ids::OrgId>,
+    /// What the login is for.
+    pub intent: Intent<'a>,
+}
+
+/// A finished password login: what it came to and the session it issued, if any.
+#[derive(Debug)]
+pub struct Login {
+    /// What the attempt came to.
+    pub outcome: LoginOutcome,
+    /// The session the intent asked for, issued with the attempt's history row.
+    pub session: Option<Issued>,
 }
 
 /// A password-less grant that passed the login decision. Its login-history row is
@@ -135,11 +230,31 @@ fn attempt<'a>(
         profile_ranges: context.map_or(&[], |c| c.profile_ranges.as_slice()),
         trusted_ranges: context.map_or(&[], |c| c.trusted_ranges.as_slice()),
         ip: req.ip,
-        channel: req.channel,
-        device_verified: req.device_verified,
+        channel: req.intent.channel(),
+        device_verified: req.intent.device_verified(),
         familiar,
         now,
     }
+}
+
+/// A user whose stored credentials passed the second decision and were checked.
+struct Checked {
+    user: User,
+    stage: login::SecretStage,
+    /// The password part of the presented secret, for a rehash.
+    password: SecretString,
+    token_appended: bool,
+    verification: Verification,
+    unsettled: Option<Unsettled>,
+}
+
+/// Where the source of a successful login stands with the user.
+#[derive(Debug, Clone, Copy)]
+struct Familiarity {
+    /// Counts as familiar (a known address or a verified browser).
+    familiar: bool,
+    /// The address logged the user in before.
+    address_known: bool,
 }
 
 impl Services {
@@ -158,9 +273,11 @@ impl Services {
     }
 
     /// A login by a grant that proves itself without the user's password (client
-    /// credentials, a refresh token). The same decision refuses frozen, inactive,
-    /// locked and restricted-IP users, and their attempt is in login history under
-    /// `application`; an admitted grant's history row is written with its session
+    /// credentials, a refresh token, an authorization code, a JWT assertion) through
+    /// `app`. A user of another org than the app's is refused as no user at all (in
+    /// the app's org's history only); the same decision refuses frozen, inactive,
+    /// locked and restricted-IP users, and their attempt is in login history under the
+    /// app's name; an admitted grant's history row is written with its session
     /// ([`Self::issue_admitted_session`]). A success does not reset the
     /// password-failure counter (no password was checked).
     pub async fn login_without_password(
@@ -169,34 +286,32 @@ impl Services {
         app: &ConnectedApp,
         ip: IpAddr,
     ) -> Result<Result<Admitted, LoginStatus>, AccountError> {
-        let application = app.name.as_str();
         let user = self.decision_user(user_id).await?;
+        let empty = SecretString::from(String::new());
+        let req = LoginRequest {
+            username: &user.username,
+            secret: &empty,
+            ip,
+            intent: Intent::Grant(app),
+        };
+        if user.org_id != app.org_id {
+            let attempt = attempt(&req, None, None, true, self.clock.now());
+            let status = match login::decide(&attempt) {
+                Step::Refused(refusal) => refusal.status,
+                Step::CheckSecret(_) => LoginStatus::InvalidPassword,
+            };
+            self.log_refusal(&req, None, status).await?;
+            tracing::info!(user_id = %user.id, client = %app.name, "grant refused: the user is of another org");
+            return Ok(Err(status));
+        }
         let context = self.decision_context(&user).await?;
         let state = user_state(&user);
         // An app whose policy relaxes IP restrictions is not held to the profile's
         // login IP ranges (the org's trusted ranges never refuse anyone).
         let profile_ranges: &[_] = if app.relax_ip { &[] } else { &context.profile_ranges };
         let attempt = Attempt {
-            user: Some(&state),
             profile_ranges,
-            trusted_ranges: &context.trusted_ranges,
-            ip,
-            channel: Channel::OAuth,
-            device_verified: false,
-            familiar: true,
-            now: self.clock.now(),
-        };
-        let empty = SecretString::from(String::new());
-        let req = LoginRequest {
-            username: &user.username,
-            secret: &empty,
-            ip,
-            channel: Channel::OAuth,
-            device_verified: false,
-            application,
-            api_type: "N/A",
-            api_version: "N/A",
-            org: None,
+            ..attempt(&req, Some(&context), Some(&state), true, self.clock.now())
         };
         if let Step::Refused(refusal) = login::decide(&attempt) {
             self.log_refusal(&req, Some(&user), refusal.status).await?;
@@ -210,41 +325,31 @@ impl Services {
         }))
     }
 
-    /// Runs one login attempt to its end.
-    pub async fn login(&self, req: &LoginRequest<'_>) -> Result<LoginOutcome, AccountError> {
-        let (outcome, _) = self.login_with_session(req, |_, _, _| None).await?;
-        Ok(outcome)
-    }
-
-    /// Runs one login attempt to its end and, when it succeeds, issues the session
-    /// `session` asks for (given the user, their org and whether the password has
-    /// expired; `None`: no session). The attempt's history row is committed with the
-    /// session, so a password login costs one commit, as the password-less grants do.
-    pub async fn login_with_session<'a>(
-        &self,
-        req: &LoginRequest<'_>,
-        session: impl FnOnce(&User, &Org, bool) -> Option<SessionFor<'a>>,
-    ) -> Result<(LoginOutcome, Option<Issued>), AccountError> {
+    /// Runs one password login to its end: every rule of its intent (whose users, the
+    /// channel's, the session) is decided here before anything is recorded, and a
+    /// success's history row is committed with its session, so a password login costs
+    /// one commit, as the password-less grants do.
+    pub async fn login(&self, req: &LoginRequest<'_>) -> Result<Login, AccountError> {
         let (outcome, history) = self.password_attempt(req).await?;
         let Some(row) = history else {
-            return Ok((outcome, None));
+            return Ok(Login { outcome, session: None });
         };
         let wanted = match &outcome {
             LoginOutcome::Success {
                 user,
                 org,
                 password_expired,
-            } => session(user, org, *password_expired).map(|s| (user, org, s)),
+            } => req.intent.session(*password_expired).map(|s| (user, org, s)),
             LoginOutcome::Refused(_) => None,
         };
-        let issued = match wanted {
+        let session = match wanted {
             Some((user, org, s)) => Some(self.issue_recorded_session(user, org, s, row).await?),
             None => {
                 self.store.write(Write::Login(row)).await?;
                 None
             }
         };
-        Ok((outcome, issued))
+        Ok(Login { outcome, session })
     }
 
     /// One attempt to its end. A success comes with its history row still to be
@@ -254,7 +359,7 @@ impl Services {
         let (user, context) = self
             .decision_inputs(req.username)
             .await?
-            .filter(|(user, _)| req.org.is_none_or(|org| *org == user.org_id))
+            .filter(|(user, _)| req.intent.org().is_none_or(|org| *org == user.org_id))
             .unzip();
         let context = context.as_deref();
         let state = user.as_ref().map(user_state);
@@ -262,7 +367,7 @@ impl Services {
             Some(user) => self.address_is_familiar(&user.id, req.ip).await?,
             None => false,
         };
-        let familiar = address_known || req.device_verified;
+        let familiar = address_known || req.intent.device_verified();
         if let Step::Refused(refusal) = login::decide(&attempt(req, context, state.as_ref(), familiar, now)) {
             if refusal.spend_dummy_hash {
                 self.hasher.dummy_verify(req.secret.expose_secret()).await?;
@@ -274,22 +379,70 @@ impl Services {
         };
         // The slot is held until a failure is recorded.
         let slot = self.hasher.reserve().await?;
+        let checked = match self.check_secret(req, context, &user.id, familiar, &slot, now).await? {
+            Ok(checked) => checked,
+            Err((user, status)) => {
+                drop(slot);
+                return Ok((self.refuse(req, Some(&user), status).await?, None));
+            }
+        };
+        let check = SecretCheck {
+            password_matches: checked.verification.matched(),
+            token_appended: checked.token_appended,
+        };
+        match checked.stage.conclude(check) {
+            Conclusion::Failure(status) => {
+                let fingerprint = self
+                    .fingerprint_key
+                    .fingerprint(checked.user.id.as_str(), req.secret.expose_secret());
+                let failure = Failure {
+                    user: &checked.user,
+                    org: &org,
+                    fingerprint,
+                    familiar,
+                    status,
+                };
+                let effect = self.record_failed_attempt(req, &failure, now).await?;
+                // Settled only now: until here the next attempts wait for this one.
+                drop(checked.unsettled);
+                drop(slot);
+                tracing::info!(user_id = %checked.user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, familiar, "login failed");
+                Ok((LoginOutcome::Refused(status), None))
+            }
+            Conclusion::Success { password_expired } => {
+                drop(slot);
+                let familiarity = Familiarity {
+                    familiar,
+                    address_known,
+                };
+                self.succeeded(req, checked, org, familiarity, password_expired, now)
+                    .await
+            }
+        }
+    }
+
+    /// Decides again on the stored user, whose credentials are the ones to check, and
+    /// checks them under `slot`: the first decision may have read the user from memory,
+    /// and waiting for the slot may have taken a while, so a parallel attempt may have
+    /// locked them meanwhile (then they are refused without a hash, `Err`). The reading
+    /// is made ahead of a free hashing thread, so the thread takes it only if it is
+    /// still current (see `hashing`); else it is made again.
+    async fn check_secret(
+        &self,
+        req: &LoginRequest<'_>,
+        context: Option<&LoginContext>,
+        id: &UserId,
+        familiar: bool,
+        slot: &HashSlot<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Checked, (User, LoginStatus)>, AccountError> {
         let presented = req.secret.expose_secret();
-        // The decision above may have read the user from memory, and waiting for the
-        // slot may have taken a while: decide again on the stored user, whose
-        // credentials are the ones to check. A parallel attempt may have locked them
-        // meanwhile; then they are refused without a hash. The reading is made ahead
-        // of a free hashing thread, so the thread takes it only if it is still
-        // current (see `hashing`); else it is made again.
-        let (user, stage, split, verification, unsettled) = loop {
+        loop {
             let caches = Arc::clone(&self.caches);
             let seen = caches.decisions.generation();
-            let user = self.fresh_user(&user.id).await?;
+            let user = self.fresh_user(id).await?;
             let stage = match login::decide(&attempt(req, context, Some(&user_state(&user)), familiar, now)) {
-                Step::Refused(refusal) => {
-                    drop(slot);
-                    return Ok((self.refuse(req, Some(&user), refusal.status).await?, None));
-                }
+                Step::Refused(refusal) => return Ok(Err((user, refusal.status))),
                 Step::CheckSecret(stage) => stage,
             };
             let split = split(&stage, presented, &user);
@@ -298,69 +451,71 @@ impl Services {
                 .attempt(user.id.as_str(), split.password, user.password_hash.as_ref(), current)
                 .await?
             {
-                Attempted::Verified(verification, unsettled) => break (user, stage, split, verification, unsettled),
+                Attempted::Verified(verification, unsettled) => {
+                    let (password, token_appended) = (SecretString::from(split.password), split.token_appended);
+                    return Ok(Ok(Checked {
+                        user,
+                        stage,
+                        password,
+                        token_appended,
+                        verification,
+                        unsettled,
+                    }));
+                }
                 Attempted::Stale => slot.settled(user.id.as_str()).await?,
             }
-        };
-        let check = SecretCheck {
-            password_matches: verification.matched(),
-            token_appended: split.token_appended,
-        };
-        match stage.conclude(check) {
-            Conclusion::Failure(status) => {
-                let fingerprint = self.fingerprint_key.fingerprint(user.id.as_str(), presented);
-                let failure = Failure {
-                    user: &user,
-                    org: &org,
-                    fingerprint,
-                    familiar,
-                    status,
-                };
-                let effect = self.record_failed_attempt(req, &failure, now).await?;
-                // Settled only now: until here the next attempts wait for this one.
-                drop(unsettled);
-                drop(slot);
-                tracing::info!(user_id = %user.id, ip = %req.ip, status = status.as_str(), effect = ?effect, familiar, "login failed");
-                Ok((LoginOutcome::Refused(status), None))
-            }
-            Conclusion::Success { password_expired } => {
-                drop(slot);
-                // A success clears failures and stamps the last login. With nothing to
-                // clear and a stamp under a minute old there is nothing to write: an
-                // integration logging in every few seconds does not turn each login
-                // into a write, nor take a connection. (A lock landing during this
-                // attempt's hash is then not seen: the attempt counts as having
-                // succeeded just before it.)
-                let settled = user.failed_attempts == 0
-                    && user.locked_until.is_none()
-                    && user.unfamiliar_failed_attempts == 0
-                    && user.unfamiliar_locked_until.is_none()
-                    && user.last_login_at.is_some_and(|t| now - t < LAST_LOGIN_RESOLUTION);
-                let counter = org.policy.lockout_scope.counter(familiar);
-                if !settled && !users::record_success(&mut *self.store.conn().await?, &user.id, counter, now).await? {
-                    self.log_refusal(req, Some(&user), LoginStatus::PasswordLockout).await?;
-                    return Ok((LoginOutcome::Refused(LoginStatus::PasswordLockout), None));
-                }
-                if !address_known {
-                    self.remember_address(&user.id, req.ip).await?;
-                }
-                if verification == Verification::MatchNeedsRehash {
-                    if let Some(old) = &user.password_hash {
-                        let new = self.hasher.hash(&SecretString::from(split.password)).await?;
-                        users::replace_password_hash(&mut *self.store.conn().await?, &user.id, old, &new).await?;
-                        tracing::info!(user_id = %user.id, "password rehashed at current parameters");
-                    }
-                }
-                let history = self.history_row(req, Some(&user), LoginStatus::Success);
-                tracing::info!(user_id = %user.id, ip = %req.ip, password_expired, "login succeeded");
-                let outcome = LoginOutcome::Success {
-                    user: Box::new(user),
-                    org: Box::new(org),
-                    password_expired,
-                };
-                Ok((outcome, Some(history)))
+        }
+    }
+
+    /// Records a success: clears failures and stamps the last login, remembers the
+    /// source, rehashes a password hashed at old parameters. With nothing to clear and
+    /// a stamp under [`LAST_LOGIN_RESOLUTION`] old there is nothing to write: an
+    /// integration logging in every few seconds does not turn each login into a write,
+    /// nor take a connection. (A lock landing during this attempt's hash is then not
+    /// seen: the attempt counts as having succeeded just before it.)
+    async fn succeeded(
+        &self,
+        req: &LoginRequest<'_>,
+        checked: Checked,
+        org: Org,
+        familiarity: Familiarity,
+        password_expired: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(LoginOutcome, Option<NewLogin>), AccountError> {
+        let Checked {
+            user,
+            password,
+            verification,
+            ..
+        } = checked;
+        let settled = user.failed_attempts == 0
+            && user.locked_until.is_none()
+            && user.unfamiliar_failed_attempts == 0
+            && user.unfamiliar_locked_until.is_none()
+            && user.last_login_at.is_some_and(|t| now - t < LAST_LOGIN_RESOLUTION);
+        let counter = org.policy.lockout_scope.counter(familiarity.familiar);
+        if !settled && !users::record_success(&mut *self.store.conn().await?, &user.id, counter, now).await? {
+            self.log_refusal(req, Some(&user), LoginStatus::PasswordLockout).await?;
+            return Ok((LoginOutcome::Refused(LoginStatus::PasswordLockout), None));
+        }
+        if !familiarity.address_known {
+            self.remember_address(&user.id, req.ip).await?;
+        }
+        if verification == Verification::MatchNeedsRehash {
+            if let Some(old) = &user.password_hash {
+                let new = self.hasher.hash(&password).await?;
+                users::replace_password_hash(&mut *self.store.conn().await?, &user.id, old, &new).await?;
+                tracing::info!(user_id = %user.id, "password rehashed at current parameters");
             }
         }
+        let history = self.history_row(req, Some(&user), LoginStatus::Success);
+        tracing::info!(user_id = %user.id, ip = %req.ip, password_expired, "login succeeded");
+        let outcome = LoginOutcome::Success {
+            user: Box::new(user),
+            org: Box::new(org),
+            password_expired,
+        };
+        Ok((outcome, Some(history)))
     }
 
     /// Whether `ip` has logged user `id` in before.
@@ -468,17 +623,18 @@ impl Services {
     }
 
     pub(crate) fn history_row(&self, req: &LoginRequest<'_>, user: Option<&User>, status: LoginStatus) -> NewLogin {
+        let (application, api_type, api_version) = req.intent.history_names();
         NewLogin {
-            org_id: user.map_or_else(|| req.org.cloned(), |u| Some(u.org_id.clone())),
+            org_id: user.map_or_else(|| req.intent.org().cloned(), |u| Some(u.org_id.clone())),
             user_id: user.map(|u| u.id.clone()),
             username: req.username.to_owned(),
             login_time: self.clock.now(),
             source_ip: req.ip.to_string(),
-            login_type: req.channel.login_type(),
+            login_type: req.intent.channel().login_type(),
             status: status.as_str(),
-            application: req.application.to_owned(),
-            api_type: req.api_type.to_owned(),
-            api_version: req.api_version.to_owned(),
+            application: application.to_owned(),
+            api_type: api_type.to_owned(),
+            api_version: api_version.to_owned(),
         }
     }
 

@@ -81,8 +81,8 @@ impl Services {
             return Ok(None);
         }
         drop(conn);
-        let user = self.set_password(&user.username, password).await?;
-        self.unlock(&user.username).await?;
+        let user = self.change_password(&user, password).await?;
+        self.lift_lock(&user).await?;
         tracing::info!(user_id = %user.id, "password reset through an e-mailed link");
         Ok(Some(user))
     }

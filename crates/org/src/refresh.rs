@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use latchkey_core::status::LoginStatus;
 
+use crate::admin::Admin;
 use crate::authorization::new_refresh_token;
 use crate::login::Admitted;
 use crate::{AccountError, Services};
@@ -39,30 +40,6 @@ impl Services {
         apps::find_by_name(&mut conn, org, name)
             .await?
             .ok_or_else(|| AccountError::NotFound(format!("connected app {name:?}")))
-    }
-
-    /// Administrator pre-authorisation: issues a refresh token of the org's app
-    /// `app_name` for `username` (shown once). Integrations that hold it never need
-    /// the user's password.
-    pub async fn authorize_app(
-        &self,
-        org: &OrgId,
-        app_name: &str,
-        username: &str,
-    ) -> Result<(ConnectedApp, SecretString), AccountError> {
-        let app = self.app_named(org, app_name).await?;
-        let user = self.user(username).await?;
-        if &user.org_id != org {
-            return Err(AccountError::Invalid(format!("user {username:?} is not in this org")));
-        }
-        let (token, digest) = new_refresh_token();
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        refresh_tokens::insert(&mut tx, &digest, &app.client_id, &user.id, org, now).await?;
-        app_authorizations::grant(&mut tx, &app.client_id, &user.id, true, now).await?;
-        latchkey_store::commit(tx).await?;
-        tracing::info!(client = %app.name, user_id = %user.id, "refresh token issued");
-        Ok((app, token))
     }
 
     /// The `refresh_token` grant for an authenticated `app`: the token's user logs in
@@ -159,6 +136,33 @@ impl Services {
         }
         Ok(owner.is_some())
     }
+}
+
+impl Admin {
+    /// Administrator pre-authorisation: issues a refresh token of the org's app
+    /// `app_name` for `username` (shown once). Integrations that hold it never need
+    /// the user's password.
+    pub async fn authorize_app(
+        &self,
+        org: &OrgId,
+        app_name: &str,
+        username: &str,
+    ) -> Result<(ConnectedApp, SecretString), AccountError> {
+        self.check(org)?;
+        let app = self.services.app_named(org, app_name).await?;
+        let user = self.member(username).await?;
+        if &user.org_id != org {
+            return Err(AccountError::Invalid(format!("user {username:?} is not in this org")));
+        }
+        let (token, digest) = new_refresh_token();
+        let now = self.services.clock.now();
+        let mut tx = self.services.store.begin().await?;
+        refresh_tokens::insert(&mut tx, &digest, &app.client_id, &user.id, org, now).await?;
+        app_authorizations::grant(&mut tx, &app.client_id, &user.id, true, now).await?;
+        latchkey_store::commit(tx).await?;
+        tracing::info!(client = %app.name, user_id = %user.id, "refresh token issued");
+        Ok((app, token))
+    }
 
     /// Sets the org's app `app_name`'s OAuth policies: permitted users, refresh-token
     /// lifetime, IP relaxation and scopes.
@@ -168,6 +172,7 @@ impl Services {
         app_name: &str,
         policies: Policies,
     ) -> Result<ConnectedApp, AccountError> {
+        self.check(org)?;
         let mut scopes: Vec<&str> = Vec::new();
         for s in policies.scopes.split_whitespace() {
             if !crate::authorization::SCOPES.iter().any(|(name, _)| *name == s) {
@@ -194,14 +199,14 @@ impl Services {
             scopes: scopes.join(" "),
             ..policies
         };
-        let mut app = self.app_named(org, app_name).await?;
-        let mut conn = self.store.conn().await?;
+        let mut app = self.services.app_named(org, app_name).await?;
+        let mut conn = self.services.store.conn().await?;
         apps::set_policies(&mut conn, &app.client_id, &policies).await?;
         app.admin_approved_only = policies.admin_approved_only;
         app.refresh_token_minutes = policies.refresh_token_minutes;
         app.relax_ip = policies.relax_ip;
         app.scopes = policies.scopes;
-        self.decisions_changed();
+        self.services.decisions_changed();
         tracing::info!(client = %app.name, "connected app OAuth policies set");
         Ok(app)
     }
@@ -215,15 +220,16 @@ impl Services {
         switch: Switch,
         on: bool,
     ) -> Result<ConnectedApp, AccountError> {
-        let mut app = self.app_named(org, app_name).await?;
-        let mut conn = self.store.conn().await?;
+        self.check(org)?;
+        let mut app = self.services.app_named(org, app_name).await?;
+        let mut conn = self.services.store.conn().await?;
         apps::set_switch(&mut conn, &app.client_id, switch, on).await?;
         match switch {
             Switch::RefreshSurvivesPasswordChange => app.refresh_survives_password_change = on,
             Switch::RotateRefreshTokens => app.rotate_refresh_tokens = on,
             Switch::PublicClient => app.public_client = on,
         }
-        self.decisions_changed();
+        self.services.decisions_changed();
         tracing::info!(client = %app.name, ?switch, on, "connected app policy set");
         Ok(app)
     }

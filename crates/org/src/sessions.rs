@@ -7,13 +7,14 @@
 use chrono::Duration;
 use latchkey_core::secret::{random_alphanumeric, SecretDigest};
 use latchkey_store::login_history::NewLogin;
-use latchkey_store::orgs::Org;
+use latchkey_store::orgs::{Org, Profile};
 use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions::{self, NewSession, Session};
 use latchkey_store::users::User;
 use latchkey_store::Write;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::admin::Admin;
 use crate::login::Admitted;
 use crate::{AccountError, Services};
 
@@ -40,13 +41,27 @@ pub(crate) fn session_key(id: &str) -> SecretDigest {
 }
 
 /// Which session a successful password login gets (see
-/// [`Services::login_with_session`]).
+/// [`Services::login`]).
 #[derive(Debug, Clone, Copy)]
 pub struct SessionFor<'a> {
     /// The connected app it is issued to (OAuth), if any.
     pub client_id: Option<&'a str>,
     /// Only a password change is allowed (expired password).
     pub restricted: bool,
+}
+
+/// A session and whose it is: the user, their org and their profile, as read when the
+/// session was presented.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The session.
+    pub session: Session,
+    /// Its user.
+    pub user: User,
+    /// Their org.
+    pub org: Org,
+    /// Their profile (what they may do).
+    pub profile: Profile,
 }
 
 /// An issued session: the id to hand to the client, and how long it stays valid idle.
@@ -157,24 +172,26 @@ impl Services {
         Ok(sessions::touch(&mut conn, &session_key(id), self.clock.now(), idle).await?)
     }
 
-    /// Administrator action: ends every session and OAuth refresh token of
-    /// `username`; returns how many sessions ended.
-    pub async fn revoke_sessions(&self, username: &str) -> Result<u64, AccountError> {
-        let user = self.user(username).await?;
-        let mut tx = self.store.begin().await?;
-        let n = sessions::delete_for_user(&mut tx, &user.id).await?;
-        let tokens = refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
-        latchkey_store::epoch::advance(&mut tx).await?;
-        latchkey_store::commit(tx).await?;
-        self.forget_tokens(&user.id);
-        tracing::info!(user_id = %user.id, sessions = n, refresh_tokens = tokens, "sessions revoked");
-        Ok(n)
-    }
-
     /// The user's live sessions, most recently used first.
     pub async fn sessions_of(&self, user: &User) -> Result<Vec<sessions::Listed>, AccountError> {
         let mut conn = self.store.conn().await?;
         Ok(sessions::for_user(&mut conn, &user.id, self.clock.now()).await?)
+    }
+
+    /// Who the live session `id` is, its idle timer restarted; `None` when unknown or
+    /// expired.
+    pub async fn signed_in(&self, id: &str) -> Result<Option<SignedIn>, AccountError> {
+        let Some(session) = self.session(id).await? else {
+            return Ok(None);
+        };
+        let (user, org) = self.user_and_org(&session.user_id).await?;
+        let profile = self.profile_of(&user).await?;
+        Ok(Some(SignedIn {
+            session,
+            user,
+            org,
+            profile,
+        }))
     }
 
     /// Ends the user's own session with this digest (My Settings → revoke); `true`
@@ -196,5 +213,21 @@ impl Services {
         let digest = session_key(id);
         self.caches.sessions.forget(&digest);
         Ok(sessions::delete(&mut conn, &digest).await?)
+    }
+}
+
+impl Admin {
+    /// Administrator action: ends every session and OAuth refresh token of
+    /// `username`; returns how many sessions ended.
+    pub async fn revoke_sessions(&self, username: &str) -> Result<u64, AccountError> {
+        let user = self.member(username).await?;
+        let mut tx = self.services.store.begin().await?;
+        let n = sessions::delete_for_user(&mut tx, &user.id).await?;
+        let tokens = refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
+        latchkey_store::epoch::advance(&mut tx).await?;
+        latchkey_store::commit(tx).await?;
+        self.services.forget_tokens(&user.id);
+        tracing::info!(user_id = %user.id, sessions = n, refresh_tokens = tokens, "sessions revoked");
+        Ok(n)
     }
 }

@@ -85,16 +85,15 @@ async fn org(dir: &std::path::Path) -> String {
 
 /// [`org`] answering with `faults` while they are set; also returns its services.
 async fn org_behind(dir: &std::path::Path, faults: Arc<Faults>) -> (String, Services) {
-    let services = Services {
+    let services = Services::new(latchkey_org::Parts {
         store: store(dir).await,
         hasher: HashPool::new(HashParams::FAST_INSECURE, 2).unwrap(),
         clock: Arc::new(SystemClock),
         fingerprint_key: FingerprintKey::new([7; 32]),
         mail: MailIdentity::default(),
-        caches: Default::default(),
         webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::new([6; 32])),
-    };
-    let acme = services.create_org("Acme").await.unwrap();
+    });
+    let acme = services.console().create_org("Acme").await.unwrap();
     let key_field = CustomField {
         object: ObjectKind::Contact,
         name: DEFAULT_EXTERNAL_ID_FIELD.into(),
@@ -105,12 +104,14 @@ async fn org_behind(dir: &std::path::Path, faults: Arc<Faults>) -> (String, Serv
         external_id: true,
         unique: true,
     };
-    services.add_custom_field(&acme.id, &key_field).await.unwrap();
+    services.console().add_custom_field(&acme.id, &key_field).await.unwrap();
     services
+        .console()
         .add_trusted_range(&acme.id, &"127.0.0.0/8".parse().unwrap())
         .await
         .unwrap();
     services
+        .console()
         .create_user(CreateUser {
             org: None,
             username: USER.into(),
@@ -480,9 +481,7 @@ async fn login_history(services: &Services) -> (usize, usize) {
         user_id: None,
         limit: 1_000,
     };
-    let rows = latchkey_store::login_history::list(&services.store, &filter)
-        .await
-        .unwrap();
+    let rows = services.console().login_history(&filter).await.unwrap();
     let failed = rows
         .iter()
         .filter(|r| r.status != latchkey_core::status::LoginStatus::Success.as_str())
@@ -503,7 +502,7 @@ async fn sync_runs_reuse_the_session_until_the_org_ends_it() {
         sync(&hub).await;
     }
     assert_eq!(logins().await, 1, "three runs, one login");
-    services.revoke_sessions(USER).await.unwrap();
+    services.console().revoke_sessions(USER).await.unwrap();
     sync(&hub).await;
     sync(&hub).await;
     assert_eq!(logins().await, 2, "one new login after the org ended the session");
@@ -528,7 +527,7 @@ async fn a_mapped_field_syncs_under_its_crm_name() {
         external_id: false,
         unique: false,
     };
-    services.add_custom_field(&org_id, &work_email).await.unwrap();
+    services.console().add_custom_field(&org_id, &work_email).await.unwrap();
     let crm = Client::new(&url, soap(), None).unwrap();
     let ann = crm
         .create(
@@ -585,6 +584,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     let record = hub.credential_views("GatorMail").await.unwrap().remove(0);
     let org_id = services.user(USER).await.unwrap().org_id;
     let (_, secret) = services
+        .console()
         .create_webhook(&org_id, &format!("{hub_url}/webhooks/{}", record.id), &[])
         .await
         .unwrap();
@@ -595,7 +595,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     sync(&hub).await;
     assert_eq!(history().await, (1, 0));
     // Ended without an announcement: wait out the grace, then one login.
-    services.revoke_sessions(USER).await.unwrap();
+    services.console().revoke_sessions(USER).await.unwrap();
     let waiting = hub.sync("GatorMail", "Contacts", None, &|_| {}).await;
     assert!(matches!(waiting, Err(GuardError::Waiting)), "{waiting:?}");
     assert!(matches!(
@@ -608,7 +608,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     assert_eq!(history().await, (2, 0), "one login after the grace");
 
     // A freeze, announced: suspended without a login; the unfreeze resumes.
-    services.set_frozen(USER, true).await.unwrap();
+    services.console().set_frozen(USER, true).await.unwrap();
     assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 1);
     let c = state().await;
     assert_eq!(c.state, "suspended");
@@ -621,14 +621,14 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
         hub.test_connector("GatorMail", "Contacts", None, false).await,
         Err(GuardError::Suspended(_))
     ));
-    services.set_frozen(USER, false).await.unwrap();
+    services.console().set_frozen(USER, false).await.unwrap();
     assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 1);
     assert_eq!(state().await.state, "enabled");
     sync(&hub).await;
     assert_eq!(history().await, (3, 0), "one login, after the unfreeze");
 
     // A password reset, announced: suspended before the stale password is sent.
-    services.reset_password(USER).await.unwrap();
+    services.console().reset_password(USER).await.unwrap();
     let report = deliverer.deliver_due().await.unwrap();
     assert_eq!(report.delivered, 2, "password.changed and security_token.reset");
     let c = state().await;
@@ -641,7 +641,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
         ));
     }
     // An unlock does not lift a suspension it did not cause.
-    services.unlock(USER).await.unwrap();
+    services.console().unlock(USER).await.unwrap();
     deliverer.deliver_due().await.unwrap();
     assert_eq!(state().await.state, "suspended");
     assert_eq!(history().await, (3, 0), "the stale password was never sent");
@@ -842,7 +842,7 @@ async fn typed_secrets_cost_at_most_two_failed_logins_a_window_and_never_lock() 
         lockout_scope: LockoutScope::AllSources,
         ..org.policy
     };
-    services.set_policy(&org.id, &policy).await.unwrap();
+    services.console().set_policy(&org.id, &policy).await.unwrap();
     let clock = Arc::new(latchkey_core::clock::ManualClock::new(
         latchkey_core::clock::Clock::now(&SystemClock),
     ));
@@ -857,6 +857,7 @@ async fn typed_secrets_cost_at_most_two_failed_logins_a_window_and_never_lock() 
     // The reset: the next run's login is the one failed login it costs.
     let new_password = "amber-lantern-77";
     services
+        .console()
         .set_password(USER, &SecretString::from(new_password))
         .await
         .unwrap();

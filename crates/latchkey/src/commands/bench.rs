@@ -18,11 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use latchkey_core::password::PasswordHasher;
-use latchkey_core::status::Channel;
 use latchkey_org::accounts::CreateUser;
 use latchkey_org::hashing::THREAD_NAME_PREFIX;
 use latchkey_org::http::{app, HttpState};
-use latchkey_org::login::LoginRequest;
+use latchkey_org::login::{Intent, LoginRequest};
 use latchkey_org::Services;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -377,9 +376,10 @@ struct Seeded {
 
 /// Seeds a bench org: a user, a locked user, a trusted loopback, an app.
 async fn seed(services: &Services) -> anyhow::Result<Seeded> {
-    let org = services.create_org("Bench").await?;
+    let org = services.console().create_org("Bench").await?;
     for username in ["bench@bench.test", "locked@bench.test"] {
         services
+            .console()
             .create_user(CreateUser {
                 org: None,
                 username: username.into(),
@@ -391,13 +391,20 @@ async fn seed(services: &Services) -> anyhow::Result<Seeded> {
             })
             .await?;
     }
-    services.add_trusted_range(&org.id, &"127.0.0.0/8".parse()?).await?;
+    services
+        .console()
+        .add_trusted_range(&org.id, &"127.0.0.0/8".parse()?)
+        .await?;
     let policy = latchkey_core::policy::PasswordPolicy {
         max_invalid_attempts: latchkey_core::policy::MaxInvalidAttempts::Limit(3),
         lockout: latchkey_core::policy::LockoutPeriod::Forever,
         ..org.policy
     };
-    services.set_policy(&org.id, &policy).await?;
+    services.console().set_policy(&org.id, &policy).await?;
+    let (app, secret) = services
+        .console()
+        .create_app(&org.id, "Bench", Some("bench@bench.test"), None)
+        .await?;
     for n in 0..3 {
         let secret = SecretString::from(format!("wrong-{n}"));
         services
@@ -405,19 +412,14 @@ async fn seed(services: &Services) -> anyhow::Result<Seeded> {
                 username: "locked@bench.test",
                 secret: &secret,
                 ip: "127.0.0.1".parse()?,
-                channel: Channel::OAuth,
-                device_verified: false,
-                application: "bench",
-                api_type: "N/A",
-                api_version: "N/A",
-                org: None,
+                intent: Intent::OAuthPassword(&app),
             })
             .await?;
     }
-    let (app, secret) = services
-        .create_app(&org.id, "Bench", Some("bench@bench.test"), None)
+    let (_, refresh_token) = services
+        .console()
+        .authorize_app(&org.id, "Bench", "bench@bench.test")
         .await?;
-    let (_, refresh_token) = services.authorize_app(&org.id, "Bench", "bench@bench.test").await?;
     Ok(Seeded {
         client_id: app.client_id,
         client_secret: secret,
@@ -550,13 +552,13 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
                 .measured(),
         );
         eprintln!("run {run}/{}: locked user…", args.runs);
-        let before = services.hasher.counts().total();
+        let before = services.hash_counts().total();
         figures[4].push(
             load(addr, Arc::clone(&locked), 400, args.connections, secs)
                 .await?
                 .measured(),
         );
-        hashes_for_rejections += services.hasher.counts().total() - before;
+        hashes_for_rejections += services.hash_counts().total() - before;
         eprintln!("run {run}/{}: records…", args.runs);
         let r = bench_records::measure(addr, &records, args.connections, secs).await?;
         for (figure, m) in figures[5..].iter_mut().zip(r) {

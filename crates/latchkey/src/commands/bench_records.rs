@@ -43,7 +43,7 @@ fn request(addr: SocketAddr, method: &str, path: &str, token: &str, body: &str) 
 pub async fn seed(services: &Services, addr: SocketAddr, username: &str) -> anyhow::Result<RecordRequests> {
     let user = services.user(username).await?;
     let org = services.resolve_org(Some(user.org_id.as_str())).await?;
-    services.set_api_allowance(&org.id, i64::MAX / 4).await?;
+    services.console().set_api_allowance(&org.id, i64::MAX / 4).await?;
     let caller = Caller {
         org_id: org.id.clone(),
         user_id: user.id.clone(),

@@ -45,9 +45,12 @@ fn section(postgres: bool) -> &'static str {
 /// An org with the sync user (loopback trusted), the hub's external-id field and
 /// `contacts` contacts; returns the services and the caller that owns the contacts.
 async fn seed_org(services: &Services, contacts: usize) -> anyhow::Result<(Caller, Vec<String>)> {
-    let org = services.create_org("Bench").await?;
-    services.add_trusted_range(&org.id, &"127.0.0.0/8".parse()?).await?;
-    services.set_api_allowance(&org.id, i64::MAX / 4).await?;
+    let org = services.console().create_org("Bench").await?;
+    services
+        .console()
+        .add_trusted_range(&org.id, &"127.0.0.0/8".parse()?)
+        .await?;
+    services.console().set_api_allowance(&org.id, i64::MAX / 4).await?;
     let field = CustomField {
         object: ObjectKind::Contact,
         name: DEFAULT_EXTERNAL_ID_FIELD.into(),
@@ -58,8 +61,9 @@ async fn seed_org(services: &Services, contacts: usize) -> anyhow::Result<(Calle
         external_id: true,
         unique: true,
     };
-    services.add_custom_field(&org.id, &field).await?;
+    services.console().add_custom_field(&org.id, &field).await?;
     let user = services
+        .console()
         .create_user(CreateUser {
             org: None,
             username: USER.into(),

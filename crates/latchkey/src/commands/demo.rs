@@ -50,7 +50,7 @@ const DEMO_PASSWORD: &str = "Demo-Passw0rd-2026";
 async fn seed(services: &Services, config: &Config) -> Result<(String, String, SecretString), Failure> {
     let org = match services.resolve_org(Some(ORG)).await {
         Ok(org) => org,
-        Err(AccountError::NotFound(_)) => services.create_org(ORG).await?,
+        Err(AccountError::NotFound(_)) => services.console().create_org(ORG).await?,
         Err(e) => return Err(e.into()),
     };
     for (username, profile, first, last) in USERS {
@@ -58,6 +58,7 @@ async fn seed(services: &Services, config: &Config) -> Result<(String, String, S
             Ok(_) => {}
             Err(AccountError::NotFound(_)) => {
                 services
+                    .console()
                     .create_user(CreateUser {
                         org: Some(org.id.to_string()),
                         username: username.into(),
@@ -72,9 +73,14 @@ async fn seed(services: &Services, config: &Config) -> Result<(String, String, S
             Err(e) => return Err(e.into()),
         }
     }
-    let (app, secret) = match services.rotate_app_secret(&org.id, APP).await {
+    let (app, secret) = match services.console().rotate_app_secret(&org.id, APP).await {
         Ok(found) => found,
-        Err(AccountError::NotFound(_)) => services.create_app(&org.id, APP, Some(USERS[0].0), None).await?,
+        Err(AccountError::NotFound(_)) => {
+            services
+                .console()
+                .create_app(&org.id, APP, Some(USERS[0].0), None)
+                .await?
+        }
         Err(e) => return Err(e.into()),
     };
     seed_records(services, USERS[1].0).await?;

@@ -4,7 +4,7 @@ use latchkey_org::mail::delivery::Deliverer;
 use latchkey_org::mail::folder;
 use latchkey_org::webhooks::delivery::WebhookDeliverer;
 use latchkey_org::Services;
-use latchkey_store::outbox::{self, MailState};
+use latchkey_store::outbox::MailState;
 
 use super::{usage, Failure};
 use crate::cli::MailCommand;
@@ -82,12 +82,11 @@ async fn send_test(address: &str, config: &Config) -> Result<(), Failure> {
     Deliverer::new(services.clone(), wiring::transport(config))?
         .deliver_due()
         .await?;
-    let mut conn = services.store.conn().await?;
     let via = match &wiring::transport(config) {
         latchkey_org::mail::delivery::Transport::Folder(dir) => format!("the mail folder {}", dir.display()),
         latchkey_org::mail::delivery::Transport::Smtp(s) => format!("SMTP {}:{}", s.host, s.port),
     };
-    match outbox::state(&mut conn, id).await? {
+    match services.mail_state(id).await? {
         Some(MailState::Sent) => {
             println!("test message delivered to {} through {via}", address.trim());
             Ok(())

@@ -5,7 +5,7 @@ use latchkey_core::records::{CustomField, CustomType, ObjectKind};
 use latchkey_org::accounts::CreateUser;
 use latchkey_org::Services;
 use latchkey_store::apps::Switch;
-use latchkey_store::login_history::{self, Filter};
+use latchkey_store::login_history::Filter;
 use secrecy::ExposeSecret;
 
 use super::mail::deliver_now;
@@ -33,7 +33,7 @@ where
 async fn show_user(services: &Services, username: &str, json: bool) -> Result<(), Failure> {
     let user = services.user(username).await?;
     let profile = services.profile_of(&user).await?;
-    let view = UserView::new(&user, &profile.name, services.clock.now());
+    let view = UserView::new(&user, &profile.name, services.now());
     if json {
         output::json(&view)?;
     } else {
@@ -46,7 +46,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
     let services = wiring::services(config).await?;
     match cmd {
         OrgCommand::Create { name, json } => {
-            let org = services.create_org(&name).await?;
+            let org = services.console().create_org(&name).await?;
             if json {
                 output::json(&OrgView::new(&org))?;
             } else {
@@ -54,8 +54,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
             }
         }
         OrgCommand::List { json } => {
-            let mut conn = services.store.conn().await?;
-            let orgs = latchkey_store::orgs::list(&mut conn).await?;
+            let orgs = services.console().orgs().await?;
             if json {
                 output::json(&orgs.iter().map(OrgView::new).collect::<Vec<_>>())?;
             } else {
@@ -75,10 +74,12 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
         }) => {
             let org = services.resolve_org(org.as_deref()).await?;
             let (mut app, secret) = services
+                .console()
                 .create_app(&org.id, &name, run_as.as_deref(), callback.as_deref())
                 .await?;
             if public {
                 app = services
+                    .console()
                     .set_app_switch(&org.id, &name, Switch::PublicClient, true)
                     .await?;
             }
@@ -94,7 +95,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
         }
         OrgCommand::App(AppCommand::Authorize { name, user, org, json }) => {
             let org = services.resolve_org(org.as_deref()).await?;
-            let (app, token) = services.authorize_app(&org.id, &name, &user).await?;
+            let (app, token) = services.console().authorize_app(&org.id, &name, &user).await?;
             if json {
                 output::json(&serde_json::json!({
                     "name": app.name, "client_id": app.client_id, "refresh_token": token.expose_secret(),
@@ -108,7 +109,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
             let pem =
                 std::fs::read_to_string(&file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
             let org = services.resolve_org(org.as_deref()).await?;
-            let app = services.set_app_jwt_key(&org.id, &name, &pem).await?;
+            let app = services.console().set_app_jwt_key(&org.id, &name, &pem).await?;
             println!(
                 "JWT bearer assertions of {} are now checked with {}",
                 app.name,
@@ -151,7 +152,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
             if let Some(s) = scopes {
                 policies.scopes = s;
             }
-            let app = services.set_app_policies(&org.id, &name, policies).await?;
+            let app = services.console().set_app_policies(&org.id, &name, policies).await?;
             println!("{}", output::app_policies(&app));
         }
         OrgCommand::App(AppCommand::RefreshPolicy {
@@ -170,7 +171,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
                 (Switch::RotateRefreshTokens, rotate),
             ] {
                 if let Some(on) = on {
-                    app = Some(services.set_app_switch(&org.id, &name, switch, on).await?);
+                    app = Some(services.console().set_app_switch(&org.id, &name, switch, on).await?);
                 }
             }
             if let Some(app) = app {
@@ -191,7 +192,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
             }
         }
         OrgCommand::Token(TokenCommand::Reset { username }) => {
-            let user = services.reset_token(&username).await?;
+            let user = services.console().reset_token(&username).await?;
             deliver_now(&services, config).await?;
             println!("new security token for {} sent to {}", user.username, user.email);
         }
@@ -211,7 +212,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
                 user_id: user.as_ref().map(|u| &u.id),
                 limit,
             };
-            let rows = login_history::list(&services.store, &filter).await?;
+            let rows = services.console().login_history(&filter).await?;
             if json {
                 output::json(&rows)?;
             } else {
@@ -259,13 +260,12 @@ async fn field(cmd: FieldCommand, services: &Services) -> Result<(), Failure> {
                 unique,
             };
             let org = services.resolve_org(org.as_deref()).await?;
-            services.add_custom_field(&org.id, &field).await?;
+            services.console().add_custom_field(&org.id, &field).await?;
             println!("added {}.{} ({})", field.object, field.name, custom_type.name());
         }
         FieldCommand::List { org, json } => {
             let org = services.resolve_org(org.as_deref()).await?;
-            let mut conn = services.store.conn().await?;
-            let fields = latchkey_store::records::custom::list(&mut conn, &org.id).await?;
+            let fields = services.custom_fields(&org.id).await?;
             if json {
                 let list: Vec<_> = fields
                     .iter()
@@ -306,6 +306,7 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
                 None
             };
             let user = services
+                .console()
                 .create_user(CreateUser {
                     org,
                     username,
@@ -328,8 +329,9 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
         UserCommand::List { org, json } => {
             let org = services.resolve_org(org.as_deref()).await?;
             let profiles = services.profiles(&org.id).await?;
-            let now = services.clock.now();
+            let now = services.now();
             let views: Vec<UserView> = services
+                .console()
                 .users(&org.id)
                 .await?
                 .iter()
@@ -351,7 +353,7 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
         }
         UserCommand::SetPassword { username, .. } => {
             let password = read_password_stdin()?;
-            let user = services.set_password(&username, &password).await?;
+            let user = services.console().set_password(&username, &password).await?;
             deliver_now(services, config).await?;
             println!(
                 "password set for {}; new security token sent to {}",
@@ -359,16 +361,16 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
             );
         }
         UserCommand::ResetPassword { username } => {
-            let user = services.reset_password(&username).await?;
+            let user = services.console().reset_password(&username).await?;
             deliver_now(services, config).await?;
             println!("temporary password and new security token sent to {}", user.email);
         }
         UserCommand::RevokeSessions { username } => {
-            let n = services.revoke_sessions(&username).await?;
+            let n = services.console().revoke_sessions(&username).await?;
             println!("{n} session(s) ended");
         }
         UserCommand::Unlock { username } => {
-            let was = services.unlock(&username).await?;
+            let was = services.console().unlock(&username).await?;
             deliver_now(services, config).await?;
             println!(
                 "{}",
@@ -380,20 +382,20 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
             );
         }
         UserCommand::Freeze { username } => {
-            let changed = services.set_frozen(&username, true).await?;
+            let changed = services.console().set_frozen(&username, true).await?;
             deliver_now(services, config).await?;
             println!("{}", if changed { "frozen" } else { "already frozen" });
         }
         UserCommand::Deactivate { username } => {
-            let changed = services.set_active(&username, false).await?;
+            let changed = services.console().set_active(&username, false).await?;
             println!("{}", if changed { "deactivated" } else { "already inactive" });
         }
         UserCommand::Activate { username } => {
-            let changed = services.set_active(&username, true).await?;
+            let changed = services.console().set_active(&username, true).await?;
             println!("{}", if changed { "activated" } else { "already active" });
         }
         UserCommand::Unfreeze { username } => {
-            let changed = services.set_frozen(&username, false).await?;
+            let changed = services.console().set_frozen(&username, false).await?;
             deliver_now(services, config).await?;
             println!("{}", if changed { "unfrozen" } else { "was not frozen" });
         }
@@ -453,7 +455,7 @@ async fn policy(cmd: PolicyCommand, services: &Services) -> Result<(), Failure> 
             if let Some(v) = complexity {
                 p.complexity = parse(&v)?;
             }
-            services.set_policy(&org.id, &p).await?;
+            services.console().set_policy(&org.id, &p).await?;
             PolicyView::new(&p).print();
         }
     }
@@ -465,13 +467,13 @@ async fn trusted(cmd: TrustedCommand, services: &Services) -> Result<(), Failure
         TrustedCommand::Add { range, org } => {
             let range = parse_range(&range)?;
             let org = services.resolve_org(org.as_deref()).await?;
-            services.add_trusted_range(&org.id, &range).await?;
+            services.console().add_trusted_range(&org.id, &range).await?;
             println!("trusted {range}");
         }
         TrustedCommand::Remove { range, org } => {
             let range = parse_range(&range)?;
             let org = services.resolve_org(org.as_deref()).await?;
-            services.remove_trusted_range(&org.id, &range).await?;
+            services.console().remove_trusted_range(&org.id, &range).await?;
             println!("no longer trusted: {range}");
         }
         TrustedCommand::List { org, json } => {
@@ -499,12 +501,12 @@ async fn profile(cmd: ProfileCommand, services: &Services) -> Result<(), Failure
         ProfileCommand::LoginRanges(LoginRangesCommand::Set { profile, ranges, org }) => {
             let ranges = ranges.iter().map(|r| parse_range(r)).collect::<Result<Vec<_>, _>>()?;
             let org = services.resolve_org(org.as_deref()).await?;
-            let p = services.set_login_ranges(&org.id, &profile, &ranges).await?;
+            let p = services.console().set_login_ranges(&org.id, &profile, &ranges).await?;
             println!("{}", ProfileView::new(&p, &ranges).line());
         }
         ProfileCommand::LoginRanges(LoginRangesCommand::Clear { profile, org }) => {
             let org = services.resolve_org(org.as_deref()).await?;
-            let p = services.set_login_ranges(&org.id, &profile, &[]).await?;
+            let p = services.console().set_login_ranges(&org.id, &profile, &[]).await?;
             println!("{}", ProfileView::new(&p, &[]).line());
         }
         ProfileCommand::List { org, json } => {

@@ -81,7 +81,7 @@ pub async fn serve(
     let webhooks = WebhookDeliverer::new(services.clone(), None)?;
     let webhook_worker = tokio::spawn(webhooks.run(WEBHOOK_INTERVAL, stop_rx.clone()));
     let housekeeping = tokio::spawn(services.clone().run_housekeeping(HOUSEKEEPING_INTERVAL, stop_rx));
-    let store = services.store.clone();
+    let flusher = services.clone();
     let router = app(HttpState {
         services: std::sync::Arc::new(services),
         scheme,
@@ -103,7 +103,7 @@ pub async fn serve(
     let _ = webhook_worker.await;
     let _ = housekeeping.await;
     // Refusals' login-history rows are queued, not waited for: commit the last ones.
-    if let Err(e) = store.flush().await {
+    if let Err(e) = flusher.flush().await {
         tracing::error!(error = %e, "committing the last login-history rows");
     }
     eprintln!("org server stopped");

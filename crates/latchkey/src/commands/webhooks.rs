@@ -54,7 +54,7 @@ pub async fn run(cmd: WebhookCommand, services: &Services) -> Result<(), Failure
                 .filter(|e| !e.trim().is_empty())
                 .map(|e| e.parse::<EventType>().map_err(usage))
                 .collect::<Result<Vec<_>, _>>()?;
-            let (webhook, secret) = services.create_webhook(&org.id, &url, &types).await?;
+            let (webhook, secret) = services.console().create_webhook(&org.id, &url, &types).await?;
             if json {
                 let mut view = webhook_json(&webhook, None);
                 view["secret"] = json!(secret.expose_secret());
@@ -96,13 +96,13 @@ pub async fn run(cmd: WebhookCommand, services: &Services) -> Result<(), Failure
         }
         WebhookCommand::RotateSecret { id, org } => {
             let org = services.resolve_org(org.as_deref()).await?;
-            let secret = services.rotate_webhook_secret(&org.id, &id).await?;
+            let secret = services.console().rotate_webhook_secret(&org.id, &id).await?;
             println!("secret: {}", secret.expose_secret());
             eprintln!("the secret is shown only now; deliveries are signed with it from now on");
         }
         WebhookCommand::Remove { id, org } => {
             let org = services.resolve_org(org.as_deref()).await?;
-            services.delete_webhook(&org.id, &id).await?;
+            services.console().delete_webhook(&org.id, &id).await?;
             println!("removed");
         }
     }

@@ -81,8 +81,9 @@ async fn authorised(state: &HttpState, token: Option<String>) -> Result<(Session
             "Your password has expired. Please reset your password.",
         ));
     }
-    let mut conn = state.services.store.conn().await.map_err(|_| server_error())?;
-    let user = latchkey_store::users::get(&mut conn, &session.user_id)
+    let (user, _) = state
+        .services
+        .user_and_org(&session.user_id)
         .await
         .map_err(|_| server_error())?;
     Ok((session, user))

@@ -155,7 +155,7 @@ async fn metrics(
         )
             .into_response();
     }
-    let c = state.services.hasher.counts();
+    let c = state.services.hash_counts();
     let body = format!(
         "# TYPE latchkey_password_hashes_total counter\nlatchkey_password_hashes_total {}\n\
          # TYPE latchkey_password_verifications_total counter\nlatchkey_password_verifications_total {}\n\

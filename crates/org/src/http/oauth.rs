@@ -11,9 +11,8 @@ use axum::{Json, Router};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use latchkey_core::secret::SecretDigest;
-use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_core::status::LoginStatus;
 use latchkey_store::apps::ConnectedApp;
-use latchkey_store::orgs::Org;
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -23,9 +22,9 @@ use super::{base_url, ClientIp, HttpState};
 use crate::apps::ClientRejection;
 use crate::authorization::Exchange;
 use crate::jwt_bearer::{Bearer, JwtRefusal, GRANT_TYPE};
-use crate::login::{Admitted, LoginOutcome, LoginRequest};
+use crate::login::{Admitted, Intent, LoginOutcome, LoginRequest};
 use crate::refresh::Refreshed;
-use crate::sessions::{Issued, SessionFor};
+use crate::sessions::Issued;
 
 pub(super) fn router() -> Router<HttpState> {
     Router::new().route("/services/oauth2/token", post(token))
@@ -271,27 +270,11 @@ async fn password_grant(
         username,
         secret: password,
         ip,
-        channel: Channel::OAuth,
-        device_verified: false,
-        application: &app.name,
-        api_type: "N/A",
-        api_version: "N/A",
-        org: Some(&app.org_id),
+        intent: Intent::OAuthPassword(app),
     };
-    // An expired password cannot be changed through OAuth: no session, and a plain
-    // refusal. (A user of another org never gets this far: see `LoginRequest::org`.)
-    let session = |_: &User, _: &Org, expired: bool| {
-        (!expired).then_some(SessionFor {
-            client_id: Some(&app.client_id),
-            restricted: false,
-        })
-    };
-    match state
-        .services
-        .login_with_session(&req, session)
-        .await
-        .map_err(internal("OAuth login"))?
-    {
+    // An expired password gets no session over OAuth: a plain refusal.
+    let login = state.services.login(&req).await.map_err(internal("OAuth login"))?;
+    match (login.outcome, login.session) {
         (LoginOutcome::Success { user, .. }, Some(issued)) => Ok((*user, issued)),
         (LoginOutcome::Success { .. }, None) => Err(error("invalid_grant", "authentication failure")),
         (LoginOutcome::Refused(status), _) => Err(refused(status)),
@@ -305,9 +288,6 @@ async fn admit(
     app: &ConnectedApp,
     refresh: Option<&SecretDigest>,
 ) -> Result<(User, Issued), OAuthError> {
-    if admitted.user.org_id != app.org_id {
-        return Err(error("invalid_grant", "authentication failure"));
-    }
     let user = admitted.user.clone();
     let issued = state
         .services

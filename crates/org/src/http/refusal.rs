@@ -111,7 +111,7 @@ impl Refusal {
         let status = self.status();
         let message = self.message();
         let mut response = match wire {
-            Wire::Soap => super::soap::refusal_fault(path, status, self.code(), &message),
+            Wire::Soap => super::soap::SoapFault::refusal(path, status, self.code(), &message).into_response(),
             Wire::Rest => super::rest::error_response(status, self.code(), &message, &[]),
             Wire::OAuth => (
                 status,

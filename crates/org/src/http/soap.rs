@@ -10,9 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use latchkey_core::status::{Channel, LoginStatus};
-use latchkey_store::orgs::Org;
-use latchkey_store::users::User;
+use latchkey_core::status::LoginStatus;
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -20,8 +18,7 @@ use quick_xml::NsReader;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{base_url, valid_version, ClientIp, HttpState};
-use crate::login::{LoginOutcome, LoginRequest};
-use crate::sessions::SessionFor;
+use crate::login::{Intent, LoginOutcome, LoginRequest};
 
 const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
@@ -38,7 +35,7 @@ pub(super) fn router() -> Router<HttpState> {
 
 /// Partner (`u`) or enterprise (`c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Api {
+pub(super) enum Api {
     Partner,
     Enterprise,
 }
@@ -170,54 +167,144 @@ fn xml(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")], body).into_response()
 }
 
-/// A SOAP fault with an `sf:` exception code (HTTP 500, as Salesforce answers).
-fn fault(api: Api, status: StatusCode, code: &str, message: &str, detail: &str) -> Response {
-    let msg = escape(message);
-    xml(
-        status,
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
-             xmlns:sf=\"{ns}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><soapenv:Fault>\
-             <faultcode>sf:{code}</faultcode><faultstring>{code}: {msg}</faultstring><detail><sf:{detail} xsi:type=\"sf:{detail}\">\
-             <sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{msg}</sf:exceptionMessage></sf:{detail}></detail>\
-             </soapenv:Fault></soapenv:Body></soapenv:Envelope>",
-            ns = api.fault_namespace()
-        ),
-    )
+/// A SOAP fault: the one shape of every refusal on the SOAP path, whether the
+/// handler or a layer before it refuses (see `refusal.rs`).
+#[derive(Debug, Clone)]
+pub(super) enum SoapFault {
+    /// An `sf:` exception code and message in the API's fault namespace (HTTP 500, as
+    /// Salesforce answers; 400 for bad input).
+    Exception {
+        /// Whose fault namespace.
+        api: Api,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The exception code (`INVALID_LOGIN`…).
+        code: String,
+        /// The exception message.
+        message: String,
+        /// The detail element's type.
+        detail: Detail,
+    },
+    /// A request that is not a SOAP call this server understands: HTTP 400,
+    /// `soapenv:Client`.
+    Client(String),
 }
 
-/// A refusal made before the SOAP handler runs (see `refusal.rs`), in the namespace
-/// of the API the path names.
-pub(super) fn refusal_fault(path: &str, status: StatusCode, code: &str, message: &str) -> Response {
-    let api = if path.starts_with("/services/Soap/c/") {
-        Api::Enterprise
-    } else {
-        Api::Partner
-    };
-    fault(api, status, code, message, "UnexpectedErrorFault")
+/// The type of a fault's detail element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Detail {
+    /// `sf:LoginFault`: `login()` refused.
+    Login,
+    /// `sf:UnexpectedErrorFault`: anything else.
+    Unexpected,
 }
 
-/// A request that is not a SOAP call we understand: HTTP 400, `soapenv:Client`.
-fn client_fault(message: &str) -> Response {
-    xml(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\">\
-             <soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>{}</faultstring></soapenv:Fault>\
-             </soapenv:Body></soapenv:Envelope>",
-            escape(message)
-        ),
-    )
+impl Detail {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Login => "LoginFault",
+            Self::Unexpected => "UnexpectedErrorFault",
+        }
+    }
 }
 
-fn internal_fault(api: Api) -> Response {
-    fault(
-        api,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "UNKNOWN_EXCEPTION",
-        "An unexpected error occurred. Please try again.",
-        "UnexpectedErrorFault",
-    )
+impl SoapFault {
+    /// A refused `login()`.
+    fn login(api: Api, status: StatusCode, code: &str, message: &str) -> Self {
+        Self::exception(api, status, code, message, Detail::Login)
+    }
+
+    /// Any other refusal.
+    fn unexpected(api: Api, status: StatusCode, code: &str, message: &str) -> Self {
+        Self::exception(api, status, code, message, Detail::Unexpected)
+    }
+
+    fn exception(api: Api, status: StatusCode, code: &str, message: &str, detail: Detail) -> Self {
+        Self::Exception {
+            api,
+            status,
+            code: code.to_owned(),
+            message: message.to_owned(),
+            detail,
+        }
+    }
+
+    /// The server failed: `UNKNOWN_EXCEPTION`, nothing about why.
+    fn internal(api: Api) -> Self {
+        Self::unexpected(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred. Please try again.",
+        )
+    }
+
+    /// No live session behind the session header.
+    fn invalid_session(api: Api) -> Self {
+        Self::unexpected(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INVALID_SESSION_ID",
+            "Invalid Session ID found in SessionHeader: Illegal Session",
+        )
+    }
+
+    /// A session that may only change its expired password.
+    fn expired_password(api: Api) -> Self {
+        Self::unexpected(
+            api,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
+            "The users password has expired, you must call SetPassword before attempting any other API operations",
+        )
+    }
+
+    /// A refusal made before the SOAP handler runs (see `refusal.rs`), in the
+    /// namespace of the API the path names.
+    pub(super) fn refusal(path: &str, status: StatusCode, code: &str, message: &str) -> Self {
+        let api = if path.starts_with("/services/Soap/c/") {
+            Api::Enterprise
+        } else {
+            Api::Partner
+        };
+        Self::unexpected(api, status, code, message)
+    }
+}
+
+impl IntoResponse for SoapFault {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Exception {
+                api,
+                status,
+                code,
+                message,
+                detail,
+            } => {
+                let (code, msg, detail) = (escape(&code), escape(&message), detail.name());
+                xml(
+                    status,
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+                         xmlns:sf=\"{ns}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><soapenv:Fault>\
+                         <faultcode>sf:{code}</faultcode><faultstring>{code}: {msg}</faultstring><detail><sf:{detail} xsi:type=\"sf:{detail}\">\
+                         <sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{msg}</sf:exceptionMessage></sf:{detail}></detail>\
+                         </soapenv:Fault></soapenv:Body></soapenv:Envelope>",
+                        ns = api.fault_namespace()
+                    ),
+                )
+            }
+            Self::Client(message) => xml(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\">\
+                     <soapenv:Body><soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>{}</faultstring></soapenv:Fault>\
+                     </soapenv:Body></soapenv:Envelope>",
+                    escape(&message)
+                ),
+            ),
+        }
+    }
 }
 
 async fn call(
@@ -230,21 +317,26 @@ async fn call(
     let api = match params.first().map(|(_, v)| v.as_str()) {
         Some("u") => Api::Partner,
         Some("c") => Api::Enterprise,
-        _ => return client_fault("unknown SOAP API: use /services/Soap/u/{version} or /services/Soap/c/{version}"),
+        _ => {
+            return SoapFault::Client(
+                "unknown SOAP API: use /services/Soap/u/{version} or /services/Soap/c/{version}".to_owned(),
+            )
+            .into_response()
+        }
     };
     let version = params.get(1).map(|(_, v)| v.clone()).unwrap_or_default();
     if !valid_version(&version) {
-        return fault(
+        return SoapFault::unexpected(
             api,
             StatusCode::INTERNAL_SERVER_ERROR,
             "UNSUPPORTED_API_VERSION",
             &format!("Invalid Api version specified on URL: {version}"),
-            "UnexpectedErrorFault",
-        );
+        )
+        .into_response();
     }
     let parsed = match parse(&body) {
         Ok(p) => p,
-        Err(Malformed(why)) => return client_fault(&why),
+        Err(Malformed(why)) => return SoapFault::Client(why).into_response(),
     };
     let operation = parsed.operation.clone();
     match operation.as_deref() {
@@ -252,7 +344,7 @@ async fn call(
         Some("logout") => logout(&state, api, parsed).await,
         Some("setPassword") => set_password(&state, api, parsed).await,
         Some(op) => other_operation(&state, api, op, parsed).await,
-        None => client_fault("the SOAP Body holds no operation"),
+        None => SoapFault::Client("the SOAP Body holds no operation".to_owned()).into_response(),
     }
 }
 
@@ -268,13 +360,7 @@ async fn login(
     let password = p.password.unwrap_or_else(|| SecretString::from(String::new()));
     if username.trim().is_empty() || password.expose_secret().is_empty() {
         // Bad input: the fault clients expect, with a 4xx status.
-        return fault(
-            api,
-            StatusCode::BAD_REQUEST,
-            "INVALID_LOGIN",
-            INVALID_LOGIN_MESSAGE,
-            "LoginFault",
-        );
+        return SoapFault::login(api, StatusCode::BAD_REQUEST, "INVALID_LOGIN", INVALID_LOGIN_MESSAGE).into_response();
     }
     let application = p
         .client
@@ -290,45 +376,37 @@ async fn login(
         username: &username,
         secret: &password,
         ip,
-        channel: Channel::Soap,
-        device_verified: false,
-        application: &application,
-        api_type: api.api_type(),
-        api_version: version,
-        org: None,
+        intent: Intent::Soap {
+            api_type: api.api_type(),
+            api_version: version,
+            client: &application,
+        },
     };
-    // An expired password gets a session that may only change it.
-    let session = |_: &User, _: &Org, expired: bool| {
-        Some(SessionFor {
-            client_id: None,
-            restricted: expired,
-        })
-    };
-    let outcome = match state.services.login_with_session(&req, session).await {
-        Ok(o) => o,
+    let outcome = match state.services.login(&req).await {
+        Ok(login) => (login.outcome, login.session),
         Err(e) => {
             tracing::error!(error = %e, "SOAP login failed internally");
-            return internal_fault(api);
+            return SoapFault::internal(api).into_response();
         }
     };
     match outcome {
-        (LoginOutcome::Refused(LoginStatus::TokenRequired), _) => fault(
+        (LoginOutcome::Refused(LoginStatus::TokenRequired), _) => SoapFault::login(
             api,
             StatusCode::INTERNAL_SERVER_ERROR,
             "LOGIN_MUST_USE_SECURITY_TOKEN",
             MUST_USE_TOKEN_MESSAGE,
-            "LoginFault",
-        ),
-        (LoginOutcome::Refused(_), _) => fault(
+        )
+        .into_response(),
+        (LoginOutcome::Refused(_), _) => SoapFault::login(
             api,
             StatusCode::INTERNAL_SERVER_ERROR,
             "INVALID_LOGIN",
             INVALID_LOGIN_MESSAGE,
-            "LoginFault",
-        ),
+        )
+        .into_response(),
         (LoginOutcome::Success { .. }, None) => {
             tracing::error!("a SOAP login succeeded without a session");
-            internal_fault(api)
+            SoapFault::internal(api).into_response()
         }
         (
             LoginOutcome::Success {
@@ -378,38 +456,18 @@ async fn login(
     }
 }
 
-fn invalid_session(api: Api) -> Response {
-    fault(
-        api,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "INVALID_SESSION_ID",
-        "Invalid Session ID found in SessionHeader: Illegal Session",
-        "UnexpectedErrorFault",
-    )
-}
-
-fn expired_password(api: Api) -> Response {
-    fault(
-        api,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
-        "The users password has expired, you must call SetPassword before attempting any other API operations",
-        "UnexpectedErrorFault",
-    )
-}
-
 /// `setPassword(userId, password)`: the only call an expired-password session may
 /// make, and only for its own user. The new password must meet the policy.
 async fn set_password(state: &HttpState, api: Api, p: Parsed) -> Response {
     let Some(id) = p.session_id else {
-        return invalid_session(api);
+        return SoapFault::invalid_session(api).into_response();
     };
     let session = match state.services.session(id.expose_secret()).await {
         Ok(Some(s)) => s,
-        Ok(None) => return invalid_session(api),
+        Ok(None) => return SoapFault::invalid_session(api).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "session lookup failed");
-            return internal_fault(api);
+            return SoapFault::internal(api).into_response();
         }
     };
     let target = p
@@ -417,32 +475,27 @@ async fn set_password(state: &HttpState, api: Api, p: Parsed) -> Response {
         .as_deref()
         .and_then(|u| latchkey_core::ids::canonical(u).ok());
     if target.as_deref() != Some(session.user_id.as_str()) {
-        return fault(
+        return SoapFault::unexpected(
             api,
             StatusCode::INTERNAL_SERVER_ERROR,
             "INSUFFICIENT_ACCESS",
             "insufficient access rights on object id",
-            "UnexpectedErrorFault",
-        );
+        )
+        .into_response();
     }
     let Some(new_password) = p.new_password else {
-        return fault(
+        return SoapFault::unexpected(
             api,
             StatusCode::BAD_REQUEST,
             "INVALID_NEW_PASSWORD",
             "a new password is required",
-            "UnexpectedErrorFault",
-        );
+        )
+        .into_response();
     };
-    let mut conn = match state.services.store.conn().await {
-        Ok(c) => c,
-        Err(_) => return internal_fault(api),
+    let Ok((user, _)) = state.services.user_and_org(&session.user_id).await else {
+        return SoapFault::internal(api).into_response();
     };
-    let Ok(user) = latchkey_store::users::get(&mut conn, &session.user_id).await else {
-        return internal_fault(api);
-    };
-    drop(conn);
-    match state.services.set_password(&user.username, &new_password).await {
+    match state.services.change_password(&user, &new_password).await {
         Ok(_) => xml(
             StatusCode::OK,
             format!(
@@ -452,11 +505,11 @@ async fn set_password(state: &HttpState, api: Api, p: Parsed) -> Response {
             ),
         ),
         Err(crate::AccountError::Password(why)) => {
-            fault(api, StatusCode::INTERNAL_SERVER_ERROR, "INVALID_NEW_PASSWORD", &why.to_string(), "UnexpectedErrorFault")
+            SoapFault::unexpected(api, StatusCode::INTERNAL_SERVER_ERROR, "INVALID_NEW_PASSWORD", &why.to_string()).into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "setPassword failed internally");
-            internal_fault(api)
+            SoapFault::internal(api).into_response()
         }
     }
 }
@@ -467,28 +520,28 @@ async fn other_operation(state: &HttpState, api: Api, op: &str, p: Parsed) -> Re
     if let Some(id) = &p.session_id {
         if let Ok(Some(session)) = state.services.session(id.expose_secret()).await {
             if session.restricted {
-                return expired_password(api);
+                return SoapFault::expired_password(api).into_response();
             }
         }
     }
-    fault(
+    SoapFault::unexpected(
         api,
         StatusCode::INTERNAL_SERVER_ERROR,
         "INVALID_OPERATION",
         &format!("operation {op} is not supported by this server"),
-        "UnexpectedErrorFault",
     )
+    .into_response()
 }
 
 async fn logout(state: &HttpState, api: Api, p: Parsed) -> Response {
     let Some(id) = p.session_id else {
-        return fault(
+        return SoapFault::unexpected(
             api,
             StatusCode::INTERNAL_SERVER_ERROR,
             "INVALID_SESSION_ID",
             "Invalid Session ID found in SessionHeader: Illegal Session",
-            "UnexpectedErrorFault",
-        );
+        )
+        .into_response();
     };
     match state.services.end_session(id.expose_secret()).await {
         Ok(true) => xml(
@@ -499,10 +552,10 @@ async fn logout(state: &HttpState, api: Api, p: Parsed) -> Response {
                 api.namespace()
             ),
         ),
-        Ok(false) => fault(api, StatusCode::INTERNAL_SERVER_ERROR, "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session", "UnexpectedErrorFault"),
+        Ok(false) => SoapFault::unexpected(api, StatusCode::INTERNAL_SERVER_ERROR, "INVALID_SESSION_ID", "Invalid Session ID found in SessionHeader: Illegal Session").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "SOAP logout failed internally");
-            internal_fault(api)
+            SoapFault::internal(api).into_response()
         }
     }
 }

@@ -46,4 +46,10 @@ impl crate::Services {
         };
         Ok(latchkey_store::outbox::enqueue(&mut conn, &new, self.clock.now()).await?)
     }
+
+    /// Where outbox message `id` stands; `None` when there is no such message.
+    pub async fn mail_state(&self, id: i64) -> Result<Option<latchkey_store::outbox::MailState>, crate::AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(latchkey_store::outbox::state(&mut conn, id).await?)
+    }
 }

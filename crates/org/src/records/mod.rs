@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use latchkey_core::ids::{OrgId, ProfileId};
 use latchkey_core::records::{CustomField, OrgSchema};
 
+use crate::admin::Admin;
 use crate::{AccountError, Services};
 
 pub use caller::{Caller, SessionCache};
@@ -44,6 +45,12 @@ pub struct Caches {
 }
 
 impl Services {
+    /// The org's custom fields.
+    pub async fn custom_fields(&self, org: &OrgId) -> Result<Vec<CustomField>, AccountError> {
+        let mut conn = self.store.conn().await?;
+        Ok(latchkey_store::records::custom::list(&mut conn, org).await?)
+    }
+
     /// The org's objects with its custom fields (shared, not copied, per request).
     pub async fn schema(&self, org: &OrgId) -> Result<Arc<OrgSchema>, AccountError> {
         {
@@ -69,45 +76,54 @@ impl Services {
             .insert(org.clone(), (Arc::clone(&schema), Instant::now()));
         Ok(schema)
     }
+}
 
+impl Admin {
     /// Administrator action: allows or refuses API access to a profile's users.
     pub async fn set_profile_api_enabled(&self, profile: &ProfileId, enabled: bool) -> Result<(), AccountError> {
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.services.store.conn().await?;
+        let found = latchkey_store::orgs::profile(&mut conn, profile).await;
+        if !found.is_ok_and(|p| self.holds(&p.org_id)) {
+            return Err(AccountError::NotFound(format!("profile {profile}")));
+        }
         if !latchkey_store::orgs::set_api_enabled(&mut conn, profile, enabled).await? {
             return Err(AccountError::NotFound(format!("profile {profile}")));
         }
-        self.caches.sessions.forget_all();
-        self.decisions_changed();
+        self.services.caches.sessions.forget_all();
+        self.services.decisions_changed();
         tracing::info!(profile_id = %profile, enabled, "profile API access set");
         Ok(())
     }
 
     /// Administrator action: sets an org's daily REST API allowance.
     pub async fn set_api_allowance(&self, org: &OrgId, allowance: i64) -> Result<(), AccountError> {
+        self.check(org)?;
         if allowance < 1 {
             return Err(AccountError::Invalid(
                 "the daily API allowance must be at least 1".into(),
             ));
         }
-        let mut conn = self.store.conn().await?;
+        let mut conn = self.services.store.conn().await?;
         if !latchkey_store::orgs::set_daily_api_requests(&mut conn, org, allowance).await? {
             return Err(AccountError::NotFound(format!("org {org}")));
         }
-        self.caches.api_usage.forget(org);
-        self.decisions_changed();
+        self.services.caches.api_usage.forget(org);
+        self.services.decisions_changed();
         Ok(())
     }
 
     /// Administrator action: adds a custom field to an object of `org`.
     pub async fn add_custom_field(&self, org: &OrgId, field: &CustomField) -> Result<(), AccountError> {
+        self.check(org)?;
         field.validate().map_err(|e| AccountError::Invalid(e.to_string()))?;
         if OrgSchema::new(&[]).object(field.object).field(&field.name).is_some() {
             return Err(AccountError::Duplicate("field"));
         }
-        let mut tx = self.store.begin().await?;
-        latchkey_store::records::custom::add(&mut tx, org, field, self.clock.now()).await?;
+        let mut tx = self.services.store.begin().await?;
+        latchkey_store::records::custom::add(&mut tx, org, field, self.services.clock.now()).await?;
         latchkey_store::commit(tx).await?;
-        self.caches
+        self.services
+            .caches
             .schemas
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

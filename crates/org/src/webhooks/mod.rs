@@ -21,6 +21,7 @@ use latchkey_store::Conn;
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
+use crate::admin::Admin;
 use crate::{AccountError, Services};
 
 /// Endpoints per org.
@@ -40,6 +41,11 @@ impl Signing {
             key,
             wake: Arc::default(),
         }
+    }
+
+    /// The same key with a wake-up of its own (another process's worker).
+    pub fn detached(&self) -> Self {
+        Self::new(self.key.clone())
     }
 
     /// The HMAC key of endpoint `id` at `version`.
@@ -81,42 +87,6 @@ fn checked_url(url: &str) -> Result<String, AccountError> {
 }
 
 impl Services {
-    /// Registers an endpoint for `events` (every type when empty); returns it with its
-    /// signing secret, which is shown this once.
-    pub async fn create_webhook(
-        &self,
-        org: &OrgId,
-        url: &str,
-        events: &[EventType],
-    ) -> Result<(Webhook, SecretString), AccountError> {
-        let url = checked_url(url)?;
-        let mut types: Vec<EventType> = if events.is_empty() {
-            EventType::ALL.to_vec()
-        } else {
-            events.to_vec()
-        };
-        types.sort_by_key(|t| t.as_str());
-        types.dedup();
-        let mut conn = self.store.conn().await?;
-        if webhooks::for_org(&mut conn, org.as_str()).await?.len() >= MAX_ENDPOINTS {
-            return Err(AccountError::Invalid(format!(
-                "an org has at most {MAX_ENDPOINTS} webhook endpoints"
-            )));
-        }
-        let webhook = Webhook {
-            id: latchkey_core::ids::generate("whk"),
-            org_id: org.as_str().to_owned(),
-            url,
-            events: types.iter().map(|t| t.as_str().to_owned()).collect(),
-            secret_version: 1,
-            created_at: self.clock.now(),
-        };
-        webhooks::create(&mut conn, &webhook).await?;
-        tracing::info!(webhook = %webhook.id, org_id = %org, "webhook endpoint registered");
-        let secret = self.webhooks.secret_of(&webhook.id, webhook.secret_version);
-        Ok((webhook, secret))
-    }
-
     /// The org's endpoints.
     pub async fn webhooks(&self, org: &OrgId) -> Result<Vec<Webhook>, AccountError> {
         let mut conn = self.store.conn().await?;
@@ -128,27 +98,6 @@ impl Services {
             .await?
             .filter(|w| w.org_id == org.as_str())
             .ok_or_else(|| AccountError::NotFound(format!("webhook {id:?}")))
-    }
-
-    /// Removes an endpoint with its deliveries.
-    pub async fn delete_webhook(&self, org: &OrgId, id: &str) -> Result<(), AccountError> {
-        let mut conn = self.store.conn().await?;
-        let webhook = self.webhook_of(&mut conn, org, id).await?;
-        webhooks::delete(&mut conn, &webhook.id).await?;
-        tracing::info!(webhook = %webhook.id, "webhook endpoint removed");
-        Ok(())
-    }
-
-    /// Gives an endpoint a new signing secret (shown this once); deliveries from now on,
-    /// retries included, are signed with it.
-    pub async fn rotate_webhook_secret(&self, org: &OrgId, id: &str) -> Result<SecretString, AccountError> {
-        let mut conn = self.store.conn().await?;
-        let webhook = self.webhook_of(&mut conn, org, id).await?;
-        let version = webhooks::bump_secret_version(&mut conn, &webhook.id)
-            .await?
-            .ok_or_else(|| AccountError::NotFound(format!("webhook {id:?}")))?;
-        tracing::info!(webhook = %webhook.id, version, "webhook secret rotated");
-        Ok(self.webhooks.secret_of(&webhook.id, version))
     }
 
     /// The endpoint's most recent deliveries, newest first.
@@ -192,6 +141,68 @@ impl Services {
             .await?;
         }
         Ok(())
+    }
+}
+
+impl Admin {
+    /// Registers an endpoint for `events` (every type when empty); returns it with its
+    /// signing secret, which is shown this once.
+    pub async fn create_webhook(
+        &self,
+        org: &OrgId,
+        url: &str,
+        events: &[EventType],
+    ) -> Result<(Webhook, SecretString), AccountError> {
+        self.check(org)?;
+        let url = checked_url(url)?;
+        let mut types: Vec<EventType> = if events.is_empty() {
+            EventType::ALL.to_vec()
+        } else {
+            events.to_vec()
+        };
+        types.sort_by_key(|t| t.as_str());
+        types.dedup();
+        let mut conn = self.services.store.conn().await?;
+        if webhooks::for_org(&mut conn, org.as_str()).await?.len() >= MAX_ENDPOINTS {
+            return Err(AccountError::Invalid(format!(
+                "an org has at most {MAX_ENDPOINTS} webhook endpoints"
+            )));
+        }
+        let webhook = Webhook {
+            id: latchkey_core::ids::generate("whk"),
+            org_id: org.as_str().to_owned(),
+            url,
+            events: types.iter().map(|t| t.as_str().to_owned()).collect(),
+            secret_version: 1,
+            created_at: self.services.clock.now(),
+        };
+        webhooks::create(&mut conn, &webhook).await?;
+        tracing::info!(webhook = %webhook.id, org_id = %org, "webhook endpoint registered");
+        let secret = self.services.webhooks.secret_of(&webhook.id, webhook.secret_version);
+        Ok((webhook, secret))
+    }
+
+    /// Removes an endpoint with its deliveries.
+    pub async fn delete_webhook(&self, org: &OrgId, id: &str) -> Result<(), AccountError> {
+        self.check(org)?;
+        let mut conn = self.services.store.conn().await?;
+        let webhook = self.services.webhook_of(&mut conn, org, id).await?;
+        webhooks::delete(&mut conn, &webhook.id).await?;
+        tracing::info!(webhook = %webhook.id, "webhook endpoint removed");
+        Ok(())
+    }
+
+    /// Gives an endpoint a new signing secret (shown this once); deliveries from now on,
+    /// retries included, are signed with it.
+    pub async fn rotate_webhook_secret(&self, org: &OrgId, id: &str) -> Result<SecretString, AccountError> {
+        self.check(org)?;
+        let mut conn = self.services.store.conn().await?;
+        let webhook = self.services.webhook_of(&mut conn, org, id).await?;
+        let version = webhooks::bump_secret_version(&mut conn, &webhook.id)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(format!("webhook {id:?}")))?;
+        tracing::info!(webhook = %webhook.id, version, "webhook secret rotated");
+        Ok(self.services.webhooks.secret_of(&webhook.id, version))
     }
 }
 

@@ -26,7 +26,12 @@ async fn new_passwords_follow_the_policy_and_history() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
     let services = &stack.services;
-    let set = |p: &'static str| async move { services.set_password("jane@acme.test", &SecretString::from(p)).await };
+    let set = |p: &'static str| async move {
+        services
+            .console()
+            .set_password("jane@acme.test", &SecretString::from(p))
+            .await
+    };
     assert!(matches!(
         set("short1").await,
         Err(AccountError::Password(PasswordRejection::TooShort(8)))
@@ -56,7 +61,7 @@ async fn bad_input_is_refused_and_nothing_is_half_written() {
     let stack = Stack::new().await;
     assert!(
         matches!(
-            stack.services.create_user(user("a@b.test", None)).await,
+            stack.services.console().create_user(user("a@b.test", None)).await,
             Err(AccountError::NotFound(_))
         ),
         "no org yet"
@@ -65,18 +70,22 @@ async fn bad_input_is_refused_and_nothing_is_half_written() {
     for bad in ["", "no-at-sign", "a@b", "@b.test", "sp ace@b.test"] {
         assert!(
             matches!(
-                stack.services.create_user(user(bad, None)).await,
+                stack.services.console().create_user(user(bad, None)).await,
                 Err(AccountError::Invalid(_))
             ),
             "{bad:?}"
         );
     }
     assert!(matches!(
-        stack.services.create_user(user("JANE@acme.test", None)).await,
+        stack.services.console().create_user(user("JANE@acme.test", None)).await,
         Err(AccountError::Duplicate("username"))
     ));
     assert!(matches!(
-        stack.services.create_user(user("weak@acme.test", Some("abc"))).await,
+        stack
+            .services
+            .console()
+            .create_user(user("weak@acme.test", Some("abc")))
+            .await,
         Err(AccountError::Password(_))
     ));
     assert!(
@@ -89,7 +98,7 @@ async fn bad_input_is_refused_and_nothing_is_half_written() {
     let mut with_profile = user("p@acme.test", None);
     with_profile.profile = Some("Nonexistent".into());
     assert!(matches!(
-        stack.services.create_user(with_profile).await,
+        stack.services.console().create_user(with_profile).await,
         Err(AccountError::NotFound(_))
     ));
     assert!(
@@ -102,10 +111,10 @@ async fn bad_input_is_refused_and_nothing_is_half_written() {
         ..PasswordPolicy::default()
     };
     assert!(matches!(
-        stack.services.set_policy(&org.id, &bad_policy).await,
+        stack.services.console().set_policy(&org.id, &bad_policy).await,
         Err(AccountError::Policy(_))
     ));
-    stack.services.create_org("Second").await.unwrap();
+    stack.services.console().create_org("Second").await.unwrap();
     assert!(matches!(
         stack.services.resolve_org(None).await,
         Err(AccountError::OrgAmbiguous(2))
@@ -117,7 +126,7 @@ async fn bad_input_is_refused_and_nothing_is_half_written() {
 async fn admin_reset_mails_a_temporary_password_that_must_be_changed() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
-    stack.services.reset_password("jane@acme.test").await.unwrap();
+    stack.services.console().reset_password("jane@acme.test").await.unwrap();
     stack.deliver().await;
     let mails = folder::list(&stack.mail_dir()).unwrap();
     let temp = mails
@@ -166,7 +175,7 @@ async fn token_reset_invalidates_the_old_token_at_once() {
         .iter()
         .find_map(|m| token_in(&m.text))
         .unwrap();
-    stack.services.reset_token("jane@acme.test").await.unwrap();
+    stack.services.console().reset_token("jane@acme.test").await.unwrap();
     stack.deliver().await;
     let new = folder::list(&stack.mail_dir())
         .unwrap()
@@ -265,13 +274,14 @@ async fn reset_links_expire_work_once_and_die_with_any_password_change() {
         .unwrap();
     let pending = reset_link(&stack).await;
     services
+        .console()
         .set_password("jane@acme.test", &new("Cobalt-Harbor-88"))
         .await
         .unwrap();
     assert!(services.reset_link_user(&pending).await.unwrap().is_none());
 
     // Nobody by that name, or a frozen user: nothing sent, and no error to tell.
-    services.set_frozen("jane@acme.test", true).await.unwrap();
+    services.console().set_frozen("jane@acme.test", true).await.unwrap();
     stack.deliver().await;
     let mails = folder::list(&stack.mail_dir()).unwrap().len();
     services
@@ -338,6 +348,7 @@ async fn expiry_reminders_go_out_a_week_and_a_day_before_once_each() {
 
     // A new password starts over; a frozen user hears nothing.
     services
+        .console()
         .set_password("jane@acme.test", &SecretString::from("Amber-Lantern-77"))
         .await
         .unwrap();
@@ -350,8 +361,100 @@ async fn expiry_reminders_go_out_a_week_and_a_day_before_once_each() {
     stack
         .clock
         .advance(expires - chrono::Duration::days(3) - stack.clock.now());
-    services.set_frozen("jane@acme.test", true).await.unwrap();
+    services.console().set_frozen("jane@acme.test", true).await.unwrap();
     assert_eq!(services.send_expiry_reminders().await.unwrap(), 0, "frozen");
-    services.set_frozen("jane@acme.test", false).await.unwrap();
+    services.console().set_frozen("jane@acme.test", false).await.unwrap();
     assert_eq!(services.send_expiry_reminders().await.unwrap(), 1);
+}
+
+/// Administrative operations exist only on an `Admin`: a signed-in user gets one only
+/// with an administrator's profile and a full session, and it holds only their org —
+/// another org's users, apps and policy are not found through it; the console holds
+/// every org.
+#[tokio::test]
+async fn an_admin_is_proven_by_the_session_and_holds_only_its_org() {
+    let stack = Stack::new().await;
+    let services = &stack.services;
+    let console = services.console();
+    let acme = console.create_org("Acme").await.unwrap();
+    let beta = console.create_org("Beta").await.unwrap();
+    let new_user = |org: &latchkey_store::orgs::Org, username: &str, profile: &str| CreateUser {
+        org: Some(org.id.as_str().to_owned()),
+        profile: Some(profile.into()),
+        ..user(username, Some(PASSWORD))
+    };
+    let ann = console
+        .create_user(new_user(&acme, "ann@acme.test", "System Administrator"))
+        .await
+        .unwrap();
+    let sam = console
+        .create_user(new_user(&acme, "sam@acme.test", "Standard User"))
+        .await
+        .unwrap();
+    let bob = console
+        .create_user(new_user(&beta, "bob@beta.test", "Standard User"))
+        .await
+        .unwrap();
+    let signed_in = |user: latchkey_store::users::User, restricted: bool| async move {
+        let (_, org) = services.user_and_org(&user.id).await.unwrap();
+        let issued = services.issue_session(&user, &org, None, restricted).await.unwrap();
+        services
+            .signed_in(secrecy::ExposeSecret::expose_secret(&issued.id))
+            .await
+            .unwrap()
+            .expect("a live session")
+    };
+    assert!(
+        services.admin(&signed_in(sam.clone(), false).await).is_none(),
+        "a standard user"
+    );
+    assert!(
+        services.admin(&signed_in(ann.clone(), true).await).is_none(),
+        "a session that may only change an expired password"
+    );
+    let admin = services.admin(&signed_in(ann, false).await).expect("an administrator");
+    assert_eq!(admin.org(), Some(&acme.id));
+
+    for n in 0..3 {
+        let wrong = format!("wrong-{n}");
+        stack.login("bob@beta.test", &wrong, Channel::Soap, UNTRUSTED).await;
+        stack.login("sam@acme.test", &wrong, Channel::Soap, UNTRUSTED).await;
+    }
+    fn not_found<T>(r: Result<T, AccountError>) -> bool {
+        matches!(r, Err(AccountError::NotFound(_)))
+    }
+    assert!(not_found(admin.unlock("bob@beta.test").await), "another org's user");
+    assert!(not_found(admin.reset_password("bob@beta.test").await));
+    assert!(not_found(admin.set_frozen("bob@beta.test", true).await));
+    assert!(not_found(admin.revoke_sessions("bob@beta.test").await));
+    assert!(
+        not_found(admin.set_policy(&beta.id, &beta.policy).await),
+        "another org's policy"
+    );
+    assert!(not_found(admin.create_app(&beta.id, "Spy", None, None).await));
+    assert!(not_found(admin.users(&beta.id).await));
+    let into_beta = CreateUser {
+        org: Some(beta.id.as_str().to_owned()),
+        ..user("eve@beta.test", None)
+    };
+    assert!(not_found(admin.create_user(into_beta).await));
+    assert!(admin.create_org("Gamma").await.is_err(), "orgs are the console's");
+    let bob_now = services.user("bob@beta.test").await.unwrap();
+    assert_eq!(
+        (
+            bob_now.frozen,
+            bob_now.password_hash,
+            bob_now.failed_attempts + bob_now.unfamiliar_failed_attempts
+        ),
+        (false, bob.password_hash.clone(), 3),
+        "nothing of Bob's changed"
+    );
+
+    // In its own org the administrator does what the console does.
+    assert!(admin.unlock("sam@acme.test").await.is_ok());
+    assert_eq!(admin.users(&acme.id).await.unwrap().len(), 2, "Ann and Sam, not Bob");
+    assert!(
+        console.unlock("bob@beta.test").await.is_ok(),
+        "the console holds every org"
+    );
 }

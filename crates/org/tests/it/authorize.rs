@@ -176,6 +176,7 @@ async fn setup() -> Setup {
     let org = stack.services.resolve_org(None).await.unwrap();
     let (app, secret) = stack
         .services
+        .console()
         .create_app(&org.id, "Web Sync", None, Some(CALLBACK))
         .await
         .unwrap();
@@ -274,6 +275,7 @@ async fn a_request_the_app_did_not_register_never_redirects() {
     } = setup().await;
     let (bare, _) = stack
         .services
+        .console()
         .create_app(&org.id, "No Callback", None, None)
         .await
         .unwrap();
@@ -349,6 +351,7 @@ async fn public_clients_need_pkce_and_rotated_tokens_give_their_family_away() {
     } = setup().await;
     let app = stack
         .services
+        .console()
         .set_app_switch(&org.id, "Web Sync", Switch::PublicClient, true)
         .await
         .unwrap();
@@ -377,6 +380,7 @@ async fn public_clients_need_pkce_and_rotated_tokens_give_their_family_away() {
     // again, revokes them all.
     stack
         .services
+        .console()
         .set_app_switch(&org.id, "Web Sync", Switch::RotateRefreshTokens, true)
         .await
         .unwrap();
@@ -401,6 +405,7 @@ async fn public_clients_need_pkce_and_rotated_tokens_give_their_family_away() {
     // Refresh tokens of this flow outlive a password change; a freeze ends them.
     stack
         .services
+        .console()
         .set_app_switch(&org.id, "Web Sync", Switch::RotateRefreshTokens, false)
         .await
         .unwrap();
@@ -415,25 +420,31 @@ async fn public_clients_need_pkce_and_rotated_tokens_give_their_family_away() {
         .to_owned();
     stack
         .services
+        .console()
         .set_password(USER, &SecretString::from("amber-lantern-77"))
         .await
         .unwrap();
     assert_eq!(refresh(&router, &app, &secret, &token).await.0, StatusCode::OK);
-    stack.services.set_frozen(USER, true).await.unwrap();
-    stack.services.set_frozen(USER, false).await.unwrap();
+    stack.services.console().set_frozen(USER, true).await.unwrap();
+    stack.services.console().set_frozen(USER, false).await.unwrap();
     assert_invalid_grant(
         &refresh(&router, &app, &secret, &token).await,
         "expired access/refresh token",
     );
 
     // So does deactivating the user; reactivating does not bring the token back.
-    let (_, token) = stack.services.authorize_app(&org.id, "Web Sync", USER).await.unwrap();
+    let (_, token) = stack
+        .services
+        .console()
+        .authorize_app(&org.id, "Web Sync", USER)
+        .await
+        .unwrap();
     assert_eq!(
         refresh(&router, &app, &secret, token.expose_secret()).await.0,
         StatusCode::OK
     );
-    assert!(stack.services.set_active(USER, false).await.unwrap());
-    assert!(stack.services.set_active(USER, true).await.unwrap());
+    assert!(stack.services.console().set_active(USER, false).await.unwrap());
+    assert!(stack.services.console().set_active(USER, true).await.unwrap());
     assert_invalid_grant(
         &refresh(&router, &app, &secret, token.expose_secret()).await,
         "expired access/refresh token",
@@ -454,12 +465,19 @@ async fn app_policies_shape_what_the_flows_grant() {
     let set = |policies: Policies| {
         let services = stack.services.clone();
         let org = org.id.clone();
-        async move { services.set_app_policies(&org, "Web Sync", policies).await.unwrap() }
+        async move {
+            services
+                .console()
+                .set_app_policies(&org, "Web Sync", policies)
+                .await
+                .unwrap()
+        }
     };
     let base = app.policies();
     assert_eq!(base.scopes, "api refresh_token");
     assert!(stack
         .services
+        .console()
         .set_app_policies(
             &org.id,
             "Web Sync",
@@ -519,7 +537,12 @@ async fn app_policies_shape_what_the_flows_grant() {
         ..base.clone()
     })
     .await;
-    let (_, token) = stack.services.authorize_app(&org.id, "Web Sync", USER).await.unwrap();
+    let (_, token) = stack
+        .services
+        .console()
+        .authorize_app(&org.id, "Web Sync", USER)
+        .await
+        .unwrap();
     assert_eq!(
         refresh(&router, &app, &secret, token.expose_secret()).await.0,
         StatusCode::OK
@@ -532,11 +555,17 @@ async fn app_policies_shape_what_the_flows_grant() {
 
     // IP relaxation: the profile's login ranges refuse the app's logins until relaxed.
     let sid = browser(&stack).await;
-    let (_, token) = stack.services.authorize_app(&org.id, "Web Sync", USER).await.unwrap();
+    let (_, token) = stack
+        .services
+        .console()
+        .authorize_app(&org.id, "Web Sync", USER)
+        .await
+        .unwrap();
     set(base.clone()).await;
     let elsewhere = ["10.0.0.0/8".parse().unwrap()];
     stack
         .services
+        .console()
         .set_login_ranges(&org.id, "Standard User", &elsewhere)
         .await
         .unwrap();
@@ -555,6 +584,7 @@ async fn app_policies_shape_what_the_flows_grant() {
     );
     stack
         .services
+        .console()
         .set_login_ranges(&org.id, "Standard User", &[])
         .await
         .unwrap();
@@ -586,7 +616,12 @@ async fn app_policies_shape_what_the_flows_grant() {
         query_value(&location, "error_description").as_deref(),
         Some("user is not admin approved to access this app")
     );
-    stack.services.authorize_app(&org.id, "Web Sync", USER).await.unwrap();
+    stack
+        .services
+        .console()
+        .authorize_app(&org.id, "Web Sync", USER)
+        .await
+        .unwrap();
     let back = consent(&router, &sid, &authorize_path(&app, &pkce()), "allow").await;
     assert!(query_value(&back, "code").is_some(), "{back}");
 }
@@ -596,9 +631,10 @@ async fn app_policies_shape_what_the_flows_grant() {
 #[tokio::test]
 async fn another_orgs_user_is_refused_before_consent() {
     let Setup { stack, router, app, .. } = setup().await;
-    let beta = stack.services.create_org("Beta").await.unwrap();
+    let beta = stack.services.console().create_org("Beta").await.unwrap();
     stack
         .services
+        .console()
         .create_user(latchkey_org::accounts::CreateUser {
             org: Some(beta.id.as_str().to_owned()),
             username: "bob@beta.test".into(),

@@ -86,7 +86,7 @@ async fn wrong_codes_count_as_failed_logins_and_codes_are_mailed_a_few_an_hour()
             }
         }
     }
-    let now = services.clock.now();
+    let now = services.now();
     let jane = services.user(USER).await.unwrap();
     assert!(jane.is_locked_for_unfamiliar(now), "{jane:?}");
     assert_eq!(jane.unfamiliar_failed_attempts, 10);
@@ -98,9 +98,7 @@ async fn wrong_codes_count_as_failed_logins_and_codes_are_mailed_a_few_an_hour()
         limit: 1000,
         ..Default::default()
     };
-    let history = latchkey_store::login_history::list(&services.store, &filter)
-        .await
-        .unwrap();
+    let history = services.console().login_history(&filter).await.unwrap();
     let wrong_codes = history
         .iter()
         .filter(|r| r.status == LoginStatus::InvalidVerificationCode.as_str())

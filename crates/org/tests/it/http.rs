@@ -235,6 +235,7 @@ async fn password_grant_form(stack: &Stack, token: &str) -> (SecretString, Strin
     let org = stack.services.resolve_org(None).await.unwrap();
     let (app_row, secret) = stack
         .services
+        .console()
         .create_app(&org.id, "Data Sync", None, None)
         .await
         .unwrap();
@@ -306,9 +307,15 @@ async fn password_logins_land_in_history_with_their_sessions() {
 async fn oauth_errors_are_400_json() {
     let (stack, router, token) = stack_with_token().await;
     let org = stack.services.resolve_org(None).await.unwrap();
-    let (plain, secret) = stack.services.create_app(&org.id, "Plain", None, None).await.unwrap();
+    let (plain, secret) = stack
+        .services
+        .console()
+        .create_app(&org.id, "Plain", None, None)
+        .await
+        .unwrap();
     let (runner, runner_secret) = stack
         .services
+        .console()
         .create_app(&org.id, "Runner", Some(USER), None)
         .await
         .unwrap();
@@ -404,6 +411,7 @@ async fn oauth_errors_are_400_json() {
 
     stack
         .services
+        .console()
         .set_login_ranges(&org.id, "Standard User", &["10.0.0.0/8".parse().unwrap()])
         .await
         .unwrap();
@@ -462,6 +470,7 @@ async fn identity_userinfo_and_revoke() {
 
     stack
         .services
+        .console()
         .create_user(latchkey_org::accounts::CreateUser {
             org: None,
             username: "other@acme.test".into(),
@@ -513,7 +522,7 @@ async fn identity_userinfo_and_revoke() {
     };
     let other_session = stack.services.issue_session(&user, &org, None, false).await.unwrap();
     assert_eq!(
-        stack.services.revoke_sessions(USER).await.unwrap(),
+        stack.services.console().revoke_sessions(USER).await.unwrap(),
         3,
         "the full, the restricted and the extra one"
     );
@@ -547,7 +556,7 @@ fn with_session(session: &str, body: &str) -> String {
 #[tokio::test]
 async fn expired_password_sessions_may_only_set_the_password() {
     let (stack, router, _) = stack_with_token().await;
-    stack.services.reset_password(USER).await.unwrap();
+    stack.services.console().reset_password(USER).await.unwrap();
     stack.deliver().await;
     let mails = folder::list(&stack.mail_dir()).unwrap();
     let temporary = mails
@@ -822,12 +831,7 @@ async fn session_keys_follow_the_issue_time_and_older_ids_stay_valid() {
         refresh: None,
         now: latchkey_core::clock::Clock::now(&*stack.clock),
     };
-    stack
-        .services
-        .store
-        .write(latchkey_store::Write::Session(new))
-        .await
-        .unwrap();
+    stack.store.write(latchkey_store::Write::Session(new)).await.unwrap();
     assert!(stack.services.session(&legacy).await.unwrap().is_some(), "an older id");
     assert!(stack.services.end_session(&legacy).await.unwrap());
     assert!(stack.services.session(&legacy).await.unwrap().is_none());
@@ -988,10 +992,11 @@ async fn metrics_are_off_loopback_only_or_behind_a_bearer_token() {
 async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_their_org() {
     let (stack, router, _) = stack_with_token().await;
     let acme = stack.services.resolve_org(None).await.unwrap();
-    let beta = stack.services.create_org("Beta").await.unwrap();
+    let beta = stack.services.console().create_org("Beta").await.unwrap();
     const BOB: &str = "bob@beta.test";
     stack
         .services
+        .console()
         .create_user(latchkey_org::accounts::CreateUser {
             org: Some(beta.id.as_str().to_owned()),
             username: BOB.into(),
@@ -1023,7 +1028,7 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
         "from an address Bob never logged in from"
     );
     let history_of = |org| {
-        let store = stack.services.store.clone();
+        let store = stack.store.clone();
         async move {
             let filter = latchkey_store::login_history::Filter {
                 org_id: Some(&org),
@@ -1041,7 +1046,7 @@ async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_the
         let services = stack.services.clone();
         let bob_token = bob_token.clone();
         async move {
-            let (app, secret) = services.create_app(&org, name, None, None).await.unwrap();
+            let (app, secret) = services.console().create_app(&org, name, None, None).await.unwrap();
             format!(
                 "grant_type=password&client_id={}&client_secret={}&username={}&password={}",
                 app.client_id,

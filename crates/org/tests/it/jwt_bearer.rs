@@ -35,10 +35,11 @@ async fn a_pre_authorised_user_logs_in_by_signed_assertion_and_nothing_else_does
     let org = stack.services.resolve_org(None).await.unwrap();
     let (app, _) = stack
         .services
+        .console()
         .create_app(&org.id, "Server Sync", None, None)
         .await
         .unwrap();
-    let now = || stack.services.clock.now().timestamp();
+    let now = || stack.services.now().timestamp();
     let claims = |sub: &str, aud: &str, exp: i64| json!({"iss": app.client_id, "sub": sub, "aud": aud, "exp": exp});
     let good = claims(USER, AUDIENCE, now() + 120);
 
@@ -50,11 +51,13 @@ async fn a_pre_authorised_user_logs_in_by_signed_assertion_and_nothing_else_does
     );
     assert!(stack
         .services
+        .console()
         .set_app_jwt_key(&org.id, "Server Sync", "not a pem")
         .await
         .is_err());
     stack
         .services
+        .console()
         .set_app_jwt_key(&org.id, "Server Sync", APP_CERT)
         .await
         .unwrap();
@@ -67,6 +70,7 @@ async fn a_pre_authorised_user_logs_in_by_signed_assertion_and_nothing_else_does
 
     stack
         .services
+        .console()
         .authorize_app(&org.id, "Server Sync", USER)
         .await
         .unwrap();
@@ -131,9 +135,9 @@ async fn a_pre_authorised_user_logs_in_by_signed_assertion_and_nothing_else_does
     }
 
     // A frozen user is refused like any login; revoking the authorisation ends it.
-    stack.services.set_frozen(USER, true).await.unwrap();
+    stack.services.console().set_frozen(USER, true).await.unwrap();
     assert_eq!(grant(&router, &sign(&good, APP_KEY)).await.1["error"], "invalid_grant");
-    stack.services.set_frozen(USER, false).await.unwrap();
+    stack.services.console().set_frozen(USER, false).await.unwrap();
     assert_eq!(grant(&router, &sign(&good, APP_KEY)).await.0.as_u16(), 200);
     let user = stack.services.user(USER).await.unwrap();
     assert!(stack

@@ -59,6 +59,7 @@ async fn trusted_networks_and_tokens() {
     let org = stack.services.resolve_org(None).await.unwrap();
     stack
         .services
+        .console()
         .add_trusted_range(&org.id, &"203.0.113.0/24".parse().unwrap())
         .await
         .unwrap();
@@ -79,6 +80,7 @@ async fn trusted_networks_and_tokens() {
 
     stack
         .services
+        .console()
         .set_login_ranges(&org.id, "Standard User", &["10.0.0.0/8".parse().unwrap()])
         .await
         .unwrap();
@@ -116,7 +118,7 @@ async fn wrong_passwords_lock_and_unlock_restores() {
         refused(LoginStatus::PasswordLockout)
     );
     let user = stack.services.user("jane@acme.test").await.unwrap();
-    assert!(user.is_locked(stack.services.clock.now()));
+    assert!(user.is_locked(stack.services.now()));
 
     stack.deliver().await;
     let mails = latchkey_org::mail::folder::list(&stack.mail_dir()).unwrap();
@@ -125,7 +127,7 @@ async fn wrong_passwords_lock_and_unlock_restores() {
         "lock notice mailed"
     );
 
-    assert!(stack.services.unlock("jane@acme.test").await.unwrap());
+    assert!(stack.services.console().unlock("jane@acme.test").await.unwrap());
     assert!(matches!(
         stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
         LoginOutcome::Success { .. }
@@ -246,16 +248,26 @@ async fn frozen_users_are_refused_until_unfrozen() {
     stack.org_with_user("jane@acme.test").await;
     let token = token(&stack).await;
     let right = format!("{PASSWORD}{token}");
-    assert!(stack.services.set_frozen("jane@acme.test", true).await.unwrap());
+    assert!(stack
+        .services
+        .console()
+        .set_frozen("jane@acme.test", true)
+        .await
+        .unwrap());
     assert_eq!(
         stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
         refused(LoginStatus::UserFrozen)
     );
     assert!(
-        stack.services.reset_password("jane@acme.test").await.is_err(),
+        stack.services.console().reset_password("jane@acme.test").await.is_err(),
         "frozen users' passwords are not reset"
     );
-    assert!(stack.services.set_frozen("jane@acme.test", false).await.unwrap());
+    assert!(stack
+        .services
+        .console()
+        .set_frozen("jane@acme.test", false)
+        .await
+        .unwrap());
     assert!(matches!(
         stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
         LoginOutcome::Success { .. }
@@ -282,6 +294,7 @@ async fn changed_hash_parameters_rehash_on_login() {
     let org = stack.services.resolve_org(None).await.unwrap();
     stack
         .services
+        .console()
         .add_trusted_range(&org.id, &UNTRUSTED.parse().unwrap())
         .await
         .unwrap();
@@ -291,15 +304,15 @@ async fn changed_hash_parameters_rehash_on_login() {
             username: "jane@acme.test",
             secret: &secret,
             ip: UNTRUSTED.parse().unwrap(),
-            channel: Channel::Soap,
-            device_verified: false,
-            application: "t",
-            api_type: "N/A",
-            api_version: "N/A",
-            org: None,
+            intent: latchkey_org::login::Intent::Soap {
+                api_type: "SOAP Partner",
+                api_version: "59.0",
+                client: "t",
+            },
         })
         .await
-        .unwrap();
+        .unwrap()
+        .outcome;
     assert!(matches!(outcome, LoginOutcome::Success { .. }));
     let after = stack
         .services
@@ -316,7 +329,7 @@ async fn changed_hash_parameters_rehash_on_login() {
         ),
         "still the same password"
     );
-    let mut conn = stack.services.store.conn().await.unwrap();
+    let mut conn = stack.store.conn().await.unwrap();
     assert_eq!(
         outbox::counts(&mut conn).await.unwrap().pending,
         1,
@@ -331,7 +344,6 @@ async fn changed_hash_parameters_rehash_on_login() {
 async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
     use latchkey_org::apps::ClientRejection;
     use latchkey_org::decisions::POLL;
-    use latchkey_org::Services;
     use secrecy::ExposeSecret;
 
     let stack = Stack::new().await;
@@ -345,11 +357,7 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
         .await;
     let token = token(&stack).await;
     let right = format!("{PASSWORD}{token}");
-    let other = Services {
-        caches: Default::default(),
-        webhooks: latchkey_org::webhooks::Signing::new(latchkey_core::secret::FingerprintKey::new([5; 32])),
-        ..stack.services.clone()
-    };
+    let other = stack.services.another_server();
     let after_poll = || tokio::time::sleep(POLL + std::time::Duration::from_millis(30));
 
     for n in 0..3 {
@@ -364,7 +372,7 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
             "refused, from memory after the first time"
         );
     }
-    assert!(other.unlock("jane@acme.test").await.unwrap());
+    assert!(other.console().unlock("jane@acme.test").await.unwrap());
     after_poll().await;
     assert!(matches!(
         stack.login("jane@acme.test", &right, Channel::Soap, UNTRUSTED).await,
@@ -372,7 +380,12 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
     ));
 
     let org = stack.services.resolve_org(None).await.unwrap();
-    let (app, old) = stack.services.create_app(&org.id, "Sync", None, None).await.unwrap();
+    let (app, old) = stack
+        .services
+        .console()
+        .create_app(&org.id, "Sync", None, None)
+        .await
+        .unwrap();
     let check = |secret: String| {
         let services = stack.services.clone();
         let client = app.client_id.clone();
@@ -385,7 +398,7 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
         }
     };
     assert_eq!(check(old.expose_secret().to_owned()).await, Ok("Sync".to_owned()));
-    let (_, new) = other.rotate_app_secret(&org.id, "Sync").await.unwrap();
+    let (_, new) = other.console().rotate_app_secret(&org.id, "Sync").await.unwrap();
     after_poll().await;
     assert_eq!(
         check(old.expose_secret().to_owned()).await,
@@ -399,6 +412,7 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
         "no token from an untrusted address"
     );
     other
+        .console()
         .add_trusted_range(&org.id, &format!("{UNTRUSTED}/32").parse().unwrap())
         .await
         .unwrap();
@@ -413,7 +427,6 @@ async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
 /// afresh: a password changed on another server counts at once, before any poll.
 #[tokio::test]
 async fn a_password_changed_on_another_server_counts_at_once() {
-    use latchkey_org::Services;
     use secrecy::SecretString;
 
     let stack = Stack::new().await;
@@ -421,19 +434,18 @@ async fn a_password_changed_on_another_server_counts_at_once() {
     let org = stack.services.resolve_org(None).await.unwrap();
     stack
         .services
+        .console()
         .add_trusted_range(&org.id, &format!("{UNTRUSTED}/32").parse().unwrap())
         .await
         .unwrap();
-    let other = Services {
-        caches: Default::default(),
-        ..stack.services.clone()
-    };
+    let other = stack.services.another_server();
     let ok = |o: &LoginOutcome| matches!(o, LoginOutcome::Success { .. });
     assert!(ok(&stack
         .login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED)
         .await));
     let new = "amber-lantern-77";
     other
+        .console()
         .set_password("jane@acme.test", &SecretString::from(new))
         .await
         .unwrap();
@@ -442,4 +454,130 @@ async fn a_password_changed_on_another_server_counts_at_once() {
         stack.login("jane@acme.test", PASSWORD, Channel::Soap, UNTRUSTED).await,
         refused(LoginStatus::InvalidPassword)
     );
+}
+
+/// The login flow itself keeps an app to its org's users, whatever the surface: a user
+/// of org Beta with the right password, through org Acme's connected app (password
+/// grant or a password-less grant) or confirming a password as a user of Acme, is no
+/// user at all — refused as an unknown username is, recorded in Acme's history only,
+/// nothing of theirs counted or reset — while Beta's own app lets them in.
+#[tokio::test]
+async fn another_orgs_user_is_no_user_of_the_apps_org_at_the_login_flow() {
+    use latchkey_org::login::{Intent, LoginRequest};
+    let stack = Stack::new().await;
+    stack.org_with_user("jane@acme.test").await;
+    let acme = stack.services.resolve_org(None).await.unwrap();
+    let beta = stack.services.console().create_org("Beta").await.unwrap();
+    const BOB: &str = "bob@beta.test";
+    stack
+        .services
+        .console()
+        .create_user(latchkey_org::accounts::CreateUser {
+            org: Some(beta.id.as_str().to_owned()),
+            username: BOB.into(),
+            email: BOB.into(),
+            first_name: None,
+            last_name: Some("Beta".into()),
+            profile: None,
+            password: Some(secrecy::SecretString::from(PASSWORD)),
+        })
+        .await
+        .unwrap();
+    // Bob logs in from a trusted network of Beta's, so his password alone is right.
+    stack
+        .services
+        .console()
+        .add_trusted_range(&beta.id, &"198.51.100.0/24".parse().unwrap())
+        .await
+        .unwrap();
+    let ip = "198.51.100.7".parse().unwrap();
+    // One failure of Bob's own, to see that nothing counts on or resets it.
+    assert_eq!(
+        stack.login(BOB, "wrong-password", Channel::Soap, "198.51.100.7").await,
+        refused(LoginStatus::InvalidPassword)
+    );
+    let bob = stack.services.user(BOB).await.unwrap();
+    let counters = |u: &latchkey_store::users::User| (u.failed_attempts, u.unfamiliar_failed_attempts, u.locked_until);
+    let before = counters(&bob);
+    let (acme_app, _) = stack
+        .services
+        .console()
+        .create_app(&acme.id, "Acme Sync", None, None)
+        .await
+        .unwrap();
+    let (beta_app, _) = stack
+        .services
+        .console()
+        .create_app(&beta.id, "Beta Sync", None, None)
+        .await
+        .unwrap();
+    let secret = secrecy::SecretString::from(PASSWORD);
+    stack.clock.advance(Duration::seconds(1));
+    let unknown = stack
+        .login("nobody@acme.test", PASSWORD, Channel::Soap, "198.51.100.7")
+        .await;
+
+    let login = |intent| {
+        let services = stack.services.clone();
+        let secret = secret.clone();
+        async move {
+            let req = LoginRequest {
+                username: BOB,
+                secret: &secret,
+                ip,
+                intent,
+            };
+            services.login(&req).await.unwrap().outcome
+        }
+    };
+    stack.clock.advance(Duration::seconds(1));
+    let through_acme = login(Intent::OAuthPassword(&acme_app)).await;
+    assert_eq!(through_acme, unknown, "refused as an unknown username is");
+    stack.clock.advance(Duration::seconds(1));
+    let confirming = login(Intent::ConfirmPassword { org: &acme.id }).await;
+    assert_eq!(confirming, unknown);
+    stack.clock.advance(Duration::seconds(1));
+    let grant = stack
+        .services
+        .login_without_password(&bob.id, &acme_app, ip)
+        .await
+        .unwrap();
+    let LoginOutcome::Refused(unknown_status) = unknown else {
+        panic!("an unknown username logged in: {unknown:?}");
+    };
+    assert_eq!(grant.err(), Some(unknown_status), "a password-less grant too");
+
+    let bob = stack.services.user(BOB).await.unwrap();
+    assert_eq!(counters(&bob), before, "nothing of Bob's counted");
+    let rows = stack.recent_logins().await;
+    let (new, older) = rows.split_at(3);
+    assert_eq!(
+        older[0].status,
+        unknown_status.as_str(),
+        "the unknown username's row is next: {rows:?}"
+    );
+    assert_eq!(older[0].username, "nobody@acme.test");
+    for row in new {
+        assert_eq!(
+            row.org_id.as_deref(),
+            Some(acme.id.as_str()),
+            "in Acme's history: {row:?}"
+        );
+        assert_eq!(row.user_id, None, "not as Bob: {row:?}");
+        assert_eq!(row.status, unknown_status.as_str());
+        assert_eq!(row.username, BOB);
+    }
+
+    // Through Beta's own app, the same password lets Bob in, and clears his failure.
+    assert!(matches!(
+        login(Intent::OAuthPassword(&beta_app)).await,
+        LoginOutcome::Success { .. }
+    ));
+    assert!(stack
+        .services
+        .login_without_password(&bob.id, &beta_app, ip)
+        .await
+        .unwrap()
+        .is_ok());
+    assert_eq!(stack.services.user(BOB).await.unwrap().failed_attempts, 0);
 }

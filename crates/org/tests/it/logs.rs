@@ -82,13 +82,14 @@ fn login_and_credential_changes_log_no_secret() {
             stack
                 .login("nobody@acme.test", "unknown-user-secret", Channel::Ui, UNTRUSTED)
                 .await;
-            stack.services.unlock("jane@acme.test").await.unwrap();
+            stack.services.console().unlock("jane@acme.test").await.unwrap();
             stack
                 .services
+                .console()
                 .set_password("jane@acme.test", &SecretString::from("amber-lantern-77"))
                 .await
                 .unwrap();
-            stack.services.reset_token("jane@acme.test").await.unwrap();
+            stack.services.console().reset_token("jane@acme.test").await.unwrap();
             stack.deliver().await;
             mails = latchkey_org::mail::folder::list(&stack.mail_dir()).unwrap();
             let mut secrets: Vec<String> = mails.iter().filter_map(|m| token_in(&m.text)).collect();

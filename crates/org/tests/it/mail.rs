@@ -32,6 +32,7 @@ async fn password_change_mails_a_new_token_over_smtp_and_the_old_one_dies() {
 
     stack
         .services
+        .console()
         .set_password("jane@acme.test", &SecretString::from("amber-lantern-77"))
         .await
         .unwrap();
@@ -91,7 +92,7 @@ async fn password_change_mails_a_new_token_over_smtp_and_the_old_one_dies() {
         .await;
     assert_eq!(old_password, LoginOutcome::Refused(LoginStatus::InvalidPassword));
 
-    let mut conn = stack.services.store.conn().await.unwrap();
+    let mut conn = stack.store.conn().await.unwrap();
     assert_eq!(outbox::counts(&mut conn).await.unwrap().sent, 2);
 }
 
@@ -131,8 +132,8 @@ async fn the_embedded_default_writes_eml_files_that_read_back() {
     assert_eq!(folder::show(&stack.mail_dir(), "99").unwrap(), None);
     assert!(folder::list(&stack.dir.path().join("absent")).unwrap().is_empty());
 
-    let mut conn = stack.services.store.conn().await.unwrap();
-    let leftover = outbox::lease_due(&mut conn, stack.services.clock.now(), chrono::Duration::hours(2), 10)
+    let mut conn = stack.store.conn().await.unwrap();
+    let leftover = outbox::lease_due(&mut conn, stack.services.now(), chrono::Duration::hours(2), 10)
         .await
         .unwrap();
     assert!(leftover.is_empty());
@@ -148,10 +149,11 @@ async fn every_message_has_both_parts_and_no_password_the_user_typed() {
     let services = &stack.services;
     let chosen = "Amber-Lantern-77";
     services
+        .console()
         .set_password("jane@acme.test", &SecretString::from(chosen))
         .await
         .unwrap();
-    services.reset_token("jane@acme.test").await.unwrap();
+    services.console().reset_token("jane@acme.test").await.unwrap();
     let user = services.user("jane@acme.test").await.unwrap();
     services
         .issue_challenge(&user, UNTRUSTED.parse().unwrap())
@@ -173,7 +175,7 @@ async fn every_message_has_both_parts_and_no_password_the_user_typed() {
         .user("jane@acme.test")
         .await
         .unwrap()
-        .is_locked_for_unfamiliar(stack.services.clock.now()));
+        .is_locked_for_unfamiliar(stack.services.now()));
     stack
         .set_max(
             MaxInvalidAttempts::Limit(10),
@@ -190,7 +192,7 @@ async fn every_message_has_both_parts_and_no_password_the_user_typed() {
         .user("jane@acme.test")
         .await
         .unwrap()
-        .is_locked(stack.services.clock.now()));
+        .is_locked(stack.services.now()));
     let expires = services
         .user("jane@acme.test")
         .await
@@ -199,7 +201,7 @@ async fn every_message_has_both_parts_and_no_password_the_user_typed() {
         .unwrap();
     stack
         .clock
-        .advance(expires - chrono::Duration::hours(12) - stack.services.clock.now());
+        .advance(expires - chrono::Duration::hours(12) - stack.services.now());
     assert_eq!(services.send_expiry_reminders().await.unwrap(), 1);
     services.queue_test_mail("ops@acme.test").await.unwrap();
     stack.deliver().await;

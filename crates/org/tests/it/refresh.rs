@@ -20,8 +20,18 @@ struct Authorized {
 
 async fn authorized(stack: &Stack, name: &str) -> Authorized {
     let org = stack.services.resolve_org(None).await.unwrap();
-    let (app, secret) = stack.services.create_app(&org.id, name, None, None).await.unwrap();
-    let (_, refresh) = stack.services.authorize_app(&org.id, name, USER).await.unwrap();
+    let (app, secret) = stack
+        .services
+        .console()
+        .create_app(&org.id, name, None, None)
+        .await
+        .unwrap();
+    let (_, refresh) = stack
+        .services
+        .console()
+        .authorize_app(&org.id, name, USER)
+        .await
+        .unwrap();
     Authorized { app, secret, refresh }
 }
 
@@ -137,6 +147,7 @@ async fn refresh_tokens_survive_password_changes_unless_the_app_says_otherwise()
     let drops = authorized(&stack, "Drops").await;
     let app = stack
         .services
+        .console()
         .set_app_switch(
             &org.id,
             "Drops",
@@ -153,6 +164,7 @@ async fn refresh_tokens_survive_password_changes_unless_the_app_says_otherwise()
 
     stack
         .services
+        .console()
         .set_password(USER, &SecretString::from("amber-lantern-77"))
         .await
         .unwrap();
@@ -167,7 +179,7 @@ async fn refresh_tokens_survive_password_changes_unless_the_app_says_otherwise()
     );
     assert_expired(refresh(&router, &drops).await, "policy: ends at a password change");
 
-    stack.services.reset_password(USER).await.unwrap();
+    stack.services.console().reset_password(USER).await.unwrap();
     assert_eq!(
         refresh(&router, &keeps).await.0,
         StatusCode::OK,
@@ -176,18 +188,23 @@ async fn refresh_tokens_survive_password_changes_unless_the_app_says_otherwise()
 
     // A freeze ends every refresh token, whatever the policy, and unfreezing does not
     // bring them back.
-    stack.services.set_frozen(USER, true).await.unwrap();
-    stack.services.set_frozen(USER, false).await.unwrap();
+    stack.services.console().set_frozen(USER, true).await.unwrap();
+    stack.services.console().set_frozen(USER, false).await.unwrap();
     assert_expired(refresh(&router, &keeps).await, "frozen");
 
     // So does an administrator's "revoke sessions".
-    let (_, fresh) = stack.services.authorize_app(&org.id, "Keeps", USER).await.unwrap();
+    let (_, fresh) = stack
+        .services
+        .console()
+        .authorize_app(&org.id, "Keeps", USER)
+        .await
+        .unwrap();
     let again = Authorized {
         refresh: fresh,
         ..keeps
     };
     assert_eq!(refresh(&router, &again).await.0, StatusCode::OK);
-    stack.services.revoke_sessions(USER).await.unwrap();
+    stack.services.console().revoke_sessions(USER).await.unwrap();
     assert_expired(refresh(&router, &again).await, "sessions revoked");
 }
 
@@ -199,6 +216,7 @@ async fn a_refused_user_gets_the_login_error_not_a_token() {
     let profile = stack.services.profile_of(&user).await.unwrap();
     stack
         .services
+        .console()
         .set_login_ranges(&user.org_id, &profile.name, &["10.0.0.0/8".parse().unwrap()])
         .await
         .unwrap();
@@ -217,10 +235,7 @@ async fn a_token_revoked_on_another_server_is_refused_within_the_poll() {
 
     let (stack, router, _) = stack_with_token().await;
     let sync = authorized(&stack, "Data Sync").await;
-    let other = latchkey_org::Services {
-        caches: Default::default(),
-        ..stack.services.clone()
-    };
+    let other = stack.services.another_server();
     for n in 0..3 {
         let (status, json) = refresh(&router, &sync).await;
         assert_eq!(status, StatusCode::OK, "refresh {n}: {json}");

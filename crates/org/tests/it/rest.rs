@@ -39,6 +39,7 @@ impl Api {
         };
         stack
             .services
+            .console()
             .add_custom_field(&org.id, &field("Ext_Id__c", CustomType::Text, true))
             .await
             .unwrap();
@@ -347,6 +348,7 @@ async fn callers_are_checked_revoked_at_once_and_counted() {
 
     api.stack
         .services
+        .console()
         .set_profile_api_enabled(&user.profile_id, false)
         .await
         .unwrap();
@@ -358,12 +360,18 @@ async fn callers_are_checked_revoked_at_once_and_counted() {
     );
     api.stack
         .services
+        .console()
         .set_profile_api_enabled(&user.profile_id, true)
         .await
         .unwrap();
 
     // One request counted so far today; three more fit in an allowance of four.
-    api.stack.services.set_api_allowance(&org.id, 4).await.unwrap();
+    api.stack
+        .services
+        .console()
+        .set_api_allowance(&org.id, 4)
+        .await
+        .unwrap();
     let mut statuses = Vec::new();
     for _ in 0..4 {
         let (status, body, _) = api
@@ -388,8 +396,13 @@ async fn callers_are_checked_revoked_at_once_and_counted() {
         ]
     );
 
-    api.stack.services.set_api_allowance(&org.id, 1_000).await.unwrap();
-    api.stack.services.revoke_sessions(USER).await.unwrap();
+    api.stack
+        .services
+        .console()
+        .set_api_allowance(&org.id, 1_000)
+        .await
+        .unwrap();
+    api.stack.services.console().revoke_sessions(USER).await.unwrap();
     let (status, body) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
     assert_eq!(
         (status, code(&body)),
@@ -423,6 +436,7 @@ impl Api {
     async fn session_for(&self, username: &str, org: Option<&str>) -> String {
         let services = &self.stack.services;
         services
+            .console()
             .create_user(latchkey_org::accounts::CreateUser {
                 org: org.map(str::to_owned),
                 username: username.into(),
@@ -539,7 +553,7 @@ async fn locators_are_sealed_to_their_caller_and_cannot_be_rewritten() {
 
     // Another user of the same org, and a user of another org, may not read it.
     let colleague = api.session_for("colleague@acme.test", None).await;
-    let other_org = api.stack.services.create_org("Other").await.unwrap();
+    let other_org = api.stack.services.console().create_org("Other").await.unwrap();
     let stranger = api
         .session_for("stranger@other.test", Some(other_org.id.as_str()))
         .await;
@@ -583,11 +597,8 @@ async fn sessions_revoked_elsewhere_end_within_one_epoch_poll() {
     let api = Api::new().await;
     let (status, _) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
     assert_eq!(status, StatusCode::OK, "checked and cached here");
-    let elsewhere = latchkey_org::Services {
-        caches: Default::default(),
-        ..api.stack.services.clone()
-    };
-    elsewhere.revoke_sessions(USER).await.unwrap();
+    let elsewhere = api.stack.services.another_server();
+    elsewhere.console().revoke_sessions(USER).await.unwrap();
     tokio::time::sleep(latchkey_org::decisions::POLL * 2).await;
     let (status, body) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));

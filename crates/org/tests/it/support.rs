@@ -12,11 +12,12 @@ use latchkey_core::secret::FingerprintKey;
 use latchkey_core::status::Channel;
 use latchkey_org::accounts::CreateUser;
 use latchkey_org::hashing::HashPool;
-use latchkey_org::login::{LoginOutcome, LoginRequest};
+use latchkey_org::login::{Intent, LoginOutcome, LoginRequest};
 use latchkey_org::mail::delivery::{Deliverer, Transport};
 use latchkey_org::mail::MailIdentity;
-use latchkey_org::Services;
-use latchkey_store::login_history::{self, Filter, LoginRecord};
+use latchkey_org::{Parts, Services};
+use latchkey_store::apps::ConnectedApp;
+use latchkey_store::login_history::{Filter, LoginRecord};
 use latchkey_store::{Store, StoreOptions};
 use secrecy::SecretString;
 
@@ -27,6 +28,8 @@ pub const UNTRUSTED: &str = "203.0.113.9";
 
 pub struct Stack {
     pub services: Services,
+    /// The services' database, for what a test inspects below them.
+    pub store: Store,
     pub clock: Arc<ManualClock>,
     pub dir: tempfile::TempDir,
 }
@@ -44,24 +47,25 @@ impl Stack {
         let clock = Arc::new(ManualClock::new(
             DateTime::from_timestamp_millis(1_767_225_600_000).expect("time"),
         ));
-        let services = Services {
-            store,
+        let services = Services::new(Parts {
+            store: store.clone(),
             hasher: HashPool::new(params, 2).expect("hasher"),
             clock: clock.clone(),
             fingerprint_key: FingerprintKey::new([9; 32]),
             mail: MailIdentity::default(),
-            caches: Default::default(),
             webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::new([8; 32])),
-        };
-        Self { services, clock, dir }
+        });
+        Self {
+            services,
+            store,
+            clock,
+            dir,
+        }
     }
 
     /// The same database with other hashing parameters.
     pub fn rehashing(&self, params: HashParams) -> Services {
-        Services {
-            hasher: HashPool::new(params, 2).expect("hasher"),
-            ..self.services.clone()
-        }
+        self.services.with_hasher(HashPool::new(params, 2).expect("hasher"))
     }
 
     pub fn mail_dir(&self) -> PathBuf {
@@ -78,8 +82,9 @@ impl Stack {
     }
 
     pub async fn org_with_user(&self, username: &str) {
-        self.services.create_org("Acme").await.expect("org");
+        self.services.console().create_org("Acme").await.expect("org");
         self.services
+            .console()
             .create_user(CreateUser {
                 org: None,
                 username: username.into(),
@@ -108,7 +113,11 @@ impl Stack {
             lockout_scope,
             ..org.policy
         };
-        self.services.set_policy(&org.id, &policy).await.expect("policy");
+        self.services
+            .console()
+            .set_policy(&org.id, &policy)
+            .await
+            .expect("policy");
     }
 
     /// The newest login-history rows (at most ten), newest first.
@@ -117,7 +126,9 @@ impl Stack {
             limit: 10,
             ..Filter::default()
         };
-        login_history::list(&self.services.store, &filter)
+        self.services
+            .console()
+            .login_history(&filter)
             .await
             .expect("login history")
     }
@@ -125,20 +136,43 @@ impl Stack {
     pub async fn login(&self, username: &str, secret: &str, channel: Channel, ip: &str) -> LoginOutcome {
         let secret = SecretString::from(secret);
         let ip: IpAddr = ip.parse().expect("ip");
-        self.services
-            .login(&LoginRequest {
-                username,
-                secret: &secret,
-                ip,
-                channel,
-                device_verified: false,
-                application: "test",
+        let app;
+        let intent = match channel {
+            Channel::Soap => Intent::Soap {
                 api_type: "SOAP Partner",
                 api_version: "59.0",
-                org: None,
-            })
-            .await
-            .expect("login runs")
+                client: "test",
+            },
+            Channel::Ui => Intent::Page { device_verified: false },
+            Channel::OAuth => {
+                app = self.test_app().await;
+                Intent::OAuthPassword(&app)
+            }
+        };
+        let req = LoginRequest {
+            username,
+            secret: &secret,
+            ip,
+            intent,
+        };
+        self.services.login(&req).await.expect("login runs").outcome
+    }
+
+    /// The default org's connected app "test", created on first use.
+    pub async fn test_app(&self) -> ConnectedApp {
+        let org = self.services.resolve_org(None).await.expect("default org");
+        let apps = self.services.apps(&org.id).await.expect("apps");
+        match apps.into_iter().find(|a| a.name == "test") {
+            Some(app) => app,
+            None => {
+                self.services
+                    .console()
+                    .create_app(&org.id, "test", None, None)
+                    .await
+                    .expect("app")
+                    .0
+            }
+        }
     }
 }
 

@@ -33,21 +33,22 @@ async fn org() -> Org {
     let store = Store::open(&StoreOptions::new(StoreOptions::sqlite_in(dir.path())))
         .await
         .unwrap();
-    let services = Services {
+    let services = Services::new(latchkey_org::Parts {
         store,
         hasher: HashPool::new(HashParams::FAST_INSECURE, 2).unwrap(),
         clock: Arc::new(SystemClock),
         fingerprint_key: FingerprintKey::new([7; 32]),
         mail: MailIdentity::default(),
-        caches: Default::default(),
         webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::new([5; 32])),
-    };
-    let acme = services.create_org("Acme").await.unwrap();
+    });
+    let acme = services.console().create_org("Acme").await.unwrap();
     services
+        .console()
         .add_trusted_range(&acme.id, &"127.0.0.0/8".parse().unwrap())
         .await
         .unwrap();
     services
+        .console()
         .create_user(CreateUser {
             org: None,
             username: USER.into(),
@@ -134,7 +135,12 @@ async fn logs_in_by_soap_and_oauth_and_works_with_records() {
     assert_eq!(client.login_attempts(), 1, "one session served every call");
 
     let org_id = org.services.resolve_org(None).await.unwrap().id;
-    let (app, secret) = org.services.create_app(&org_id, "Sync", None, None).await.unwrap();
+    let (app, secret) = org
+        .services
+        .console()
+        .create_app(&org_id, "Sync", None, None)
+        .await
+        .unwrap();
     let oauth = Client::new(
         &org.url,
         Credentials::OAuthPassword {
@@ -177,12 +183,13 @@ async fn a_dead_session_is_renewed_once_and_a_changed_password_is_a_rejection_no
     let org = org().await;
     let client = Client::new(&org.url, soap(PASSWORD), None).unwrap();
     client.connect().await.unwrap();
-    org.services.revoke_sessions(USER).await.unwrap();
+    org.services.console().revoke_sessions(USER).await.unwrap();
     client.query("SELECT Id FROM Contact").await.unwrap();
     assert_eq!(client.login_attempts(), 2, "one re-login after the session was revoked");
 
     // A password change ends the session; the stored password is now wrong.
     org.services
+        .console()
         .set_password(USER, &SecretString::from("new-kettle-43"))
         .await
         .unwrap();
@@ -200,6 +207,7 @@ async fn tasks_sharing_a_dead_session_cause_one_failed_login_between_them() {
     let client = std::sync::Arc::new(Client::new(&org.url, soap(PASSWORD), None).unwrap());
     client.connect().await.unwrap();
     org.services
+        .console()
         .set_password(USER, &SecretString::from("new-kettle-43"))
         .await
         .unwrap();
@@ -233,8 +241,18 @@ async fn an_unreachable_org_is_transient() {
 async fn a_refresh_token_outlives_a_password_change_and_its_revocation_is_a_rejection() {
     let org = org().await;
     let org_id = org.services.resolve_org(None).await.unwrap().id;
-    let (app, secret) = org.services.create_app(&org_id, "Sync", None, None).await.unwrap();
-    let (_, refresh) = org.services.authorize_app(&org_id, "Sync", USER).await.unwrap();
+    let (app, secret) = org
+        .services
+        .console()
+        .create_app(&org_id, "Sync", None, None)
+        .await
+        .unwrap();
+    let (_, refresh) = org
+        .services
+        .console()
+        .authorize_app(&org_id, "Sync", USER)
+        .await
+        .unwrap();
     let client = Client::new(
         &org.url,
         Credentials::OAuthRefresh {
@@ -249,6 +267,7 @@ async fn a_refresh_token_outlives_a_password_change_and_its_revocation_is_a_reje
 
     // The password changes: the session ends, the refresh token does not.
     org.services
+        .console()
         .set_password(USER, &SecretString::from("new-kettle-43"))
         .await
         .unwrap();

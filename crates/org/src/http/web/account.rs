@@ -6,8 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{CookieJar, SameSite};
-use latchkey_store::orgs::{Org, Profile};
-use latchkey_store::sessions::Session;
+use latchkey_store::orgs::Org;
 use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -17,33 +16,16 @@ use super::login::forbidden;
 use super::pages::{self, render};
 use crate::accounts::CurrentPassword;
 use crate::http::{ClientIp, HttpState};
+use crate::sessions::Issued;
+pub(super) use crate::sessions::SignedIn;
 use crate::AccountError;
-
-/// A browser with a live session.
-pub(super) struct SignedIn {
-    pub(super) session: Session,
-    pub(super) user: User,
-    pub(super) org: Org,
-    pub(super) profile: Profile,
-}
 
 /// The browser's live session, if it has one.
 pub(super) async fn signed_in(state: &HttpState, jar: &CookieJar) -> Result<Option<SignedIn>, AccountError> {
-    let Some(sid) = jar.get(SESSION).map(|c| c.value().to_owned()) else {
-        return Ok(None);
-    };
-    let services = &state.services;
-    let Some(session) = services.session(&sid).await? else {
-        return Ok(None);
-    };
-    let (user, org) = services.user_and_org(&session.user_id).await?;
-    let profile = services.profile_of(&user).await?;
-    Ok(Some(SignedIn {
-        session,
-        user,
-        org,
-        profile,
-    }))
+    match jar.get(SESSION) {
+        Some(sid) => state.services.signed_in(sid.value()).await,
+        None => Ok(None),
+    }
 }
 
 /// A form of a signed-in user: its CSRF token checked, then the full session.
@@ -89,21 +71,31 @@ pub(super) async fn start_session(
     to: &str,
 ) -> Response {
     match state.services.issue_session(user, org, None, password_expired).await {
-        Ok(issued) => {
-            let jar = jar.add(cookies::cookie(
-                state,
-                SESSION,
-                issued.id.expose_secret().to_owned(),
-                SameSite::Lax,
-            ));
-            let to = if password_expired { "/change-password" } else { to };
-            (jar, Redirect::to(to)).into_response()
-        }
+        Ok(issued) => session_cookie(state, jar, &issued, password_expired, to),
         Err(e) => {
             tracing::error!(error = %e, "a browser session could not be issued");
             (jar.remove(cookies::removal(SESSION)), Redirect::to("/?m=ended")).into_response()
         }
     }
+}
+
+/// Hands the browser its new session and sends it on to `to` (or to the password
+/// change, when only that is allowed).
+pub(super) fn session_cookie(
+    state: &HttpState,
+    jar: CookieJar,
+    issued: &Issued,
+    password_expired: bool,
+    to: &str,
+) -> Response {
+    let jar = jar.add(cookies::cookie(
+        state,
+        SESSION,
+        issued.id.expose_secret().to_owned(),
+        SameSite::Lax,
+    ));
+    let to = if password_expired { "/change-password" } else { to };
+    (jar, Redirect::to(to)).into_response()
 }
 
 /// What a redirect home may ask it to say.
@@ -254,10 +246,7 @@ pub(super) async fn password_submit(
             );
         }
     }
-    let user = match services
-        .set_password(&me.user.username, &SecretString::from(form.new))
-        .await
-    {
+    let user = match services.change_password(&me.user, &SecretString::from(form.new)).await {
         Ok(user) => user,
         Err(AccountError::Password(rejection)) => return password_form(&state, jar, &me, Some(&rejection.to_string())),
         Err(e) => {

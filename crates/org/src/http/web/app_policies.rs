@@ -60,8 +60,8 @@ fn page(state: &HttpState, jar: CookieJar, app: &ConnectedApp, notice: Option<&s
 
 /// `GET /setup/apps/{client_id}/policies`.
 pub(super) async fn show(State(state): State<HttpState>, jar: CookieJar, Path(client_id): Path<String>) -> Response {
-    let me = match require_admin(&state, &jar).await {
-        Ok(me) => me,
+    let (me, _) = match require_admin(&state, &jar).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
     match app_of(&state, &me, &client_id).await {
@@ -100,8 +100,8 @@ pub(super) async fn save(
     Path(client_id): Path<String>,
     Form(form): Form<PolicyForm>,
 ) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
     let app = match app_of(&state, &me, &client_id).await {
@@ -130,15 +130,14 @@ pub(super) async fn save(
         relax_ip: form.ip_relaxation == "relax",
         scopes: form.scopes,
     };
-    let services = &state.services;
     let saved = async {
         if !form.certificate.trim().is_empty() {
-            services
+            admin
                 .set_app_jwt_key(&me.org.id, &app.name, form.certificate.trim())
                 .await?;
         }
-        services.set_app_policies(&me.org.id, &app.name, policies).await?;
-        services
+        admin.set_app_policies(&me.org.id, &app.name, policies).await?;
+        admin
             .set_app_switch(
                 &me.org.id,
                 &app.name,
@@ -146,7 +145,7 @@ pub(super) async fn save(
                 form.rotate.is_some(),
             )
             .await?;
-        services
+        admin
             .set_app_switch(
                 &me.org.id,
                 &app.name,

@@ -7,7 +7,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use chrono::Duration;
-use latchkey_store::login_history::{self, LoginRecord, Outcome, Search};
+use latchkey_store::login_history::{LoginRecord, Outcome, Search};
+
+use crate::admin::Admin;
 use serde::Deserialize;
 
 use super::account::failure;
@@ -71,6 +73,7 @@ impl Filters {
 
 async fn rows(
     state: &HttpState,
+    admin: &Admin,
     org: &latchkey_core::ids::OrgId,
     f: &Filters,
     limit: i64,
@@ -82,19 +85,19 @@ async fn rows(
         since: state.services.clock.now() - Duration::days(f.days()),
         limit,
     };
-    Ok(login_history::search(&state.services.store, &search).await?)
+    admin.search_logins(&search).await
 }
 
 /// `GET /setup/login-history`.
 pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar, Query(f): Query<Filters>) -> Response {
-    let me = match require_admin(&state, &jar).await {
-        Ok(me) => me,
+    let (me, admin) = match require_admin(&state, &jar).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
     let now = state.services.clock.now();
     let loaded = async {
-        let records = rows(&state, &me.org.id, &f, PAGE_ROWS).await?;
-        let hours = login_history::hourly(&state.services.store, &me.org.id, chart::start(now)).await?;
+        let records = rows(&state, &admin, &me.org.id, &f, PAGE_ROWS).await?;
+        let hours = admin.hourly_logins(&me.org.id, chart::start(now)).await?;
         Ok::<_, AccountError>((records, hours))
     };
     let (records, hours) = match loaded.await {
@@ -148,11 +151,11 @@ fn cell(value: &str) -> std::borrow::Cow<'_, str> {
 
 /// `GET /setup/login-history.csv`: the selection as CSV, with Salesforce's column names.
 pub(super) async fn csv(State(state): State<HttpState>, jar: CookieJar, Query(f): Query<Filters>) -> Response {
-    let me = match require_admin(&state, &jar).await {
-        Ok(me) => me,
+    let (me, admin) = match require_admin(&state, &jar).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
-    let records = match rows(&state, &me.org.id, &f, CSV_ROWS).await {
+    let records = match rows(&state, &admin, &me.org.id, &f, CSV_ROWS).await {
         Ok(r) => r,
         Err(e) => return failure(&e),
     };

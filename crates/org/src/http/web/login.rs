@@ -8,16 +8,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{CookieJar, SameSite, SignedCookieJar};
-use latchkey_core::status::{Channel, LoginStatus};
+use latchkey_core::status::LoginStatus;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::account::{signed_in, start_session};
+use super::account::{session_cookie, signed_in, start_session};
 use super::cookies::{self, CHALLENGE, DEVICE, START};
 use super::pages::{self, render};
 use crate::challenges::{Challenged, Verification, CODE_VALID_MINUTES};
 use crate::http::{ClientIp, HttpState};
-use crate::login::{LoginOutcome, LoginRequest};
+use crate::login::{Intent, LoginOutcome, LoginRequest};
 
 /// Shown for every refused login.
 fn generic_refusal(product: &str) -> String {
@@ -120,23 +120,21 @@ pub(super) async fn submit(
         username: &username,
         secret: &secret,
         ip,
-        channel: Channel::Ui,
-        device_verified,
-        application: "Browser",
-        api_type: "N/A",
-        api_version: "N/A",
-        org: None,
+        intent: Intent::Page { device_verified },
     };
     let services = &state.services;
     let refused = generic_refusal(&services.mail.product);
     let start = safe_start(Some(form.start.as_str()));
-    match services.login(&req).await {
-        Ok(LoginOutcome::Success {
-            user,
-            org,
-            password_expired,
-        }) => start_session(&state, jar, &user, &org, password_expired, start.unwrap_or("/home")).await,
-        Ok(LoginOutcome::Refused(LoginStatus::ChallengeRequired)) => {
+    let login = services.login(&req).await.map(|login| (login.outcome, login.session));
+    match login {
+        Ok((LoginOutcome::Success { password_expired, .. }, Some(issued))) => {
+            session_cookie(&state, jar, &issued, password_expired, start.unwrap_or("/home"))
+        }
+        Ok((LoginOutcome::Success { .. }, None)) => {
+            tracing::error!("a browser login succeeded without a session");
+            login_page(&state, jar, &username, Some(&refused), None, start)
+        }
+        Ok((LoginOutcome::Refused(LoginStatus::ChallengeRequired), _)) => {
             let issued = match services.user(&username).await {
                 Ok(user) => services.issue_challenge(&user, ip).await,
                 Err(e) => Err(e),
@@ -162,7 +160,7 @@ pub(super) async fn submit(
                 }
             }
         }
-        Ok(LoginOutcome::Refused(_)) => login_page(&state, jar, &username, Some(&refused), None, start),
+        Ok((LoginOutcome::Refused(_), _)) => login_page(&state, jar, &username, Some(&refused), None, start),
         Err(e) => {
             tracing::error!(error = %e, "a browser login failed");
             login_page(&state, jar, &username, Some(&refused), None, start)

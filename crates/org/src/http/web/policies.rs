@@ -132,7 +132,7 @@ fn policy_page(
 /// `GET /setup/policies`.
 pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar) -> Response {
     match require_admin(&state, &jar).await {
-        Ok(me) => policy_page(&state, jar, &me.org.policy, None, None),
+        Ok((me, _)) => policy_page(&state, jar, &me.org.policy, None, None),
         Err(r) => r,
     }
 }
@@ -175,15 +175,15 @@ impl PolicyForm {
 
 /// `POST /setup/policies`.
 pub(super) async fn save(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<PolicyForm>) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
     let policy = match form.policy() {
         Ok(p) => p,
         Err(e) => return policy_page(&state, jar, &me.org.policy, None, Some(&e)),
     };
-    match state.services.set_policy(&me.org.id, &policy).await {
+    match admin.set_policy(&me.org.id, &policy).await {
         Ok(()) => policy_page(&state, jar, &policy, Some("The password policy was saved."), None),
         Err(AccountError::Policy(e)) => policy_page(&state, jar, &policy, None, Some(&e.to_string())),
         Err(e) => failure(&e),
@@ -218,7 +218,7 @@ async fn network_page(
 /// `GET /setup/network`.
 pub(super) async fn network(State(state): State<HttpState>, jar: CookieJar) -> Response {
     match require_admin(&state, &jar).await {
-        Ok(me) => network_page(&state, jar, &me, None, None).await,
+        Ok((me, _)) => network_page(&state, jar, &me, None, None).await,
         Err(r) => r,
     }
 }
@@ -247,8 +247,8 @@ pub(super) async fn remove_range(
 }
 
 async fn change_range(state: HttpState, jar: CookieJar, form: RangeForm, add: bool) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
     let range: IpRange = match form.range.trim().parse() {
@@ -258,11 +258,10 @@ async fn change_range(state: HttpState, jar: CookieJar, form: RangeForm, add: bo
             return network_page(&state, jar, &me, None, Some(&e.to_string())).await;
         }
     };
-    let services = &state.services;
     let done = if add {
-        services.add_trusted_range(&me.org.id, &range).await
+        admin.add_trusted_range(&me.org.id, &range).await
     } else {
-        services.remove_trusted_range(&me.org.id, &range).await
+        admin.remove_trusted_range(&me.org.id, &range).await
     };
     match done {
         Ok(()) => {

@@ -15,6 +15,7 @@ use super::account::{failure, SignedIn};
 use super::cookies;
 use super::pages::{self, render, AppRow, ProfileRow};
 use super::setup::{admin_form, require_admin};
+use crate::admin::Admin;
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -60,7 +61,7 @@ async fn profiles_page(
 /// `GET /setup/profiles`.
 pub(super) async fn profiles(State(state): State<HttpState>, jar: CookieJar) -> Response {
     match require_admin(&state, &jar).await {
-        Ok(me) => profiles_page(&state, jar, &me, None, None).await,
+        Ok((me, _)) => profiles_page(&state, jar, &me, None, None).await,
         Err(r) => r,
     }
 }
@@ -92,11 +93,10 @@ pub(super) async fn set_ranges(
     Path(id): Path<String>,
     Form(form): Form<RangesForm>,
 ) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
-    let services = &state.services;
     let profile = match profile_of_org(&state, &me, &id).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -112,7 +112,7 @@ pub(super) async fn set_ranges(
         Ok(r) => r,
         Err(e) => return profiles_page(&state, jar, &me, None, Some(&e.to_string())).await,
     };
-    match services.set_login_ranges(&me.org.id, &profile.name, &ranges).await {
+    match admin.set_login_ranges(&me.org.id, &profile.name, &ranges).await {
         Ok(_) => {
             let notice = format!("The login IP ranges of {} were saved.", profile.name);
             profiles_page(&state, jar, &me, Some(&notice), None).await
@@ -138,16 +138,15 @@ pub(super) async fn set_api(
     Path(id): Path<String>,
     Form(form): Form<ApiForm>,
 ) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
-    let services = &state.services;
     let profile = match profile_of_org(&state, &me, &id).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    match services.set_profile_api_enabled(&profile.id, form.enabled).await {
+    match admin.set_profile_api_enabled(&profile.id, form.enabled).await {
         Ok(()) => {
             let notice = format!(
                 "The API is {} for {}.",
@@ -164,12 +163,13 @@ async fn apps_page(
     state: &HttpState,
     jar: CookieJar,
     me: &SignedIn,
+    admin: &Admin,
     secret: Option<(&str, &str, &str)>,
     error: Option<&str>,
 ) -> Response {
     let services = &state.services;
     let loaded = async {
-        let users = services.users(&me.org.id).await?;
+        let users = admin.users(&me.org.id).await?;
         let apps = services.apps(&me.org.id).await?;
         let usage = services.oauth_usage(&me.org.id).await?;
         Ok::<_, AccountError>((
@@ -208,7 +208,7 @@ async fn apps_page(
 /// `GET /setup/apps`.
 pub(super) async fn apps(State(state): State<HttpState>, jar: CookieJar) -> Response {
     match require_admin(&state, &jar).await {
-        Ok(me) => apps_page(&state, jar, &me, None, None).await,
+        Ok((me, admin)) => apps_page(&state, jar, &me, &admin, None, None).await,
         Err(r) => r,
     }
 }
@@ -232,12 +232,11 @@ fn optional(s: &str) -> Option<&str> {
 
 /// `POST /setup/apps`.
 pub(super) async fn create_app(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<AppForm>) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
-    let created = state
-        .services
+    let created = admin
         .create_app(&me.org.id, &form.name, optional(&form.run_as), optional(&form.callback))
         .await;
     match created {
@@ -246,13 +245,14 @@ pub(super) async fn create_app(State(state): State<HttpState>, jar: CookieJar, F
                 &state,
                 jar,
                 &me,
+                &admin,
                 Some((&app.name, &app.client_id, secret.expose_secret())),
                 None,
             )
             .await
         }
         Err(e @ (AccountError::Invalid(_) | AccountError::NotFound(_) | AccountError::Duplicate(_))) => {
-            apps_page(&state, jar, &me, None, Some(&e.to_string())).await
+            apps_page(&state, jar, &me, &admin, None, Some(&e.to_string())).await
         }
         Err(e) => failure(&e),
     }
@@ -260,16 +260,17 @@ pub(super) async fn create_app(State(state): State<HttpState>, jar: CookieJar, F
 
 /// `POST /setup/apps/rotate`.
 pub(super) async fn rotate_app(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<AppForm>) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
-    match state.services.rotate_app_secret(&me.org.id, &form.name).await {
+    match admin.rotate_app_secret(&me.org.id, &form.name).await {
         Ok((app, secret)) => {
             apps_page(
                 &state,
                 jar,
                 &me,
+                &admin,
                 Some((&app.name, &app.client_id, secret.expose_secret())),
                 None,
             )

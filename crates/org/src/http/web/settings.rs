@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
-use latchkey_store::login_history::{self, Filter};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -41,12 +40,7 @@ async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice:
     let loaded = async {
         let token_page = token_page(state, me).await?;
         let sessions = state.services.sessions_of(&me.user).await?;
-        let filter = Filter {
-            org_id: None,
-            user_id: Some(&me.user.id),
-            limit: HISTORY_ROWS,
-        };
-        let rows = login_history::list(&state.services.store, &filter).await?;
+        let rows = state.services.own_logins(&me.user, HISTORY_ROWS).await?;
         let apps = state.services.authorized_apps(&me.user).await?;
         Ok::<_, AccountError>((token_page, sessions, rows, apps))
     };
@@ -199,7 +193,7 @@ pub(super) async fn reset_token(State(state): State<HttpState>, jar: CookieJar, 
         Ok(false) => return not_found(&state),
         Err(e) => return super::account::failure(&e),
     }
-    match state.services.reset_token(&me.user.username).await {
+    match state.services.reset_token_of(&me.user).await {
         Ok(user) => token_form(&state, jar, &me, Some(&user.email)),
         Err(e) => super::account::failure(&e),
     }

@@ -12,6 +12,7 @@ use latchkey_store::users::User;
 use serde::Deserialize;
 
 use crate::accounts::EditUser;
+use crate::admin::Admin;
 
 use super::account::{failure, require_full, Bare, SignedIn};
 use super::cookies;
@@ -19,22 +20,23 @@ use super::login::forbidden;
 use super::pages::{self, render, UserRow};
 use crate::http::HttpState;
 
-/// The signed-in administrator, or the response for everyone else.
-pub(super) async fn require_admin(state: &HttpState, jar: &CookieJar) -> Result<SignedIn, Response> {
+/// The signed-in administrator and the access they hold, or the response for
+/// everyone else.
+pub(super) async fn require_admin(state: &HttpState, jar: &CookieJar) -> Result<(SignedIn, Admin), Response> {
     let me = require_full(state, jar).await?;
-    if !me.profile.is_admin {
+    let Some(admin) = state.services.admin(&me) else {
         let page = pages::Message {
             product: &state.services.mail.product,
             title: "Insufficient Privileges",
             text: "You do not have the level of access necessary to perform this operation. Ask your administrator.",
         };
         return Err(render(&page, StatusCode::FORBIDDEN));
-    }
-    Ok(me)
+    };
+    Ok((me, admin))
 }
 
 /// A Setup form: its CSRF token checked, then the administrator's session.
-pub(super) async fn admin_form(state: &HttpState, jar: &CookieJar, csrf: &str) -> Result<SignedIn, Response> {
+pub(super) async fn admin_form(state: &HttpState, jar: &CookieJar, csrf: &str) -> Result<(SignedIn, Admin), Response> {
     if !cookies::csrf_ok(state, jar, csrf) {
         return Err(forbidden(state));
     }
@@ -68,23 +70,24 @@ fn done_text(code: Option<&str>) -> Option<&'static str> {
 
 /// `GET /setup/users`.
 pub(super) async fn users(State(state): State<HttpState>, jar: CookieJar, Query(q): Query<Done>) -> Response {
-    let me = match require_admin(&state, &jar).await {
-        Ok(me) => me,
+    let (me, admin) = match require_admin(&state, &jar).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
-    users_page(&state, jar, &me, done_text(q.done.as_deref()), None).await
+    users_page(&state, jar, &me, &admin, done_text(q.done.as_deref()), None).await
 }
 
 async fn users_page(
     state: &HttpState,
     jar: CookieJar,
     me: &SignedIn,
+    admin: &Admin,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Response {
     let services = &state.services;
     let loaded = async {
-        let users = services.users(&me.org.id).await?;
+        let users = admin.users(&me.org.id).await?;
         let profiles = services.profiles(&me.org.id).await?;
         Ok::<_, crate::AccountError>((users, profiles))
     };
@@ -162,11 +165,10 @@ pub(super) struct NewUserForm {
 /// `POST /setup/users`: creates the user (whose token is mailed) and mails a
 /// temporary password that must be changed at the first login.
 pub(super) async fn create(State(state): State<HttpState>, jar: CookieJar, Form(form): Form<NewUserForm>) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
-    let services = &state.services;
     let request = crate::accounts::CreateUser {
         org: Some(me.org.id.to_string()),
         username: form.username.trim().to_owned(),
@@ -176,8 +178,8 @@ pub(super) async fn create(State(state): State<HttpState>, jar: CookieJar, Form(
         profile: Some(form.profile.trim().to_owned()),
         password: None,
     };
-    let created = match services.create_user(request).await {
-        Ok(user) => services.reset_password(&user.username).await,
+    let created = match admin.create_user(request).await {
+        Ok(user) => admin.reset_password(&user.username).await,
         Err(e) => Err(e),
     };
     match created {
@@ -187,6 +189,7 @@ pub(super) async fn create(State(state): State<HttpState>, jar: CookieJar, Form(
                 &state,
                 jar,
                 &me,
+                &admin,
                 Some("The user was created and e-mailed a temporary password."),
                 None,
             )
@@ -195,7 +198,7 @@ pub(super) async fn create(State(state): State<HttpState>, jar: CookieJar, Form(
         Err(
             e
             @ (crate::AccountError::Invalid(_) | crate::AccountError::Duplicate(_) | crate::AccountError::NotFound(_)),
-        ) => users_page(&state, jar, &me, None, Some(&e.to_string())).await,
+        ) => users_page(&state, jar, &me, &admin, None, Some(&e.to_string())).await,
         Err(e) => failure(&e),
     }
 }
@@ -242,8 +245,8 @@ async fn edit_page(state: &HttpState, jar: CookieJar, user: &User, edit: &EditUs
 
 /// `GET /setup/users/{id}/edit`.
 pub(super) async fn edit(State(state): State<HttpState>, jar: CookieJar, Path(id): Path<String>) -> Response {
-    let me = match require_admin(&state, &jar).await {
-        Ok(me) => me,
+    let (me, _) = match require_admin(&state, &jar).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
     let Some(user) = user_of_org(&state, &me, &id).await else {
@@ -284,8 +287,8 @@ pub(super) async fn save_edit(
     Path(id): Path<String>,
     Form(form): Form<EditForm>,
 ) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
     let Some(user) = user_of_org(&state, &me, &id).await else {
@@ -297,7 +300,7 @@ pub(super) async fn save_edit(
         last_name: form.last_name,
         profile: form.profile,
     };
-    match state.services.edit_user(&user.username, &edit).await {
+    match admin.edit_user(&user.username, &edit).await {
         Ok(_) => Redirect::to("/setup/users?done=edit").into_response(),
         Err(e @ (crate::AccountError::Invalid(_) | crate::AccountError::NotFound(_))) => {
             edit_page(&state, jar, &user, &edit, Some(&e.to_string())).await
@@ -313,8 +316,8 @@ pub(super) async fn act(
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<Bare>,
 ) -> Response {
-    let me = match admin_form(&state, &jar, &form.csrf).await {
-        Ok(me) => me,
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
         Err(r) => return r,
     };
     let services = &state.services;
@@ -333,11 +336,11 @@ pub(super) async fn act(
     };
     let username = target.username.as_str();
     let done = match action.as_str() {
-        "unlock" => services.unlock(username).await.map(|_| ()),
-        "reset-password" => services.reset_password(username).await.map(|_| ()),
-        "freeze" => services.set_frozen(username, true).await.map(|_| ()),
-        "unfreeze" => services.set_frozen(username, false).await.map(|_| ()),
-        "revoke-sessions" => services.revoke_sessions(username).await.map(|_| ()),
+        "unlock" => admin.unlock(username).await.map(|_| ()),
+        "reset-password" => admin.reset_password(username).await.map(|_| ()),
+        "freeze" => admin.set_frozen(username, true).await.map(|_| ()),
+        "unfreeze" => admin.set_frozen(username, false).await.map(|_| ()),
+        "revoke-sessions" => admin.revoke_sessions(username).await.map(|_| ()),
         _ => return (StatusCode::NOT_FOUND, "no such action").into_response(),
     };
     match done {

@@ -80,7 +80,7 @@ async fn show(state: &HttpState, jar: CookieJar, me: &SignedIn, said: Said<'_>, 
 /// `GET /setup/webhooks`.
 pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar) -> Response {
     match require_admin(&state, &jar).await {
-        Ok(me) => show(&state, jar, &me, Said::default(), StatusCode::OK).await,
+        Ok((me, _)) => show(&state, jar, &me, Said::default(), StatusCode::OK).await,
         Err(r) => r,
     }
 }
@@ -102,7 +102,7 @@ fn fields(body: &[u8]) -> (String, String, Vec<String>) {
 /// `POST /setup/webhooks`: registers an endpoint and shows its secret once.
 pub(super) async fn add(State(state): State<HttpState>, jar: CookieJar, body: Bytes) -> Response {
     let (csrf, url, events) = fields(&body);
-    let me = match admin_form(&state, &jar, &csrf).await {
+    let (me, admin) = match admin_form(&state, &jar, &csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
@@ -124,7 +124,7 @@ pub(super) async fn add(State(state): State<HttpState>, jar: CookieJar, body: By
             return show(&state, jar, &me, said, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    match state.services.create_webhook(&me.org.id, &url, &types).await {
+    match admin.create_webhook(&me.org.id, &url, &types).await {
         Ok((webhook, secret)) => {
             let said = Said {
                 secret: Some((&webhook.id, secret.expose_secret())),
@@ -152,13 +152,12 @@ pub(super) async fn act(
     body: Bytes,
 ) -> Response {
     let (csrf, _, _) = fields(&body);
-    let me = match admin_form(&state, &jar, &csrf).await {
+    let (me, admin) = match admin_form(&state, &jar, &csrf).await {
         Ok(me) => me,
         Err(r) => return r,
     };
-    let services = &state.services;
     match action.as_str() {
-        "rotate" => match services.rotate_webhook_secret(&me.org.id, &id).await {
+        "rotate" => match admin.rotate_webhook_secret(&me.org.id, &id).await {
             Ok(secret) => {
                 let said = Said {
                     secret: Some((&id, secret.expose_secret())),
@@ -170,7 +169,7 @@ pub(super) async fn act(
             Err(AccountError::NotFound(_)) => (StatusCode::NOT_FOUND, "no such endpoint").into_response(),
             Err(e) => failure(&e),
         },
-        "remove" => match services.delete_webhook(&me.org.id, &id).await {
+        "remove" => match admin.delete_webhook(&me.org.id, &id).await {
             Ok(()) => Redirect::to("/setup/webhooks").into_response(),
             Err(AccountError::NotFound(_)) => (StatusCode::NOT_FOUND, "no such endpoint").into_response(),
             Err(e) => failure(&e),
