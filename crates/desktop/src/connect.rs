@@ -78,7 +78,12 @@ impl Attempt<'_> {
             ),
             None => None,
         };
-        let credentials = match (&self.secrets.refresh_token, self.client_id) {
+        Client::new(self.login_url, self.credentials(), ca.as_deref()).map_err(DesktopError::from)
+    }
+
+    /// What this attempt sends the org.
+    fn credentials(&self) -> Credentials {
+        match (&self.secrets.refresh_token, self.client_id) {
             // A public client: no secret (the org's app is marked public).
             (Some(refresh_token), Some(client_id)) => Credentials::OAuthRefresh {
                 refresh_token: refresh_token.clone(),
@@ -90,13 +95,12 @@ impl Attempt<'_> {
                 password: self.secrets.password.clone(),
                 security_token: self.secrets.security_token.clone(),
             },
-        };
-        Client::new(self.login_url, credentials, ca.as_deref()).map_err(DesktopError::from)
+        }
     }
 
     /// One login (and a `userinfo` call), unless the org refused these secrets before.
     async fn run(&self, profile: &Profile) -> Result<(Client, UserInfo), DesktopError> {
-        let fingerprint = profile.fingerprint(self.login_url, self.username, self.secrets)?;
+        let fingerprint = profile.fingerprint(self.login_url, &self.credentials())?;
         if let Some(before) = profile.rejection(&fingerprint)? {
             return Err(DesktopError::Refused(explain::refused(
                 &before.code,
@@ -189,7 +193,8 @@ pub async fn save_settings(profile: &Profile, new: NewSettings) -> Result<Saved,
     let placement = secrets::store(profile, &login_url, username, &new.secrets, new.preference)?;
     if let Some(old) = old {
         let same_place = old.storage == placement.storage
-            && (old.storage == secrets::Storage::File || (old.login_url == login_url && old.username == username));
+            && (old.storage == crate::profile::Storage::File
+                || (old.login_url == login_url && old.username == username));
         if !same_place {
             secrets::forget(profile, old.storage, &old.login_url, &old.username);
         }

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use latchkey_core::clock::{Clock, SystemClock};
 use latchkey_core::vault::Vault;
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::files::{private_dir, write_private};
-use crate::secrets::{Secrets, Storage};
+use latchkey_sfclient::Credentials;
+
 use crate::DesktopError;
 
 /// How many refused fingerprints are remembered.
@@ -36,6 +36,16 @@ pub struct Settings {
     pub storage: Storage,
     /// When these settings (and so the security token) were saved.
     pub saved_at: DateTime<Utc>,
+}
+
+/// Where the secrets are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// The operating system's keyring.
+    Keyring,
+    /// `secrets.sealed` beside `client.key`.
+    File,
 }
 
 /// Secrets the org refused: their keyed fingerprint, never the secrets.
@@ -151,22 +161,10 @@ impl Profile {
 
     /// The keyed fingerprint of a login: equal logins, equal fingerprints; without the
     /// local key nobody can test a guess against it.
-    pub fn fingerprint(&self, login_url: &str, username: &str, secrets: &Secrets) -> Result<String, DesktopError> {
+    pub fn fingerprint(&self, login_url: &str, credentials: &Credentials) -> Result<String, DesktopError> {
         let vault = self.vault()?;
-        let mut material = zeroize::Zeroizing::new(Vec::new());
-        let refresh = secrets.refresh_token.as_ref().map_or("", |t| t.expose_secret());
-        for part in [
-            login_url,
-            username,
-            secrets.password.expose_secret(),
-            secrets.security_token.expose_secret(),
-            refresh,
-        ] {
-            material.extend_from_slice(part.as_bytes());
-            material.push(0);
-        }
         let digest = vault
-            .fingerprint(vault.current_id(), &material)
+            .fingerprint(vault.current_id(), &credentials.pair(login_url))
             .map_err(|e| DesktopError::Local(e.to_string()))?;
         Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
     }
@@ -220,45 +218,24 @@ mod tests {
     use super::*;
     use secrecy::SecretString;
 
-    fn secrets(password: &str, token: &str) -> Secrets {
-        Secrets::password(
-            SecretString::from(password.to_owned()),
-            SecretString::from(token.to_owned()),
-        )
+    fn secrets(password: &str, token: &str) -> Credentials {
+        Credentials::Soap {
+            username: "u@x".into(),
+            password: SecretString::from(password.to_owned()),
+            security_token: SecretString::from(token.to_owned()),
+        }
     }
 
     #[test]
     fn fingerprints_are_keyed_and_remembered() {
         let dir = tempfile::tempdir().expect("tempdir");
         let profile = Profile::at(dir.path().join("client"));
-        let a = profile
-            .fingerprint("https://x", "u@x", &secrets("pw", "tok"))
-            .expect("fp");
-        assert_eq!(
-            a,
-            profile
-                .fingerprint("https://x", "u@x", &secrets("pw", "tok"))
-                .expect("fp")
-        );
-        assert_ne!(
-            a,
-            profile
-                .fingerprint("https://x", "u@x", &secrets("pw", "tok2"))
-                .expect("fp")
-        );
-        assert_ne!(
-            a,
-            profile
-                .fingerprint("https://x", "u@x", &secrets("pwt", "ok"))
-                .expect("fp")
-        );
+        let a = profile.fingerprint("https://x", &secrets("pw", "tok")).expect("fp");
+        assert_eq!(a, profile.fingerprint("https://x", &secrets("pw", "tok")).expect("fp"));
+        assert_ne!(a, profile.fingerprint("https://x", &secrets("pw", "tok2")).expect("fp"));
+        assert_ne!(a, profile.fingerprint("https://x", &secrets("pwt", "ok")).expect("fp"));
         let other = Profile::at(dir.path().join("other"));
-        assert_ne!(
-            a,
-            other
-                .fingerprint("https://x", "u@x", &secrets("pw", "tok"))
-                .expect("fp")
-        );
+        assert_ne!(a, other.fingerprint("https://x", &secrets("pw", "tok")).expect("fp"));
 
         assert_eq!(profile.rejection(&a).expect("read"), None);
         let rejection = Rejection {

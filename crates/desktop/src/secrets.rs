@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::files::write_private;
-use crate::profile::Profile;
+use crate::profile::{Profile, Storage};
 use crate::DesktopError;
 
 /// The keyring service name of the client's entries.
@@ -82,16 +82,6 @@ impl Secrets {
             refresh_token: stored.refresh_token.map(SecretString::from),
         })
     }
-}
-
-/// Where the secrets are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Storage {
-    /// The operating system's keyring.
-    Keyring,
-    /// `secrets.sealed` beside `client.key`.
-    File,
 }
 
 /// Where the user wants the secrets.

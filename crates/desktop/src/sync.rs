@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use latchkey_sfclient::changes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -23,10 +24,6 @@ use crate::DesktopError;
 
 /// The folder's sync state.
 pub const STATE_FILE: &str = ".latchkey-sync.json";
-
-/// How far before the last SystemModstamp seen the next pull starts (changes committed
-/// out of order near the boundary are not missed; seeing one twice is harmless).
-const LOOK_BACK: chrono::Duration = chrono::Duration::seconds(2);
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
@@ -200,13 +197,6 @@ fn remote_fields(record: &Value) -> Fields {
         .collect()
 }
 
-fn modstamp(record: &Value) -> Option<DateTime<Utc>> {
-    let text = record["SystemModstamp"].as_str()?;
-    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// The folder, read: each `.vcf` file's state against the last sync.
 struct Folder {
     dir: PathBuf,
@@ -313,17 +303,7 @@ pub async fn sync(connection: &Connection, dir: &Path) -> Result<Summary, Deskto
         .filter_map(|r| r["Id"].as_str().map(str::to_owned))
         .collect();
     let names: Vec<&str> = FIELDS.iter().map(|(n, _)| *n).collect();
-    let mut soql = format!(
-        "SELECT Id, {}, SystemModstamp FROM Contact WHERE {owner}",
-        names.join(", ")
-    );
-    if let Some(since) = state.checkpoint {
-        soql.push_str(&format!(
-            " AND SystemModstamp >= {}",
-            (since - LOOK_BACK).format("%Y-%m-%dT%H:%M:%SZ")
-        ));
-    }
-    soql.push_str(" ORDER BY SystemModstamp, Id");
+    let soql = changes::changed_since("Contact", &names, Some(&owner), state.checkpoint);
     let changed_remotely = client.query(&soql).await?;
 
     let mut taken: HashSet<String> = folder.files.keys().cloned().collect();
@@ -348,7 +328,7 @@ pub async fn sync(connection: &Connection, dir: &Path) -> Result<Summary, Deskto
     // The org's changes.
     for row in &changed_remotely {
         let Some(id) = row["Id"].as_str() else { continue };
-        if let Some(stamp) = modstamp(row) {
+        if let Some(stamp) = changes::modstamp(row) {
             state.checkpoint = Some(state.checkpoint.map_or(stamp, |c| c.max(stamp)));
         }
         let remote = remote_fields(row);
@@ -397,7 +377,7 @@ pub async fn sync(connection: &Connection, dir: &Path) -> Result<Summary, Deskto
                 );
             }
             Some(Local::Changed(card, modified, digest)) => {
-                let local_is_newer = modstamp(row).is_none_or(|stamp| *modified > stamp);
+                let local_is_newer = changes::modstamp(row).is_none_or(|stamp| *modified > stamp);
                 let (merged, conflicts) = merge(&synced.fields, &card.fields, &remote, local_is_newer);
                 summary.conflicts += conflicts;
                 let mut digest = digest.clone();

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 
-use latchkey_store::hub_sync::{self, HubContact, Pending};
+use latchkey_store::hub::sync::{self as hub_sync, HubContact, Pending};
 
 use crate::{Hub, HubError};
 

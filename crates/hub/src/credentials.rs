@@ -357,16 +357,6 @@ impl Hub {
         let s = self.open(record)?;
         let login = s.login_part()?;
         let fingerprint = self.vault.fingerprint(&record.key_id, &login)?;
-        let mut pair = Zeroizing::new(
-            format!(
-                "latchkey-hub-pair-v1\0{}\0{}\0{}\0",
-                record.login_url,
-                record.username.to_lowercase(),
-                record.client_id.as_deref().unwrap_or_default()
-            )
-            .into_bytes(),
-        );
-        pair.extend_from_slice(&login);
         let secret = |v: &Option<String>| SecretString::from(v.clone().unwrap_or_default());
         let credentials = match (method(&s, record.client_id.as_deref()), record.client_id.clone()) {
             ("oauth-jwt", Some(client_id)) => Credentials::JwtBearer {
@@ -392,6 +382,7 @@ impl Hub {
                 security_token: secret(&s.security_token),
             },
         };
+        let pair = credentials.pair(&record.login_url);
         let webhook_key = s
             .webhook_secret
             .as_deref()

@@ -1,8 +1,7 @@
 //! Two-way contact sync, incremental and crash-safe.
 //!
-//! **Pull.** A connector asks for contacts changed since its checkpoint (minus a
-//! one-second look-back, since SOQL date-time literals have whole seconds), ordered by
-//! `SystemModstamp`; each page is merged in one transaction together with the
+//! **Pull.** A connector asks for contacts changed since its checkpoint, as
+//! [`latchkey_sfclient::changes`] pulls, ordered by `SystemModstamp`; each page is merged in one transaction together with the
 //! checkpoint it reaches and the renewal of the run's lease. Field by field, the later
 //! of the CRM's `SystemModstamp` and a pending local edit wins; a replayed record
 //! changes nothing.
@@ -19,17 +18,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use latchkey_sfclient::SaveResult;
+use latchkey_sfclient::{changes, SaveResult};
+use latchkey_store::hub::sync::{self as hub_sync, HubContact, KeyColumn, Pending, SyncRun};
 use latchkey_store::hub::Connector;
-use latchkey_store::hub_sync::{self, HubContact, KeyColumn, Pending, SyncRun};
 use serde_json::{json, Map, Value};
 
 use crate::contacts::{field, set_field, FIELDS};
 use crate::guard::{state, GuardError, Guarded};
 use crate::{Hub, HubError};
-
-/// How far before the checkpoint a pull starts again (SOQL literals have whole seconds).
-const LOOK_BACK_MS: i64 = 1_000;
 
 /// Most records per collections call.
 const PUSH_BATCH: i64 = 200;
@@ -119,29 +115,17 @@ impl CrmFields {
 
 /// The SOQL of a pull since `checkpoint` (epoch milliseconds).
 pub fn pull_query(checkpoint: Option<i64>, crm: &CrmFields) -> String {
-    let names: Vec<&str> = FIELDS.iter().map(|f| crm.crm(f)).collect();
-    let mut soql = format!("SELECT Id, {}, SystemModstamp", names.join(", "));
-    if let Some(f) = &crm.external_id {
-        soql.push_str(&format!(", {f}"));
-    }
-    soql.push_str(" FROM Contact");
-    if let Some(ms) = checkpoint {
-        let since = DateTime::<Utc>::from_timestamp_millis(ms - LOOK_BACK_MS).unwrap_or_default();
-        soql.push_str(&format!(
-            " WHERE SystemModstamp >= {}",
-            since.format("%Y-%m-%dT%H:%M:%SZ")
-        ));
-    }
-    soql.push_str(" ORDER BY SystemModstamp, Id");
-    soql
+    let mut names: Vec<&str> = FIELDS.iter().map(|f| crm.crm(f)).collect();
+    names.extend(crm.external_id.as_deref());
+    let since = checkpoint.and_then(DateTime::<Utc>::from_timestamp_millis);
+    changes::changed_since("Contact", &names, None, since)
 }
 
 fn pulled(record: &Value, crm: &CrmFields) -> Result<Pulled, HubError> {
     let bad = |what: &str| HubError::Invalid(format!("the CRM sent a contact without {what}"));
-    let modstamp = record["SystemModstamp"]
-        .as_str()
-        .and_then(latchkey_core::records::value::parse_datetime)
-        .ok_or_else(|| bad("a SystemModstamp"))?;
+    let modstamp = changes::modstamp(record)
+        .ok_or_else(|| bad("a SystemModstamp"))?
+        .timestamp_millis();
     let values = FIELDS
         .iter()
         .map(|f| ((*f).to_owned(), record[crm.crm(f)].clone()))
@@ -563,16 +547,16 @@ mod tests {
     }
 
     #[test]
-    fn pulls_start_a_second_before_the_checkpoint_in_whole_seconds() {
+    fn pulls_start_before_the_checkpoint_in_whole_seconds() {
         assert_eq!(
             pull_query(None, &CrmFields::plain(None)),
             "SELECT Id, FirstName, LastName, Email, SystemModstamp FROM Contact ORDER BY SystemModstamp, Id"
         );
-        // 2026-01-01T00:00:00.500Z → from 2025-12-31T23:59:59Z.
+        // 2026-01-01T00:00:00.500Z → from 2025-12-31T23:59:58Z (the shared look-back).
         let q = pull_query(Some(1_767_225_600_500), &CrmFields::plain(Some("Hub_Id__c")));
-        assert!(q.contains(", SystemModstamp, Hub_Id__c FROM"), "{q}");
+        assert!(q.contains(", Email, Hub_Id__c, SystemModstamp FROM"), "{q}");
         assert!(
-            q.contains("WHERE SystemModstamp >= 2025-12-31T23:59:59Z ORDER BY"),
+            q.contains("WHERE SystemModstamp >= 2025-12-31T23:59:58Z ORDER BY"),
             "{q}"
         );
     }
@@ -620,7 +604,7 @@ mod tests {
         };
         assert_eq!(
             pull_query(None, &crm),
-            "SELECT Id, FirstName, LastName, Work_Email__c, SystemModstamp, Hub_Id__c FROM Contact \
+            "SELECT Id, FirstName, LastName, Work_Email__c, Hub_Id__c, SystemModstamp FROM Contact \
              ORDER BY SystemModstamp, Id"
         );
         let record = json!({"Id": "003A", "FirstName": "Ann", "LastName": "Lee", "Email": "standard@x.test",

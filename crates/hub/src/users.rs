@@ -10,8 +10,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::secret::{random_alphanumeric, SecretDigest};
+use latchkey_store::hub::sessions as hub_sessions;
 use latchkey_store::hub::{self, HubUser, NewHubUser};
-use latchkey_store::hub_sessions;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{Hub, HubError};

@@ -7,7 +7,6 @@ use latchkey_core::policy::{PasswordPolicy, PasswordRejection};
 use latchkey_core::secret::{generate_security_token, random_alphanumeric, SecretDigest};
 use latchkey_core::webhooks::EventType::{PasswordChanged, SecurityTokenReset, UserFrozen, UserUnfrozen, UserUnlocked};
 use latchkey_store::orgs::{self, Org, Profile};
-use latchkey_store::outbox::{self, NewMail};
 use latchkey_store::password_resets;
 use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions;
@@ -16,7 +15,8 @@ use latchkey_store::{commit, Conn};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::admin::Admin;
-use crate::mail::templates::{self, Rendered};
+use crate::mail::enqueue;
+use crate::mail::templates;
 use crate::{AccountError, Services};
 
 /// A user to create.
@@ -80,37 +80,6 @@ fn valid_username(s: &str) -> bool {
     latchkey_core::records::value::plausible_email(s) && s.len() <= 80 && !s.chars().any(char::is_control)
 }
 
-/// Puts a rendered message in the outbox, inside the caller's transaction.
-pub(crate) async fn enqueue(
-    conn: &mut Conn,
-    mail: &Rendered,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), AccountError> {
-    outbox::enqueue(
-        conn,
-        &NewMail {
-            to: &mail.to,
-            subject: &mail.subject,
-            text: &mail.text,
-            html: Some(&mail.html),
-        },
-        now,
-    )
-    .await?;
-    Ok(())
-}
-
-/// What [`Services::confirm_current_password`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CurrentPassword {
-    /// It is the current password.
-    Confirmed,
-    /// It is not (counted as a failed login).
-    Wrong,
-    /// The account is locked or frozen: nothing is checked.
-    Locked,
-}
-
 impl Services {
     /// The org named by id or name, or the only org when `None`.
     pub async fn resolve_org(&self, org: Option<&str>) -> Result<Org, AccountError> {
@@ -153,31 +122,6 @@ impl Services {
         let user = users::get(&mut conn, id).await?;
         let org = orgs::get(&mut conn, &user.org_id).await?;
         Ok((user, org))
-    }
-
-    /// Whether `password` is the current password of `user`, signed in from `ip`,
-    /// who is confirming a change. It is checked as a login is (the browser verified,
-    /// since it holds a session): a wrong one counts as a failed login, in the login
-    /// history and towards the lock, so the form is no faster a way to guess.
-    pub async fn confirm_current_password(
-        &self,
-        user: &User,
-        password: &SecretString,
-        ip: std::net::IpAddr,
-    ) -> Result<CurrentPassword, AccountError> {
-        let check = crate::login::LoginRequest {
-            username: &user.username,
-            secret: password,
-            ip,
-            intent: crate::login::Intent::ConfirmPassword { org: &user.org_id },
-        };
-        Ok(match self.login(&check).await?.outcome {
-            crate::login::LoginOutcome::Success { .. } => CurrentPassword::Confirmed,
-            crate::login::LoginOutcome::Refused(
-                latchkey_core::status::LoginStatus::PasswordLockout | latchkey_core::status::LoginStatus::UserFrozen,
-            ) => CurrentPassword::Locked,
-            crate::login::LoginOutcome::Refused(_) => CurrentPassword::Wrong,
-        })
     }
 
     /// A profile by id.
@@ -319,6 +263,20 @@ fn temporary_password(policy: &PasswordPolicy, username: &str) -> SecretString {
 }
 
 impl Admin {
+    /// Administrator action: ends every session and OAuth refresh token of
+    /// `username`; returns how many sessions ended.
+    pub async fn revoke_sessions(&self, username: &str) -> Result<u64, AccountError> {
+        let user = self.member(username).await?;
+        let mut tx = self.services.store.begin().await?;
+        let n = sessions::delete_for_user(&mut tx, &user.id).await?;
+        let tokens = refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
+        latchkey_store::epoch::advance(&mut tx).await?;
+        latchkey_store::commit(tx).await?;
+        self.services.forget_tokens(&user.id);
+        tracing::info!(user_id = %user.id, sessions = n, refresh_tokens = tokens, "sessions revoked");
+        Ok(n)
+    }
+
     /// Every org of the server, by name (the console's view).
     pub async fn orgs(&self) -> Result<Vec<Org>, AccountError> {
         let mut conn = self.services.store.conn().await?;

@@ -94,7 +94,7 @@ impl Services {
         let mut tx = self.store.begin().await?;
         challenges::purge(&mut tx, now - Duration::days(1)).await?;
         challenges::insert(&mut tx, &challenge, now).await?;
-        crate::accounts::enqueue(&mut tx, &mail, now).await?;
+        crate::mail::enqueue(&mut tx, &mail, now).await?;
         latchkey_store::commit(tx).await?;
         tracing::info!(user_id = %user.id, %ip, "verification code sent");
         Ok(Challenged::Sent(id))

@@ -11,7 +11,7 @@ use latchkey_core::ids::{OrgId, UserId};
 use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
 use latchkey_core::password::Verification;
 use latchkey_core::policy::{LockCounter, LockUntil};
-use latchkey_core::secret::split_token;
+use latchkey_core::secret::{split_token, SecretDigest};
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_core::webhooks::EventType;
 use latchkey_store::apps::ConnectedApp;
@@ -248,6 +248,17 @@ struct Checked {
     unsettled: Option<Unsettled>,
 }
 
+/// What [`Services::confirm_current_password`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CurrentPassword {
+    /// It is the current password.
+    Confirmed,
+    /// It is not (counted as a failed login).
+    Wrong,
+    /// The account is locked or frozen: nothing is checked.
+    Locked,
+}
+
 /// Where the source of a successful login stands with the user.
 #[derive(Debug, Clone, Copy)]
 struct Familiarity {
@@ -258,6 +269,29 @@ struct Familiarity {
 }
 
 impl Services {
+    /// Whether `password` is the current password of `user`, signed in from `ip`,
+    /// who is confirming a change. It is checked as a login is (the browser verified,
+    /// since it holds a session): a wrong one counts as a failed login, in the login
+    /// history and towards the lock, so the form is no faster a way to guess.
+    pub async fn confirm_current_password(
+        &self,
+        user: &User,
+        password: &SecretString,
+        ip: std::net::IpAddr,
+    ) -> Result<CurrentPassword, AccountError> {
+        let check = LoginRequest {
+            username: &user.username,
+            secret: password,
+            ip,
+            intent: Intent::ConfirmPassword { org: &user.org_id },
+        };
+        Ok(match self.login(&check).await?.outcome {
+            LoginOutcome::Success { .. } => CurrentPassword::Confirmed,
+            LoginOutcome::Refused(LoginStatus::PasswordLockout | LoginStatus::UserFrozen) => CurrentPassword::Locked,
+            LoginOutcome::Refused(_) => CurrentPassword::Wrong,
+        })
+    }
+
     /// The OAuth client-credentials grant: the app's run-as user logs in without a
     /// password (the app's secret was checked); see [`Self::login_without_password`].
     pub async fn login_as_app(
@@ -323,6 +357,23 @@ impl Services {
             org: context.org.clone(),
             history,
         }))
+    }
+
+    /// Issues the access token of an admitted password-less grant (client credentials,
+    /// or a refresh token whose digest is `refresh`: the access token then ends when
+    /// that refresh token is revoked). The grant's login-history row is committed with
+    /// it.
+    pub async fn issue_admitted_session(
+        &self,
+        admitted: Admitted,
+        client_id: &str,
+        refresh: Option<&SecretDigest>,
+    ) -> Result<Issued, AccountError> {
+        let (issued, new) = self.new_session(&admitted.user, &admitted.org, Some(client_id), false, refresh);
+        self.store
+            .write_all(vec![Write::Login(admitted.history), Write::Session(new)])
+            .await?;
+        Ok(issued)
     }
 
     /// Runs one password login to its end: every rule of its intent (whose users, the
@@ -586,12 +637,12 @@ impl Services {
         match counter {
             LockCounter::Every => {
                 let mail = templates::account_locked(&self.mail, &user.email, &user.username, until);
-                crate::accounts::enqueue(tx, &mail, now).await?;
+                crate::mail::enqueue(tx, &mail, now).await?;
                 self.announce(tx, user, &[EventType::UserLocked], now).await?;
             }
             LockCounter::Unfamiliar => {
                 let mail = templates::unfamiliar_sources_locked(&self.mail, &user.email, &user.username, until);
-                crate::accounts::enqueue(tx, &mail, now).await?;
+                crate::mail::enqueue(tx, &mail, now).await?;
             }
         }
         Ok(())

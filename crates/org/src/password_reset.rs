@@ -44,7 +44,7 @@ impl Services {
             now + Duration::minutes(LINK_VALID_MINUTES),
         )
         .await?;
-        crate::accounts::enqueue(&mut tx, &mail, now).await?;
+        crate::mail::enqueue(&mut tx, &mail, now).await?;
         latchkey_store::commit(tx).await?;
         tracing::info!(user_id = %user.id, "password reset link sent");
         Ok(())

@@ -38,7 +38,7 @@ impl Services {
             let mail = templates::password_expiring(&self.mail, &user.email, &user.username, days, expires_at);
             let mut tx = self.store.begin().await?;
             if users::claim_reminder(&mut tx, &user.id, expires_at, threshold, now).await? {
-                crate::accounts::enqueue(&mut tx, &mail, now).await?;
+                crate::mail::enqueue(&mut tx, &mail, now).await?;
                 sent += 1;
             }
             latchkey_store::commit(tx).await?;

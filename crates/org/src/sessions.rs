@@ -8,14 +8,11 @@ use chrono::Duration;
 use latchkey_core::secret::{random_alphanumeric, SecretDigest};
 use latchkey_store::login_history::NewLogin;
 use latchkey_store::orgs::{Org, Profile};
-use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions::{self, NewSession, Session};
 use latchkey_store::users::User;
 use latchkey_store::Write;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::admin::Admin;
-use crate::login::Admitted;
 use crate::{AccountError, Services};
 
 /// Hex digits of the issue time (Unix milliseconds) after the `!` of a session id.
@@ -104,24 +101,7 @@ impl Services {
         Ok(issued)
     }
 
-    /// Issues the access token of an admitted password-less grant (client credentials,
-    /// or a refresh token whose digest is `refresh`: the access token then ends when
-    /// that refresh token is revoked). The grant's login-history row is committed with
-    /// it.
-    pub async fn issue_admitted_session(
-        &self,
-        admitted: Admitted,
-        client_id: &str,
-        refresh: Option<&SecretDigest>,
-    ) -> Result<Issued, AccountError> {
-        let (issued, new) = self.new_session(&admitted.user, &admitted.org, Some(client_id), false, refresh);
-        self.store
-            .write_all(vec![Write::Login(admitted.history), Write::Session(new)])
-            .await?;
-        Ok(issued)
-    }
-
-    fn new_session(
+    pub(crate) fn new_session(
         &self,
         user: &User,
         org: &Org,
@@ -213,21 +193,5 @@ impl Services {
         let digest = session_key(id);
         self.caches.sessions.forget(&digest);
         Ok(sessions::delete(&mut conn, &digest).await?)
-    }
-}
-
-impl Admin {
-    /// Administrator action: ends every session and OAuth refresh token of
-    /// `username`; returns how many sessions ended.
-    pub async fn revoke_sessions(&self, username: &str) -> Result<u64, AccountError> {
-        let user = self.member(username).await?;
-        let mut tx = self.services.store.begin().await?;
-        let n = sessions::delete_for_user(&mut tx, &user.id).await?;
-        let tokens = refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
-        latchkey_store::epoch::advance(&mut tx).await?;
-        latchkey_store::commit(tx).await?;
-        self.services.forget_tokens(&user.id);
-        tracing::info!(user_id = %user.id, sessions = n, refresh_tokens = tokens, "sessions revoked");
-        Ok(n)
     }
 }

@@ -7,6 +7,7 @@
 //! login at a time, and reports a refused login as [`Error::CredentialsRejected`]
 //! for the caller's guard to act on; it never retries a rejected secret.
 
+pub mod changes;
 mod error;
 pub mod login;
 

@@ -6,6 +6,7 @@ use quick_xml::escape::escape;
 use quick_xml::events::Event;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use crate::Error;
 
@@ -54,6 +55,57 @@ pub enum Credentials {
         /// Connected app's client secret.
         client_secret: SecretString,
     },
+}
+
+impl Credentials {
+    /// What the org sees at one login through `login_url`: the bytes a keyed
+    /// fingerprint of a refused pair is taken over, so that the hub and the desktop
+    /// client remember a rejection the same way and never send that pair again. Equal
+    /// logins give equal bytes (usernames in any case); any changed secret, username,
+    /// app or login URL gives other bytes.
+    pub fn pair(&self, login_url: &str) -> Zeroizing<Vec<u8>> {
+        let (method, username, client_id, secrets): (&str, &str, &str, Vec<&SecretString>) = match self {
+            Self::Soap {
+                username,
+                password,
+                security_token,
+            } => ("soap", username, "", vec![password, security_token]),
+            Self::OAuthPassword {
+                username,
+                password,
+                security_token,
+                client_id,
+                client_secret,
+            } => (
+                "oauth-password",
+                username,
+                client_id,
+                vec![password, security_token, client_secret],
+            ),
+            Self::JwtBearer {
+                username,
+                client_id,
+                private_key_pem,
+            } => ("oauth-jwt", username, client_id, vec![private_key_pem]),
+            Self::OAuthRefresh {
+                refresh_token,
+                client_id,
+                client_secret,
+            } => ("oauth-refresh-token", "", client_id, vec![refresh_token, client_secret]),
+        };
+        let mut pair = Zeroizing::new(Vec::new());
+        let lower = Zeroizing::new(username.to_lowercase());
+        let login_url = login_url.trim().trim_end_matches('/');
+        for part in ["latchkey-pair-v1", method, login_url, &lower, client_id] {
+            pair.extend_from_slice(part.as_bytes());
+            pair.push(0);
+        }
+        for secret in secrets {
+            pair.extend_from_slice(secret.expose_secret().as_bytes());
+            pair.push(0);
+        }
+        pair
+    }
 }
 
 /// A live session.

@@ -7,10 +7,8 @@ pub mod app_authorizations;
 pub mod apps;
 pub mod authorization_codes;
 pub mod challenges;
-pub mod epoch;
+pub mod engine;
 pub mod hub;
-pub mod hub_sessions;
-pub mod hub_sync;
 pub mod login_history;
 pub mod orgs;
 pub mod outbox;
@@ -21,10 +19,8 @@ pub mod sessions;
 pub mod users;
 pub mod webhooks;
 
-mod kept;
 mod text;
 mod time;
-mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -35,9 +31,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-pub use kept::{Kept, MAX_KEPT, PING_AFTER_IDLE};
+pub use engine::epoch;
+pub use engine::kept::{Kept, MAX_KEPT, PING_AFTER_IDLE};
+pub use engine::writer::Write;
 pub use sqlx::AnyConnection as Conn;
-pub use writer::Write;
 
 /// A transaction; derefs to [`Conn`] for the repository functions.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -162,8 +159,8 @@ impl StoreOptions {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    kept: Arc<kept::KeptConns>,
-    writer: writer::Writer,
+    kept: Arc<engine::kept::KeptConns>,
+    writer: engine::writer::Writer,
 }
 
 fn valid_schema_name(name: &str) -> bool {
@@ -189,10 +186,10 @@ impl Store {
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(30))
             // No ping before every checkout, only after a second unused (see
-            // `kept::ping_if_idle`): on a busy server a ping per query was a round
+            // `engine::kept::ping_if_idle`): on a busy server a ping per query was a round
             // trip per query.
             .test_before_acquire(false)
-            .before_acquire(|conn, meta| Box::pin(async move { kept::ping_if_idle(conn, meta.idle_for).await.map(|()| true) }))
+            .before_acquire(|conn, meta| Box::pin(async move { engine::kept::ping_if_idle(conn, meta.idle_for).await.map(|()| true) }))
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
                 Box::pin(async move {
@@ -222,8 +219,8 @@ impl Store {
             })
             .connect_with(connect)
             .await?;
-        let kept = kept::KeptConns::new(pool.clone(), writer::kept_setup(backend));
-        let writer = writer::Writer::spawn(Arc::clone(&kept), backend);
+        let kept = engine::kept::KeptConns::new(pool.clone(), engine::writer::kept_setup(backend));
+        let writer = engine::writer::Writer::spawn(Arc::clone(&kept), backend);
         Ok(Self {
             pool,
             backend,

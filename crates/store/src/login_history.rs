@@ -5,8 +5,8 @@ use latchkey_core::ids::{LoginHistoryId, OrgId, UserId};
 use serde::Serialize;
 use sqlx::FromRow;
 
+use crate::engine::batch::{self, json_rows as to_json, JsonColumn};
 use crate::time::from_millis;
-use crate::writer::{self, json_rows as to_json, JsonColumn};
 use crate::{Backend, Conn, Store, StoreError};
 
 /// One login attempt.
@@ -84,9 +84,9 @@ const JSON_COLUMNS: [JsonColumn; 11] = {
 };
 
 /// An INSERT of the rows in the JSON array `rows` (from [`json_rows`]; see
-/// [`writer::insert_from_json`]).
+/// [`batch::insert_from_json`]).
 pub(crate) fn insert_from_json(backend: Backend, rows: &str) -> String {
-    writer::insert_from_json(
+    batch::insert_from_json(
         backend,
         "login_history (id, org_id, user_id, username, login_time, source_ip, login_type, status, application, \
          api_type, api_version)",

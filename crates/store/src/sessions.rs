@@ -6,8 +6,8 @@ use latchkey_core::ids::{OrgId, UserId};
 use latchkey_core::secret::SecretDigest;
 use sqlx::FromRow;
 
+use crate::engine::batch::{self, json_rows as to_json, JsonColumn};
 use crate::time::{flag, from_millis};
-use crate::writer::{self, json_rows as to_json, JsonColumn};
 use crate::{Backend, Conn, StoreError};
 
 /// A live session.
@@ -66,9 +66,9 @@ const JSON_COLUMNS: [JsonColumn; 9] = {
 };
 
 /// An INSERT of the sessions in the JSON array `rows` (from [`json_rows`]; see
-/// [`writer::insert_from_json`]).
+/// [`batch::insert_from_json`]).
 pub(crate) fn insert_from_json(backend: Backend, rows: &str) -> String {
-    writer::insert_from_json(
+    batch::insert_from_json(
         backend,
         "sessions (id_digest, user_id, org_id, client_id, restricted, created_at, last_used_at, expires_at, \
          refresh_digest)",

@@ -350,7 +350,7 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, said: Said) ->
         };
         let mut conn = hub.store.conn().await?;
         for c in &connectors {
-            let mut runs = latchkey_store::hub_sync::recent_runs(&mut conn, &c.id, RUNS).await?;
+            let mut runs = latchkey_store::hub::sync::recent_runs(&mut conn, &c.id, RUNS).await?;
             runs.reverse();
             let max = runs
                 .iter()

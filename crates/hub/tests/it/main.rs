@@ -396,7 +396,7 @@ async fn a_second_hub_instance_waits_for_the_lease() {
     let mut conn = hub.store.conn().await.unwrap();
     let until = now + chrono::Duration::seconds(30);
     assert!(
-        latchkey_store::hub_sync::take_lease(&mut conn, &c.id, "other", now, until)
+        latchkey_store::hub::sync::take_lease(&mut conn, &c.id, "other", now, until)
             .await
             .unwrap()
     );
@@ -410,7 +410,7 @@ async fn a_second_hub_instance_waits_for_the_lease() {
     let mut conn = hub.store.conn().await.unwrap();
     let past = now - chrono::Duration::seconds(1);
     assert!(
-        latchkey_store::hub_sync::take_lease(&mut conn, &c.id, "other", past, past)
+        latchkey_store::hub::sync::take_lease(&mut conn, &c.id, "other", past, past)
             .await
             .unwrap()
     );

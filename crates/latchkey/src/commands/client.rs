@@ -7,8 +7,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use latchkey_desktop::connect::{self, NewSettings};
 use latchkey_desktop::profile::Profile;
+use latchkey_desktop::profile::Storage;
 use latchkey_desktop::save::Saved;
-use latchkey_desktop::secrets::{Preference, Secrets, Storage};
+use latchkey_desktop::secrets::{Preference, Secrets};
 use latchkey_desktop::{save, sync, DesktopError};
 use secrecy::SecretString;
 

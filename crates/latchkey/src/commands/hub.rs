@@ -11,8 +11,8 @@ use latchkey_hub::scheduler::Schedule;
 use latchkey_hub::sync::{Progress, SyncReport};
 use latchkey_hub::vault::Vault;
 use latchkey_hub::Hub;
+use latchkey_store::hub::sync::SyncRun;
 use latchkey_store::hub::Connector;
-use latchkey_store::hub_sync::SyncRun;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{usage, Failure};

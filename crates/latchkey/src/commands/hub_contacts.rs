@@ -3,7 +3,7 @@
 
 use latchkey_hub::contacts::ContactChanges;
 use latchkey_hub::Hub;
-use latchkey_store::hub_sync::HubContact;
+use latchkey_store::hub::sync::HubContact;
 
 use super::{usage, Failure};
 use crate::cli::ContactsCommand;

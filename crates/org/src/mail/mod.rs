@@ -29,6 +29,26 @@ impl Default for MailIdentity {
     }
 }
 
+/// Puts a rendered message in the outbox, inside the caller's transaction.
+pub(crate) async fn enqueue(
+    conn: &mut latchkey_store::Conn,
+    mail: &templates::Rendered,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::AccountError> {
+    latchkey_store::outbox::enqueue(
+        conn,
+        &latchkey_store::outbox::NewMail {
+            to: &mail.to,
+            subject: &mail.subject,
+            text: &mail.text,
+            html: Some(&mail.html),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 impl crate::Services {
     /// Queues the test message for `to` (checked as an address first); returns its
     /// outbox id.

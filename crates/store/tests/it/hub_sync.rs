@@ -3,8 +3,8 @@
 //! checkpoints only move forward.
 
 use chrono::Duration;
+use latchkey_store::hub::sync::{self as hub_sync, HubContact, KeyColumn, Pending};
 use latchkey_store::hub::{self, Connector, SealedCredential};
-use latchkey_store::hub_sync::{self, HubContact, KeyColumn, Pending};
 use latchkey_store::Store;
 
 use crate::store_test;

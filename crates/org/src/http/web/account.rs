@@ -11,11 +11,11 @@ use latchkey_store::users::User;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::cookies::forbidden;
 use super::cookies::{self, SESSION};
-use super::login::forbidden;
 use super::pages::{self, render};
-use crate::accounts::CurrentPassword;
 use crate::http::{ClientIp, HttpState};
+use crate::login::CurrentPassword;
 use crate::sessions::Issued;
 pub(super) use crate::sessions::SignedIn;
 use crate::AccountError;

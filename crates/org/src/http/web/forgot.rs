@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::account::{failure, rules};
 use super::cookies;
-use super::login::forbidden;
+use super::cookies::forbidden;
 use super::pages::{self, render};
 use crate::http::HttpState;
 use crate::password_reset::LINK_VALID_MINUTES;

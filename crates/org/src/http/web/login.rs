@@ -50,16 +50,6 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// The refusal of a form without a valid CSRF token.
-pub(super) fn forbidden(state: &HttpState) -> Response {
-    let page = pages::Message {
-        product: &state.services.mail.product,
-        title: "This form has expired",
-        text: "The form was not sent from this site, or it is too old. Go back, reload the page and try again.",
-    };
-    render(&page, StatusCode::FORBIDDEN)
-}
-
 fn login_page(
     state: &HttpState,
     jar: CookieJar,
@@ -111,7 +101,7 @@ pub(super) async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
+        return cookies::forbidden(&state);
     }
     let username = form.username.trim().to_owned();
     let device_verified = signed.get(DEVICE).is_some_and(|c| c.value() == username.to_lowercase());
@@ -221,7 +211,7 @@ pub(super) async fn verify_submit(
     Form(form): Form<CodeForm>,
 ) -> Response {
     if !cookies::csrf_ok(&state, &jar, &form.csrf) {
-        return forbidden(&state);
+        return cookies::forbidden(&state);
     }
     let Some(id) = jar.get(CHALLENGE).map(|c| c.value().to_owned()) else {
         return Redirect::to("/").into_response();

@@ -16,7 +16,7 @@ use crate::admin::Admin;
 
 use super::account::{failure, require_full, Bare, SignedIn};
 use super::cookies;
-use super::login::forbidden;
+use super::cookies::forbidden;
 use super::pages::{self, render, UserRow};
 use crate::http::HttpState;
 

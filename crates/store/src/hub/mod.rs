@@ -1,6 +1,9 @@
 //! The hub's tables: workspaces and their CRM credential records. Secrets arrive here
 //! already sealed by the hub's vault; the store never sees them in the clear.
 
+pub mod sessions;
+pub mod sync;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
