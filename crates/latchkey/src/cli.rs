@@ -399,42 +399,7 @@ pub enum CredentialCommand {
     /// Save the workspace's credential record for a CRM org. Each `--*-stdin` flag reads
     /// one line from standard input, in the order: password, token, client secret,
     /// refresh token.
-    Set {
-        /// Workspace name.
-        workspace: String,
-        /// The CRM org's login URL.
-        #[arg(long)]
-        login_url: String,
-        /// CRM username.
-        #[arg(long)]
-        username: String,
-        /// Read the password from standard input.
-        #[arg(long)]
-        password_stdin: bool,
-        /// Read the security token from standard input.
-        #[arg(long)]
-        token_stdin: bool,
-        /// Connected-app client id (OAuth).
-        #[arg(long)]
-        client_id: Option<String>,
-        /// Read the client secret from standard input.
-        #[arg(long)]
-        client_secret_stdin: bool,
-        /// Read an OAuth refresh token from standard input (no password needed then).
-        #[arg(long)]
-        refresh_token_stdin: bool,
-        /// The private key (PEM file) of the connected app's JWT certificate: the record
-        /// logs in by JWT bearer (with --client-id) and holds no password.
-        #[arg(long, value_name = "PEM")]
-        jwt_key_file: Option<PathBuf>,
-        /// CA certificate to trust when the new secrets are tested (suspended connectors).
-        #[arg(long, value_name = "PEM")]
-        ca: Option<PathBuf>,
-        /// Test the new secrets even though the hub caused failed logins since the CRM
-        /// last accepted the record (the CRM may lock the account after as few as 3).
-        #[arg(long)]
-        confirm: bool,
-    },
+    Set(CredentialSet),
     /// Store the org's webhook signing secret (`whsec_…`, one line on standard input)
     /// in the workspace's record, so the org's announcements of password changes,
     /// token resets, locks and freezes suspend it before any login fails. Prints the
@@ -472,6 +437,46 @@ pub enum CredentialCommand {
         #[arg(long)]
         confirm: bool,
     },
+}
+
+/// `hub credential set`: the record's login URL, username and where its secrets come
+/// from.
+#[derive(Debug, Args)]
+pub struct CredentialSet {
+    /// Workspace name.
+    pub workspace: String,
+    /// The CRM org's login URL.
+    #[arg(long)]
+    pub login_url: String,
+    /// CRM username.
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read the security token from standard input.
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Connected-app client id (OAuth).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Read the client secret from standard input.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Read an OAuth refresh token from standard input (no password needed then).
+    #[arg(long)]
+    pub refresh_token_stdin: bool,
+    /// The private key (PEM file) of the connected app's JWT certificate: the record
+    /// logs in by JWT bearer (with --client-id) and holds no password.
+    #[arg(long, value_name = "PEM")]
+    pub jwt_key_file: Option<PathBuf>,
+    /// CA certificate to trust when the new secrets are tested (suspended connectors).
+    #[arg(long, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
+    /// Test the new secrets even though the hub caused failed logins since the CRM
+    /// last accepted the record (the CRM may lock the account after as few as 3).
+    #[arg(long)]
+    pub confirm: bool,
 }
 
 /// Listener options.

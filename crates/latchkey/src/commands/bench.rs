@@ -483,34 +483,83 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     });
     let server = serve_in_background(listener, router);
 
-    let cs = client_secret.expose_secret();
-    let password_grant = form_request(
-        addr,
-        &format!(
-            "grant_type=password&client_id={client_id}&client_secret={cs}&username={}&password={PASSWORD}",
-            enc("bench@bench.test")
-        ),
-    );
-    let client_credentials = form_request(
-        addr,
-        &format!("grant_type=client_credentials&client_id={client_id}&client_secret={cs}"),
-    );
-    let refresh = form_request(
-        addr,
-        &format!(
-            "grant_type=refresh_token&client_id={client_id}&client_secret={cs}&refresh_token={}",
-            refresh_token.expose_secret()
-        ),
-    );
-    let locked = form_request(
-        addr,
-        &format!(
-            "grant_type=password&client_id={client_id}&client_secret={cs}&username={}&password={PASSWORD}",
-            enc("locked@bench.test")
-        ),
-    );
+    let requests = Requests::new(addr, &client_id, &client_secret, &refresh_token);
 
     let records = bench_records::seed(&services, addr, "bench@bench.test").await?;
+    let measured = measure(args, &config, &services, addr, &requests, &records).await?;
+    server.abort();
+    let table = table(&measured);
+    if let Some(s) = &schema {
+        db.flush().await.context("committing queued writes")?;
+        db.drop_schema(s).await.context("dropping the bench schema")?;
+    }
+    let report = report(&config, args, schema.is_some(), &table);
+    publish(&report, SECTION, args.output.as_deref())?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The requests the bench sends, each one whole HTTP request.
+struct Requests {
+    password_grant: Arc<Vec<u8>>,
+    client_credentials: Arc<Vec<u8>>,
+    refresh: Arc<Vec<u8>>,
+    locked: Arc<Vec<u8>>,
+}
+
+impl Requests {
+    fn new(addr: SocketAddr, client_id: &str, client_secret: &SecretString, refresh_token: &SecretString) -> Self {
+        let cs = client_secret.expose_secret();
+        let password_grant = form_request(
+            addr,
+            &format!(
+                "grant_type=password&client_id={client_id}&client_secret={cs}&username={}&password={PASSWORD}",
+                enc("bench@bench.test")
+            ),
+        );
+        let client_credentials = form_request(
+            addr,
+            &format!("grant_type=client_credentials&client_id={client_id}&client_secret={cs}"),
+        );
+        let refresh = form_request(
+            addr,
+            &format!(
+                "grant_type=refresh_token&client_id={client_id}&client_secret={cs}&refresh_token={}",
+                refresh_token.expose_secret()
+            ),
+        );
+        let locked = form_request(
+            addr,
+            &format!(
+                "grant_type=password&client_id={client_id}&client_secret={cs}&username={}&password={PASSWORD}",
+                enc("locked@bench.test")
+            ),
+        );
+        Self {
+            password_grant,
+            client_credentials,
+            refresh,
+            locked,
+        }
+    }
+}
+
+/// What the runs measured.
+struct Results {
+    figures: [Figure; 9],
+    hashes_for_rejections: u64,
+    hashing_shares: Vec<f64>,
+}
+
+/// Runs the figures `args.runs` times over the server at `addr`.
+async fn measure(
+    args: &BenchArgs,
+    config: &Config,
+    services: &Services,
+    addr: SocketAddr,
+    requests: &Requests,
+    records: &bench_records::RecordRequests,
+) -> Result<Results, Failure> {
     let secs = args.seconds;
     let mut figures = [
         Figure::new("(a) argon2id verifications/s, all cores (physical limit)"),
@@ -530,10 +579,10 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         let slice = secs / f64::from(SLICES);
         for i in 1..=SLICES {
             eprintln!("run {run}/{}: argon2id, slice {i}/{SLICES}…", args.runs);
-            limit = limit.add(argon2_rate(&config, slice)?);
+            limit = limit.add(argon2_rate(config, slice)?);
             eprintln!("run {run}/{}: password grant, slice {i}/{SLICES}…", args.runs);
             let before = hashing_cpu_seconds();
-            logins = logins.add(load(addr, Arc::clone(&password_grant), 200, args.connections, slice).await?);
+            logins = logins.add(load(addr, Arc::clone(&requests.password_grant), 200, args.connections, slice).await?);
             hashing += hashing_cpu_seconds() - before;
         }
         hashing_shares.push(hashing / logins.cpu_seconds.max(f64::MIN_POSITIVE));
@@ -541,31 +590,50 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         figures[1].push(logins.measured());
         eprintln!("run {run}/{}: client credentials…", args.runs);
         figures[2].push(
-            load(addr, Arc::clone(&client_credentials), 200, args.connections, secs)
-                .await?
-                .measured(),
+            load(
+                addr,
+                Arc::clone(&requests.client_credentials),
+                200,
+                args.connections,
+                secs,
+            )
+            .await?
+            .measured(),
         );
         eprintln!("run {run}/{}: refresh token…", args.runs);
         figures[3].push(
-            load(addr, Arc::clone(&refresh), 200, args.connections, secs)
+            load(addr, Arc::clone(&requests.refresh), 200, args.connections, secs)
                 .await?
                 .measured(),
         );
         eprintln!("run {run}/{}: locked user…", args.runs);
         let before = services.hash_counts().total();
         figures[4].push(
-            load(addr, Arc::clone(&locked), 400, args.connections, secs)
+            load(addr, Arc::clone(&requests.locked), 400, args.connections, secs)
                 .await?
                 .measured(),
         );
         hashes_for_rejections += services.hash_counts().total() - before;
         eprintln!("run {run}/{}: records…", args.runs);
-        let r = bench_records::measure(addr, &records, args.connections, secs).await?;
+        let r = bench_records::measure(addr, records, args.connections, secs).await?;
         for (figure, m) in figures[5..].iter_mut().zip(r) {
             figure.push(m);
         }
     }
-    server.abort();
+    Ok(Results {
+        figures,
+        hashes_for_rejections,
+        hashing_shares,
+    })
+}
+
+/// The figures as the Markdown table of the report.
+fn table(measured: &Results) -> String {
+    let Results {
+        figures,
+        hashes_for_rejections,
+        hashing_shares,
+    } = measured;
     let rss = peak_rss_mib();
     // Each run measures (a) and (b) in alternating slices, so the ratio is taken run by
     // run: the shared machine's speed drifts between runs more than within one.
@@ -596,7 +664,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
                 "{:.2} of (a), run by run: {}; target ≥ 0.95; hashing's share of the CPU: {:.1}%",
                 median(&paired),
                 paired.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", "),
-                median(&hashing_shares) * 100.0
+                median(hashing_shares) * 100.0
             ),
             2 | 3 => "target ≥ 10,000/s".to_owned(),
             4 => format!("target ≥ 20,000/s; hashes spent: {hashes_for_rejections}"),
@@ -616,15 +684,16 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
     table.push_str(&format!(
         "| (e) peak RSS of the bench process (server + load generator) | {rss:.0} MiB | | | | |\n"
     ));
+    table
+}
+
+/// The report: how the figures were measured, then the table.
+fn report(config: &Config, args: &BenchArgs, on_postgres: bool, table: &str) -> String {
     let store = if config.database_url.is_empty() {
         "SQLite (embedded default)"
     } else {
         "PostgreSQL"
     };
-    if let Some(s) = &schema {
-        db.flush().await.context("committing queued writes")?;
-        db.drop_schema(s).await.context("dropping the bench schema")?;
-    }
     // A `runtime_cpus` setting changes what (b) to (g) measure: the report says so.
     let (cpus, env) = match config.server.runtime_cpus.trim() {
         "" => (String::new(), String::new()),
@@ -633,7 +702,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
             format!("LATCHKEY_RUNTIME_CPUS={list} "),
         ),
     };
-    let report = format!(
+    format!(
         "{SECTION}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.{cpus}\n\
          Command: `{env}cargo run --release -- bench{} --runs {} --seconds {} --connections {}` \
          (median of {} runs of {} s each; each run measures (a) and (b) in {SLICES} alternating slices of {} s each, (a), (b), (a), (b)…, \
@@ -648,7 +717,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         config.hashing.iterations,
         config.hashing.parallelism,
         // The URL itself may hold a password: it is never printed.
-        if schema.is_some() {
+        if on_postgres {
             " --database-url postgres://…"
         } else {
             ""
@@ -659,10 +728,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), Failure> {
         args.runs,
         args.seconds,
         args.seconds / f64::from(SLICES),
-    );
-    publish(&report, SECTION, args.output.as_deref())?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    )
 }
 
 pub(super) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {

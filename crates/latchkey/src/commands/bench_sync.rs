@@ -181,22 +181,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
         None,
         &latchkey_hub::sync::CrmFields::plain(Some(DEFAULT_EXTERNAL_ID_FIELD)),
     );
-    let mut read_only = Vec::new();
-    for _ in 0..args.runs {
-        let client = Client::new(
-            &url,
-            Credentials::Soap {
-                username: USER.into(),
-                password: SecretString::from(PASSWORD),
-                security_token: SecretString::from(""),
-            },
-            None,
-        )?;
-        let started = Instant::now();
-        let records = client.query(&soql).await?;
-        anyhow::ensure!(records.len() == args.contacts, "read {} contacts", records.len());
-        read_only.push(started.elapsed().as_secs_f64());
-    }
+    let read_only = peer_reads(args, &url, &soql).await?;
 
     // (b) Initial pulls into empty hubs; (c) logins.
     let mut initial = Vec::new();
@@ -219,87 +204,19 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
     }
     let hub = last.context("at least one run")?;
 
-    // (d) Incremental syncs: 10 contacts change in the org, then the hub syncs. The
-    // pause first lets the look-back window (at most 2 s) pass the previous changes.
-    // Round 0 is a warm-up, not measured: its pull also re-reads the seed's last
-    // second, which the look-back covers (a burst, not the org's size).
-    let mut incremental = Vec::new();
-    let mut read = Vec::new();
-    for run in 0..=args.runs {
-        tokio::time::sleep(Duration::from_millis(2_100)).await;
-        let records: Vec<serde_json::Value> = ids
-            .iter()
-            .skip(run * 10)
-            .take(10)
-            .map(|id| json!({"attributes": {"type": "Contact"}, "id": id, "Email": format!("run{run}@changed.test")}))
-            .collect();
-        services
-            .save_collection(&caller, Operation::Update, &records, true)
-            .await
-            .map_err(|e| anyhow::anyhow!("changing contacts: {e}"))?;
-        let started = Instant::now();
-        let report = sync(&hub).await?;
-        let elapsed = started.elapsed().as_secs_f64() * 1_000.0;
-        anyhow::ensure!(report.pull.changed == 10, "changed {:?}", report.pull);
-        if run > 0 {
-            incremental.push(elapsed);
-            read.push(report.pull.records as f64);
-        }
-    }
+    let (incremental, read) = incremental_syncs(args, &services, &caller, &ids, &hub).await?;
     server.abort();
 
-    let fmt = |runs: &[f64], precision: usize| {
-        runs.iter()
-            .map(|r| format!("{r:.precision$}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let figures = Figures {
+        read_only,
+        initial,
+        logins,
+        incremental,
+        read,
     };
-    let n = args.contacts;
-    let mut table = String::from("| Figure | Median | Runs | Notes |\n|---|---|---|---|\n");
-    table.push_str(&format!(
-        "| (a) peer: read all {n} contacts' pages with the CRM client, store nothing | {:.2} s | {} | {:.0} records/s |\n",
-        median(&read_only),
-        fmt(&read_only, 2),
-        n as f64 / median(&read_only)
-    ));
-    table.push_str(&format!(
-        "| (b) initial pull of {n} contacts into an empty hub | {:.2} s | {} | {:.2} of (a); target ≤ 15 s |\n",
-        median(&initial),
-        fmt(&initial, 2),
-        median(&initial) / median(&read_only)
-    ));
-    table.push_str(&format!(
-        "| (c) one login through the guard (SOAP login(), argon2id at the org) | {:.1} ms | {} | a connection test; sync runs reuse the session until the org ends it |\n",
-        median(&logins),
-        fmt(&logins, 1)
-    ));
-    table.push_str(&format!(
-        "| (d) incremental sync, 10 of {n} contacts changed | {:.1} ms | {} | records read: {}; target ≤ 200 ms |\n",
-        median(&incremental),
-        fmt(&incremental, 1),
-        fmt(&read, 0)
-    ));
     let postgres = !config.database_url.is_empty();
     let section = section(postgres);
-    let (store, env) = if postgres {
-        (
-            "PostgreSQL, org and hub in separate schemas",
-            "LATCHKEY_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test ",
-        )
-    } else {
-        ("SQLite (embedded default), org and hub in separate files", "")
-    };
-    let report = format!(
-        "{section}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
-         Command: `{env}cargo run --release -- bench-sync --contacts {n} --runs {}` (median of {} runs; org server \
-         and hub in one process, over loopback HTTP).\n\n{table}",
-        machine(),
-        config.hashing.memory_kib,
-        config.hashing.iterations,
-        config.hashing.parallelism,
-        args.runs,
-        args.runs,
-    );
+    let report = report(args, &config, postgres, &figures);
     publish(&report, section, args.output.as_deref())?;
     for (store, schema) in hub_schemas {
         store
@@ -312,4 +229,126 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// (a) The peer: the pull's pages read with the CRM client and dropped, in seconds.
+async fn peer_reads(args: &BenchSyncArgs, url: &str, soql: &str) -> anyhow::Result<Vec<f64>> {
+    let mut read_only = Vec::new();
+    for _ in 0..args.runs {
+        let client = Client::new(
+            url,
+            Credentials::Soap {
+                username: USER.into(),
+                password: SecretString::from(PASSWORD),
+                security_token: SecretString::from(""),
+            },
+            None,
+        )?;
+        let started = Instant::now();
+        let records = client.query(soql).await?;
+        anyhow::ensure!(records.len() == args.contacts, "read {} contacts", records.len());
+        read_only.push(started.elapsed().as_secs_f64());
+    }
+    Ok(read_only)
+}
+
+/// (d) Incremental syncs, in milliseconds, and the records each read: 10 contacts
+/// change in the org, then the hub syncs. The pause first lets the look-back window
+/// pass the previous changes. Round 0 is a warm-up, not measured: its pull also
+/// re-reads the seed's last seconds, which the look-back covers.
+async fn incremental_syncs(
+    args: &BenchSyncArgs,
+    services: &Services,
+    caller: &Caller,
+    ids: &[String],
+    hub: &Hub,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let mut incremental = Vec::new();
+    let mut read = Vec::new();
+    for run in 0..=args.runs {
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        let records: Vec<serde_json::Value> = ids
+            .iter()
+            .skip(run * 10)
+            .take(10)
+            .map(|id| json!({"attributes": {"type": "Contact"}, "id": id, "Email": format!("run{run}@changed.test")}))
+            .collect();
+        services
+            .save_collection(caller, Operation::Update, &records, true)
+            .await
+            .map_err(|e| anyhow::anyhow!("changing contacts: {e}"))?;
+        let started = Instant::now();
+        let report = sync(hub).await?;
+        let elapsed = started.elapsed().as_secs_f64() * 1_000.0;
+        anyhow::ensure!(report.pull.changed == 10, "changed {:?}", report.pull);
+        if run > 0 {
+            incremental.push(elapsed);
+            read.push(report.pull.records as f64);
+        }
+    }
+    Ok((incremental, read))
+}
+
+/// What the runs measured.
+struct Figures {
+    read_only: Vec<f64>,
+    initial: Vec<f64>,
+    logins: Vec<f64>,
+    incremental: Vec<f64>,
+    read: Vec<f64>,
+}
+
+/// The report: how the figures were measured, then their table.
+fn report(args: &BenchSyncArgs, config: &Config, postgres: bool, f: &Figures) -> String {
+    let section = section(postgres);
+    let fmt = |runs: &[f64], precision: usize| {
+        runs.iter()
+            .map(|r| format!("{r:.precision$}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let n = args.contacts;
+    let mut table = String::from("| Figure | Median | Runs | Notes |\n|---|---|---|---|\n");
+    table.push_str(&format!(
+        "| (a) peer: read all {n} contacts' pages with the CRM client, store nothing | {:.2} s | {} | {:.0} records/s |\n",
+        median(&f.read_only),
+        fmt(&f.read_only, 2),
+        n as f64 / median(&f.read_only)
+    ));
+    table.push_str(&format!(
+        "| (b) initial pull of {n} contacts into an empty hub | {:.2} s | {} | {:.2} of (a); target ≤ 15 s |\n",
+        median(&f.initial),
+        fmt(&f.initial, 2),
+        median(&f.initial) / median(&f.read_only)
+    ));
+    table.push_str(&format!(
+        "| (c) one login through the guard (SOAP login(), argon2id at the org) | {:.1} ms | {} | a connection test; sync runs reuse the session until the org ends it |\n",
+        median(&f.logins),
+        fmt(&f.logins, 1)
+    ));
+    table.push_str(&format!(
+        "| (d) incremental sync, 10 of {n} contacts changed | {:.1} ms | {} | records read: {}; target ≤ 200 ms |\n",
+        median(&f.incremental),
+        fmt(&f.incremental, 1),
+        fmt(&f.read, 0)
+    ));
+    let (store, env) = if postgres {
+        (
+            "PostgreSQL, org and hub in separate schemas",
+            "LATCHKEY_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test ",
+        )
+    } else {
+        ("SQLite (embedded default), org and hub in separate files", "")
+    };
+    format!(
+        "{section}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
+         Command: `{env}cargo run --release -- bench-sync --contacts {n} --runs {}` (median of {} runs; org server \
+         and hub in one process, over loopback HTTP).\n\n{table}",
+        machine(),
+        config.hashing.memory_kib,
+        config.hashing.iterations,
+        config.hashing.parallelism,
+        args.runs,
+        args.runs,
+    )
 }

@@ -2,6 +2,7 @@
 //! configured database. Secrets come in on standard input and never go out.
 
 use std::io::Read;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +17,7 @@ use latchkey_store::hub::Connector;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{usage, Failure};
-use crate::cli::{ConnectorCommand, CredentialCommand, HubCommand, HubUserCommand, WorkspaceCommand};
+use crate::cli::{ConnectorCommand, CredentialCommand, CredentialSet, HubCommand, HubUserCommand, WorkspaceCommand};
 use crate::config::Config;
 use crate::output;
 use crate::wiring::{self, HubKeys};
@@ -78,98 +79,7 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
                 }
             }
         }
-        HubCommand::Credential(CredentialCommand::Set {
-            workspace,
-            login_url,
-            username,
-            password_stdin,
-            token_stdin,
-            client_id,
-            client_secret_stdin,
-            refresh_token_stdin,
-            jwt_key_file,
-            ca,
-            confirm,
-        }) => {
-            let jwt_private_key = match &jwt_key_file {
-                Some(path) => Some(SecretString::from(
-                    std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?,
-                )),
-                None => None,
-            };
-            let flags = [password_stdin, token_stdin, client_secret_stdin, refresh_token_stdin];
-            let mut lines = stdin_lines(flags.iter().filter(|f| **f).count())?.into_iter();
-            let mut take = |flag: bool| if flag { lines.next() } else { None };
-            let input = CredentialInput {
-                login_url,
-                username,
-                password: take(password_stdin),
-                security_token: take(token_stdin),
-                client_id,
-                client_secret: take(client_secret_stdin),
-                refresh_token: take(refresh_token_stdin),
-                jwt_private_key,
-            };
-            let saved = hub.set_credential(&workspace, input).await?;
-            if let Some(note) = saved.trimmed_note() {
-                eprintln!("{note}");
-            }
-            let view = saved.view;
-            print_view(&view);
-            let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
-            let verdict = hub
-                .resume_after_change(&workspace, &view.login_url, pem.as_deref(), confirm)
-                .await?;
-            deliver(config).await?;
-            match verdict {
-                None => {}
-                Some(Ok(())) => println!("the new credentials work: suspended connectors resumed"),
-                Some(Err(e)) => return Err(guard_failure(e)),
-            }
-        }
-        HubCommand::Credential(CredentialCommand::Webhook {
-            workspace,
-            login_url,
-            remove,
-        }) => {
-            let secret = if remove {
-                None
-            } else {
-                stdin_lines(1)?.into_iter().next()
-            };
-            let id = hub
-                .set_webhook_secret(&workspace, login_url.as_deref(), secret.as_ref())
-                .await?;
-            if remove {
-                println!("webhook secret removed from record {id}");
-            } else {
-                println!("/webhooks/{id}");
-                eprintln!(
-                    "register this path under the hub's --listen URL at the org (latchkey org webhook add --url …)"
-                );
-            }
-        }
-        HubCommand::Credential(CredentialCommand::Show { workspace, json }) => {
-            let views = hub.credential_views(&workspace).await?;
-            if json {
-                output::json(&views)?;
-            } else {
-                views.iter().for_each(print_view);
-            }
-        }
-        HubCommand::Credential(CredentialCommand::Test {
-            workspace,
-            login_url,
-            ca,
-            confirm,
-        }) => {
-            let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
-            let result = hub
-                .test_credential(&workspace, login_url.as_deref(), pem.as_deref(), confirm)
-                .await;
-            deliver(config).await?;
-            println!("connected to {}", result.map_err(guard_failure)?);
-        }
+        HubCommand::Credential(cmd) => credential(cmd, &hub, config).await?,
         HubCommand::Connector(cmd) => {
             let result = connector(cmd, &hub).await;
             // A suspension queued mail for the owners: send it now.
@@ -208,6 +118,110 @@ pub async fn run(cmd: HubCommand, config: &Config) -> Result<(), Failure> {
             .await?
         }
         HubCommand::RotateKey => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+/// `hub credential …`.
+async fn credential(cmd: CredentialCommand, hub: &Hub, config: &Config) -> Result<(), Failure> {
+    match cmd {
+        CredentialCommand::Set(set) => credential_set(hub, config, set).await?,
+        CredentialCommand::Webhook {
+            workspace,
+            login_url,
+            remove,
+        } => {
+            let secret = if remove {
+                None
+            } else {
+                stdin_lines(1)?.into_iter().next()
+            };
+            let id = hub
+                .set_webhook_secret(&workspace, login_url.as_deref(), secret.as_ref())
+                .await?;
+            if remove {
+                println!("webhook secret removed from record {id}");
+            } else {
+                println!("/webhooks/{id}");
+                eprintln!(
+                    "register this path under the hub's --listen URL at the org (latchkey org webhook add --url …)"
+                );
+            }
+        }
+        CredentialCommand::Show { workspace, json } => {
+            let views = hub.credential_views(&workspace).await?;
+            if json {
+                output::json(&views)?;
+            } else {
+                views.iter().for_each(print_view);
+            }
+        }
+        CredentialCommand::Test {
+            workspace,
+            login_url,
+            ca,
+            confirm,
+        } => {
+            let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+            let result = hub
+                .test_credential(&workspace, login_url.as_deref(), pem.as_deref(), confirm)
+                .await;
+            deliver(config).await?;
+            println!("connected to {}", result.map_err(guard_failure)?);
+        }
+    }
+    Ok(())
+}
+
+/// `hub credential set`: saves the record, then tests it when connectors are suspended.
+async fn credential_set(hub: &Hub, config: &Config, set: CredentialSet) -> Result<(), Failure> {
+    let CredentialSet {
+        workspace,
+        login_url,
+        username,
+        password_stdin,
+        token_stdin,
+        client_id,
+        client_secret_stdin,
+        refresh_token_stdin,
+        jwt_key_file,
+        ca,
+        confirm,
+    } = set;
+    let jwt_private_key = match &jwt_key_file {
+        Some(path) => Some(SecretString::from(
+            std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
+    let flags = [password_stdin, token_stdin, client_secret_stdin, refresh_token_stdin];
+    let mut lines = stdin_lines(flags.iter().filter(|f| **f).count())?.into_iter();
+    let mut take = |flag: bool| if flag { lines.next() } else { None };
+    let input = CredentialInput {
+        login_url,
+        username,
+        password: take(password_stdin),
+        security_token: take(token_stdin),
+        client_id,
+        client_secret: take(client_secret_stdin),
+        refresh_token: take(refresh_token_stdin),
+        jwt_private_key,
+    };
+    let saved = hub.set_credential(&workspace, input).await?;
+    if let Some(note) = saved.trimmed_note() {
+        eprintln!("{note}");
+    }
+    let view = saved.view;
+    print_view(&view);
+    let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+    let verdict = hub
+        .resume_after_change(&workspace, &view.login_url, pem.as_deref(), confirm)
+        .await?;
+    deliver(config).await?;
+    match verdict {
+        None => {}
+        Some(Ok(())) => println!("the new credentials work: suspended connectors resumed"),
+        Some(Err(e)) => return Err(guard_failure(e)),
     }
     Ok(())
 }
@@ -406,59 +420,14 @@ async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
                 all.iter().for_each(print_connector);
             }
         }
-        ConnectorCommand::Show { workspace, name, json } => {
-            let c = hub.connector(&workspace, &name).await?;
-            let runs = hub.runs(&workspace, &name, 10).await?;
-            if json {
-                let mut out = connector_json(&c);
-                out["external_id_field"] = serde_json::json!(c.external_id_field);
-                out["runs"] = runs.iter().map(run_json).collect();
-                output::json(&out)?;
-            } else {
-                print_connector(&c);
-                for r in &runs {
-                    println!(
-                        "  {}  {:<6} in {:>6}  out {:>6}  {} ms{}",
-                        r.started_at.format("%Y-%m-%d %H:%M:%S"),
-                        r.outcome,
-                        r.records_in,
-                        r.records_out,
-                        (r.finished_at - r.started_at).num_milliseconds(),
-                        r.error.as_deref().map(|e| format!("  — {e}")).unwrap_or_default()
-                    );
-                }
-            }
-        }
+        ConnectorCommand::Show { workspace, name, json } => connector_show(hub, workspace, name, json).await?,
         ConnectorCommand::Sync {
             workspace,
             name,
             ca,
             json,
-        } => {
-            let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
-            let report = sync_with_progress(hub, &workspace, &name, pem.as_deref()).await?;
-            if json {
-                output::json(&serde_json::json!({
-                    "pulled": report.pull.records, "changed_in_hub": report.pull.changed,
-                    "created_in_crm": report.push.created, "updated_in_crm": report.push.updated,
-                    "refused_by_crm": report.push.failed, "first_error": report.push.first_error,
-                }))?;
-            } else {
-                println!(
-                    "pulled {} ({} changed in the hub); pushed {} new and {} changed{}",
-                    report.pull.records,
-                    report.pull.changed,
-                    report.push.created,
-                    report.push.updated,
-                    report
-                        .push
-                        .first_error
-                        .as_deref()
-                        .map(|e| format!("; {} refused, first: {e}", report.push.failed))
-                        .unwrap_or_default()
-                );
-            }
-        }
+        } => connector_sync(hub, workspace, name, ca, json).await?,
+
         ConnectorCommand::State { workspace, name, state } => {
             print_connector(&hub.set_connector_enabled(&workspace, &name, state == "enabled").await?);
         }
@@ -474,6 +443,66 @@ async fn connector(cmd: ConnectorCommand, hub: &Hub) -> Result<(), Failure> {
                 .map_err(guard_failure)?;
             println!("connector {name:?} connected");
         }
+    }
+    Ok(())
+}
+
+/// `hub connector show WORKSPACE NAME`: the connector and its last runs.
+async fn connector_show(hub: &Hub, workspace: String, name: String, json: bool) -> Result<(), Failure> {
+    let c = hub.connector(&workspace, &name).await?;
+    let runs = hub.runs(&workspace, &name, 10).await?;
+    if json {
+        let mut out = connector_json(&c);
+        out["external_id_field"] = serde_json::json!(c.external_id_field);
+        out["runs"] = runs.iter().map(run_json).collect();
+        output::json(&out)?;
+    } else {
+        print_connector(&c);
+        for r in &runs {
+            println!(
+                "  {}  {:<6} in {:>6}  out {:>6}  {} ms{}",
+                r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                r.outcome,
+                r.records_in,
+                r.records_out,
+                (r.finished_at - r.started_at).num_milliseconds(),
+                r.error.as_deref().map(|e| format!("  — {e}")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `hub connector sync WORKSPACE NAME`: one run now, with its progress.
+async fn connector_sync(
+    hub: &Hub,
+    workspace: String,
+    name: String,
+    ca: Option<PathBuf>,
+    json: bool,
+) -> Result<(), Failure> {
+    let pem = read_ca(ca.as_ref()).map_err(|e| usage(format!("reading the CA file: {e}")))?;
+    let report = sync_with_progress(hub, &workspace, &name, pem.as_deref()).await?;
+    if json {
+        output::json(&serde_json::json!({
+            "pulled": report.pull.records, "changed_in_hub": report.pull.changed,
+            "created_in_crm": report.push.created, "updated_in_crm": report.push.updated,
+            "refused_by_crm": report.push.failed, "first_error": report.push.first_error,
+        }))?;
+    } else {
+        println!(
+            "pulled {} ({} changed in the hub); pushed {} new and {} changed{}",
+            report.pull.records,
+            report.pull.changed,
+            report.push.created,
+            report.push.updated,
+            report
+                .push
+                .first_error
+                .as_deref()
+                .map(|e| format!("; {} refused, first: {e}", report.push.failed))
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }

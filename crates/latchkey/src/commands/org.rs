@@ -64,133 +64,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
             }
         }
         OrgCommand::User(cmd) => user(cmd, &services, config).await?,
-        OrgCommand::App(AppCommand::Create {
-            name,
-            run_as,
-            callback,
-            public,
-            org,
-            json,
-        }) => {
-            let org = services.resolve_org(org.as_deref()).await?;
-            let (mut app, secret) = services
-                .console()
-                .create_app(&org.id, &name, run_as.as_deref(), callback.as_deref())
-                .await?;
-            if public {
-                app = services
-                    .console()
-                    .set_app_switch(&org.id, &name, Switch::PublicClient, true)
-                    .await?;
-            }
-            if json {
-                output::json(&serde_json::json!({
-                    "name": app.name, "client_id": app.client_id, "client_secret": secret.expose_secret(),
-                }))?;
-            } else {
-                println!("client id:     {}", app.client_id);
-                println!("client secret: {}", secret.expose_secret());
-                eprintln!("the client secret is shown only now; it is stored as a digest");
-            }
-        }
-        OrgCommand::App(AppCommand::Authorize { name, user, org, json }) => {
-            let org = services.resolve_org(org.as_deref()).await?;
-            let (app, token) = services.console().authorize_app(&org.id, &name, &user).await?;
-            if json {
-                output::json(&serde_json::json!({
-                    "name": app.name, "client_id": app.client_id, "refresh_token": token.expose_secret(),
-                }))?;
-            } else {
-                println!("refresh token: {}", token.expose_secret());
-                eprintln!("the refresh token is shown only now; it is stored as a digest");
-            }
-        }
-        OrgCommand::App(AppCommand::Certificate { name, file, org }) => {
-            let pem =
-                std::fs::read_to_string(&file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
-            let org = services.resolve_org(org.as_deref()).await?;
-            let app = services.console().set_app_jwt_key(&org.id, &name, &pem).await?;
-            println!(
-                "JWT bearer assertions of {} are now checked with {}",
-                app.name,
-                file.display()
-            );
-        }
-        OrgCommand::App(AppCommand::Policy {
-            name,
-            permitted_users,
-            refresh_token,
-            ip_relaxation,
-            scopes,
-            org,
-        }) => {
-            let org = services.resolve_org(org.as_deref()).await?;
-            let current = services
-                .apps(&org.id)
-                .await?
-                .into_iter()
-                .find(|a| a.name == name)
-                .ok_or_else(|| usage(format!("no connected app {name:?}")))?;
-            let mut policies = current.policies();
-            if let Some(p) = permitted_users {
-                policies.admin_approved_only = p == "admin-approved";
-            }
-            if let Some(r) = refresh_token {
-                policies.refresh_token_minutes = match r.as_str() {
-                    "until-revoked" => None,
-                    "immediately" => Some(0),
-                    minutes => Some(minutes.parse().map_err(|_| {
-                        usage(format!(
-                            "--refresh-token {minutes:?}: give until-revoked, immediately or minutes"
-                        ))
-                    })?),
-                };
-            }
-            if let Some(i) = ip_relaxation {
-                policies.relax_ip = i == "relax";
-            }
-            if let Some(s) = scopes {
-                policies.scopes = s;
-            }
-            let app = services.console().set_app_policies(&org.id, &name, policies).await?;
-            println!("{}", output::app_policies(&app));
-        }
-        OrgCommand::App(AppCommand::RefreshPolicy {
-            name,
-            survives_password_change,
-            rotate,
-            org,
-        }) => {
-            if survives_password_change.is_none() && rotate.is_none() {
-                return Err(usage("give --survives-password-change or --rotate (true or false)"));
-            }
-            let org = services.resolve_org(org.as_deref()).await?;
-            let mut app = None;
-            for (switch, on) in [
-                (Switch::RefreshSurvivesPasswordChange, survives_password_change),
-                (Switch::RotateRefreshTokens, rotate),
-            ] {
-                if let Some(on) = on {
-                    app = Some(services.console().set_app_switch(&org.id, &name, switch, on).await?);
-                }
-            }
-            if let Some(app) = app {
-                let survive = if app.refresh_survives_password_change {
-                    "survive"
-                } else {
-                    "end at"
-                };
-                let rotate = if app.rotate_refresh_tokens {
-                    "rotate"
-                } else {
-                    "do not rotate"
-                };
-                println!(
-                    "refresh tokens of {} now {survive} a password change and {rotate}",
-                    app.name
-                );
-            }
-        }
+        OrgCommand::App(cmd) => app(cmd, &services).await?,
         OrgCommand::Token(TokenCommand::Reset { username }) => {
             let user = services.console().reset_token(&username).await?;
             deliver_now(&services, config).await?;
@@ -202,32 +76,220 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
         OrgCommand::Field(cmd) => field(cmd, &services).await?,
         OrgCommand::Webhook(cmd) => super::webhooks::run(cmd, &services).await?,
         OrgCommand::LoginHistory { org, user, limit, json } => {
+            login_history(&services, org.as_deref(), user.as_deref(), limit, json).await?
+        }
+    }
+    Ok(())
+}
+
+/// `org app …`.
+async fn app(cmd: AppCommand, services: &Services) -> Result<(), Failure> {
+    match cmd {
+        AppCommand::Create {
+            name,
+            run_as,
+            callback,
+            public,
+            org,
+            json,
+        } => app_create(services, name, run_as, callback, public, org, json).await?,
+        AppCommand::Authorize { name, user, org, json } => {
             let org = services.resolve_org(org.as_deref()).await?;
-            let user = match &user {
-                Some(u) => Some(services.user(u).await?),
-                None => None,
-            };
-            let filter = Filter {
-                org_id: Some(&org.id),
-                user_id: user.as_ref().map(|u| &u.id),
-                limit,
-            };
-            let rows = services.console().login_history(&filter).await?;
+            let (app, token) = services.console().authorize_app(&org.id, &name, &user).await?;
             if json {
-                output::json(&rows)?;
+                output::json(&serde_json::json!({
+                    "name": app.name, "client_id": app.client_id, "refresh_token": token.expose_secret(),
+                }))?;
             } else {
-                for r in rows {
-                    println!(
-                        "{}  {:<32} {:<16} {:<18} {:<38} {}",
-                        r.login_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                        r.username,
-                        r.source_ip,
-                        r.login_type,
-                        r.status,
-                        r.application
-                    );
-                }
+                println!("refresh token: {}", token.expose_secret());
+                eprintln!("the refresh token is shown only now; it is stored as a digest");
             }
+        }
+        AppCommand::Certificate { name, file, org } => {
+            let pem =
+                std::fs::read_to_string(&file).map_err(|e| usage(format!("cannot read {}: {e}", file.display())))?;
+            let org = services.resolve_org(org.as_deref()).await?;
+            let app = services.console().set_app_jwt_key(&org.id, &name, &pem).await?;
+            println!(
+                "JWT bearer assertions of {} are now checked with {}",
+                app.name,
+                file.display()
+            );
+        }
+        AppCommand::Policy {
+            name,
+            permitted_users,
+            refresh_token,
+            ip_relaxation,
+            scopes,
+            org,
+        } => {
+            let changes = PolicyChanges {
+                permitted_users,
+                refresh_token,
+                ip_relaxation,
+                scopes,
+            };
+            app_policy(services, org.as_deref(), &name, changes).await?
+        }
+        AppCommand::RefreshPolicy {
+            name,
+            survives_password_change,
+            rotate,
+            org,
+        } => app_refresh_policy(services, name, survives_password_change, rotate, org).await?,
+    }
+    Ok(())
+}
+
+/// `org app create NAME …`.
+async fn app_create(
+    services: &Services,
+    name: String,
+    run_as: Option<String>,
+    callback: Option<String>,
+    public: bool,
+    org: Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    let org = services.resolve_org(org.as_deref()).await?;
+    let (mut app, secret) = services
+        .console()
+        .create_app(&org.id, &name, run_as.as_deref(), callback.as_deref())
+        .await?;
+    if public {
+        app = services
+            .console()
+            .set_app_switch(&org.id, &name, Switch::PublicClient, true)
+            .await?;
+    }
+    if json {
+        output::json(&serde_json::json!({
+            "name": app.name, "client_id": app.client_id, "client_secret": secret.expose_secret(),
+        }))?;
+    } else {
+        println!("client id:     {}", app.client_id);
+        println!("client secret: {}", secret.expose_secret());
+        eprintln!("the client secret is shown only now; it is stored as a digest");
+    }
+    Ok(())
+}
+
+/// `org app refresh-policy NAME …`.
+async fn app_refresh_policy(
+    services: &Services,
+    name: String,
+    survives_password_change: Option<bool>,
+    rotate: Option<bool>,
+    org: Option<String>,
+) -> Result<(), Failure> {
+    if survives_password_change.is_none() && rotate.is_none() {
+        return Err(usage("give --survives-password-change or --rotate (true or false)"));
+    }
+    let org = services.resolve_org(org.as_deref()).await?;
+    let mut app = None;
+    for (switch, on) in [
+        (Switch::RefreshSurvivesPasswordChange, survives_password_change),
+        (Switch::RotateRefreshTokens, rotate),
+    ] {
+        if let Some(on) = on {
+            app = Some(services.console().set_app_switch(&org.id, &name, switch, on).await?);
+        }
+    }
+    if let Some(app) = app {
+        let survive = if app.refresh_survives_password_change {
+            "survive"
+        } else {
+            "end at"
+        };
+        let rotate = if app.rotate_refresh_tokens {
+            "rotate"
+        } else {
+            "do not rotate"
+        };
+        println!(
+            "refresh tokens of {} now {survive} a password change and {rotate}",
+            app.name
+        );
+    }
+    Ok(())
+}
+
+/// What `org app policy` changes; `None` leaves a policy as it is.
+struct PolicyChanges {
+    permitted_users: Option<String>,
+    refresh_token: Option<String>,
+    ip_relaxation: Option<String>,
+    scopes: Option<String>,
+}
+
+/// `org app policy NAME …`.
+async fn app_policy(services: &Services, org: Option<&str>, name: &str, changes: PolicyChanges) -> Result<(), Failure> {
+    let org = services.resolve_org(org).await?;
+    let current = services
+        .apps(&org.id)
+        .await?
+        .into_iter()
+        .find(|a| a.name == *name)
+        .ok_or_else(|| usage(format!("no connected app {name:?}")))?;
+    let mut policies = current.policies();
+    if let Some(p) = changes.permitted_users {
+        policies.admin_approved_only = p == "admin-approved";
+    }
+    if let Some(r) = changes.refresh_token {
+        policies.refresh_token_minutes = match r.as_str() {
+            "until-revoked" => None,
+            "immediately" => Some(0),
+            minutes => Some(minutes.parse().map_err(|_| {
+                usage(format!(
+                    "--refresh-token {minutes:?}: give until-revoked, immediately or minutes"
+                ))
+            })?),
+        };
+    }
+    if let Some(i) = changes.ip_relaxation {
+        policies.relax_ip = i == "relax";
+    }
+    if let Some(s) = changes.scopes {
+        policies.scopes = s;
+    }
+    let app = services.console().set_app_policies(&org.id, name, policies).await?;
+    println!("{}", output::app_policies(&app));
+    Ok(())
+}
+
+/// `org login-history`.
+async fn login_history(
+    services: &Services,
+    org: Option<&str>,
+    user: Option<&str>,
+    limit: i64,
+    json: bool,
+) -> Result<(), Failure> {
+    let org = services.resolve_org(org).await?;
+    let user = match user {
+        Some(u) => Some(services.user(u).await?),
+        None => None,
+    };
+    let filter = Filter {
+        org_id: Some(&org.id),
+        user_id: user.as_ref().map(|u| &u.id),
+        limit,
+    };
+    let rows = services.console().login_history(&filter).await?;
+    if json {
+        output::json(&rows)?;
+    } else {
+        for r in rows {
+            println!(
+                "{}  {:<32} {:<16} {:<18} {:<38} {}",
+                r.login_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                r.username,
+                r.source_ip,
+                r.login_type,
+                r.status,
+                r.application
+            );
         }
     }
     Ok(())
@@ -300,57 +362,19 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
             password_stdin,
             json,
         } => {
-            let password = if password_stdin {
-                Some(read_password_stdin()?)
-            } else {
-                None
+            let req = CreateUser {
+                org,
+                username,
+                email,
+                first_name,
+                last_name,
+                profile: Some(profile),
+                password: None,
             };
-            let user = services
-                .console()
-                .create_user(CreateUser {
-                    org,
-                    username,
-                    email,
-                    first_name,
-                    last_name,
-                    profile: Some(profile),
-                    password,
-                })
-                .await?;
-            deliver_now(services, config).await?;
-            if json {
-                show_user(services, &user.username, true).await?;
-            } else {
-                println!("{}", user.id);
-                eprintln!("security token sent to {}", user.email);
-            }
+            user_create(services, config, req, password_stdin, json).await?
         }
         UserCommand::Show { username, json } => show_user(services, &username, json).await?,
-        UserCommand::List { org, json } => {
-            let org = services.resolve_org(org.as_deref()).await?;
-            let profiles = services.profiles(&org.id).await?;
-            let now = services.now();
-            let views: Vec<UserView> = services
-                .console()
-                .users(&org.id)
-                .await?
-                .iter()
-                .map(|u| {
-                    let profile = profiles
-                        .iter()
-                        .find(|p| p.id == u.profile_id)
-                        .map_or("?", |p| p.name.as_str());
-                    UserView::new(u, profile, now)
-                })
-                .collect();
-            if json {
-                output::json(&views)?;
-            } else {
-                for v in &views {
-                    println!("{}", v.line());
-                }
-            }
-        }
+        UserCommand::List { org, json } => user_list(services, org, json).await?,
         UserCommand::SetPassword { username, .. } => {
             let password = read_password_stdin()?;
             let user = services.console().set_password(&username, &password).await?;
@@ -398,6 +422,56 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
             let changed = services.console().set_frozen(&username, false).await?;
             deliver_now(services, config).await?;
             println!("{}", if changed { "unfrozen" } else { "was not frozen" });
+        }
+    }
+    Ok(())
+}
+
+/// `org user create USERNAME …`: the user, their security token mailed at once.
+async fn user_create(
+    services: &Services,
+    config: &Config,
+    mut req: CreateUser,
+    password_stdin: bool,
+    json: bool,
+) -> Result<(), Failure> {
+    if password_stdin {
+        req.password = Some(read_password_stdin()?);
+    }
+    let user = services.console().create_user(req).await?;
+    deliver_now(services, config).await?;
+    if json {
+        show_user(services, &user.username, true).await?;
+    } else {
+        println!("{}", user.id);
+        eprintln!("security token sent to {}", user.email);
+    }
+    Ok(())
+}
+
+/// `org user list`.
+async fn user_list(services: &Services, org: Option<String>, json: bool) -> Result<(), Failure> {
+    let org = services.resolve_org(org.as_deref()).await?;
+    let profiles = services.profiles(&org.id).await?;
+    let now = services.now();
+    let views: Vec<UserView> = services
+        .console()
+        .users(&org.id)
+        .await?
+        .iter()
+        .map(|u| {
+            let profile = profiles
+                .iter()
+                .find(|p| p.id == u.profile_id)
+                .map_or("?", |p| p.name.as_str());
+            UserView::new(u, profile, now)
+        })
+        .collect();
+    if json {
+        output::json(&views)?;
+    } else {
+        for v in &views {
+            println!("{}", v.line());
         }
     }
     Ok(())
