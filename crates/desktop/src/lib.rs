@@ -1,7 +1,8 @@
 //! The desktop client — the "add-in" of the second seed, for a person at a terminal:
 //! one user's CRM login kept in the system keyring (or a sealed file when there is
 //! none), a guard that never sends secrets the org rejected a second time, and saving
-//! and syncing contacts from vCards.
+//! and syncing contacts from vCards. It must never send secrets the org rejected
+//! before: every login goes through [`connect`].
 //!
 //! * [`profile`]: where the client keeps its settings, and the key beside them;
 //! * [`secrets`]: the password and security token — system keyring or sealed file;

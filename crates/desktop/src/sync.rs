@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use latchkey_sfclient::changes;
+use latchkey_sfclient::{changes, Client};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -144,7 +144,7 @@ fn file_name(fields: &Fields, taken: &HashSet<String>) -> String {
 }
 
 /// Fields of `to` that differ from `from`: changed values, and names to clear.
-fn changes(from: &Fields, to: &Fields) -> (Fields, Vec<&'static str>) {
+fn differences(from: &Fields, to: &Fields) -> (Fields, Vec<&'static str>) {
     let mut set = Fields::new();
     let mut cleared = Vec::new();
     for (name, _) in FIELDS {
@@ -278,19 +278,8 @@ struct Push {
 /// Syncs `dir` with the logged-in user's own contacts.
 pub async fn sync(connection: &Connection, dir: &Path) -> Result<Summary, DesktopError> {
     let state_path = dir.join(STATE_FILE);
-    let mut state: State = match std::fs::read(&state_path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| local_err("cannot read", &state_path, e))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
-        Err(e) => return Err(local_err("cannot read", &state_path, e)),
-    };
     let me = &connection.me.user_id;
-    if !state.user_id.is_empty() && &state.user_id != me {
-        return Err(DesktopError::Invalid(format!(
-            "{} syncs with another user's contacts; use another folder",
-            dir.display()
-        )));
-    }
-    state.user_id = me.clone();
+    let state = load_state(&state_path, dir, me)?;
     let mut summary = Summary::default();
     let folder = Folder::read(dir, &state, &mut summary.problems)?;
     let client = &connection.client;
@@ -306,35 +295,95 @@ pub async fn sync(connection: &Connection, dir: &Path) -> Result<Summary, Deskto
     let soql = changes::changed_since("Contact", &names, Some(&owner), state.checkpoint);
     let changed_remotely = client.query(&soql).await?;
 
-    let mut taken: HashSet<String> = folder.files.keys().cloned().collect();
-    let mut handled: HashSet<String> = HashSet::new();
-    let mut updates: Vec<Push> = Vec::new();
-    let mut creates: Vec<Push> = Vec::new();
-    let by_file: HashMap<String, String> = state
-        .contacts
-        .iter()
-        .map(|(id, s)| (s.file.clone(), id.clone()))
-        .collect();
-    let new_by_email: HashMap<String, String> = folder
-        .files
-        .iter()
-        .filter(|(name, _)| !by_file.contains_key(*name))
-        .filter_map(|(name, l)| match l {
-            Local::Changed(card, _, _) => card.fields.get("Email").map(|e| (e.to_lowercase(), name.clone())),
-            _ => None,
-        })
-        .collect();
-
-    // The org's changes.
+    let mut run = Run::new(folder, state, summary);
     for row in &changed_remotely {
-        let Some(id) = row["Id"].as_str() else { continue };
-        if let Some(stamp) = changes::modstamp(row) {
-            state.checkpoint = Some(state.checkpoint.map_or(stamp, |c| c.max(stamp)));
+        run.pull(row)?;
+    }
+    run.local_changes(&remote_ids)?;
+    run.push(client).await?;
+    run.delete(client).await?;
+    let Run { state, summary, .. } = run;
+    let bytes = serde_json::to_vec_pretty(&state).map_err(|e| local_err("cannot write", &state_path, e))?;
+    write_private(&state_path, &bytes).map_err(|e| local_err("cannot write", &state_path, e))?;
+    Ok(summary)
+}
+
+/// The last sync's state of `dir` (empty before the first), which must be user `me`'s.
+fn load_state(state_path: &Path, dir: &Path, me: &str) -> Result<State, DesktopError> {
+    let mut state: State = match std::fs::read(state_path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| local_err("cannot read", state_path, e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+        Err(e) => return Err(local_err("cannot read", state_path, e)),
+    };
+    if !state.user_id.is_empty() && state.user_id != me {
+        return Err(DesktopError::Invalid(format!(
+            "{} syncs with another user's contacts; use another folder",
+            dir.display()
+        )));
+    }
+    me.clone_into(&mut state.user_id);
+    Ok(state)
+}
+
+/// One sync under way: the folder as read, the state as it becomes, and what is
+/// still to be sent to the org.
+struct Run {
+    folder: Folder,
+    state: State,
+    summary: Summary,
+    /// File names in use (a new file takes another).
+    taken: HashSet<String>,
+    /// Files the org's changes already dealt with.
+    handled: HashSet<String>,
+    updates: Vec<Push>,
+    creates: Vec<Push>,
+    /// Contacts whose file was deleted here: (id, file).
+    deletions: Vec<(String, String)>,
+    /// New files here by e-mail address, to link an org contact to instead of
+    /// writing a second file.
+    new_by_email: HashMap<String, String>,
+}
+
+impl Run {
+    fn new(folder: Folder, state: State, summary: Summary) -> Self {
+        let by_file: HashSet<&str> = state.contacts.values().map(|s| s.file.as_str()).collect();
+        let new_by_email = folder
+            .files
+            .iter()
+            .filter(|(name, _)| !by_file.contains(name.as_str()))
+            .filter_map(|(name, l)| match l {
+                Local::Changed(card, _, _) => card.fields.get("Email").map(|e| (e.to_lowercase(), name.clone())),
+                _ => None,
+            })
+            .collect();
+        Self {
+            taken: folder.files.keys().cloned().collect(),
+            folder,
+            state,
+            summary,
+            handled: HashSet::new(),
+            updates: Vec::new(),
+            creates: Vec::new(),
+            deletions: Vec::new(),
+            new_by_email,
+        }
+    }
+
+    /// Takes one change of the org's in.
+    fn pull(&mut self, row: &Value) -> Result<(), DesktopError> {
+        let Some(id) = row["Id"].as_str() else {
+            return Ok(());
+        };
+        let stamp = changes::modstamp(row);
+        if let Some(stamp) = stamp {
+            self.state.checkpoint = Some(self.state.checkpoint.map_or(stamp, |c| c.max(stamp)));
         }
         let remote = remote_fields(row);
-        let known = state.contacts.get(id).cloned();
+        let known = self.state.contacts.get(id).cloned();
         let linked = known.clone().or_else(|| {
-            let file = remote.get("Email").and_then(|e| new_by_email.get(&e.to_lowercase()))?;
+            let file = remote
+                .get("Email")
+                .and_then(|e| self.new_by_email.get(&e.to_lowercase()))?;
             Some(Synced {
                 file: file.clone(),
                 digest: String::new(),
@@ -342,139 +391,188 @@ pub async fn sync(connection: &Connection, dir: &Path) -> Result<Summary, Deskto
             })
         });
         let Some(synced) = linked else {
-            let file = file_name(&remote, &taken);
-            taken.insert(file.clone());
-            let digest = folder.write(&file, &remote, None)?;
-            summary.pulled_new += 1;
-            summary.log.push(format!("← new      {file}"));
-            handled.insert(file.clone());
-            state.contacts.insert(
-                id.to_owned(),
-                Synced {
-                    file,
-                    digest,
-                    fields: remote,
-                },
-            );
-            continue;
+            return self.pull_new(id, remote);
         };
         if known.is_some() && remote == synced.fields {
-            continue; // our own push coming back, or a change to unmapped fields
+            return Ok(()); // our own push coming back, or a change to unmapped fields
         }
-        handled.insert(synced.file.clone());
-        match folder.files.get(&synced.file) {
+        self.handled.insert(synced.file.clone());
+        match self.folder.files.get(&synced.file) {
             Some(Local::Unchanged) => {
-                let digest = folder.write(&synced.file, &remote, folder.card(&synced.file).as_ref())?;
-                summary.pulled_changed += 1;
-                summary.log.push(format!("← changed  {}", synced.file));
-                state.contacts.insert(
-                    id.to_owned(),
-                    Synced {
-                        digest,
-                        fields: remote,
-                        ..synced
-                    },
-                );
+                let digest = self
+                    .folder
+                    .write(&synced.file, &remote, self.folder.card(&synced.file).as_ref())?;
+                self.summary.pulled_changed += 1;
+                self.summary.log.push(format!("← changed  {}", synced.file));
+                let synced = Synced {
+                    digest,
+                    fields: remote,
+                    ..synced
+                };
+                self.state.contacts.insert(id.to_owned(), synced);
             }
             Some(Local::Changed(card, modified, digest)) => {
-                let local_is_newer = changes::modstamp(row).is_none_or(|stamp| *modified > stamp);
-                let (merged, conflicts) = merge(&synced.fields, &card.fields, &remote, local_is_newer);
-                summary.conflicts += conflicts;
-                let mut digest = digest.clone();
-                if merged != card.fields {
-                    digest = folder.write(&synced.file, &merged, Some(card))?;
-                    summary.pulled_changed += 1;
-                    summary.log.push(format!("← changed  {}", synced.file));
-                }
-                let (set, cleared) = changes(&remote, &merged);
-                if set.is_empty() && cleared.is_empty() {
-                    state.contacts.insert(
-                        id.to_owned(),
-                        Synced {
-                            digest,
-                            fields: merged,
-                            ..synced
-                        },
-                    );
-                } else {
-                    updates.push(Push {
-                        id: Some(id.to_owned()),
-                        record: record(&set, Some(id), &cleared),
-                        log: format!("→ changed  {}", synced.file),
-                        file: synced.file,
-                        digest,
-                        fields: merged,
-                    });
-                }
+                let local_is_newer = stamp.is_none_or(|stamp| *modified > stamp);
+                let (card, digest) = (card.clone(), digest.clone());
+                self.merge_both(id, synced, (&card, digest), &remote, local_is_newer)?;
             }
             Some(Local::Broken) => {}
             None => {
                 // The file was deleted here but the contact changed in the org: keep it.
-                let digest = folder.write(&synced.file, &remote, None)?;
-                summary.conflicts += 1;
-                summary.pulled_changed += 1;
-                summary.log.push(format!(
+                let digest = self.folder.write(&synced.file, &remote, None)?;
+                self.summary.conflicts += 1;
+                self.summary.pulled_changed += 1;
+                self.summary.log.push(format!(
                     "← restored {} (deleted here, but changed in the org since)",
                     synced.file
                 ));
-                state.contacts.insert(
-                    id.to_owned(),
-                    Synced {
-                        digest,
-                        fields: remote,
-                        ..synced
-                    },
-                );
+                let synced = Synced {
+                    digest,
+                    fields: remote,
+                    ..synced
+                };
+                self.state.contacts.insert(id.to_owned(), synced);
             }
         }
+        Ok(())
     }
 
-    // Contacts that left the user, and files deleted or changed here.
-    let mut deletions = Vec::new();
-    for (id, synced) in state.contacts.clone() {
-        if handled.contains(&synced.file) {
-            continue;
+    /// A contact new to this folder: written to a file of its own.
+    fn pull_new(&mut self, id: &str, remote: Fields) -> Result<(), DesktopError> {
+        let file = file_name(&remote, &self.taken);
+        self.taken.insert(file.clone());
+        let digest = self.folder.write(&file, &remote, None)?;
+        self.summary.pulled_new += 1;
+        self.summary.log.push(format!("← new      {file}"));
+        self.handled.insert(file.clone());
+        let synced = Synced {
+            file,
+            digest,
+            fields: remote,
+        };
+        self.state.contacts.insert(id.to_owned(), synced);
+        Ok(())
+    }
+
+    /// A contact changed on both sides: merged field by field, the file rewritten when
+    /// the org's side brought something, and the org updated when this side did.
+    fn merge_both(
+        &mut self,
+        id: &str,
+        synced: Synced,
+        (card, digest): (&Card, String),
+        remote: &Fields,
+        local_is_newer: bool,
+    ) -> Result<(), DesktopError> {
+        let (merged, conflicts) = merge(&synced.fields, &card.fields, remote, local_is_newer);
+        self.summary.conflicts += conflicts;
+        let mut digest = digest;
+        if merged != card.fields {
+            digest = self.folder.write(&synced.file, &merged, Some(card))?;
+            self.summary.pulled_changed += 1;
+            self.summary.log.push(format!("← changed  {}", synced.file));
         }
-        let local = folder.files.get(&synced.file);
-        if !remote_ids.contains(&id) {
-            state.contacts.remove(&id);
-            match local {
-                Some(Local::Unchanged) => {
-                    let path = folder.dir.join(&synced.file);
-                    std::fs::remove_file(&path).map_err(|e| local_err("cannot remove", &path, e))?;
-                    summary.removed_files += 1;
-                    summary.log.push(format!(
-                        "← removed  {} (no longer your contact in the org)",
-                        synced.file
-                    ));
-                }
-                Some(Local::Changed(card, _, digest)) => creates.push(Push {
-                    id: None,
-                    record: record(&card.fields, None, &[]),
-                    log: format!("→ new      {} (changed here after it left you in the org)", synced.file),
-                    file: synced.file,
-                    digest: digest.clone(),
-                    fields: card.fields.clone(),
-                }),
-                Some(Local::Broken) | None => {}
+        let (set, cleared) = differences(remote, &merged);
+        if set.is_empty() && cleared.is_empty() {
+            let synced = Synced {
+                digest,
+                fields: merged,
+                ..synced
+            };
+            self.state.contacts.insert(id.to_owned(), synced);
+        } else {
+            self.updates.push(Push {
+                id: Some(id.to_owned()),
+                record: record(&set, Some(id), &cleared),
+                log: format!("→ changed  {}", synced.file),
+                file: synced.file,
+                digest,
+                fields: merged,
+            });
+        }
+        Ok(())
+    }
+
+    /// This side's changes the org's did not touch: contacts that left the user, files
+    /// deleted or changed here, and new files.
+    fn local_changes(&mut self, remote_ids: &HashSet<String>) -> Result<(), DesktopError> {
+        for (id, synced) in self.state.contacts.clone() {
+            if self.handled.contains(&synced.file) {
+                continue;
             }
-            continue;
+            if remote_ids.contains(&id) {
+                self.changed_here(id, synced);
+            } else {
+                self.left(&id, synced)?;
+            }
         }
-        match local {
-            None => deletions.push((id, synced.file)),
-            Some(Local::Changed(card, _, digest)) => {
-                let (set, cleared) = changes(&synced.fields, &card.fields);
-                if set.is_empty() && cleared.is_empty() {
-                    state.contacts.insert(
-                        id.clone(),
-                        Synced {
-                            digest: digest.clone(),
-                            ..synced
-                        },
-                    );
-                    continue;
+        let linked_files: HashSet<&str> = self.state.contacts.values().map(|s| s.file.as_str()).collect();
+        let pending: HashSet<String> = self
+            .creates
+            .iter()
+            .chain(&self.updates)
+            .map(|p| p.file.clone())
+            .collect();
+        for (name, local) in &self.folder.files {
+            if let Local::Changed(card, _, digest) = local {
+                if !linked_files.contains(name.as_str()) && !pending.contains(name) && !self.handled.contains(name) {
+                    self.creates.push(Push {
+                        id: None,
+                        record: record(&card.fields, None, &[]),
+                        log: format!("→ new      {name}"),
+                        file: name.clone(),
+                        digest: digest.clone(),
+                        fields: card.fields.clone(),
+                    });
                 }
-                updates.push(Push {
+            }
+        }
+        Ok(())
+    }
+
+    /// A contact that is no longer the user's in the org: its unchanged file goes; a
+    /// file changed here becomes a new contact.
+    fn left(&mut self, id: &str, synced: Synced) -> Result<(), DesktopError> {
+        self.state.contacts.remove(id);
+        match self.folder.files.get(&synced.file) {
+            Some(Local::Unchanged) => {
+                let path = self.folder.dir.join(&synced.file);
+                std::fs::remove_file(&path).map_err(|e| local_err("cannot remove", &path, e))?;
+                self.summary.removed_files += 1;
+                self.summary.log.push(format!(
+                    "← removed  {} (no longer your contact in the org)",
+                    synced.file
+                ));
+            }
+            Some(Local::Changed(card, _, digest)) => self.creates.push(Push {
+                id: None,
+                record: record(&card.fields, None, &[]),
+                log: format!("→ new      {} (changed here after it left you in the org)", synced.file),
+                file: synced.file,
+                digest: digest.clone(),
+                fields: card.fields.clone(),
+            }),
+            Some(Local::Broken) | None => {}
+        }
+        Ok(())
+    }
+
+    /// A contact still the user's: a deleted file deletes it in the org, a changed one
+    /// updates it.
+    fn changed_here(&mut self, id: String, synced: Synced) {
+        match self.folder.files.get(&synced.file) {
+            None => self.deletions.push((id, synced.file)),
+            Some(Local::Changed(card, _, digest)) => {
+                let (set, cleared) = differences(&synced.fields, &card.fields);
+                if set.is_empty() && cleared.is_empty() {
+                    let synced = Synced {
+                        digest: digest.clone(),
+                        ..synced
+                    };
+                    self.state.contacts.insert(id, synced);
+                    return;
+                }
+                self.updates.push(Push {
                     record: record(&set, Some(&id), &cleared),
                     id: Some(id),
                     log: format!("→ changed  {}", synced.file),
@@ -486,74 +584,65 @@ pub async fn sync(connection: &Connection, dir: &Path) -> Result<Summary, Deskto
             Some(Local::Unchanged | Local::Broken) => {}
         }
     }
-    let linked_files: HashSet<&str> = state.contacts.values().map(|s| s.file.as_str()).collect();
-    let pending: HashSet<String> = creates.iter().chain(&updates).map(|p| p.file.clone()).collect();
-    for (name, local) in &folder.files {
-        if let Local::Changed(card, _, digest) = local {
-            if !linked_files.contains(name.as_str()) && !pending.contains(name) && !handled.contains(name) {
-                creates.push(Push {
-                    id: None,
-                    record: record(&card.fields, None, &[]),
-                    log: format!("→ new      {name}"),
-                    file: name.clone(),
-                    digest: digest.clone(),
-                    fields: card.fields.clone(),
-                });
-            }
-        }
-    }
 
-    // Save to the org; what fails stays pending for the next sync.
-    for (pushes, create) in [(creates, true), (updates, false)] {
-        let records: Vec<Value> = pushes.iter().map(|p| p.record.clone()).collect();
-        let results = save_batches(client, &records, create).await?;
-        for (push, result) in pushes.into_iter().zip(results) {
-            match (result.id.or(push.id), result.error) {
-                (Some(id), None) => {
-                    if create {
-                        summary.pushed_new += 1;
-                    } else {
-                        summary.pushed_changed += 1;
-                    }
-                    summary.log.push(push.log);
-                    state.contacts.insert(
-                        id,
-                        Synced {
+    /// Saves to the org; what fails stays pending for the next sync.
+    async fn push(&mut self, client: &Client) -> Result<(), DesktopError> {
+        let batches = [
+            (std::mem::take(&mut self.creates), true),
+            (std::mem::take(&mut self.updates), false),
+        ];
+        for (pushes, create) in batches {
+            let records: Vec<Value> = pushes.iter().map(|p| p.record.clone()).collect();
+            let results = save_batches(client, &records, create).await?;
+            for (push, result) in pushes.into_iter().zip(results) {
+                match (result.id.or(push.id), result.error) {
+                    (Some(id), None) => {
+                        if create {
+                            self.summary.pushed_new += 1;
+                        } else {
+                            self.summary.pushed_changed += 1;
+                        }
+                        self.summary.log.push(push.log);
+                        let synced = Synced {
                             file: push.file,
                             digest: push.digest,
                             fields: push.fields,
-                        },
-                    );
+                        };
+                        self.state.contacts.insert(id, synced);
+                    }
+                    (_, error) => {
+                        let (code, message) = error.unwrap_or_default();
+                        self.summary
+                            .problems
+                            .push(format!("{}: the org refused it: {code}: {message}", push.file));
+                    }
                 }
-                (_, error) => {
-                    let (code, message) = error.unwrap_or_default();
-                    summary
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes in the org the contacts whose files were deleted here.
+    async fn delete(&mut self, client: &Client) -> Result<(), DesktopError> {
+        for (id, file) in std::mem::take(&mut self.deletions) {
+            match client.delete("Contact", &id).await {
+                Ok(()) => {
+                    self.summary.deleted_contacts += 1;
+                    self.summary
+                        .log
+                        .push(format!("→ deleted  {file} (the file was deleted here)"));
+                    self.state.contacts.remove(&id);
+                }
+                Err(latchkey_sfclient::Error::Request { code, message, .. }) => {
+                    self.summary
                         .problems
-                        .push(format!("{}: the org refused it: {code}: {message}", push.file));
+                        .push(format!("{file}: the org kept the contact: {code}: {message}"));
                 }
+                Err(other) => return Err(other.into()),
             }
         }
+        Ok(())
     }
-    for (id, file) in deletions {
-        match client.delete("Contact", &id).await {
-            Ok(()) => {
-                summary.deleted_contacts += 1;
-                summary
-                    .log
-                    .push(format!("→ deleted  {file} (the file was deleted here)"));
-                state.contacts.remove(&id);
-            }
-            Err(latchkey_sfclient::Error::Request { code, message, .. }) => {
-                summary
-                    .problems
-                    .push(format!("{file}: the org kept the contact: {code}: {message}"));
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    let bytes = serde_json::to_vec_pretty(&state).map_err(|e| local_err("cannot write", &state_path, e))?;
-    write_private(&state_path, &bytes).map_err(|e| local_err("cannot write", &state_path, e))?;
-    Ok(summary)
 }
 
 #[cfg(test)]
@@ -593,7 +682,7 @@ mod tests {
 
     #[test]
     fn changes_name_set_and_cleared_fields() {
-        let (set, cleared) = changes(
+        let (set, cleared) = differences(
             &fields(&[("LastName", "Roe"), ("Title", "Buyer")]),
             &fields(&[("LastName", "Roe"), ("Email", "j@x.io")]),
         );

@@ -388,28 +388,13 @@ pub fn render(fields: &Fields, existing: Option<&VCard>) -> String {
         .get("ADR")
         .map(|&i| (0..7).map(|k| component(&card.entries[i], k)).collect::<Vec<_>>())
         .unwrap_or_else(|| vec![String::new(); 7]);
-    let mut removed = Vec::new();
+    let mut edit = Edit {
+        card: &mut card,
+        slots: &slots,
+        removed: Vec::new(),
+    };
     let mut set_values = |slot: &str, property: VCardProperty, values: Vec<String>, params: Vec<VCardParameter>| {
-        let empty = values.iter().all(String::is_empty);
-        match slots.get(slot) {
-            Some(&i) if empty => removed.push(i),
-            Some(&i) => {
-                let entry = &mut card.entries[i];
-                for (k, v) in values.into_iter().enumerate() {
-                    if k < entry.values.len() {
-                        entry.values[k] = VCardValue::Text(v);
-                    } else {
-                        entry.values.push(VCardValue::Text(v));
-                    }
-                }
-            }
-            None if empty => {}
-            None => card.entries.push(
-                VCardEntry::new(property)
-                    .with_params(params)
-                    .with_values(values.into_iter().map(VCardValue::Text).collect()),
-            ),
-        }
+        edit.set(slot, property, values, params);
     };
     let (first, last) = (get("FirstName"), get("LastName"));
     let full = [first.as_str(), last.as_str()]
@@ -454,11 +439,47 @@ pub fn render(fields: &Fields, existing: Option<&VCard>) -> String {
         address,
         vec![VCardParameter::typ(VCardType::Work)],
     );
+    let mut removed = edit.removed;
     removed.sort_unstable();
     for i in removed.into_iter().rev() {
         card.entries.remove(i);
     }
     card.to_string()
+}
+
+/// A card being written: each field's slot (the entry it was read from) is updated
+/// in place, created when missing, or marked for removal when emptied.
+struct Edit<'a> {
+    card: &'a mut VCard,
+    slots: &'a Slots,
+    removed: Vec<usize>,
+}
+
+impl Edit<'_> {
+    /// Writes `values` into `slot`'s entry (a new `property` entry with `params` if
+    /// the card has none).
+    fn set(&mut self, slot: &str, property: VCardProperty, values: Vec<String>, params: Vec<VCardParameter>) {
+        let empty = values.iter().all(String::is_empty);
+        match self.slots.get(slot) {
+            Some(&i) if empty => self.removed.push(i),
+            Some(&i) => {
+                let entry = &mut self.card.entries[i];
+                for (k, v) in values.into_iter().enumerate() {
+                    if k < entry.values.len() {
+                        entry.values[k] = VCardValue::Text(v);
+                    } else {
+                        entry.values.push(VCardValue::Text(v));
+                    }
+                }
+            }
+            None if empty => {}
+            None => self.card.entries.push(
+                VCardEntry::new(property)
+                    .with_params(params)
+                    .with_values(values.into_iter().map(VCardValue::Text).collect()),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -248,29 +248,7 @@ impl Hub {
             jwt_private_key: expose(&input.jwt_private_key, "JWT private key"),
             webhook_secret: None,
         };
-        if secrets.client_secret.is_some() && client_id.is_none() {
-            return Err(HubError::Invalid("a client secret needs its client id".into()));
-        }
-        if secrets.refresh_token.is_some() && (client_id.is_none() || secrets.client_secret.is_none()) {
-            return Err(HubError::Invalid(
-                "a refresh token needs the app's client id and secret".into(),
-            ));
-        }
-        if secrets.jwt_private_key.is_some() {
-            if client_id.is_none() {
-                return Err(HubError::Invalid("a JWT private key needs its app's client id".into()));
-            }
-            if latchkey_sfclient::login::check_private_key(secrets.jwt_private_key.as_deref().unwrap_or_default())
-                .is_err()
-            {
-                return Err(HubError::Invalid("the JWT private key is not an RSA key in PEM".into()));
-            }
-        }
-        if secrets.refresh_token.is_none() && secrets.password.is_none() && secrets.jwt_private_key.is_none() {
-            return Err(HubError::Invalid(
-                "a password (or an OAuth refresh token, or a JWT private key) is required".into(),
-            ));
-        }
+        check_secrets(&secrets, client_id.as_deref())?;
         let mut tx = self.store.begin().await?;
         let existing = hub::credentials(&mut tx, &ws.id)
             .await?
@@ -499,4 +477,32 @@ fn view(r: &SealedCredential, s: &Secrets) -> CredentialView {
         suspended_by: r.rejected_by.clone(),
         updated_at: r.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
+}
+
+/// Whether the secrets make a login: a client secret and a refresh token come with
+/// their app, a JWT key is an RSA key of an app, and something logs in.
+fn check_secrets(secrets: &Secrets, client_id: Option<&str>) -> Result<(), HubError> {
+    if secrets.client_secret.is_some() && client_id.is_none() {
+        return Err(HubError::Invalid("a client secret needs its client id".into()));
+    }
+    if secrets.refresh_token.is_some() && (client_id.is_none() || secrets.client_secret.is_none()) {
+        return Err(HubError::Invalid(
+            "a refresh token needs the app's client id and secret".into(),
+        ));
+    }
+    if secrets.jwt_private_key.is_some() {
+        if client_id.is_none() {
+            return Err(HubError::Invalid("a JWT private key needs its app's client id".into()));
+        }
+        if latchkey_sfclient::login::check_private_key(secrets.jwt_private_key.as_deref().unwrap_or_default()).is_err()
+        {
+            return Err(HubError::Invalid("the JWT private key is not an RSA key in PEM".into()));
+        }
+    }
+    if secrets.refresh_token.is_none() && secrets.password.is_none() && secrets.jwt_private_key.is_none() {
+        return Err(HubError::Invalid(
+            "a password (or an OAuth refresh token, or a JWT private key) is required".into(),
+        ));
+    }
+    Ok(())
 }

@@ -4,7 +4,8 @@
 //! that keeps a rejected secret from ever being sent again; the hub's own
 //! [`contacts`]; the two-way [`sync`] engine and the [`scheduler`] that runs it; the
 //! org's credential-change [`announcements`], received over [`http`].
-//! Secrets are write-only: they go in, and come out only to log in to the CRM.
+//! Secrets are write-only: they go in, and come out only to log in to the CRM. The hub
+//! must never send the CRM a pair it refused, nor spend a user's last login attempts.
 
 pub mod announcements;
 pub mod contacts;

@@ -515,6 +515,11 @@ impl Hub {
     /// The connector's last `limit` runs, newest first.
     pub async fn runs(&self, workspace: &str, connector: &str, limit: i64) -> Result<Vec<SyncRun>, HubError> {
         let c = self.connector(workspace, connector).await?;
+        self.runs_of(&c, limit).await
+    }
+
+    /// The newest `limit` runs of connector `c`, newest first.
+    pub async fn runs_of(&self, c: &Connector, limit: i64) -> Result<Vec<SyncRun>, HubError> {
         let mut conn = self.store.conn().await?;
         Ok(hub_sync::recent_runs(&mut conn, &c.id, limit).await?)
     }
@@ -552,11 +557,11 @@ mod tests {
             pull_query(None, &CrmFields::plain(None)),
             "SELECT Id, FirstName, LastName, Email, SystemModstamp FROM Contact ORDER BY SystemModstamp, Id"
         );
-        // 2026-01-01T00:00:00.500Z → from 2025-12-31T23:59:58Z (the shared look-back).
+        // 2026-01-01T00:00:00.500Z → from 2025-12-31T23:59:59Z (the shared look-back).
         let q = pull_query(Some(1_767_225_600_500), &CrmFields::plain(Some("Hub_Id__c")));
         assert!(q.contains(", Email, Hub_Id__c, SystemModstamp FROM"), "{q}");
         assert!(
-            q.contains("WHERE SystemModstamp >= 2025-12-31T23:59:58Z ORDER BY"),
+            q.contains("WHERE SystemModstamp >= 2025-12-31T23:59:59Z ORDER BY"),
             "{q}"
         );
     }

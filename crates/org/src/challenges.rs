@@ -61,6 +61,14 @@ pub enum Verification {
     Void,
 }
 
+/// A wrong code entered for challenge `id`, its `attempts`-th.
+struct WrongCode<'a> {
+    id: &'a str,
+    code: &'a str,
+    attempts: i64,
+    familiar: bool,
+}
+
 impl Services {
     fn code_digest(&self, challenge_id: &str, code: &str) -> Vec<u8> {
         self.fingerprint_key.fingerprint(challenge_id, code).to_vec()
@@ -142,23 +150,13 @@ impl Services {
             let attempts = challenges::count_attempt(&mut conn, id).await?;
             let org = orgs::get(&mut conn, &user.org_id).await?;
             drop(conn);
-            let failure = Failure {
-                user: &user,
-                org: &org,
-                fingerprint: self
-                    .fingerprint_key
-                    .fingerprint(user.id.as_str(), &format!("code:{id}:{code}")),
+            let wrong = WrongCode {
+                id,
+                code,
+                attempts,
                 familiar,
-                status: LoginStatus::InvalidVerificationCode,
             };
-            let effect = self.record_failed_attempt(&req, &failure, now).await?;
-            tracing::info!(user_id = %user.id, %ip, effect = ?effect, "wrong verification code");
-            let locked = matches!(effect, FailureEffect::Locked(..) | FailureEffect::AlreadyLocked);
-            return Ok(if locked || attempts >= MAX_CODE_ATTEMPTS {
-                Verification::Void
-            } else {
-                Verification::Wrong(MAX_CODE_ATTEMPTS - attempts)
-            });
+            return self.wrong_code(&req, &user, &org, wrong, now).await;
         }
         if !challenges::mark_used(&mut conn, id, now).await? {
             return Ok(Verification::Void);
@@ -193,6 +191,35 @@ impl Services {
             user: Box::new(user),
             org: Box::new(org),
             password_expired,
+        })
+    }
+
+    /// Records a wrong code as the failed login it is (it counts toward the lock), and
+    /// says how many tries are left.
+    async fn wrong_code(
+        &self,
+        req: &LoginRequest<'_>,
+        user: &User,
+        org: &Org,
+        wrong: WrongCode<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Verification, AccountError> {
+        let failure = Failure {
+            user,
+            org,
+            fingerprint: self
+                .fingerprint_key
+                .fingerprint(user.id.as_str(), &format!("code:{}:{}", wrong.id, wrong.code)),
+            familiar: wrong.familiar,
+            status: LoginStatus::InvalidVerificationCode,
+        };
+        let effect = self.record_failed_attempt(req, &failure, now).await?;
+        tracing::info!(user_id = %user.id, ip = %req.ip, effect = ?effect, "wrong verification code");
+        let locked = matches!(effect, FailureEffect::Locked(..) | FailureEffect::AlreadyLocked);
+        Ok(if locked || wrong.attempts >= MAX_CODE_ATTEMPTS {
+            Verification::Void
+        } else {
+            Verification::Wrong(MAX_CODE_ATTEMPTS - wrong.attempts)
         })
     }
 }

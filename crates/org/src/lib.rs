@@ -1,6 +1,8 @@
-//! The Latchkey org server: account services (users, credentials, policy, network
-//! access), the login flow around the core's decision, and mail delivery from the
-//! outbox. The CLI and the HTTP surfaces both go through these services.
+//! The Latchkey org server: the login flow around the core's decision (its intents
+//! decide whose users a surface admits and which session a login gets), account
+//! services, typed administration ([`admin::Admin`]), records, mail and webhooks, and
+//! the HTTP surfaces in [`http`]. The CLI and every surface go through these services:
+//! handlers translate wire to service and back, and never decide or reach the store.
 
 pub mod accounts;
 pub mod admin;

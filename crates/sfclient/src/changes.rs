@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// How far before the checkpoint a pull starts.
-pub const LOOK_BACK: chrono::Duration = chrono::Duration::seconds(2);
+pub const LOOK_BACK: chrono::Duration = chrono::Duration::seconds(1);
 
 /// The SOQL of a pull: `Id`, `fields` and `SystemModstamp` of `object`'s records that
 /// match `filter` (a SOQL condition) and changed at or after `checkpoint` less
@@ -48,7 +48,7 @@ mod tests {
         assert_eq!(
             changed_since("Contact", &["FirstName", "LastName"], Some("OwnerId = '005'"), Some(at)),
             "SELECT Id, FirstName, LastName, SystemModstamp FROM Contact \
-             WHERE OwnerId = '005' AND SystemModstamp >= 2025-12-31T23:59:58Z ORDER BY SystemModstamp, Id"
+             WHERE OwnerId = '005' AND SystemModstamp >= 2025-12-31T23:59:59Z ORDER BY SystemModstamp, Id"
         );
     }
 

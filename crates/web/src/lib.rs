@@ -1,4 +1,5 @@
-//! What Latchkey's HTTP surfaces share — the org server's and the hub's: the
+//! What Latchkey's HTTP surfaces share — the org server's and the hub's (and nothing
+//! that knows of orgs or hubs): the
 //! [`listener`] every server serves through (connection limits, timeouts, HSTS), and for
 //! browser pages the layout (`templates/base.html`, which page crates reach through
 //! their `askama.toml`), the one stylesheet, security headers, CSRF tokens, cookies,

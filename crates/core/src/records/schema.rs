@@ -257,82 +257,10 @@ impl ObjectDef {
             Field::standard("Id", &format!("{kind} ID"), T::Id, 18, "id").system(),
             Field::standard("IsDeleted", "Deleted", T::Boolean, 0, "is_deleted").system(),
         ];
-        let person = |fields: &mut Vec<Field>| {
-            fields.push(Field::standard("Name", "Full Name", T::String, 121, "name").system());
-            fields.push(Field::standard("FirstName", "First Name", T::String, 40, "first_name"));
-            fields.push(Field::standard("LastName", "Last Name", T::String, 80, "last_name").required());
-        };
         match kind {
-            ObjectKind::Account => {
-                fields.push(Field::standard("Name", "Account Name", T::String, 255, "name").required());
-                fields.push(Field::standard("Phone", "Account Phone", T::Phone, 40, "phone"));
-                fields.push(Field::standard("Website", "Website", T::Url, 255, "website"));
-                fields.push(Field::standard("Industry", "Industry", T::Picklist, 255, "industry"));
-                fields.push(Field::standard("BillingCity", "Billing City", T::String, 40, "city"));
-                fields.push(Field::standard(
-                    "BillingCountry",
-                    "Billing Country",
-                    T::String,
-                    80,
-                    "country",
-                ));
-            }
-            ObjectKind::Contact => {
-                person(&mut fields);
-                let mut account = Field::standard("AccountId", "Account ID", T::Reference("Account"), 18, "account_id");
-                account.relationship = Some("Account");
-                fields.push(account);
-                fields.push(Field::standard("Email", "Email", T::Email, 80, "email"));
-                fields.push(Field::standard("Phone", "Business Phone", T::Phone, 40, "phone"));
-                fields.push(Field::standard(
-                    "MobilePhone",
-                    "Mobile Phone",
-                    T::Phone,
-                    40,
-                    "mobile_phone",
-                ));
-                fields.push(Field::standard("Title", "Title", T::String, 128, "title"));
-                fields.push(Field::standard("Department", "Department", T::String, 80, "department"));
-                fields.push(Field::standard(
-                    "LeadSource",
-                    "Lead Source",
-                    T::Picklist,
-                    255,
-                    "lead_source",
-                ));
-                fields.push(Field::standard("MailingCity", "Mailing City", T::String, 40, "city"));
-                fields.push(Field::standard(
-                    "MailingCountry",
-                    "Mailing Country",
-                    T::String,
-                    80,
-                    "country",
-                ));
-            }
-            ObjectKind::Lead => {
-                person(&mut fields);
-                fields.push(Field::standard("Company", "Company", T::String, 255, "company").required());
-                fields.push(Field::standard("Email", "Email", T::Email, 80, "email"));
-                fields.push(Field::standard("Phone", "Phone", T::Phone, 40, "phone"));
-                fields.push(Field::standard(
-                    "MobilePhone",
-                    "Mobile Phone",
-                    T::Phone,
-                    40,
-                    "mobile_phone",
-                ));
-                fields.push(Field::standard("Title", "Title", T::String, 128, "title"));
-                fields.push(Field::standard("Status", "Lead Status", T::Picklist, 255, "status"));
-                fields.push(Field::standard(
-                    "LeadSource",
-                    "Lead Source",
-                    T::Picklist,
-                    255,
-                    "lead_source",
-                ));
-                fields.push(Field::standard("City", "City", T::String, 40, "city"));
-                fields.push(Field::standard("Country", "Country", T::String, 80, "country"));
-            }
+            ObjectKind::Account => account_fields(&mut fields),
+            ObjectKind::Contact => contact_fields(&mut fields),
+            ObjectKind::Lead => lead_fields(&mut fields),
         }
         fields.push(Field::standard(
             "Description",
@@ -378,6 +306,93 @@ impl ObjectDef {
             .iter()
             .find(|f| f.relationship.is_some_and(|r| r.eq_ignore_ascii_case(name)))
     }
+}
+
+/// The fields of a person (contact, lead): name, first name, last name.
+fn person(fields: &mut Vec<Field>) {
+    use FieldType as T;
+    fields.push(Field::standard("Name", "Full Name", T::String, 121, "name").system());
+    fields.push(Field::standard("FirstName", "First Name", T::String, 40, "first_name"));
+    fields.push(Field::standard("LastName", "Last Name", T::String, 80, "last_name").required());
+}
+
+/// The standard fields only an account has.
+fn account_fields(fields: &mut Vec<Field>) {
+    use FieldType as T;
+    fields.push(Field::standard("Name", "Account Name", T::String, 255, "name").required());
+    fields.push(Field::standard("Phone", "Account Phone", T::Phone, 40, "phone"));
+    fields.push(Field::standard("Website", "Website", T::Url, 255, "website"));
+    fields.push(Field::standard("Industry", "Industry", T::Picklist, 255, "industry"));
+    fields.push(Field::standard("BillingCity", "Billing City", T::String, 40, "city"));
+    fields.push(Field::standard(
+        "BillingCountry",
+        "Billing Country",
+        T::String,
+        80,
+        "country",
+    ));
+}
+
+/// The standard fields only a contact has.
+fn contact_fields(fields: &mut Vec<Field>) {
+    use FieldType as T;
+    person(fields);
+    let mut account = Field::standard("AccountId", "Account ID", T::Reference("Account"), 18, "account_id");
+    account.relationship = Some("Account");
+    fields.push(account);
+    fields.push(Field::standard("Email", "Email", T::Email, 80, "email"));
+    fields.push(Field::standard("Phone", "Business Phone", T::Phone, 40, "phone"));
+    fields.push(Field::standard(
+        "MobilePhone",
+        "Mobile Phone",
+        T::Phone,
+        40,
+        "mobile_phone",
+    ));
+    fields.push(Field::standard("Title", "Title", T::String, 128, "title"));
+    fields.push(Field::standard("Department", "Department", T::String, 80, "department"));
+    fields.push(Field::standard(
+        "LeadSource",
+        "Lead Source",
+        T::Picklist,
+        255,
+        "lead_source",
+    ));
+    fields.push(Field::standard("MailingCity", "Mailing City", T::String, 40, "city"));
+    fields.push(Field::standard(
+        "MailingCountry",
+        "Mailing Country",
+        T::String,
+        80,
+        "country",
+    ));
+}
+
+/// The standard fields only a lead has.
+fn lead_fields(fields: &mut Vec<Field>) {
+    use FieldType as T;
+    person(fields);
+    fields.push(Field::standard("Company", "Company", T::String, 255, "company").required());
+    fields.push(Field::standard("Email", "Email", T::Email, 80, "email"));
+    fields.push(Field::standard("Phone", "Phone", T::Phone, 40, "phone"));
+    fields.push(Field::standard(
+        "MobilePhone",
+        "Mobile Phone",
+        T::Phone,
+        40,
+        "mobile_phone",
+    ));
+    fields.push(Field::standard("Title", "Title", T::String, 128, "title"));
+    fields.push(Field::standard("Status", "Lead Status", T::Picklist, 255, "status"));
+    fields.push(Field::standard(
+        "LeadSource",
+        "Lead Source",
+        T::Picklist,
+        255,
+        "lead_source",
+    ));
+    fields.push(Field::standard("City", "City", T::String, 40, "city"));
+    fields.push(Field::standard("Country", "Country", T::String, 80, "country"));
 }
 
 /// The objects of one org: the standard fields plus the org's custom fields.

@@ -13,6 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{CookieJar, Key, SameSite, SignedCookieJar};
+use latchkey_store::hub::sync::SyncRun;
+use latchkey_store::hub::Connector;
 use latchkey_web::{render, status_for, ClientIp, Csrf, LoginRateLimit};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -348,51 +350,10 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, said: Said) ->
                 .find(|r| r.id == credential_id)
                 .and_then(|r| r.suspended_by.as_deref())
         };
-        let mut conn = hub.store.conn().await?;
         for c in &connectors {
-            let mut runs = latchkey_store::hub::sync::recent_runs(&mut conn, &c.id, RUNS).await?;
+            let mut runs = hub.runs_of(c, RUNS).await?;
             runs.reverse();
-            let max = runs
-                .iter()
-                .map(|r| r.records_in.max(r.records_out))
-                .max()
-                .unwrap_or(0)
-                .max(1);
-            let scale = |n: i64| if n == 0 { 0 } else { (n * 48 / max).max(2) };
-            let bars = runs
-                .iter()
-                .enumerate()
-                .map(|(i, r)| RunBar {
-                    x: i64::try_from(i).unwrap_or(0) * 18,
-                    in_h: scale(r.records_in),
-                    out_h: scale(r.records_out),
-                    failed: r.outcome != "ok",
-                    label: format!(
-                        "{}: {} in, {} out, {}",
-                        r.finished_at.format("%Y-%m-%d %H:%M:%S"),
-                        r.records_in,
-                        r.records_out,
-                        r.outcome
-                    ),
-                })
-                .collect();
-            let latest = runs.last();
-            cards.push(ConnectorCard {
-                name: c.name.clone(),
-                object: c.object.clone(),
-                direction: c.direction.clone(),
-                every: format!("{} s", c.interval_secs),
-                state_label: state_label(&c.state, suspended_by(&c.credential_id)),
-                state: c.state.clone(),
-                error: c.last_error.clone().filter(|_| c.state != state::SUSPENDED),
-                last_run: latest.map(|r| format!("{} ({})", r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"), r.outcome)),
-                latest: latest.map_or_else(
-                    || "no runs yet".to_owned(),
-                    |r| format!("{} in, {} out", r.records_in, r.records_out),
-                ),
-                bars,
-                chart_width: RUNS * 18,
-            });
+            cards.push(card(c, &runs, suspended_by(&c.credential_id)));
         }
         // The seeds' red error, once per distinct message, saying what to do.
         let mut banners: Vec<String> = Vec::new();
@@ -421,6 +382,56 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, said: Said) ->
         confirm: said.confirm,
     };
     (jar, render(&page, StatusCode::OK)).into_response()
+}
+
+/// A connector's card on the Data Sync page: its settings, state and recent runs
+/// (oldest first).
+fn card(c: &Connector, runs: &[SyncRun], suspended_by: Option<&str>) -> ConnectorCard {
+    let latest = runs.last();
+    ConnectorCard {
+        name: c.name.clone(),
+        object: c.object.clone(),
+        direction: c.direction.clone(),
+        every: format!("{} s", c.interval_secs),
+        state_label: state_label(&c.state, suspended_by),
+        state: c.state.clone(),
+        error: c.last_error.clone().filter(|_| c.state != state::SUSPENDED),
+        last_run: latest.map(|r| format!("{} ({})", r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"), r.outcome)),
+        latest: latest.map_or_else(
+            || "no runs yet".to_owned(),
+            |r| format!("{} in, {} out", r.records_in, r.records_out),
+        ),
+        bars: run_bars(runs),
+        chart_width: RUNS * 18,
+    }
+}
+
+/// The bars of the runs chart: records in and out of each run, scaled to the
+/// busiest.
+fn run_bars(runs: &[SyncRun]) -> Vec<RunBar> {
+    let max = runs
+        .iter()
+        .map(|r| r.records_in.max(r.records_out))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let scale = |n: i64| if n == 0 { 0 } else { (n * 48 / max).max(2) };
+    runs.iter()
+        .enumerate()
+        .map(|(i, r)| RunBar {
+            x: i64::try_from(i).unwrap_or(0) * 18,
+            in_h: scale(r.records_in),
+            out_h: scale(r.records_out),
+            failed: r.outcome != "ok",
+            label: format!(
+                "{}: {} in, {} out, {}",
+                r.finished_at.format("%Y-%m-%d %H:%M:%S"),
+                r.records_in,
+                r.records_out,
+                r.outcome
+            ),
+        })
+        .collect()
 }
 
 /// `GET /data-sync`.

@@ -255,7 +255,7 @@ async fn peer_reads(args: &BenchSyncArgs, url: &str, soql: &str) -> anyhow::Resu
 /// (d) Incremental syncs, in milliseconds, and the records each read: 10 contacts
 /// change in the org, then the hub syncs. The pause first lets the look-back window
 /// pass the previous changes. Round 0 is a warm-up, not measured: its pull also
-/// re-reads the seed's last seconds, which the look-back covers.
+/// re-reads the seed's last second, which the look-back covers.
 async fn incremental_syncs(
     args: &BenchSyncArgs,
     services: &Services,

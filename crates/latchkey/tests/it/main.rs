@@ -6,6 +6,7 @@
 mod cli;
 mod client;
 mod connections;
+mod house;
 mod hub;
 mod hub_sync;
 mod jsforce;

@@ -168,21 +168,7 @@ async fn token(
         return Err(error("unsupported_grant_type", "grant type not supported"));
     }
     if grant == GRANT_TYPE {
-        // The assertion names and authenticates the client: no secret travels. Its
-        // audience is this server: `[server] public_url` when set (a Host header is
-        // the caller's to choose), else the address it was reached at.
-        let base = base_url(&state, &headers);
-        let audience = state.public_url.clone().unwrap_or_else(|| base.clone());
-        let (user, issued) = jwt_grant(&state, &form, &audience, ip).await?;
-        let id = format!("{base}/id/{}/{}", user.org_id, user.id);
-        let body = json!({
-            "access_token": issued.id.expose_secret(),
-            "instance_url": base,
-            "id": id,
-            "token_type": "Bearer",
-            "scope": "api",
-        });
-        return Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response());
+        return jwt_token(&state, &form, &headers, ip).await;
     }
     let Some(client_id) = form.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Err(error("invalid_client_id", "client identifier invalid"));
@@ -235,6 +221,30 @@ async fn token(
     if let Some(token) = refresh_token {
         body["refresh_token"] = json!(token.expose_secret());
     }
+    Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
+/// The JWT bearer grant's answer. The assertion names and authenticates the client:
+/// no secret travels, and the answer carries no signature.
+async fn jwt_token(
+    state: &HttpState,
+    form: &TokenForm,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+) -> Result<Response, OAuthError> {
+    // The assertion's audience is this server: `[server] public_url` when set (a Host
+    // header is the caller's to choose), else the address it was reached at.
+    let base = base_url(state, headers);
+    let audience = state.public_url.clone().unwrap_or_else(|| base.clone());
+    let (user, issued) = jwt_grant(state, form, &audience, ip).await?;
+    let id = format!("{base}/id/{}/{}", user.org_id, user.id);
+    let body = json!({
+        "access_token": issued.id.expose_secret(),
+        "instance_url": base,
+        "id": id,
+        "token_type": "Bearer",
+        "scope": "api",
+    });
     Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
 }
 

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use latchkey_core::status::LoginStatus;
+use latchkey_store::orgs::Org;
+use latchkey_store::users::User;
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -19,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{base_url, valid_version, ClientIp, HttpState};
 use crate::login::{Intent, LoginOutcome, LoginRequest};
+use crate::sessions::Issued;
 
 const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
@@ -416,44 +419,61 @@ async fn login(
             },
             Some(issued),
         ) => {
-            let profile = user.profile_id.to_string();
-            let base = base_url(state, headers);
-            let org15 = user.org_id.short();
-            let server_url = format!("{base}/services/Soap/{}/{version}/{org15}", api.letter());
-            let metadata_url = format!("{base}/services/Soap/m/{version}/{org15}");
-            xml(
-                StatusCode::OK,
-                format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
-                     xmlns=\"{ns}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><loginResponse><result>\
-                     <metadataServerUrl>{metadata}</metadataServerUrl><passwordExpired>{expired}</passwordExpired><sandbox>false</sandbox>\
-                     <serverUrl>{server}</serverUrl><sessionId>{session}</sessionId><userId>{user_id}</userId><userInfo>\
-                     <accessibilityMode>false</accessibilityMode><chatterExternal>false</chatterExternal><currencySymbol>$</currencySymbol>\
-                     <orgAttachmentFileSizeLimit>5242880</orgAttachmentFileSizeLimit><orgDefaultCurrencyIsoCode>USD</orgDefaultCurrencyIsoCode>\
-                     <orgDefaultCurrencyLocale>en_US</orgDefaultCurrencyLocale><orgDisallowHtmlAttachments>false</orgDisallowHtmlAttachments>\
-                     <orgHasPersonAccounts>false</orgHasPersonAccounts><organizationId>{org_id}</organizationId>\
-                     <organizationMultiCurrency>false</organizationMultiCurrency><organizationName>{org_name}</organizationName>\
-                     <profileId>{profile}</profileId><roleId xsi:nil=\"true\"/><sessionSecondsValid>{seconds}</sessionSecondsValid>\
-                     <userDefaultCurrencyIsoCode xsi:nil=\"true\"/><userEmail>{email}</userEmail><userFullName>{full_name}</userFullName>\
-                     <userId>{user_id}</userId><userLanguage>en_US</userLanguage><userLocale>en_US</userLocale><userName>{username}</userName>\
-                     <userTimeZone>UTC</userTimeZone><userType>Standard</userType><userUiSkin>Theme3</userUiSkin></userInfo></result>\
-                     </loginResponse></soapenv:Body></soapenv:Envelope>",
-                    ns = api.namespace(),
-                    metadata = escape(&metadata_url),
-                    expired = password_expired,
-                    server = escape(&server_url),
-                    session = escape(issued.id.expose_secret()),
-                    user_id = user.id,
-                    org_id = user.org_id,
-                    org_name = escape(&org.name),
-                    seconds = issued.seconds_valid,
-                    email = escape(&user.email),
-                    full_name = escape(user.full_name()),
-                    username = escape(&user.username),
-                ),
-            )
+            let at = Answering {
+                api,
+                version,
+                base: &base_url(state, headers),
+            };
+            login_response(&at, &user, &org, password_expired, &issued)
         }
     }
+}
+
+/// Where a SOAP answer goes back to: the API, its version and the server's base URL.
+struct Answering<'a> {
+    api: Api,
+    version: &'a str,
+    base: &'a str,
+}
+
+/// The `loginResponse` of a successful login, with its session and user info.
+fn login_response(at: &Answering<'_>, user: &User, org: &Org, password_expired: bool, issued: &Issued) -> Response {
+    let Answering { api, version, base } = *at;
+    let profile = user.profile_id.to_string();
+    let org15 = user.org_id.short();
+    let server_url = format!("{base}/services/Soap/{}/{version}/{org15}", api.letter());
+    let metadata_url = format!("{base}/services/Soap/m/{version}/{org15}");
+    xml(
+        StatusCode::OK,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+             xmlns=\"{ns}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><loginResponse><result>\
+             <metadataServerUrl>{metadata}</metadataServerUrl><passwordExpired>{expired}</passwordExpired><sandbox>false</sandbox>\
+             <serverUrl>{server}</serverUrl><sessionId>{session}</sessionId><userId>{user_id}</userId><userInfo>\
+             <accessibilityMode>false</accessibilityMode><chatterExternal>false</chatterExternal><currencySymbol>$</currencySymbol>\
+             <orgAttachmentFileSizeLimit>5242880</orgAttachmentFileSizeLimit><orgDefaultCurrencyIsoCode>USD</orgDefaultCurrencyIsoCode>\
+             <orgDefaultCurrencyLocale>en_US</orgDefaultCurrencyLocale><orgDisallowHtmlAttachments>false</orgDisallowHtmlAttachments>\
+             <orgHasPersonAccounts>false</orgHasPersonAccounts><organizationId>{org_id}</organizationId>\
+             <organizationMultiCurrency>false</organizationMultiCurrency><organizationName>{org_name}</organizationName>\
+             <profileId>{profile}</profileId><roleId xsi:nil=\"true\"/><sessionSecondsValid>{seconds}</sessionSecondsValid>\
+             <userDefaultCurrencyIsoCode xsi:nil=\"true\"/><userEmail>{email}</userEmail><userFullName>{full_name}</userFullName>\
+             <userId>{user_id}</userId><userLanguage>en_US</userLanguage><userLocale>en_US</userLocale><userName>{username}</userName>\
+             <userTimeZone>UTC</userTimeZone><userType>Standard</userType><userUiSkin>Theme3</userUiSkin></userInfo></result>\
+             </loginResponse></soapenv:Body></soapenv:Envelope>",
+            ns = api.namespace(),
+            metadata = escape(&metadata_url),
+            expired = password_expired,
+            server = escape(&server_url),
+            session = escape(issued.id.expose_secret()),
+            user_id = user.id,
+            org_id = user.org_id,
+            org_name = escape(&org.name),
+            seconds = issued.seconds_valid,
+            email = escape(&user.email),
+            full_name = escape(user.full_name()),
+            username = escape(&user.username),
+        ),
+    )
 }
 
 /// `setPassword(userId, password)`: the only call an expired-password session may

@@ -20,6 +20,58 @@ fn options(values: &[(&str, &str)]) -> Vec<(String, String)> {
     values.iter().map(|(v, l)| ((*v).to_owned(), (*l).to_owned())).collect()
 }
 
+/// The choices of `expiry`: (form value, label).
+const EXPIRY_CHOICES: &[(&str, &str)] = &[
+    ("30d", "30 days"),
+    ("60d", "60 days"),
+    ("90d", "90 days"),
+    ("180d", "180 days"),
+    ("365d", "One year"),
+    ("never", "Never expires"),
+];
+
+/// The choices of `complexity`: (form value, label).
+const COMPLEXITY_CHOICES: &[(&str, &str)] = &[
+    ("none", "No restriction"),
+    ("alpha-numeric", "Must include alpha and numeric characters"),
+    (
+        "alpha-numeric-special",
+        "Must include alpha, numeric, and special characters",
+    ),
+    (
+        "upper-lower-numeric",
+        "Must include numbers, uppercase and lowercase letters",
+    ),
+    (
+        "upper-lower-numeric-special",
+        "Must include numbers, uppercase and lowercase letters, and special characters",
+    ),
+    (
+        "any-3",
+        "Must include 3 of: numbers, uppercase letters, lowercase letters, special characters",
+    ),
+];
+
+/// The choices of `max_invalid_attempts`: (form value, label).
+const MAX_INVALID_CHOICES: &[(&str, &str)] = &[("3", "3"), ("5", "5"), ("10", "10"), ("none", "No limit")];
+
+/// The choices of `lockout`: (form value, label).
+const LOCKOUT_CHOICES: &[(&str, &str)] = &[
+    ("15m", "15 minutes"),
+    ("30m", "30 minutes"),
+    ("60m", "60 minutes"),
+    ("forever", "Forever (must be reset by admin)"),
+];
+
+/// The choices of `lockout_scope`: (form value, label).
+const LOCKOUT_SCOPE_CHOICES: &[(&str, &str)] = &[
+    (
+        "smart",
+        "Unfamiliar sources only (familiar addresses, browsers and integrations keep working)",
+    ),
+    ("all", "All sources (Salesforce's behaviour)"),
+];
+
 /// The form's choices, with `policy`'s values selected.
 fn fields(policy: &PasswordPolicy) -> Vec<PolicyField> {
     let numbers = |range: std::ops::RangeInclusive<u8>, unit: &str| -> Vec<(String, String)> {
@@ -29,14 +81,7 @@ fn fields(policy: &PasswordPolicy) -> Vec<PolicyField> {
         PolicyField {
             name: "expiry",
             label: "User passwords expire in",
-            options: options(&[
-                ("30d", "30 days"),
-                ("60d", "60 days"),
-                ("90d", "90 days"),
-                ("180d", "180 days"),
-                ("365d", "One year"),
-                ("never", "Never expires"),
-            ]),
+            options: options(EXPIRY_CHOICES),
             current: policy.expiry.to_string(),
         },
         PolicyField {
@@ -54,55 +99,25 @@ fn fields(policy: &PasswordPolicy) -> Vec<PolicyField> {
         PolicyField {
             name: "complexity",
             label: "Password complexity requirement",
-            options: options(&[
-                ("none", "No restriction"),
-                ("alpha-numeric", "Must include alpha and numeric characters"),
-                (
-                    "alpha-numeric-special",
-                    "Must include alpha, numeric, and special characters",
-                ),
-                (
-                    "upper-lower-numeric",
-                    "Must include numbers, uppercase and lowercase letters",
-                ),
-                (
-                    "upper-lower-numeric-special",
-                    "Must include numbers, uppercase and lowercase letters, and special characters",
-                ),
-                (
-                    "any-3",
-                    "Must include 3 of: numbers, uppercase letters, lowercase letters, special characters",
-                ),
-            ]),
+            options: options(COMPLEXITY_CHOICES),
             current: policy.complexity.to_string(),
         },
         PolicyField {
             name: "max_invalid_attempts",
             label: "Maximum invalid login attempts",
-            options: options(&[("3", "3"), ("5", "5"), ("10", "10"), ("none", "No limit")]),
+            options: options(MAX_INVALID_CHOICES),
             current: policy.max_invalid_attempts.to_string(),
         },
         PolicyField {
             name: "lockout",
             label: "Lockout effective period",
-            options: options(&[
-                ("15m", "15 minutes"),
-                ("30m", "30 minutes"),
-                ("60m", "60 minutes"),
-                ("forever", "Forever (must be reset by admin)"),
-            ]),
+            options: options(LOCKOUT_CHOICES),
             current: policy.lockout.to_string(),
         },
         PolicyField {
             name: "lockout_scope",
             label: "Lockout applies to",
-            options: options(&[
-                (
-                    "smart",
-                    "Unfamiliar sources only (familiar addresses, browsers and integrations keep working)",
-                ),
-                ("all", "All sources (Salesforce's behaviour)"),
-            ]),
+            options: options(LOCKOUT_SCOPE_CHOICES),
             current: policy.lockout_scope.to_string(),
         },
     ]
