@@ -4,6 +4,7 @@
 
 pub mod blocklist;
 pub mod clock;
+pub mod connectors;
 pub mod ids;
 pub mod login;
 pub mod network;

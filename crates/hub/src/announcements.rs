@@ -10,11 +10,12 @@
 //! password is not what it holds.
 
 use chrono::{DateTime, Utc};
+use latchkey_core::connectors::ConnectorState;
 use latchkey_core::webhooks::{self as wire, Event, EventType};
 use latchkey_sfclient::Credentials;
 use latchkey_store::hub::{self, Rejection, SealedCredential};
 
-use crate::guard::{rejection_mail, state, what_to_do, GuardError, REJECTED_MESSAGE};
+use crate::guard::{rejection_mail, what_to_do, GuardError, REJECTED_MESSAGE};
 use crate::{Hub, HubError};
 
 /// What the connector banner says while the CRM user `username` is locked
@@ -200,8 +201,8 @@ impl Hub {
         let resumed = hub::move_connectors(
             &mut tx,
             &record.id,
-            &[state::SUSPENDED],
-            state::ENABLED,
+            &[ConnectorState::Suspended],
+            ConnectorState::Enabled,
             None,
             self.clock.now(),
         )

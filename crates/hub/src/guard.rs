@@ -23,6 +23,7 @@
 //! logging in again, so the announcement suspends the record before a stale secret is
 //! ever sent.
 
+use latchkey_core::connectors::{ConnectorState, Direction};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -40,18 +41,6 @@ use crate::{Hub, HubError};
 /// to do).
 pub const REJECTED_MESSAGE: &str = "Suspended: credentials rejected — the CRM rejected the password or security \
                                     token; enter the new ones in Data Source Properties";
-
-/// Connector states.
-pub mod state {
-    /// Runs on its interval.
-    pub const ENABLED: &str = "enabled";
-    /// Stopped by the user.
-    pub const DISABLED: &str = "disabled";
-    /// Stopped by the guard: the CRM rejected the credentials; needs new ones.
-    pub const SUSPENDED: &str = "suspended";
-    /// Transient failures; retried later with backoff.
-    pub const BACKING_OFF: &str = "backing_off";
-}
 
 /// Failed CRM logins the hub causes per credential record in any failure window: one
 /// fewer than the strictest lockout a CRM org may set (3).
@@ -377,8 +366,8 @@ impl Hub {
         let resumed = hub::move_connectors(
             &mut conn,
             &record.id,
-            &[state::SUSPENDED, state::BACKING_OFF],
-            state::ENABLED,
+            &[ConnectorState::Suspended, ConnectorState::BackingOff],
+            ConnectorState::Enabled,
             None,
             self.clock.now(),
         )
@@ -429,8 +418,8 @@ impl Hub {
                 hub::move_connectors(
                     &mut conn,
                     &record.id,
-                    &[state::ENABLED],
-                    state::BACKING_OFF,
+                    &[ConnectorState::Enabled],
+                    ConnectorState::BackingOff,
                     Some(&format!("Backing off: the CRM could not be reached ({what})")),
                     now,
                 )
@@ -478,8 +467,8 @@ impl Hub {
         let suspended = hub::move_connectors(
             &mut tx,
             &record.id,
-            &[state::ENABLED, state::BACKING_OFF],
-            state::SUSPENDED,
+            &[ConnectorState::Enabled, ConnectorState::BackingOff],
+            ConnectorState::Suspended,
             Some(banner),
             now,
         )
@@ -525,20 +514,21 @@ impl Hub {
         if !["Contact", "Account", "Lead"].contains(&spec.object) {
             return Err(HubError::Invalid("object must be Contact, Account or Lead".into()));
         }
-        if !["pull", "push", "both"].contains(&spec.direction) {
-            return Err(HubError::Invalid("direction must be pull, push or both".into()));
-        }
+        let direction: Direction = spec
+            .direction
+            .parse()
+            .map_err(|_| HubError::Invalid("direction must be pull, push or both".into()))?;
         if !(5..=86_400).contains(&spec.interval_secs) {
             return Err(HubError::Invalid("the interval must be between 5 s and 24 h".into()));
         }
-        let external_id_field = match (spec.external_id_field, spec.direction) {
+        let external_id_field = match (spec.external_id_field, direction) {
             (Some(f), _) if !f.ends_with("__c") || !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
                 return Err(HubError::Invalid(format!(
                     "{f:?} is not a custom field name (like {DEFAULT_EXTERNAL_ID_FIELD})"
                 )))
             }
             (Some(f), _) => Some(f.to_owned()),
-            (None, "pull") => None,
+            (None, Direction::Pull) => None,
             (None, _) => Some(DEFAULT_EXTERNAL_ID_FIELD.to_owned()),
         };
         let field_map = checked_field_map(&spec.field_map, external_id_field.as_deref())?;
@@ -549,9 +539,9 @@ impl Hub {
             credential_id: record.id,
             name: name.to_owned(),
             object: spec.object.to_owned(),
-            direction: spec.direction.to_owned(),
+            direction,
             interval_secs: spec.interval_secs,
-            state: state::ENABLED.to_owned(),
+            state: ConnectorState::Enabled,
             last_error: None,
             external_id_field,
             updated_at: self.clock.now(),
@@ -589,10 +579,14 @@ impl Hub {
         enabled: bool,
     ) -> Result<Connector, HubError> {
         let c = self.connector(workspace, name).await?;
-        if enabled && c.state == state::SUSPENDED {
+        if enabled && c.state == ConnectorState::Suspended {
             return Err(HubError::Invalid(REJECTED_MESSAGE.into()));
         }
-        let to = if enabled { state::ENABLED } else { state::DISABLED };
+        let to = if enabled {
+            ConnectorState::Enabled
+        } else {
+            ConnectorState::Disabled
+        };
         let mut conn = self.store.conn().await?;
         hub::set_connector_state(&mut conn, &c.id, to, None, self.clock.now()).await?;
         self.connector(workspace, name).await
@@ -608,7 +602,7 @@ impl Hub {
         confirmed: bool,
     ) -> Result<(), GuardError> {
         let (c, record) = self.connector_and_record(workspace, name).await?;
-        if c.state == state::DISABLED {
+        if c.state == ConnectorState::Disabled {
             return Err(GuardError::Hub(HubError::Invalid(format!(
                 "connector {name:?} is disabled"
             ))));
@@ -650,7 +644,7 @@ impl Hub {
         let suspended = hub::connectors(&mut conn, &ws.id)
             .await?
             .iter()
-            .any(|c| c.credential_id == record.id && c.state == state::SUSPENDED);
+            .any(|c| c.credential_id == record.id && c.state == ConnectorState::Suspended);
         drop(conn);
         if !suspended {
             return Ok(None);

@@ -15,6 +15,7 @@
 //! **Leases.** A run holds its connector's lease in the database, renewed in every
 //! transaction it commits, so two hub instances never run the same connector at once.
 
+use latchkey_core::connectors::ConnectorState;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -24,7 +25,7 @@ use latchkey_store::hub::Connector;
 use serde_json::{json, Map, Value};
 
 use crate::contacts::{field, set_field, FIELDS};
-use crate::guard::{state, GuardError, Guarded};
+use crate::guard::{GuardError, Guarded};
 use crate::{Hub, HubError};
 
 /// Most records per collections call.
@@ -436,7 +437,7 @@ impl Hub {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<SyncReport, GuardError> {
         let connector = c.name.clone();
-        if c.state == state::DISABLED || c.state == state::SUSPENDED {
+        if c.state == ConnectorState::Disabled || c.state == ConnectorState::Suspended {
             let why = c.last_error.clone().unwrap_or_else(|| format!("it is {}", c.state));
             return Err(GuardError::Hub(HubError::Invalid(format!(
                 "connector {connector:?} does not run: {why}"
@@ -481,8 +482,8 @@ impl Hub {
             latchkey_store::hub::move_connectors(
                 &mut tx,
                 &record.id,
-                &[state::BACKING_OFF],
-                state::ENABLED,
+                &[ConnectorState::BackingOff],
+                ConnectorState::Enabled,
                 None,
                 finished.finished_at,
             )
@@ -501,12 +502,12 @@ impl Hub {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<SyncReport, GuardError> {
         let guarded = self.guarded_login(record, ca, crate::guard::Purpose::Run).await?;
-        let direction = run.connector.direction.as_str();
+        let direction = run.connector.direction;
         let mut report = SyncReport::default();
-        if direction != "push" {
+        if direction.pulls() {
             report.pull = run.pull(&guarded, progress).await?;
         }
-        if direction != "pull" {
+        if direction.pushes() {
             report.push = run.push(&guarded, progress).await?;
         }
         Ok(report)

@@ -6,6 +6,7 @@
 //! password; the session lives in the store for 12 hours and its random id in a
 //! signed cookie (HttpOnly, SameSite=Lax, Secure when the hub's URL is https://).
 
+use latchkey_core::connectors::ConnectorState;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, Path, State};
@@ -21,7 +22,7 @@ use serde::Deserialize;
 
 use super::pages::{self, Confirm, ConnectorCard, RunBar, PRODUCT};
 use crate::credentials::{CredentialInput, CredentialView};
-use crate::guard::{state, GuardError, CRM_STRICTEST_LOCKOUT};
+use crate::guard::{GuardError, CRM_STRICTEST_LOCKOUT};
 use crate::{Hub, HubError};
 
 /// The hub's session cookie.
@@ -274,15 +275,14 @@ impl Said {
 /// The badge of a connector in `state` whose record is suspended by the org's
 /// announcement `suspended_by` (if any): a locked or frozen CRM user is named as such,
 /// as the banner names them.
-fn state_label(state: &str, suspended_by: Option<&str>) -> &'static str {
+fn state_label(state: ConnectorState, suspended_by: Option<&str>) -> &'static str {
     match (state, suspended_by) {
-        (state::ENABLED, _) => "Enabled",
-        (state::DISABLED, _) => "Disabled",
-        (state::SUSPENDED, Some("user.locked")) => "Suspended: CRM user locked",
-        (state::SUSPENDED, Some("user.frozen")) => "Suspended: CRM user frozen",
-        (state::SUSPENDED, _) => "Suspended: credentials rejected",
-        (state::BACKING_OFF, _) => "Backing off",
-        _ => "Unknown",
+        (ConnectorState::Enabled, _) => "Enabled",
+        (ConnectorState::Disabled, _) => "Disabled",
+        (ConnectorState::Suspended, Some("user.locked")) => "Suspended: CRM user locked",
+        (ConnectorState::Suspended, Some("user.frozen")) => "Suspended: CRM user frozen",
+        (ConnectorState::Suspended, _) => "Suspended: credentials rejected",
+        (ConnectorState::BackingOff, _) => "Backing off",
     }
 }
 
@@ -358,7 +358,7 @@ async fn data_sync_page(web: &Web, jar: CookieJar, me: &SignedIn, said: Said) ->
         // The seeds' red error, once per distinct message, saying what to do.
         let mut banners: Vec<String> = Vec::new();
         for c in connectors {
-            if let (state::SUSPENDED, Some(message)) = (c.state.as_str(), c.last_error) {
+            if let (ConnectorState::Suspended, Some(message)) = (c.state, c.last_error) {
                 if !banners.contains(&message) {
                     banners.push(message);
                 }
@@ -391,11 +391,11 @@ fn card(c: &Connector, runs: &[SyncRun], suspended_by: Option<&str>) -> Connecto
     ConnectorCard {
         name: c.name.clone(),
         object: c.object.clone(),
-        direction: c.direction.clone(),
+        direction: c.direction.to_string(),
         every: format!("{} s", c.interval_secs),
-        state_label: state_label(&c.state, suspended_by),
-        state: c.state.clone(),
-        error: c.last_error.clone().filter(|_| c.state != state::SUSPENDED),
+        state_label: state_label(c.state, suspended_by),
+        state: c.state.to_string(),
+        error: c.last_error.clone().filter(|_| c.state != ConnectorState::Suspended),
         last_run: latest.map(|r| format!("{} ({})", r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"), r.outcome)),
         latest: latest.map_or_else(
             || "no runs yet".to_owned(),
@@ -463,9 +463,9 @@ pub(super) async fn change_state(
         Ok(me) => me,
         Err(r) => return r,
     };
-    let enable = form.state == state::ENABLED;
+    let enable = form.state == ConnectorState::Enabled.as_str();
     let said = match web.hub.set_connector_enabled(&me.workspace, &name, enable).await {
-        Ok(c) => Said::notice(format!("{} is {}.", c.name, state_label(&c.state, None).to_lowercase())),
+        Ok(c) => Said::notice(format!("{} is {}.", c.name, state_label(c.state, None).to_lowercase())),
         Err(HubError::Invalid(why) | HubError::NotFound(why)) => Said::error(why),
         Err(e) => return failure(&e),
     };
@@ -795,11 +795,11 @@ mod tests {
 
     #[test]
     fn a_badge_names_a_locked_or_frozen_crm_user_as_the_banner_does() {
-        let suspended = |by| state_label(state::SUSPENDED, by);
+        let suspended = |by| state_label(ConnectorState::Suspended, by);
         assert_eq!(suspended(Some("user.locked")), "Suspended: CRM user locked");
         assert_eq!(suspended(Some("user.frozen")), "Suspended: CRM user frozen");
         assert_eq!(suspended(Some("password.changed")), "Suspended: credentials rejected");
         assert_eq!(suspended(None), "Suspended: credentials rejected");
-        assert_eq!(state_label(state::ENABLED, Some("user.locked")), "Enabled");
+        assert_eq!(state_label(ConnectorState::Enabled, Some("user.locked")), "Enabled");
     }
 }

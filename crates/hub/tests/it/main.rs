@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use latchkey_core::clock::SystemClock;
+use latchkey_core::connectors::ConnectorState;
 use latchkey_core::password::HashParams;
 use latchkey_core::records::{CustomField, CustomType, ObjectKind};
 use latchkey_core::secret::FingerprintKey;
@@ -25,8 +26,8 @@ use latchkey_hub::vault::Vault;
 use latchkey_hub::Hub;
 use latchkey_hub::HubError;
 use latchkey_org::accounts::CreateUser;
-use latchkey_org::hashing::HashPool;
 use latchkey_org::http::{app, HttpState};
+use latchkey_org::login::hashing::HashPool;
 use latchkey_org::mail::MailIdentity;
 use latchkey_org::Services;
 use latchkey_sfclient::{Client, Credentials};
@@ -448,7 +449,11 @@ async fn transient_faults_back_off_never_suspend_and_the_sync_catches_up() {
         let error = hub.sync("GatorMail", "Contacts", None, &|_| {}).await.unwrap_err();
         assert!(matches!(error, GuardError::Transient(_)), "{status}: {error}");
         let c = hub.connector("GatorMail", "Contacts").await.unwrap();
-        assert_eq!(c.state, "backing_off", "{status}, logins too: {logins_too}");
+        assert_eq!(
+            c.state,
+            ConnectorState::BackingOff,
+            "{status}, logins too: {logins_too}"
+        );
         assert!(
             c.last_error
                 .as_deref()
@@ -466,7 +471,10 @@ async fn transient_faults_back_off_never_suspend_and_the_sync_catches_up() {
         (1, 4),
         "{caught_up:?}"
     );
-    assert_eq!(hub.connector("GatorMail", "Contacts").await.unwrap().state, "enabled");
+    assert_eq!(
+        hub.connector("GatorMail", "Contacts").await.unwrap().state,
+        ConnectorState::Enabled
+    );
     let (crm_side, hub_side) = both_sides(&crm, &hub).await;
     assert_eq!(crm_side, hub_side);
     assert_eq!(crm_side.len(), 6);
@@ -611,7 +619,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     services.console().set_frozen(USER, true).await.unwrap();
     assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 1);
     let c = state().await;
-    assert_eq!(c.state, "suspended");
+    assert_eq!(c.state, ConnectorState::Suspended);
     assert_eq!(
         c.last_error.as_deref(),
         Some(latchkey_hub::announcements::locked_message(USER, true).as_str())
@@ -623,7 +631,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     ));
     services.console().set_frozen(USER, false).await.unwrap();
     assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 1);
-    assert_eq!(state().await.state, "enabled");
+    assert_eq!(state().await.state, ConnectorState::Enabled);
     sync(&hub).await;
     assert_eq!(history().await, (3, 0), "one login, after the unfreeze");
 
@@ -632,7 +640,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     let report = deliverer.deliver_due().await.unwrap();
     assert_eq!(report.delivered, 2, "password.changed and security_token.reset");
     let c = state().await;
-    assert_eq!(c.state, "suspended");
+    assert_eq!(c.state, ConnectorState::Suspended);
     assert!(c.last_error.unwrap().contains("Data Source Properties"));
     for _ in 0..3 {
         assert!(matches!(
@@ -643,7 +651,7 @@ async fn announcements_suspend_before_any_login_and_an_ended_session_waits_for_t
     // An unlock does not lift a suspension it did not cause.
     services.console().unlock(USER).await.unwrap();
     deliverer.deliver_due().await.unwrap();
-    assert_eq!(state().await.state, "suspended");
+    assert_eq!(state().await.state, ConnectorState::Suspended);
     assert_eq!(history().await, (3, 0), "the stale password was never sent");
     assert!(hub.credential_views("GatorMail").await.unwrap()[0].webhook_secret_set);
 }
@@ -862,7 +870,7 @@ async fn typed_secrets_cost_at_most_two_failed_logins_a_window_and_never_lock() 
         .await
         .unwrap();
     assert!(hub.sync("GatorMail", "Contacts", None, &|_| {}).await.is_err());
-    assert_eq!(state().await, "suspended");
+    assert_eq!(state().await, ConnectorState::Suspended);
     assert_eq!(failed().await, 1);
 
     // A typo with a pasted space: trimmed, and the test waits for confirmation.
@@ -905,7 +913,7 @@ async fn typed_secrets_cost_at_most_two_failed_logins_a_window_and_never_lock() 
     type_password(&hub, &url, new_password).await;
     let verdict = hub.resume_after_change("GatorMail", &url, None, true).await.unwrap();
     assert!(matches!(verdict, Some(Ok(()))), "{verdict:?}");
-    assert_eq!(state().await, "enabled");
+    assert_eq!(state().await, ConnectorState::Enabled);
     assert_eq!(hub.failures_since_accepted("GatorMail", None).await.unwrap(), 0);
     assert_eq!(failed().await, 2);
     sync(&hub).await;

@@ -7,6 +7,7 @@ pub mod sync;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use latchkey_core::connectors::{ConnectorState, Direction};
 use sqlx::FromRow;
 
 use crate::time::from_millis;
@@ -356,12 +357,12 @@ pub struct Connector {
     pub name: String,
     /// CRM object (Contact).
     pub object: String,
-    /// `pull`, `push` or `both`.
-    pub direction: String,
+    /// Which way it moves records.
+    pub direction: Direction,
     /// Seconds between runs.
     pub interval_secs: i64,
-    /// `enabled`, `disabled`, `suspended` or `backing_off`.
-    pub state: String,
+    /// Where it stands.
+    pub state: ConnectorState,
     /// The last error shown to the user.
     pub last_error: Option<String>,
     /// The CRM external-id field that new contacts are pushed by (hub id as value).
@@ -415,9 +416,12 @@ impl TryFrom<ConnectorRow> for Connector {
             credential_id: r.credential_id,
             name: r.name,
             object: r.object,
-            direction: r.direction,
+            direction: r
+                .direction
+                .parse()
+                .map_err(|_| StoreError::Corrupt("connector direction"))?,
             interval_secs: r.interval_secs,
-            state: r.state,
+            state: r.state.parse().map_err(|_| StoreError::Corrupt("connector state"))?,
             last_error: r.last_error,
             external_id_field: r.external_id_field,
         })
@@ -437,9 +441,9 @@ pub async fn insert_connector(conn: &mut Conn, c: &Connector) -> Result<(), Stor
     .bind(&c.credential_id)
     .bind(&c.name)
     .bind(&c.object)
-    .bind(&c.direction)
+    .bind(c.direction.as_str())
     .bind(c.interval_secs)
-    .bind(&c.state)
+    .bind(c.state.as_str())
     .bind(c.last_error.as_deref())
     .bind(c.updated_at.timestamp_millis())
     .bind(c.external_id_field.as_deref())
@@ -469,13 +473,13 @@ pub async fn connectors(conn: &mut Conn, workspace_id: &str) -> Result<Vec<Conne
 pub async fn set_connector_state(
     conn: &mut Conn,
     id: &str,
-    state: &str,
+    state: ConnectorState,
     last_error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE hub_connectors SET state = $2, last_error = $3, updated_at = $4 WHERE id = $1")
         .bind(id)
-        .bind(state)
+        .bind(state.as_str())
         .bind(last_error)
         .bind(now.timestamp_millis())
         .execute(&mut *conn)
@@ -488,8 +492,8 @@ pub async fn set_connector_state(
 pub async fn move_connectors(
     conn: &mut Conn,
     credential_id: &str,
-    from: &[&str],
-    to: &str,
+    from: &[ConnectorState],
+    to: ConnectorState,
     last_error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
@@ -500,8 +504,8 @@ pub async fn move_connectors(
              WHERE credential_id = $1 AND state = $2",
         )
         .bind(credential_id)
-        .bind(*state)
-        .bind(to)
+        .bind(state.as_str())
+        .bind(to.as_str())
         .bind(last_error)
         .bind(now.timestamp_millis())
         .execute(&mut *conn)

@@ -3,6 +3,7 @@
 //! checkpoints only move forward.
 
 use chrono::Duration;
+use latchkey_core::connectors::{ConnectorState, Direction};
 use latchkey_store::hub::sync::{self as hub_sync, HubContact, KeyColumn, Pending};
 use latchkey_store::hub::{self, Connector, SealedCredential};
 use latchkey_store::Store;
@@ -38,9 +39,9 @@ async fn workspace_and_connector(store: &Store) -> (String, String) {
         credential_id: credential.id,
         name: "Contacts".into(),
         object: "Contact".into(),
-        direction: "both".into(),
+        direction: Direction::Both,
         interval_secs: 60,
-        state: "enabled".into(),
+        state: ConnectorState::Enabled,
         last_error: None,
         external_id_field: Some("Latchkey_Hub_Id__c".into()),
         updated_at: t0(),
@@ -195,7 +196,11 @@ async fn connectors_are_due_when_runnable_and_their_time_has_come(store: &Store)
     assert_eq!(due(59).await, vec![]);
     assert_eq!(due(60).await, vec![(id.clone(), 2)]);
     // Backing off still runs; disabled and suspended do not.
-    for (state, runs) in [("backing_off", true), ("disabled", false), ("suspended", false)] {
+    for (state, runs) in [
+        (ConnectorState::BackingOff, true),
+        (ConnectorState::Disabled, false),
+        (ConnectorState::Suspended, false),
+    ] {
         hub::set_connector_state(&mut conn, &id, state, None, t0())
             .await
             .unwrap();
