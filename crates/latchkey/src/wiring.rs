@@ -7,7 +7,7 @@ use latchkey_core::clock::SystemClock;
 use latchkey_core::secret::{random_alphanumeric, FingerprintKey};
 use latchkey_hub::vault::Vault;
 use latchkey_hub::Hub;
-use latchkey_org::hashing::HashPool;
+use latchkey_org::login::hashing::HashPool;
 use latchkey_org::mail::delivery::Transport;
 use latchkey_org::Services;
 use latchkey_store::{Store, StoreOptions};

@@ -1,29 +1,17 @@
 //! The Latchkey org server: the login flow around the core's decision (its intents
 //! decide whose users a surface admits and which session a login gets), account
-//! services, typed administration ([`admin::Admin`]), records, mail and webhooks, and
+//! services, typed administration ([`accounts::admin::Admin`]), records, mail and webhooks, and
 //! the HTTP surfaces in [`http`]. The CLI and every surface go through these services:
 //! handlers translate wire to service and back, and never decide or reach the store.
 
 pub mod accounts;
-pub mod admin;
-pub mod apps;
-pub mod authorization;
-pub mod challenges;
-pub mod decisions;
 pub mod error;
-pub mod hashing;
-pub mod housekeeping;
 pub mod http;
-pub mod jwt_bearer;
 pub mod login;
-pub mod login_history;
 pub mod mail;
-pub mod password_reset;
+pub mod oauth;
 pub mod records;
-pub mod refresh;
-pub mod reminders;
 pub mod retry;
-pub mod sessions;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -41,7 +29,7 @@ pub struct Services {
     /// The database.
     pub(crate) store: Store,
     /// The password-hashing pool.
-    pub(crate) hasher: hashing::HashPool,
+    pub(crate) hasher: login::hashing::HashPool,
     /// Time.
     pub(crate) clock: Arc<dyn Clock>,
     /// Key for failed-secret fingerprints.
@@ -59,7 +47,7 @@ pub struct Parts {
     /// The database.
     pub store: Store,
     /// The password-hashing pool.
-    pub hasher: hashing::HashPool,
+    pub hasher: login::hashing::HashPool,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Key for failed-secret fingerprints.
@@ -103,7 +91,7 @@ impl Services {
     }
 
     /// The same services hashing new passwords with `hasher`.
-    pub fn with_hasher(&self, hasher: hashing::HashPool) -> Self {
+    pub fn with_hasher(&self, hasher: login::hashing::HashPool) -> Self {
         Self { hasher, ..self.clone() }
     }
 
@@ -118,7 +106,7 @@ impl Services {
     }
 
     /// How many password hashes, verifications and dummy verifications ran.
-    pub fn hash_counts(&self) -> hashing::HashCounts {
+    pub fn hash_counts(&self) -> login::hashing::HashCounts {
         self.hasher.counts()
     }
 

@@ -10,6 +10,7 @@
 //! compute the token, and a planted cookie is useless without the key.
 
 mod client_ip;
+pub mod layers;
 pub mod listener;
 mod rate_limit;
 

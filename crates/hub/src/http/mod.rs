@@ -23,7 +23,8 @@ use crate::HubError;
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// The hub's routes over `web` (serve them with connect info, so that login attempts
-/// are limited per client address).
+/// are limited per client address), with the layers every listener wears
+/// ([`latchkey_web::layers`]).
 pub fn router(web: ui::Web) -> Router {
     let pages = Router::new()
         .route("/", get(ui::home))
@@ -41,12 +42,13 @@ pub fn router(web: ui::Web) -> Router {
         .route("/contacts", get(ui::contacts))
         .route("/static/app.css", get(latchkey_web::stylesheet))
         .layer(axum::middleware::from_fn(latchkey_web::security_headers));
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/webhooks/{credential}", post(receive))
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(web)
+        .layer(latchkey_web::layers::timeout());
+    latchkey_web::layers::observed(router).with_state(web)
 }
 
 async fn receive(

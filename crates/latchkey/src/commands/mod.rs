@@ -117,7 +117,7 @@ pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
         }
         Command::HashPassword { .. } => {
             let password = read_password_stdin()?;
-            let pool = latchkey_org::hashing::HashPool::new(config.hashing.params(), 1)?;
+            let pool = latchkey_org::login::hashing::HashPool::new(config.hashing.params(), 1)?;
             println!("{}", pool.hash(&password).await?.as_str());
             Ok(())
         }

@@ -1227,7 +1227,7 @@ fn a_revoked_refresh_token_suspends_like_a_rejected_password() {
     org.ok(&["org", "user", "revoke-sessions", USER], None);
     // A revocation made by another process reaches the server's caches within one
     // poll of the change epoch.
-    std::thread::sleep(latchkey_org::decisions::POLL * 2);
+    std::thread::sleep(latchkey_org::login::decision_cache::POLL * 2);
     let refused = hub.run(&["hub", "connector", "sync", "GatorMail", "Contacts"], None);
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("invalid_grant"), "{}", refused.stderr);

@@ -73,7 +73,7 @@ fn run_scenario(cli: &Cli, servers: &[Server]) {
     // other hashing thread (the test config pins 2 per server; counted here as 2). A
     // server that learns of the lock from the database may also hash the attempts it
     // read ahead before the lock, one behind each of its threads' hashes (see
-    // `latchkey_org::hashing`).
+    // `latchkey_org::login::hashing`).
     let threads = 2;
     let bound = 5 + threads + 2 * threads * (servers.len() - 1);
     let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();

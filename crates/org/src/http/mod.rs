@@ -4,25 +4,19 @@
 
 mod identity;
 mod oauth;
+mod pages;
 mod rate_limit;
 mod refusal;
 mod rest;
 mod soap;
-mod web;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::Request;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use latchkey_core::secret::random_alphanumeric;
 use secrecy::ExposeSecret;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::Services;
 
@@ -81,62 +75,32 @@ impl MetricsAccess {
     }
 }
 
-#[derive(Clone, Copy)]
-struct RandomRequestId;
-
-impl MakeRequestId for RandomRequestId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        random_alphanumeric(20).expose_secret().parse().ok().map(RequestId::new)
-    }
-}
-
 /// The org server's router with its layers (request id → trace → refusals in the
 /// wire format → timeout → body limit → login rate limit).
 pub fn app(state: HttpState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .merge(soap::router())
         .merge(oauth::router())
         .merge(identity::router())
         .merge(rest::router(state.clone()))
-        .merge(web::router())
+        .merge(pages::router())
         .fallback(refusal::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit_logins,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
+        .layer(latchkey_web::layers::timeout())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             refusal::in_wire_format,
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    // The route, never the path: paths and query strings carry secrets
-                    // (a password-reset link's token).
-                    tracing::info_span!("http", method = %req.method(), route = route_of(req))
-                })
-                // A SOAP fault is HTTP 500 by protocol, not a server failure; handlers log real ones.
-                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
-        )
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
-        .with_state(state)
+        ));
+    latchkey_web::layers::observed(router).with_state(state)
 }
 
-/// The route template a request matched (`/reset/{token}`), for logs.
-pub(crate) fn route_of<B>(req: &axum::http::Request<B>) -> &str {
-    req.extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or("(no route)", axum::extract::MatchedPath::as_str)
-}
+pub(crate) use latchkey_web::layers::route_of;
 
 /// Prometheus text: how much argon2 work this process has done. (Counts only, no
 /// names; the login-throughput benchmark and the lockout test read it.) Who may read

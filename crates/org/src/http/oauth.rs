@@ -19,12 +19,12 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::{base_url, ClientIp, HttpState};
-use crate::apps::ClientRejection;
-use crate::authorization::Exchange;
-use crate::jwt_bearer::{Bearer, JwtRefusal, GRANT_TYPE};
+use crate::login::sessions::Issued;
 use crate::login::{Admitted, Intent, LoginOutcome, LoginRequest};
-use crate::refresh::Refreshed;
-use crate::sessions::Issued;
+use crate::oauth::apps::ClientRejection;
+use crate::oauth::authorization_codes::Exchange;
+use crate::oauth::jwt_bearer::{Bearer, JwtRefusal, GRANT_TYPE};
+use crate::oauth::refresh_tokens::Refreshed;
 
 pub(super) fn router() -> Router<HttpState> {
     Router::new().route("/services/oauth2/token", post(token))

@@ -11,7 +11,7 @@ use super::{ClientIp, HttpState};
 pub use latchkey_web::LoginRateLimit;
 
 fn is_login_surface(path: &str) -> bool {
-    path.starts_with("/services/Soap/") || path == "/services/oauth2/token" || super::web::is_login_surface(path)
+    path.starts_with("/services/Soap/") || path == "/services/oauth2/token" || super::pages::is_login_surface(path)
 }
 
 /// The middleware: passes everything but login attempts over the limit.

@@ -118,7 +118,7 @@ impl Refusal {
                 Json(serde_json::json!({ "error": self.oauth_error(), "error_description": message })),
             )
                 .into_response(),
-            Wire::Page => super::web::message_page(state, status, self.title(), &message),
+            Wire::Page => super::pages::message_page(state, status, self.title(), &message),
         };
         if let Self::RateLimited(wait) = self {
             if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {

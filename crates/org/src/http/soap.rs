@@ -20,8 +20,8 @@ use quick_xml::NsReader;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{base_url, valid_version, ClientIp, HttpState};
+use crate::login::sessions::Issued;
 use crate::login::{Intent, LoginOutcome, LoginRequest};
-use crate::sessions::Issued;
 
 const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 

@@ -14,7 +14,7 @@ use crate::{AccountError, Services};
 /// How long a checked session is trusted without asking the store again. Sessions
 /// ended on this node are dropped from the cache at once; a revocation made elsewhere
 /// (another server, the CLI) moves the change epoch, which empties the cache within
-/// [`crate::decisions::POLL`]; anything else is rechecked after this time.
+/// [`crate::login::decision_cache::POLL`]; anything else is rechecked after this time.
 pub const RECHECK_AFTER: Duration = Duration::from_secs(5);
 
 /// Most cached sessions (the cache is cleared of stale entries when full).
@@ -86,7 +86,7 @@ impl SessionCache {
 impl Services {
     /// The caller behind a session id, or `None` when the session is unknown or expired.
     pub async fn api_caller(&self, token: &str) -> Result<Option<Caller>, AccountError> {
-        let digest = crate::sessions::session_key(token);
+        let digest = crate::login::sessions::session_key(token);
         self.poll_decisions().await?;
         if let Some(caller) = self.caches.sessions.get(digest.as_bytes()) {
             return Ok(Some(caller));

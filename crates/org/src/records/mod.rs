@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use latchkey_core::ids::{OrgId, ProfileId};
 use latchkey_core::records::{CustomField, OrgSchema};
 
-use crate::admin::Admin;
+use crate::accounts::admin::Admin;
 use crate::{AccountError, Services};
 
 pub use caller::{Caller, SessionCache};
@@ -40,7 +40,7 @@ pub struct Caches {
     /// Daily API counters.
     pub api_usage: ApiUsage,
     /// Login-decision inputs (apps, users, login contexts).
-    pub decisions: crate::decisions::DecisionCache,
+    pub decisions: crate::login::decision_cache::DecisionCache,
     schemas: Mutex<HashMap<OrgId, (Arc<OrgSchema>, Instant)>>,
 }
 

@@ -21,7 +21,7 @@ use latchkey_store::Conn;
 use secrecy::SecretString;
 use tokio::sync::Notify;
 
-use crate::admin::Admin;
+use crate::accounts::admin::Admin;
 use crate::{AccountError, Services};
 
 /// Endpoints per org.

@@ -2,7 +2,7 @@
 //! user (in login history, toward the lock), and the codes mailed to a user are few.
 
 use latchkey_core::status::{Channel, LoginStatus};
-use latchkey_org::challenges::{Challenged, Verification, MAX_CHALLENGES_PER_HOUR, MAX_CODE_ATTEMPTS};
+use latchkey_org::login::verification::{Challenged, Verification, MAX_CHALLENGES_PER_HOUR, MAX_CODE_ATTEMPTS};
 use latchkey_org::login::LoginOutcome;
 
 use crate::support::{Stack, PASSWORD, UNTRUSTED};

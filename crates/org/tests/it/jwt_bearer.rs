@@ -4,7 +4,7 @@
 //! a lifetime, wrong audience, unknown issuer, a MAC made with the public key.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use latchkey_org::jwt_bearer::GRANT_TYPE;
+use latchkey_org::oauth::jwt_bearer::GRANT_TYPE;
 use serde_json::{json, Value};
 
 use crate::http::{enc, send, stack_with_token, token_request, USER};

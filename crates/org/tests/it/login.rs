@@ -342,8 +342,8 @@ async fn changed_hash_parameters_rehash_on_login() {
 /// secret rotated, a trusted range added.
 #[tokio::test]
 async fn another_servers_changes_reach_the_decision_caches_within_the_poll() {
-    use latchkey_org::apps::ClientRejection;
-    use latchkey_org::decisions::POLL;
+    use latchkey_org::login::decision_cache::POLL;
+    use latchkey_org::oauth::apps::ClientRejection;
     use secrecy::ExposeSecret;
 
     let stack = Stack::new().await;

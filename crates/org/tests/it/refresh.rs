@@ -231,7 +231,7 @@ async fn a_refused_user_gets_the_login_error_not_a_token() {
 /// revokes it.
 #[tokio::test]
 async fn a_token_revoked_on_another_server_is_refused_within_the_poll() {
-    use latchkey_org::decisions::POLL;
+    use latchkey_org::login::decision_cache::POLL;
 
     let (stack, router, _) = stack_with_token().await;
     let sync = authorized(&stack, "Data Sync").await;

@@ -599,7 +599,7 @@ async fn sessions_revoked_elsewhere_end_within_one_epoch_poll() {
     assert_eq!(status, StatusCode::OK, "checked and cached here");
     let elsewhere = api.stack.services.another_server();
     elsewhere.console().revoke_sessions(USER).await.unwrap();
-    tokio::time::sleep(latchkey_org::decisions::POLL * 2).await;
+    tokio::time::sleep(latchkey_org::login::decision_cache::POLL * 2).await;
     let (status, body) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));
 }

@@ -11,7 +11,7 @@ use latchkey_core::password::HashParams;
 use latchkey_core::secret::FingerprintKey;
 use latchkey_core::status::Channel;
 use latchkey_org::accounts::CreateUser;
-use latchkey_org::hashing::HashPool;
+use latchkey_org::login::hashing::HashPool;
 use latchkey_org::login::{Intent, LoginOutcome, LoginRequest};
 use latchkey_org::mail::delivery::{Deliverer, Transport};
 use latchkey_org::mail::MailIdentity;

@@ -13,11 +13,11 @@ use serde::Deserialize;
 
 use super::cookies::forbidden;
 use super::cookies::{self, SESSION};
-use super::pages::{self, render};
+use super::templates::{self, render};
 use crate::http::{ClientIp, HttpState};
+use crate::login::sessions::Issued;
+pub(super) use crate::login::sessions::SignedIn;
 use crate::login::CurrentPassword;
-use crate::sessions::Issued;
-pub(super) use crate::sessions::SignedIn;
 use crate::AccountError;
 
 /// The browser's live session, if it has one.
@@ -113,7 +113,7 @@ pub(super) async fn home(State(state): State<HttpState>, jar: CookieJar, Query(q
     let notice = (q.m.as_deref() == Some("password"))
         .then_some("Your password has been changed. A new security token was e-mailed to you.");
     let (jar, csrf) = cookies::csrf_token(&state, jar);
-    let page = pages::Home {
+    let page = templates::Home {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: me.profile.is_admin,
@@ -169,7 +169,7 @@ pub(super) fn rules(org: &Org) -> String {
 fn password_form(state: &HttpState, jar: CookieJar, me: &SignedIn, error: Option<&str>) -> Response {
     let (jar, csrf) = cookies::csrf_token(state, jar);
     let rules = rules(&me.org);
-    let page = pages::ChangePassword {
+    let page = templates::ChangePassword {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: me.profile.is_admin && !me.session.restricted,
@@ -178,7 +178,7 @@ fn password_form(state: &HttpState, jar: CookieJar, me: &SignedIn, error: Option
         rules: &rules,
         error,
     };
-    let status = pages::status_for(error);
+    let status = templates::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 

@@ -15,11 +15,11 @@ mod cookies;
 mod forgot;
 mod history;
 mod login;
-mod pages;
 mod policies;
 mod profiles;
 mod settings;
 mod setup;
+mod templates;
 mod webhooks;
 
 use axum::routing::{get, post};
@@ -43,12 +43,12 @@ pub(super) fn message_page(
     title: &str,
     text: &str,
 ) -> axum::response::Response {
-    let page = pages::Message {
+    let page = templates::Message {
         product: &state.services.mail.product,
         title,
         text,
     };
-    pages::render(&page, status)
+    templates::render(&page, status)
 }
 
 /// The UI's routes.

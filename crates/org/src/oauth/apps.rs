@@ -6,7 +6,7 @@ use latchkey_core::secret::{random_alphanumeric, SecretDigest};
 use latchkey_store::apps::{self, ConnectedApp};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::admin::Admin;
+use crate::accounts::admin::Admin;
 use crate::{AccountError, Services};
 
 /// Why a client was not authenticated (OAuth `invalid_client_id` / `invalid_client`).

@@ -14,10 +14,10 @@ use serde::Deserialize;
 
 use super::account::{signed_in, user_form};
 use super::cookies;
-use super::pages::{self, render};
-use crate::authorization::AppAccess;
-use crate::authorization::{Authorization, AuthorizeError, AuthorizeRequest};
+use super::templates::{self, render};
 use crate::http::HttpState;
+use crate::oauth::authorization_codes::AppAccess;
+use crate::oauth::authorization_codes::{Authorization, AuthorizeError, AuthorizeRequest};
 
 /// The parameters, from the query (GET) or the consent form (POST).
 #[derive(Debug, Default, Deserialize)]
@@ -63,7 +63,7 @@ fn redirect_to(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
 fn refused(state: &HttpState, params: &Params, error: AuthorizeError) -> Response {
     match error {
         AuthorizeError::Page(text) => {
-            let page = pages::Message {
+            let page = templates::Message {
                 product: &state.services.mail.product,
                 title: "This app can't connect",
                 text,
@@ -154,7 +154,7 @@ fn consent(
 ) -> Response {
     let (jar, csrf) = cookies::csrf_token(state, jar);
     let scope = authorization.scope();
-    let page = pages::Consent {
+    let page = templates::Consent {
         product: &state.services.mail.product,
         csrf: &csrf,
         app: &authorization.app.name,

@@ -12,14 +12,14 @@ use serde::Deserialize;
 use super::account::{failure, rules};
 use super::cookies;
 use super::cookies::forbidden;
-use super::pages::{self, render};
+use super::templates::{self, render};
+use crate::accounts::password_reset::LINK_VALID_MINUTES;
 use crate::http::HttpState;
-use crate::password_reset::LINK_VALID_MINUTES;
 use crate::AccountError;
 
 fn forgot_page(state: &HttpState, jar: CookieJar, sent_for: Option<&str>) -> Response {
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::Forgot {
+    let page = templates::Forgot {
         product: &state.services.mail.product,
         csrf: &csrf,
         sent_for,
@@ -65,7 +65,7 @@ pub(super) async fn ask(
 
 /// The page that says a link is dead.
 fn dead_link(state: &HttpState) -> Response {
-    let page = pages::Message {
+    let page = templates::Message {
         product: &state.services.mail.product,
         title: "This link no longer works",
         text:
@@ -86,7 +86,7 @@ async fn reset_page(state: &HttpState, jar: CookieJar, token: &str, error: Optio
     };
     let rules = rules(&org);
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::ResetPassword {
+    let page = templates::ResetPassword {
         product: &state.services.mail.product,
         csrf: &csrf,
         token,
@@ -94,7 +94,7 @@ async fn reset_page(state: &HttpState, jar: CookieJar, token: &str, error: Optio
         rules: &rules,
         error,
     };
-    let status = pages::status_for(error);
+    let status = templates::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 

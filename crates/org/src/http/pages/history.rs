@@ -9,14 +9,14 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::Duration;
 use latchkey_store::login_history::{LoginRecord, Outcome, Search};
 
-use crate::admin::Admin;
+use crate::accounts::admin::Admin;
 use serde::Deserialize;
 
 use super::account::failure;
 use super::chart;
 use super::cookies;
-use super::pages::{self, render, OrgHistoryRow};
 use super::setup::require_admin;
+use super::templates::{self, render, OrgHistoryRow};
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -122,7 +122,7 @@ pub(super) async fn page(State(state): State<HttpState>, jar: CookieJar, Query(f
         .collect();
     let csv_url = format!("/setup/login-history.csv?{}", f.query());
     let (jar, csrf) = cookies::csrf_token(&state, jar);
-    let page = pages::SetupHistory {
+    let page = templates::SetupHistory {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: true,

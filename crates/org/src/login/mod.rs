@@ -2,6 +2,12 @@
 //! decision asks for it, persists the outcome (failure count, lock, history, mail)
 //! and reports what happened. Every attempt writes one login-history row.
 
+pub mod decision_cache;
+pub mod hashing;
+pub mod history;
+pub mod sessions;
+pub mod verification;
+
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -21,9 +27,9 @@ use latchkey_store::users::{self, User};
 use latchkey_store::{commit, Tx, Write};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::hashing::{Attempted, HashSlot, Unsettled};
+use crate::login::hashing::{Attempted, HashSlot, Unsettled};
+use crate::login::sessions::{Issued, SessionFor};
 use crate::mail::templates;
-use crate::sessions::{Issued, SessionFor};
 use crate::{AccountError, Services};
 
 /// How stale a user's last-login stamp may get before a successful login writes it.

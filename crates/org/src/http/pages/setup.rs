@@ -11,13 +11,13 @@ use chrono::{DateTime, Utc};
 use latchkey_store::users::User;
 use serde::Deserialize;
 
+use crate::accounts::admin::Admin;
 use crate::accounts::EditUser;
-use crate::admin::Admin;
 
 use super::account::{failure, require_full, Bare, SignedIn};
 use super::cookies;
 use super::cookies::forbidden;
-use super::pages::{self, render, UserRow};
+use super::templates::{self, render, UserRow};
 use crate::http::HttpState;
 
 /// The signed-in administrator and the access they hold, or the response for
@@ -25,7 +25,7 @@ use crate::http::HttpState;
 pub(super) async fn require_admin(state: &HttpState, jar: &CookieJar) -> Result<(SignedIn, Admin), Response> {
     let me = require_full(state, jar).await?;
     let Some(admin) = state.services.admin(&me) else {
-        let page = pages::Message {
+        let page = templates::Message {
             product: &state.services.mail.product,
             title: "Insufficient Privileges",
             text: "You do not have the level of access necessary to perform this operation. Ask your administrator.",
@@ -131,7 +131,7 @@ async fn users_page(
         })
         .collect();
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::SetupUsers {
+    let page = templates::SetupUsers {
         product: &services.mail.product,
         csrf: &csrf,
         admin: true,
@@ -141,7 +141,7 @@ async fn users_page(
         notice,
         error,
     };
-    let status = pages::status_for(error);
+    let status = templates::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 
@@ -211,7 +211,7 @@ async fn user_of_org(state: &HttpState, me: &SignedIn, id: &str) -> Option<User>
 }
 
 fn no_such_user(state: &HttpState) -> Response {
-    let page = pages::Message {
+    let page = templates::Message {
         product: &state.services.mail.product,
         title: "User not found",
         text: "There is no such user in your org.",
@@ -226,7 +226,7 @@ async fn edit_page(state: &HttpState, jar: CookieJar, user: &User, edit: &EditUs
     };
     let (jar, csrf) = cookies::csrf_token(state, jar);
     let id = user.id.to_string();
-    let page = pages::SetupUserEdit {
+    let page = templates::SetupUserEdit {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: true,
@@ -239,7 +239,7 @@ async fn edit_page(state: &HttpState, jar: CookieJar, user: &User, edit: &EditUs
         profiles,
         error,
     };
-    let status = pages::status_for(error);
+    let status = templates::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 
@@ -327,7 +327,7 @@ pub(super) async fn act(
     };
     // Only users of the administrator's own org.
     let Some(target) = target.filter(|u| u.org_id == me.org.id) else {
-        let page = pages::Message {
+        let page = templates::Message {
             product: &services.mail.product,
             title: "User not found",
             text: "There is no such user in your org.",
@@ -349,7 +349,7 @@ pub(super) async fn act(
             Redirect::to(&format!("/setup/users?done={action}")).into_response()
         }
         Err(crate::AccountError::Invalid(why)) => {
-            let page = pages::Message {
+            let page = templates::Message {
                 product: &services.mail.product,
                 title: "That did not work",
                 text: &why,

@@ -14,9 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use latchkey_core::status::LoginStatus;
 
-use crate::admin::Admin;
-use crate::authorization::new_refresh_token;
+use crate::accounts::admin::Admin;
 use crate::login::Admitted;
+use crate::oauth::authorization_codes::new_refresh_token;
 use crate::{AccountError, Services};
 
 /// What a redeemed refresh token came to.
@@ -175,7 +175,10 @@ impl Admin {
         self.check(org)?;
         let mut scopes: Vec<&str> = Vec::new();
         for s in policies.scopes.split_whitespace() {
-            if !crate::authorization::SCOPES.iter().any(|(name, _)| *name == s) {
+            if !crate::oauth::authorization_codes::SCOPES
+                .iter()
+                .any(|(name, _)| *name == s)
+            {
                 return Err(AccountError::Invalid(format!(
                     "unknown scope {s:?}: use api, refresh_token, offline_access, full, openid, id, profile, email, web"
                 )));

@@ -12,14 +12,14 @@ use serde::Deserialize;
 
 use super::account::{failure, SignedIn};
 use super::cookies;
-use super::pages::{self, render};
 use super::setup::{admin_form, require_admin};
+use super::templates::{self, render};
 use crate::http::HttpState;
 
 async fn app_of(state: &HttpState, me: &SignedIn, client_id: &str) -> Result<ConnectedApp, Response> {
     match state.services.apps(&me.org.id).await {
         Ok(apps) => apps.into_iter().find(|a| a.client_id == client_id).ok_or_else(|| {
-            let page = pages::Message {
+            let page = templates::Message {
                 product: &state.services.mail.product,
                 title: "Page not found",
                 text: "There is no such connected app.",
@@ -37,7 +37,7 @@ fn page(state: &HttpState, jar: CookieJar, app: &ConnectedApp, notice: Option<&s
         Some(0) => ("immediately", String::new()),
         Some(m) => ("after", m.to_string()),
     };
-    let page = pages::AppPolicies {
+    let page = templates::AppPolicies {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: true,
@@ -55,7 +55,7 @@ fn page(state: &HttpState, jar: CookieJar, app: &ConnectedApp, notice: Option<&s
         notice,
         error,
     };
-    (jar, render(&page, pages::status_for(error))).into_response()
+    (jar, render(&page, templates::status_for(error))).into_response()
 }
 
 /// `GET /setup/apps/{client_id}/policies`.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::account::{require_full, user_form, Bare, SignedIn};
 use super::cookies::{self, SESSION};
-use super::pages::{self, render, GrantRow, HistoryRow, SessionRow};
+use super::templates::{self, render, GrantRow, HistoryRow, SessionRow};
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -48,7 +48,7 @@ async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice:
         Ok(v) => v,
         Err(e) => return super::account::failure(&e),
     };
-    let mine = jar.get(SESSION).map(|c| crate::sessions::session_key(c.value()));
+    let mine = jar.get(SESSION).map(|c| crate::login::sessions::session_key(c.value()));
     let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
     let sessions = sessions
         .into_iter()
@@ -74,7 +74,7 @@ async fn settings_page(state: &HttpState, jar: CookieJar, me: &SignedIn, notice:
         .collect();
     let apps = apps.into_iter().map(GrantRow::from).collect();
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::Settings {
+    let page = templates::Settings {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: me.profile.is_admin,
@@ -149,7 +149,7 @@ pub(super) async fn revoke_app(State(state): State<HttpState>, jar: CookieJar, F
 
 /// The page that is not there (for profiles with login IP ranges).
 fn not_found(state: &HttpState) -> Response {
-    let page = pages::Message {
+    let page = templates::Message {
         product: &state.services.mail.product,
         title: "Page not found",
         text: "This page does not exist.",
@@ -159,7 +159,7 @@ fn not_found(state: &HttpState) -> Response {
 
 fn token_form(state: &HttpState, jar: CookieJar, me: &SignedIn, sent_to: Option<&str>) -> Response {
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::ResetToken {
+    let page = templates::ResetToken {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: me.profile.is_admin,

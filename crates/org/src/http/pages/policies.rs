@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::account::{failure, SignedIn};
 use super::cookies;
-use super::pages::{self, render, PolicyField};
 use super::setup::{admin_form, require_admin};
+use super::templates::{self, render, PolicyField};
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -131,7 +131,7 @@ fn policy_page(
     error: Option<&str>,
 ) -> Response {
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::SetupPolicies {
+    let page = templates::SetupPolicies {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: true,
@@ -140,7 +140,7 @@ fn policy_page(
         notice,
         error,
     };
-    let status = pages::status_for(error);
+    let status = templates::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 
@@ -217,7 +217,7 @@ async fn network_page(
         Err(e) => return failure(&e),
     };
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::SetupNetwork {
+    let page = templates::SetupNetwork {
         product: &state.services.mail.product,
         csrf: &csrf,
         admin: true,
@@ -226,7 +226,7 @@ async fn network_page(
         notice,
         error,
     };
-    let status = pages::status_for(error);
+    let status = templates::status_for(error);
     (jar, render(&page, status)).into_response()
 }
 

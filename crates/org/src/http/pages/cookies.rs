@@ -65,10 +65,10 @@ pub(super) fn csrf_ok(state: &HttpState, jar: &CookieJar, sent: &str) -> bool {
 
 /// The refusal of a form without a valid CSRF token.
 pub(super) fn forbidden(state: &HttpState) -> axum::response::Response {
-    let page = super::pages::Message {
+    let page = super::templates::Message {
         product: &state.services.mail.product,
         title: "This form has expired",
         text: "The form was not sent from this site, or it is too old. Go back, reload the page and try again.",
     };
-    super::pages::render(&page, axum::http::StatusCode::FORBIDDEN)
+    super::templates::render(&page, axum::http::StatusCode::FORBIDDEN)
 }

@@ -12,7 +12,7 @@ use latchkey_store::app_authorizations;
 use latchkey_store::apps::{self, ConnectedApp};
 use serde::Deserialize;
 
-use crate::admin::Admin;
+use crate::accounts::admin::Admin;
 use crate::login::Admitted;
 use crate::{AccountError, Services};
 

@@ -12,8 +12,8 @@ use secrecy::ExposeSecret;
 
 use super::account::{failure, SignedIn};
 use super::cookies;
-use super::pages::{self, render, DeliveryRow, EndpointRow};
 use super::setup::{admin_form, require_admin};
+use super::templates::{self, render, DeliveryRow, EndpointRow};
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -63,7 +63,7 @@ async fn show(state: &HttpState, jar: CookieJar, me: &SignedIn, said: Said<'_>, 
         Err(e) => return failure(&e),
     };
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::SetupWebhooks {
+    let page = templates::SetupWebhooks {
         product: &services.mail.product,
         csrf: &csrf,
         admin: true,

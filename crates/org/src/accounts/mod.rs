@@ -1,6 +1,11 @@
 //! Account administration: orgs, users, passwords, security tokens, locks, policy and
 //! network access. Every change that sends mail enqueues it in the same transaction.
 
+pub mod admin;
+pub mod housekeeping;
+pub mod password_reset;
+pub mod reminders;
+
 use latchkey_core::ids::OrgId;
 use latchkey_core::network::IpRange;
 use latchkey_core::policy::{PasswordPolicy, PasswordRejection};
@@ -14,7 +19,7 @@ use latchkey_store::users::{self, NewUser, PasswordChange, User};
 use latchkey_store::{commit, Conn};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::admin::Admin;
+use crate::accounts::admin::Admin;
 use crate::mail::enqueue;
 use crate::mail::templates;
 use crate::{AccountError, Services};

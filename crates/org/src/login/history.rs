@@ -6,7 +6,7 @@ use latchkey_core::ids::OrgId;
 use latchkey_store::login_history::{self, Filter, HourCount, LoginRecord, Search};
 use latchkey_store::users::User;
 
-use crate::admin::Admin;
+use crate::accounts::admin::Admin;
 use crate::{AccountError, Services};
 
 impl Services {

@@ -8,7 +8,7 @@
 use latchkey_core::ids::OrgId;
 use latchkey_store::users::User;
 
-use crate::sessions::SignedIn;
+use crate::login::sessions::SignedIn;
 use crate::{AccountError, Services};
 
 /// The orgs an [`Admin`] holds.

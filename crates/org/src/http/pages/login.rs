@@ -14,9 +14,9 @@ use serde::Deserialize;
 
 use super::account::{session_cookie, signed_in, start_session};
 use super::cookies::{self, CHALLENGE, DEVICE, START};
-use super::pages::{self, render};
-use crate::challenges::{Challenged, Verification, CODE_VALID_MINUTES};
+use super::templates::{self, render};
 use crate::http::{ClientIp, HttpState};
+use crate::login::verification::{Challenged, Verification, CODE_VALID_MINUTES};
 use crate::login::{Intent, LoginOutcome, LoginRequest};
 
 /// Shown for every refused login.
@@ -59,7 +59,7 @@ fn login_page(
     start: Option<&str>,
 ) -> Response {
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::Login {
+    let page = templates::Login {
         product: &state.services.mail.product,
         csrf: &csrf,
         username,
@@ -172,7 +172,7 @@ async fn verify_form(state: &HttpState, jar: CookieJar, error: Option<&str>) -> 
         _ => return (jar.remove(cookies::removal(CHALLENGE)), Redirect::to("/?m=expired")).into_response(),
     };
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::Verify {
+    let page = templates::Verify {
         product: &state.services.mail.product,
         csrf: &csrf,
         email: &email,

@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use super::account::{failure, SignedIn};
 use super::cookies;
-use super::pages::{self, render, AppRow, ProfileRow};
 use super::setup::{admin_form, require_admin};
-use crate::admin::Admin;
+use super::templates::{self, render, AppRow, ProfileRow};
+use crate::accounts::admin::Admin;
 use crate::http::HttpState;
 use crate::AccountError;
 
@@ -46,7 +46,7 @@ async fn profiles_page(
         Err(e) => return failure(&e),
     };
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::SetupProfiles {
+    let page = templates::SetupProfiles {
         product: &services.mail.product,
         csrf: &csrf,
         admin: true,
@@ -55,7 +55,7 @@ async fn profiles_page(
         notice,
         error,
     };
-    (jar, render(&page, pages::status_for(error))).into_response()
+    (jar, render(&page, templates::status_for(error))).into_response()
 }
 
 /// `GET /setup/profiles`.
@@ -184,7 +184,7 @@ async fn apps_page(
                     client_id: a.client_id,
                 })
                 .collect::<Vec<_>>(),
-            usage.into_iter().map(pages::GrantRow::from).collect(),
+            usage.into_iter().map(templates::GrantRow::from).collect(),
         ))
     };
     let (apps, usage) = match loaded.await {
@@ -192,7 +192,7 @@ async fn apps_page(
         Err(e) => return failure(&e),
     };
     let (jar, csrf) = cookies::csrf_token(state, jar);
-    let page = pages::SetupApps {
+    let page = templates::SetupApps {
         product: &services.mail.product,
         csrf: &csrf,
         admin: true,
@@ -202,7 +202,7 @@ async fn apps_page(
         secret,
         error,
     };
-    (jar, render(&page, pages::status_for(error))).into_response()
+    (jar, render(&page, templates::status_for(error))).into_response()
 }
 
 /// `GET /setup/apps`.
