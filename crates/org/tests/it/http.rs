@@ -992,22 +992,8 @@ async fn metrics_are_off_loopback_only_or_behind_a_bearer_token() {
 async fn another_orgs_user_through_an_app_is_refused_and_recorded_nowhere_in_their_org() {
     let (stack, router, _) = stack_with_token().await;
     let acme = stack.services.resolve_org(None).await.unwrap();
-    let beta = stack.services.console().create_org("Beta").await.unwrap();
     const BOB: &str = "bob@beta.test";
-    stack
-        .services
-        .console()
-        .create_user(latchkey_org::accounts::CreateUser {
-            org: Some(beta.id.as_str().to_owned()),
-            username: BOB.into(),
-            email: BOB.into(),
-            first_name: None,
-            last_name: Some("Beta".into()),
-            profile: None,
-            password: Some(SecretString::from(PASSWORD)),
-        })
-        .await
-        .unwrap();
+    let beta = stack.beta_with_user(BOB).await;
     stack.deliver().await;
     let mails = folder::list(&stack.mail_dir()).unwrap();
     let bob_token = mails

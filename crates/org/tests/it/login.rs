@@ -467,22 +467,8 @@ async fn another_orgs_user_is_no_user_of_the_apps_org_at_the_login_flow() {
     let stack = Stack::new().await;
     stack.org_with_user("jane@acme.test").await;
     let acme = stack.services.resolve_org(None).await.unwrap();
-    let beta = stack.services.console().create_org("Beta").await.unwrap();
     const BOB: &str = "bob@beta.test";
-    stack
-        .services
-        .console()
-        .create_user(latchkey_org::accounts::CreateUser {
-            org: Some(beta.id.as_str().to_owned()),
-            username: BOB.into(),
-            email: BOB.into(),
-            first_name: None,
-            last_name: Some("Beta".into()),
-            profile: None,
-            password: Some(secrecy::SecretString::from(PASSWORD)),
-        })
-        .await
-        .unwrap();
+    let beta = stack.beta_with_user(BOB).await;
     // Bob logs in from a trusted network of Beta's, so his password alone is right.
     stack
         .services

@@ -98,6 +98,25 @@ impl Stack {
             .expect("user");
     }
 
+    /// A second org, "Beta", with one user `username` (password [`PASSWORD`]).
+    pub async fn beta_with_user(&self, username: &str) -> latchkey_store::orgs::Org {
+        let beta = self.services.console().create_org("Beta").await.expect("org");
+        self.services
+            .console()
+            .create_user(CreateUser {
+                org: Some(beta.id.as_str().to_owned()),
+                username: username.into(),
+                email: username.into(),
+                first_name: None,
+                last_name: Some("Beta".into()),
+                profile: None,
+                password: Some(SecretString::from(PASSWORD)),
+            })
+            .await
+            .expect("user");
+        beta
+    }
+
     /// Sets the default org's maximum of invalid attempts, its lockout period and the
     /// sources a lock shuts out.
     pub async fn set_max(
