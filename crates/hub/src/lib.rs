@@ -44,17 +44,39 @@ pub enum HubError {
     Store(#[from] StoreError),
 }
 
-/// What the hub's services need, cheap to clone.
+/// What the hub's services need, cheap to clone. Its parts are the services' own:
+/// callers go through the services, never around them to the store or the vault.
 #[derive(Clone)]
 pub struct Hub {
     /// The database (shared with the org server in a single-binary deployment).
+    pub(crate) store: Store,
+    /// The keys that seal credentials.
+    pub(crate) vault: Arc<vault::Vault>,
+    /// Time.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Single-flight logins per credential record.
+    pub(crate) flights: Arc<guard::Flights>,
+    /// The bounded threads that hash hub users' passwords (argon2id).
+    pub(crate) hashing: hashing::HashThreads,
+    /// How long a sync run's lease on its connector lasts between renewals.
+    pub(crate) sync_lease: std::time::Duration,
+    /// How long sync runs wait after the CRM ended a session of a record with webhooks
+    /// before logging in again ([`guard::DEFAULT_ANNOUNCEMENT_GRACE`]).
+    pub(crate) announcement_grace: std::time::Duration,
+    /// The window in which the guard causes at most
+    /// [`guard::MAX_FAILURES_PER_WINDOW`] failed CRM logins per credential record
+    /// ([`guard::DEFAULT_FAILURE_WINDOW`]).
+    pub(crate) failure_window: std::time::Duration,
+}
+
+/// What a [`Hub`] is made of.
+pub struct HubParts {
+    /// The database (shared with the org server in a single-binary deployment).
     pub store: Store,
     /// The keys that seal credentials.
-    pub vault: Arc<vault::Vault>,
+    pub vault: vault::Vault,
     /// Time.
     pub clock: Arc<dyn Clock>,
-    /// Single-flight logins per credential record.
-    pub flights: Arc<guard::Flights>,
     /// The bounded threads that hash hub users' passwords (argon2id).
     pub hashing: hashing::HashThreads,
     /// How long a sync run's lease on its connector lasts between renewals.
@@ -66,4 +88,44 @@ pub struct Hub {
     /// [`guard::MAX_FAILURES_PER_WINDOW`] failed CRM logins per credential record
     /// ([`guard::DEFAULT_FAILURE_WINDOW`]).
     pub failure_window: std::time::Duration,
+}
+
+impl Hub {
+    /// The hub's services over `parts`.
+    pub fn new(parts: HubParts) -> Self {
+        let HubParts {
+            store,
+            vault,
+            clock,
+            hashing,
+            sync_lease,
+            announcement_grace,
+            failure_window,
+        } = parts;
+        Self {
+            store,
+            vault: Arc::new(vault),
+            clock,
+            flights: Arc::default(),
+            hashing,
+            sync_lease,
+            announcement_grace,
+            failure_window,
+        }
+    }
+
+    /// The same services on another clock (tests of timing).
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self.clone() }
+    }
+
+    /// The id of the vault key new records are sealed under.
+    pub fn current_key_id(&self) -> String {
+        self.vault.current_id().to_owned()
+    }
+
+    /// Drops the schema `schema` of the hub's PostgreSQL store (the bench's own).
+    pub async fn drop_schema(&self, schema: &str) -> Result<(), HubError> {
+        Ok(self.store.drop_schema(schema).await?)
+    }
 }

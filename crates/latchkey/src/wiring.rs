@@ -164,14 +164,13 @@ pub fn hub_vault(config: &Config) -> anyhow::Result<(Vault, HubKeys)> {
 
 /// The hub's services over the configured database, with `vault`.
 pub async fn hub_with(config: &Config, vault: Vault) -> anyhow::Result<Hub> {
-    Ok(Hub {
+    Ok(Hub::new(latchkey_hub::HubParts {
         store: store(config).await?,
-        vault: std::sync::Arc::new(vault),
+        vault,
         clock: std::sync::Arc::new(SystemClock),
-        flights: Default::default(),
         hashing: latchkey_hub::hashing::HashThreads::new(config.hashing.params(), config.hashing.concurrency),
         sync_lease: std::time::Duration::from_secs(config.hub.sync_lease_secs.max(1)),
         announcement_grace: latchkey_hub::guard::DEFAULT_ANNOUNCEMENT_GRACE,
         failure_window: std::time::Duration::from_secs(config.hub.failure_window_secs.max(1)),
-    })
+    }))
 }

@@ -156,16 +156,15 @@ async fn hub(dir: &std::path::Path, url: &str, direction: &str) -> Hub {
 
 /// [`hub`] with a connector whose hub fields have the CRM names of `field_map`.
 async fn hub_mapped(dir: &std::path::Path, url: &str, direction: &str, field_map: BTreeMap<String, String>) -> Hub {
-    let hub = Hub {
+    let hub = Hub::new(latchkey_hub::HubParts {
         store: store(dir).await,
-        vault: Arc::new(Vault::from_encoded(&Vault::generate_key()).unwrap()),
+        vault: Vault::from_encoded(&Vault::generate_key()).unwrap(),
         clock: Arc::new(SystemClock),
-        flights: Default::default(),
         hashing: latchkey_hub::hashing::HashThreads::new(HashParams::FAST_INSECURE, 2),
         sync_lease: std::time::Duration::from_secs(30),
         announcement_grace: std::time::Duration::from_secs(1),
         failure_window: latchkey_hub::guard::DEFAULT_FAILURE_WINDOW,
-    };
+    });
     hub.create_workspace("GatorMail").await.unwrap();
     hub.set_credential(
         "GatorMail",
@@ -393,8 +392,9 @@ async fn a_second_hub_instance_waits_for_the_lease() {
     let hub = hub(hub_dir.path(), &url, "both").await;
     let c = hub.connector("GatorMail", "Contacts").await.unwrap();
     // Another instance holds the lease (as one that died mid-run would, until expiry).
-    let now = hub.clock.now();
-    let mut conn = hub.store.conn().await.unwrap();
+    let now = latchkey_core::clock::Clock::now(&SystemClock);
+    let below = store(hub_dir.path()).await;
+    let mut conn = below.conn().await.unwrap();
     let until = now + chrono::Duration::seconds(30);
     assert!(
         latchkey_store::hub::sync::take_lease(&mut conn, &c.id, "other", now, until)
@@ -408,7 +408,7 @@ async fn a_second_hub_instance_waits_for_the_lease() {
         "{refused:?}"
     );
     // Once it expires, the lease passes on.
-    let mut conn = hub.store.conn().await.unwrap();
+    let mut conn = below.conn().await.unwrap();
     let past = now - chrono::Duration::seconds(1);
     assert!(
         latchkey_store::hub::sync::take_lease(&mut conn, &c.id, "other", past, past)
@@ -854,10 +854,7 @@ async fn typed_secrets_cost_at_most_two_failed_logins_a_window_and_never_lock() 
     let clock = Arc::new(latchkey_core::clock::ManualClock::new(
         latchkey_core::clock::Clock::now(&SystemClock),
     ));
-    let hub = Hub {
-        clock: clock.clone(),
-        ..hub(dir.path(), &url, "pull").await
-    };
+    let hub = hub(dir.path(), &url, "pull").await.with_clock(clock.clone());
     sync(&hub).await;
     let state = || async { hub.connector("GatorMail", "Contacts").await.unwrap().state };
     let failed = || async { login_history(&services).await.1 };

@@ -105,18 +105,15 @@ async fn fresh_hub(config: &Config, url: &str, n: usize) -> anyhow::Result<(Hub,
     hub_config.data_dir = config.data_dir.join(format!("hub-{n}"));
     let schema = (!config.database_url.is_empty()).then(|| format!("latchkey_bench_hub_{}_{n}", std::process::id()));
     let store = wiring::store_in_schema(&hub_config, schema.clone()).await?;
-    let hub = Hub {
+    let hub = Hub::new(latchkey_hub::HubParts {
         store,
-        vault: Arc::new(latchkey_hub::vault::Vault::from_encoded(
-            &latchkey_hub::vault::Vault::generate_key(),
-        )?),
+        vault: latchkey_hub::vault::Vault::from_encoded(&latchkey_hub::vault::Vault::generate_key())?,
         clock: Arc::new(latchkey_core::clock::SystemClock),
-        flights: Default::default(),
         hashing: latchkey_hub::hashing::HashThreads::new(config.hashing.params(), config.hashing.concurrency),
         sync_lease: Duration::from_secs(30),
         announcement_grace: latchkey_hub::guard::DEFAULT_ANNOUNCEMENT_GRACE,
         failure_window: latchkey_hub::guard::DEFAULT_FAILURE_WINDOW,
-    };
+    });
     hub.create_workspace("Bench").await?;
     hub.set_credential(
         "Bench",
@@ -190,7 +187,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
     let mut hub_schemas = Vec::new();
     for n in 0..args.runs {
         let (hub, schema) = fresh_hub(&config, &url, n).await?;
-        hub_schemas.extend(schema.map(|s| (hub.store.clone(), s)));
+        hub_schemas.extend(schema.map(|s| (hub.clone(), s)));
         let started = Instant::now();
         let report = sync(&hub).await?;
         initial.push(started.elapsed().as_secs_f64());
@@ -218,11 +215,8 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
     let section = section(postgres);
     let report = report(args, &config, postgres, &figures);
     publish(&report, section, args.output.as_deref())?;
-    for (store, schema) in hub_schemas {
-        store
-            .drop_schema(&schema)
-            .await
-            .context("dropping a bench hub schema")?;
+    for (hub, schema) in hub_schemas {
+        hub.drop_schema(&schema).await.context("dropping a bench hub schema")?;
     }
     if let Some(s) = &org_schema {
         org_store.drop_schema(s).await.context("dropping the bench schema")?;

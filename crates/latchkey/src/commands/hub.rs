@@ -519,7 +519,7 @@ async fn rotate_key(config: &Config) -> Result<(), Failure> {
             let n = hub.reseal_all().await?;
             println!(
                 "re-sealed {n} credential records under key {}; remove the older keys from LATCHKEY_HUB_KEY",
-                hub.vault.current_id()
+                hub.current_key_id()
             );
         }
         HubKeys::File(path) => {
@@ -530,7 +530,7 @@ async fn rotate_key(config: &Config) -> Result<(), Failure> {
             let hub = wiring::hub_with(config, Vault::from_encoded(&both).map_err(anyhow::Error::from)?).await?;
             let n = hub.reseal_all().await?;
             wiring::replace_private(&path, &format!("{}\n", new.as_str()))?;
-            println!("re-sealed {n} credential records under key {}", hub.vault.current_id());
+            println!("re-sealed {n} credential records under key {}", hub.current_key_id());
         }
     }
     Ok(())
