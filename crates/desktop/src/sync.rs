@@ -337,7 +337,7 @@ struct Run {
     handled: HashSet<String>,
     updates: Vec<Push>,
     creates: Vec<Push>,
-    /// Contacts whose file was deleted here: (id, file).
+    /// Contacts whose file is gone from the folder: (id, file).
     deletions: Vec<(String, String)>,
     /// New files here by e-mail address, to link an org contact to instead of
     /// writing a second file.
@@ -530,7 +530,7 @@ impl Run {
         Ok(())
     }
 
-    /// A contact that is no longer the user's in the org: its unchanged file goes; a
+    /// A contact the org does not give the user: its unchanged file goes; a
     /// file changed here becomes a new contact.
     fn left(&mut self, id: &str, synced: Synced) -> Result<(), DesktopError> {
         self.state.contacts.remove(id);
@@ -622,7 +622,7 @@ impl Run {
         Ok(())
     }
 
-    /// Deletes in the org the contacts whose files were deleted here.
+    /// Deletes in the org the contacts whose files are gone from the folder.
     async fn delete(&mut self, client: &Client) -> Result<(), DesktopError> {
         for (id, file) in std::mem::take(&mut self.deletions) {
             match client.delete("Contact", &id).await {

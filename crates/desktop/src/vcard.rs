@@ -447,7 +447,7 @@ pub fn render(fields: &Fields, existing: Option<&VCard>) -> String {
     card.to_string()
 }
 
-/// A card being written: each field's slot (the entry it was read from) is updated
+/// A card being written: each field's slot (the entry it is read from) is updated
 /// in place, created when missing, or marked for removal when emptied.
 struct Edit<'a> {
     card: &'a mut VCard,

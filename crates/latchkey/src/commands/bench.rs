@@ -687,7 +687,7 @@ fn table(measured: &Results) -> String {
     table
 }
 
-/// The report: how the figures were measured, then the table.
+/// The report: how the figures are measured, then the table.
 fn report(config: &Config, args: &BenchArgs, on_postgres: bool, table: &str) -> String {
     let store = if config.database_url.is_empty() {
         "SQLite (embedded default)"

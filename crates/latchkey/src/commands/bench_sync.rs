@@ -292,7 +292,7 @@ struct Figures {
     read: Vec<f64>,
 }
 
-/// The report: how the figures were measured, then their table.
+/// The report: how the figures are measured, then their table.
 fn report(args: &BenchSyncArgs, config: &Config, postgres: bool, f: &Figures) -> String {
     let section = section(postgres);
     let fmt = |runs: &[f64], precision: usize| {
