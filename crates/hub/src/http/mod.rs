@@ -46,6 +46,7 @@ pub fn router(web: ui::Web) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/webhooks/{credential}", post(receive))
         .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(web.clone(), ui::limit_logins))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(latchkey_web::layers::timeout());
     latchkey_web::layers::observed(router).with_state(web)

@@ -172,23 +172,13 @@ pub(super) struct LoginForm {
     csrf: String,
 }
 
-/// `POST /login`: over the per-address limit, 429 before anything else is looked at.
+/// `POST /login` (the per-address limit is a layer before it: [`limit_logins`]).
 pub(super) async fn login(
     State(web): State<Web>,
-    ClientIp(ip): ClientIp,
     jar: CookieJar,
     signed: SignedCookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Some(wait) = web.login_rate.as_ref().and_then(|l| l.check(ip)) {
-        tracing::warn!(%ip, retry_after = wait, "hub login rate limit exceeded");
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(axum::http::header::RETRY_AFTER, wait.to_string())],
-            format!("Too many login attempts from this address; try again in {wait} seconds."),
-        )
-            .into_response();
-    }
     if !csrf(&web).check(&jar, &form.csrf) {
         return expired_form();
     }
@@ -284,6 +274,30 @@ fn state_label(state: ConnectorState, suspended_by: Option<&str>) -> &'static st
         (ConnectorState::Suspended, _) => "Suspended: credentials rejected",
         (ConnectorState::BackingOff, _) => "Backing off",
     }
+}
+
+/// The layer that limits login attempts per client address: over the limit, `POST
+/// /login` is answered 429 with `Retry-After` before anything else is looked at.
+pub(super) async fn limit_logins(
+    State(web): State<Web>,
+    ClientIp(ip): ClientIp,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let attempt = req.method() == axum::http::Method::POST && req.uri().path() == "/login";
+    let over = attempt
+        .then(|| web.login_rate.as_ref().and_then(|l| l.check(ip)))
+        .flatten();
+    let Some(wait) = over else {
+        return next.run(req).await;
+    };
+    tracing::warn!(%ip, retry_after = wait, "hub login rate limit exceeded");
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(axum::http::header::RETRY_AFTER, wait.to_string())],
+        format!("Too many login attempts from this address; try again in {wait} seconds."),
+    )
+        .into_response()
 }
 
 /// What a test or save that the guard refused says, in red: the refusal, and how many
