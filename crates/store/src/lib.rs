@@ -186,8 +186,8 @@ impl Store {
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(30))
             // No ping before every checkout, only after a second unused (see
-            // `engine::kept::ping_if_idle`): on a busy server a ping per query was a round
-            // trip per query.
+            // `engine::kept::ping_if_idle`): on a busy server a ping per query would cost a
+            // round trip per query.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| Box::pin(async move { engine::kept::ping_if_idle(conn, meta.idle_for).await.map(|()| true) }))
             .after_connect(move |conn, _meta| {

@@ -205,7 +205,7 @@ pub async fn for_user(conn: &mut Conn, user: &UserId, now: DateTime<Utc>) -> Res
         .collect()
 }
 
-/// Ends the user's session with this digest; `true` when it was theirs and live.
+/// Ends the user's session with this digest; `true` when it is theirs and live.
 pub async fn delete_for_user_by_digest(
     conn: &mut Conn,
     user: &UserId,

@@ -150,7 +150,7 @@ pub enum MailCommand {
     /// Deliver every due message in the outbox now.
     Deliver,
     /// Send a test message to ADDRESS through the configured transport, and say
-    /// whether it was delivered (exit 1 with the relay's answer if not).
+    /// whether the relay takes it (exit 1 with the relay's answer if not).
     SendTest {
         /// Recipient.
         address: String,

@@ -59,11 +59,11 @@ pub struct EditUser {
 /// Why a token was (re)issued, as the e-mail says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenReason {
-    /// The user was just created.
+    /// The user is new.
     NewUser,
-    /// The password was changed.
+    /// The password changed.
     PasswordChanged,
-    /// The password was reset by an administrator.
+    /// An administrator reset the password.
     PasswordReset,
     /// The user or an administrator asked for a new token.
     Requested,
@@ -222,7 +222,7 @@ impl Services {
         self.user(&user.username).await
     }
 
-    /// Lifts a lock of `user`; `true` when they were locked.
+    /// Lifts a lock of `user`; `true` when there is one to lift.
     pub(crate) async fn lift_lock(&self, user: &User) -> Result<bool, AccountError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -301,7 +301,7 @@ impl Admin {
         self.services.reset_token_of(&user).await
     }
 
-    /// Lifts a lock of `username`; `true` when they were locked.
+    /// Lifts a lock of `username`; `true` when there is one to lift.
     pub async fn unlock(&self, username: &str) -> Result<bool, AccountError> {
         let user = self.member(username).await?;
         self.services.lift_lock(&user).await

@@ -233,7 +233,7 @@ async fn jwt_token(
     ip: std::net::IpAddr,
 ) -> Result<Response, OAuthError> {
     // The assertion's audience is this server: `[server] public_url` when set (a Host
-    // header is the caller's to choose), else the address it was reached at.
+    // header is the caller's to choose), else the address it is reached at.
     let base = base_url(state, headers);
     let audience = state.public_url.clone().unwrap_or_else(|| base.clone());
     let (user, issued) = jwt_grant(state, form, &audience, ip).await?;

@@ -224,12 +224,12 @@ impl DecisionCache {
         }
     }
 
-    /// Forgets one refresh token (its `last_used_at` was just written).
+    /// Forgets one refresh token (its `last_used_at` changes).
     pub fn forget_refresh_token(&self, digest: &[u8; 32]) {
         self.refresh_tokens.invalidate(digest);
     }
 
-    /// Forgets every refresh token (some were revoked here).
+    /// Forgets every refresh token (some are revoked here).
     pub fn forget_refresh_tokens(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.refresh_tokens.invalidate_all();

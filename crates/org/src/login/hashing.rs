@@ -11,14 +11,14 @@
 //! next has read its user and waits in the threads' queue, so a thread that finishes
 //! a hash starts the next at once instead of idling while the next attempt is woken,
 //! reads its user and sends its job. A login attempt's job ([`HashSlot::attempt`])
-//! carries the reading it was made on, and the thread takes it only if that reading
+//! carries the reading it is made on, and the thread takes it only if that reading
 //! cannot have been overtaken in this process: nothing the login decision depends on
 //! changed since (the caller's `current` check), and no failed verification of the
 //! same user is *unsettled*, hashed but not yet recorded, which could be the one that
 //! locks them. Otherwise the job comes back unhashed ([`Attempted::Stale`]), and the
 //! attempt waits for the user's failures to settle and reads them again. So, as if
 //! each attempt read its user under a slot of its own, the attempts hashed for a user
-//! beyond the one whose failure locks them are those that were hashing beside it,
+//! beyond the one whose failure locks them are those that are hashing beside it,
 //! at most one per other thread; no attempt in this process hashes after it.
 //!
 //! **Results in batches.** While the queue holds a job for every thread, a finished
@@ -119,7 +119,7 @@ impl Queue {
     /// their next job: only with a job waiting for every thread can no thread run out
     /// of work before the held-back callers' next jobs come in.
     fn finished(&self, result: Option<Delivery>) -> Vec<Delivery> {
-        // Nothing panics while the lock is held; were it poisoned, the results in it
+        // Nothing panics while the lock is held; if it is poisoned all the same, the results in it
         // are still whole, and must still be sent.
         let mut results = self.results.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         results.extend(result);
@@ -294,7 +294,7 @@ pub struct HashSlot<'a> {
 /// What a login attempt's verification came to ([`HashSlot::attempt`]).
 #[derive(Debug)]
 pub enum Attempted {
-    /// Not computed: the reading of the user it was made on may be out of date. Wait
+    /// Not computed: the reading of the user it is made on may be out of date. Wait
     /// for [`HashSlot::settled`], read the user again and retry.
     Stale,
     /// Computed. A mismatch stays unsettled until its mark is dropped: drop it once

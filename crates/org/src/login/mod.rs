@@ -35,7 +35,7 @@ use crate::{AccountError, Services};
 /// How stale a user's last-login stamp may get before a successful login writes it.
 const LAST_LOGIN_RESOLUTION: chrono::Duration = chrono::Duration::minutes(1);
 
-/// What a login is for. The intent decides everything the surface used to: the
+/// What a login is for. The intent decides what a surface must not: the
 /// channel's rules, whose users may log in, what login history names, and which
 /// session a success gets.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +61,7 @@ pub enum Intent<'a> {
     /// The browser login page: any org's users; an expired password gets a session
     /// that may only change it.
     Page {
-        /// The browser was verified before.
+        /// The browser carries the cookie of an earlier verification.
         device_verified: bool,
     },
     /// A signed-in user confirming their current password before changing it: only
@@ -243,7 +243,7 @@ fn attempt<'a>(
     }
 }
 
-/// A user whose stored credentials passed the second decision and were checked.
+/// A user whose stored credentials pass the second decision, and their check.
 struct Checked {
     user: User,
     stage: login::SecretStage,
@@ -299,7 +299,7 @@ impl Services {
     }
 
     /// The OAuth client-credentials grant: the app's run-as user logs in without a
-    /// password (the app's secret was checked); see [`Self::login_without_password`].
+    /// password (the app's secret is checked first); see [`Self::login_without_password`].
     pub async fn login_as_app(
         &self,
         app: &ConnectedApp,
@@ -319,7 +319,7 @@ impl Services {
     /// locked and restricted-IP users, and their attempt is in login history under the
     /// app's name; an admitted grant's history row is written with its session
     /// ([`Self::issue_admitted_session`]). A success does not reset the
-    /// password-failure counter (no password was checked).
+    /// password-failure counter (no password is checked).
     pub async fn login_without_password(
         &self,
         user_id: &UserId,
@@ -667,7 +667,7 @@ impl Services {
         }
     }
 
-    /// Records a refused attempt (no hash was spent on the user's password).
+    /// Records a refused attempt (no hash is spent on the user's password).
     async fn refuse(
         &self,
         req: &LoginRequest<'_>,

@@ -48,7 +48,7 @@ pub struct SessionFor<'a> {
 }
 
 /// A session and whose it is: the user, their org and their profile, as read when the
-/// session was presented.
+/// session is presented.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     /// The session.
@@ -175,7 +175,7 @@ impl Services {
     }
 
     /// Ends the user's own session with this digest (My Settings → revoke); `true`
-    /// when it was theirs and live.
+    /// when it is theirs and live.
     pub async fn end_session_of(&self, user: &User, digest: &SecretDigest) -> Result<bool, AccountError> {
         let mut conn = self.store.conn().await?;
         self.caches.sessions.forget(digest);
@@ -187,7 +187,7 @@ impl Services {
         Ok(ended)
     }
 
-    /// Ends the session behind `id`; `true` when there was one.
+    /// Ends the session behind `id`; `true` when there is one.
     pub async fn end_session(&self, id: &str) -> Result<bool, AccountError> {
         let mut conn = self.store.conn().await?;
         let digest = session_key(id);

@@ -46,7 +46,7 @@ pub enum Challenged {
 /// What entering a code did.
 #[derive(Debug)]
 pub enum Verification {
-    /// The code was right: the browser may be remembered and a session issued.
+    /// The code is right: the browser may be remembered and a session issued.
     Verified {
         /// The user.
         user: Box<User>,

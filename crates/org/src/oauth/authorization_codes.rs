@@ -108,7 +108,7 @@ pub enum Exchange {
         /// The granted scopes.
         scope: String,
     },
-    /// The code was good but its user is refused now (frozen, inactive …).
+    /// The code is right but its user is refused (frozen, inactive …).
     Refused(LoginStatus),
     /// `invalid_grant` with this description.
     Invalid(&'static str),
@@ -317,7 +317,7 @@ impl Services {
     }
 
     /// Revokes `user`'s authorisation of the app `client_id` and every token the app
-    /// holds for the user; `true` when there was one.
+    /// holds for the user; `true` when there is one.
     pub async fn revoke_app_authorization(&self, user: &User, client_id: &str) -> Result<bool, AccountError> {
         let mut tx = self.store.begin().await?;
         let revoked = app_authorizations::revoke(&mut tx, client_id, &user.id).await?;

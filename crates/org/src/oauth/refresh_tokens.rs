@@ -124,7 +124,7 @@ impl Services {
     }
 
     /// Revokes a refresh token and the access tokens issued from it; `true` when it
-    /// was live.
+    /// is live.
     pub async fn revoke_refresh_token(&self, token: &str) -> Result<bool, AccountError> {
         let digest = SecretDigest::of(token);
         let mut tx = self.store.begin().await?;

@@ -2,8 +2,8 @@
 //! a login-history row and a new session. Requests queue their write and wait; one
 //! task commits whatever has queued in a single transaction (one INSERT per table, its
 //! rows bound as one JSON array) and then answers each.
-//! Nothing is acknowledged before it is committed, so durability is unchanged; what
-//! changes is that a burst of logins costs one commit (and, on SQLite, one round of
+//! Nothing is acknowledged before it is committed, so nothing acknowledged is lost;
+//! a burst of logins costs one commit (and, on SQLite, one round of
 //! page-cache invalidation in the other pooled connections) instead of one each.
 //!
 //! A write whose caller's answer does not depend on it (a refused attempt's history

@@ -128,8 +128,8 @@ pub async fn contacts_where(
             list.join(", ")
         );
         // Not a prepared statement, so PostgreSQL plans it each time with the table
-        // as it is now. A generic plan cached while the table was empty scanned every
-        // row against each of the 500 keys: a 100,000-contact pull took 30 times longer.
+        // as it is: a generic plan cached while the table is empty scans every row
+        // against each of the keys.
         let mut query = sqlx::query_as::<_, ContactRow>(&sql)
             .persistent(false)
             .bind(workspace_id);
