@@ -3,35 +3,23 @@
 
 mod cli;
 mod commands;
-mod config;
-mod cpus;
 mod output;
 mod tls;
-mod wiring;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use latchkey::config::{Config, Overrides};
+use latchkey::{config, init_tracing, restrict_cpus, wiring};
+
 use crate::cli::Cli;
-use crate::config::{Config, Overrides};
 
 /// mimalloc instead of the C library's allocator: the request paths allocate small
 /// buffers on one thread and free them on another, which glibc's malloc handles
 /// slowly.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,14 +43,5 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli.command, &config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
-    }
-}
-
-/// Applies `[server] runtime_cpus` to this thread before the runtime starts, so that
-/// its threads, and the database's, inherit it.
-fn restrict_cpus(config: &Config) -> anyhow::Result<()> {
-    match config.server.runtime_cpus.trim() {
-        "" => Ok(()),
-        list => cpus::restrict(&cpus::parse(list)?),
     }
 }

@@ -73,6 +73,7 @@ fn server_secret(config: &Config) -> anyhow::Result<SecretString> {
     Ok(secret)
 }
 
+/// Creates `path` with `text`, readable by its owner only; an existing file is an error.
 #[cfg(unix)]
 pub fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
@@ -87,6 +88,7 @@ pub fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates `path` with `text` (no owner-only mode off Unix).
 #[cfg(not(unix))]
 pub fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("creating {}", path.display()))

@@ -56,10 +56,6 @@ pub enum Command {
         #[arg(long, value_name = "PEM")]
         ca: Option<PathBuf>,
     },
-    /// Measure login throughput against the argon2 limit; prints a table.
-    Bench(BenchArgs),
-    /// Benchmark the hub's sync: initial pull of many contacts, incremental sync of 10.
-    BenchSync(BenchSyncArgs),
     /// Apply database migrations.
     Migrate,
     /// Hash a password read from standard input and print the PHC string.
@@ -96,38 +92,6 @@ pub struct ServeArgs {
     /// demo only: serve plain HTTP instead of HTTPS with the demo CA.
     #[arg(long)]
     pub plain_http: bool,
-}
-
-/// Benchmark options.
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Runs per figure (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    pub runs: usize,
-    /// Seconds per run of each figure; (a) and (b) spend them in four alternating
-    /// slices.
-    #[arg(long, default_value_t = 5.0)]
-    pub seconds: f64,
-    /// Concurrent keep-alive connections of the load generator.
-    #[arg(long, default_value_t = 32)]
-    pub connections: usize,
-    /// Also write the report to this file (e.g. BENCHMARKS.md).
-    #[arg(long)]
-    pub output: Option<PathBuf>,
-}
-
-/// Hub sync benchmark options.
-#[derive(Debug, Args)]
-pub struct BenchSyncArgs {
-    /// Contacts in the org.
-    #[arg(long, default_value_t = 100_000)]
-    pub contacts: usize,
-    /// Runs per figure (the median is reported).
-    #[arg(long, default_value_t = 3)]
-    pub runs: usize,
-    /// Also write the report to this file (e.g. BENCHMARKS.md).
-    #[arg(long)]
-    pub output: Option<PathBuf>,
 }
 
 /// `latchkey mail …`

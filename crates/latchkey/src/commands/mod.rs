@@ -3,9 +3,6 @@
 //! refused the desktop client's credentials, 1 for anything else. Messages are one
 //! line (but the explanation of refused credentials) and never carry a secret.
 
-mod bench;
-mod bench_records;
-mod bench_sync;
 mod client;
 mod client_oauth;
 mod demo;
@@ -108,8 +105,6 @@ pub async fn run(command: Command, config: &Config) -> Result<(), Failure> {
         Command::Demo(args) => demo::run(&args, config).await,
         Command::Serve(args) => serve::run(&args, config).await,
         Command::Healthcheck { url, ca } => serve::healthcheck(&url, ca.as_deref()).await,
-        Command::Bench(args) => bench::run(&args, config).await,
-        Command::BenchSync(args) => bench_sync::run(&args, config).await,
         Command::Migrate => {
             let store = crate::wiring::store(config).await?;
             println!("database is up to date ({:?})", store.backend());

@@ -163,44 +163,99 @@ fn imports(src: &Path, file: &Path, modules: &BTreeMap<Vec<String>, PathBuf>) ->
             if start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
                 continue;
             }
-            let path: Vec<String> = code[start..]
-                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                .next()
-                .unwrap_or_default()
-                .split("::")
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            let mut segments = path.into_iter();
-            let first = segments.next().unwrap_or_default();
-            let mut current: Vec<String> = match first.as_str() {
-                "crate" => Vec::new(),
-                "super" => {
-                    // `super` of `a/b.rs` is `a`; of `a/b/mod.rs`, too, is `a`.
-                    let mut m = own.clone();
-                    m.pop();
-                    m
-                }
-                _ => own.clone(),
-            };
-            let mut rest: Vec<String> = segments.collect();
-            while rest.first().is_some_and(|s| s == "super") {
-                current.pop();
-                rest.remove(0);
-            }
-            for k in (1..=rest.len()).rev() {
-                let mut candidate = current.clone();
-                candidate.extend(rest[..k].iter().cloned());
-                if let Some(target) = modules.get(&candidate) {
-                    if target != file {
-                        out.insert(target.clone());
+            for path in expand_use_tree(use_tree_at(&code[start..])) {
+                if let Some(target) = resolve(&path, &own, modules) {
+                    if target != *file {
+                        out.insert(target);
                     }
-                    break;
                 }
             }
         }
     }
     out
+}
+
+/// The path that starts `code`, with its braced groups (`super::{a, b::{c, d}}`).
+fn use_tree_at(code: &str) -> &str {
+    let mut depth = 0usize;
+    for (i, c) in code.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return &code[..i],
+            '}' => depth -= 1,
+            c if c.is_alphanumeric() || c == '_' || c == ':' => {}
+            c if depth > 0 && (c == ',' || c.is_whitespace()) => {}
+            _ => return &code[..i],
+        }
+    }
+    code
+}
+
+/// Every path a use tree names: `a::{b, c::{d, self}}` → `a::b`, `a::c::d`, `a::c`.
+fn expand_use_tree(tree: &str) -> Vec<String> {
+    let tree = tree.trim();
+    let Some(open) = tree.find('{') else {
+        return vec![tree.trim_end_matches("::self").to_owned()];
+    };
+    let prefix = &tree[..open];
+    let inner = tree[open + 1..].strip_suffix('}').unwrap_or(&tree[open + 1..]);
+    let (mut parts, mut depth, mut from) = (Vec::new(), 0usize, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&inner[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&inner[from..]);
+    parts
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .flat_map(|p| expand_use_tree(&format!("{prefix}{}", p.trim())))
+        .collect()
+}
+
+/// The file a module path (`crate::a::b`, `super::c`, `self::d`) seen from module `own`
+/// names: the longest prefix that is a file.
+fn resolve(path: &str, own: &[String], modules: &BTreeMap<Vec<String>, PathBuf>) -> Option<PathBuf> {
+    let path: Vec<String> = path.split("::").filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let mut segments = path.into_iter();
+    let first = segments.next().unwrap_or_default();
+    let mut current: Vec<String> = match first.as_str() {
+        "crate" => Vec::new(),
+        "super" => {
+            // `super` of `a/b.rs` is `a`; of `a/b/mod.rs`, too, is `a`.
+            let mut m = own.to_vec();
+            m.pop();
+            m
+        }
+        _ => own.to_vec(),
+    };
+    let mut rest: Vec<String> = segments.collect();
+    while rest.first().is_some_and(|s| s == "super") {
+        current.pop();
+        rest.remove(0);
+    }
+    (1..=rest.len()).rev().find_map(|k| {
+        let mut candidate = current.clone();
+        candidate.extend(rest[..k].iter().cloned());
+        modules.get(&candidate).cloned()
+    })
+}
+
+#[test]
+fn the_import_rule_reads_braced_groups() {
+    let code = "super::{bench_records, Failure, x::{y, self}};\nfn f() {}";
+    assert_eq!(use_tree_at(code), "super::{bench_records, Failure, x::{y, self}}");
+    assert_eq!(
+        expand_use_tree(use_tree_at(code)),
+        ["super::bench_records", "super::Failure", "super::x::y", "super::x"]
+    );
+    assert_eq!(use_tree_at("crate::a::B { x: 1 }"), "crate::a::B");
 }
 
 /// `a/b.rs` → `[a, b]`; `a/mod.rs` → `[a]`; `lib.rs` → `[]`.

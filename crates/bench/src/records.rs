@@ -1,4 +1,4 @@
-//! The records half of `latchkey bench`: single-record GET by id per second, a
+//! The records figures of `latchkey-bench throughput`: single-record GET by id per second, a
 //! 2,000-record query page, and a 200-record collection insert, all through HTTP with
 //! a valid bearer session. The HTTP floor (`/healthz` through the same server and load
 //! generator) is measured alongside as the peer: the GET figure's ratio to it shows
@@ -15,7 +15,7 @@ use latchkey_org::Services;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::bench::{load, read_response, Measured};
+use crate::load::{load, read_response, Measured};
 
 /// Contacts seeded for the query page (more than one page).
 const SEEDED: usize = 5_000;

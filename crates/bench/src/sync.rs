@@ -1,4 +1,4 @@
-//! `latchkey bench-sync`: the hub's sync against an org server on loopback.
+//! `latchkey-bench sync`: the hub's sync against an org server on loopback.
 //!
 //! (a) the peer: reading every page of the pull query with the CRM client and storing
 //! nothing — what the org server and the wire alone cost; (b) the hub's initial pull of
@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use latchkey::config::Config;
+use latchkey::wiring;
 use latchkey_core::records::{CustomField, CustomType, ObjectKind};
 use latchkey_hub::credentials::CredentialInput;
 use latchkey_hub::guard::{ConnectorSpec, DEFAULT_EXTERNAL_ID_FIELD};
@@ -25,11 +27,22 @@ use latchkey_sfclient::{Client, Credentials};
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::bench::{machine, median, publish, tempfile_dir};
-use super::Failure;
-use crate::cli::BenchSyncArgs;
-use crate::config::Config;
-use crate::wiring;
+use crate::load::serve_in_background;
+use crate::report::{machine, median, publish, scratch_dir};
+
+/// Options of `sync`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Contacts in the org.
+    #[arg(long, default_value_t = 100_000)]
+    pub contacts: usize,
+    /// Runs per figure (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Also write the report over its section of this file (e.g. BENCHMARKS.md).
+    #[arg(long)]
+    pub output: Option<std::path::PathBuf>,
+}
 
 const USER: &str = "sync@bench.test";
 const PASSWORD: &str = "violet-kettle-42";
@@ -148,12 +161,9 @@ async fn sync(hub: &Hub) -> anyhow::Result<latchkey_hub::sync::SyncReport> {
         .map_err(|e| anyhow::anyhow!("sync: {e}"))
 }
 
-pub async fn run(args: &BenchSyncArgs, config: &Config) -> Result<(), Failure> {
-    Ok(measure(args, config).await?)
-}
-
-async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
-    let dir = tempfile_dir()?;
+/// Measures every figure and publishes the report.
+pub async fn run(args: &Args, config: &Config) -> anyhow::Result<()> {
+    let dir = scratch_dir()?;
     let mut config = config.clone();
     config.data_dir = dir.join("org");
     let org_schema = (!config.database_url.is_empty()).then(|| format!("latchkey_bench_org_{}", std::process::id()));
@@ -170,7 +180,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
         public_url: None,
         metrics: Default::default(),
     });
-    let server = super::bench::serve_in_background(listener, router);
+    let server = serve_in_background(listener, router);
     config.data_dir = dir.clone();
 
     // (a) The peer: the same pages, read and dropped.
@@ -226,7 +236,7 @@ async fn measure(args: &BenchSyncArgs, config: &Config) -> anyhow::Result<()> {
 }
 
 /// (a) The peer: the pull's pages read with the CRM client and dropped, in seconds.
-async fn peer_reads(args: &BenchSyncArgs, url: &str, soql: &str) -> anyhow::Result<Vec<f64>> {
+async fn peer_reads(args: &Args, url: &str, soql: &str) -> anyhow::Result<Vec<f64>> {
     let mut read_only = Vec::new();
     for _ in 0..args.runs {
         let client = Client::new(
@@ -251,7 +261,7 @@ async fn peer_reads(args: &BenchSyncArgs, url: &str, soql: &str) -> anyhow::Resu
 /// pass the previous changes. Round 0 is a warm-up, not measured: its pull also
 /// re-reads the seed's last second, which the look-back covers.
 async fn incremental_syncs(
-    args: &BenchSyncArgs,
+    args: &Args,
     services: &Services,
     caller: &Caller,
     ids: &[String],
@@ -293,7 +303,7 @@ struct Figures {
 }
 
 /// The report: how the figures are measured, then their table.
-fn report(args: &BenchSyncArgs, config: &Config, postgres: bool, f: &Figures) -> String {
+fn report(args: &Args, config: &Config, postgres: bool, f: &Figures) -> String {
     let section = section(postgres);
     let fmt = |runs: &[f64], precision: usize| {
         runs.iter()
@@ -336,7 +346,7 @@ fn report(args: &BenchSyncArgs, config: &Config, postgres: bool, f: &Figures) ->
     };
     format!(
         "{section}\n\nMachine: {}. Store: {store}. argon2id m={} KiB, t={}, p={}.\n\
-         Command: `{env}cargo run --release -- bench-sync --contacts {n} --runs {}` (median of {} runs; org server \
+         Command: `{env}cargo run --release -p latchkey-bench -- sync --contacts {n} --runs {}` (median of {} runs; org server \
          and hub in one process, over loopback HTTP).\n\n{table}",
         machine(),
         config.hashing.memory_kib,
