@@ -541,7 +541,7 @@ fn connects_by_oauth_loopback_and_outlives_a_password_reset() {
     browser.fill("#password", PASSWORD);
     assert!(browser.click("#Login").starts_with("/services/oauth2/authorize?"));
     assert_eq!(browser.text("#app-name").as_deref(), Some("Desktop"));
-    assert!(browser.click("#Allow").starts_with("/callback?code="));
+    assert!(browser.click("#oaapprove").starts_with("/callback?code="));
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let status = child.wait().unwrap();

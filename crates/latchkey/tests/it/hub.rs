@@ -1091,7 +1091,7 @@ fn the_hub_connects_by_oauth_from_its_pages_and_outlives_a_reset() {
     browser.fill("#password", PASSWORD);
     assert!(browser.click("#Login").starts_with("/services/oauth2/authorize?"));
     assert_eq!(browser.text("#app-name").as_deref(), Some("GatorMail Sync"));
-    assert!(browser.click("#Allow").starts_with("/oauth/callback?code="));
+    assert!(browser.click("#oaapprove").starts_with("/oauth/callback?code="));
     let notice = browser.text("#source-notice").unwrap();
     assert!(notice.starts_with("Connected with OAuth"), "{notice}");
     assert!(browser.text("#oauth-status").is_some());

@@ -118,7 +118,7 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
     assert_eq!(browser.text("#app-name").as_deref(), Some("Web Sync"));
     assert!(browser.text("#scopes").unwrap().contains("Access and manage your data"));
     browser.screenshot("oauth-consent");
-    let landed = browser.click("#Allow");
+    let landed = browser.click("#oaapprove");
     assert!(landed.starts_with("/callback?code=aPrx"), "{landed}");
     assert_eq!(query_value(&landed, "state").as_deref(), Some("from-jsforce"));
     assert!(
@@ -140,7 +140,7 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
 
     // Deny.
     browser.goto(authorization_url);
-    let denied = browser.click("#Deny");
+    let denied = browser.click("#oadeny");
     assert!(denied.starts_with("/callback?error=access_denied"), "{denied}");
     assert_eq!(query_value(&denied, "state").as_deref(), Some("from-jsforce"));
 
