@@ -1,10 +1,14 @@
 // Logs in with the real jsforce package and prints one JSON line with the outcome.
 //
+// The API version is JSFORCE_VERSION's (59.0 when unset).
+//
 // usage: node jsforce_login.js soap  LOGIN_URL USERNAME            (password on stdin)
 //        node jsforce_login.js oauth LOGIN_URL USERNAME CLIENT_ID  (password, then client secret, on stdin lines)
 //        node jsforce_login.js refresh LOGIN_URL - CLIENT_ID      (refresh token, then client secret, on stdin lines)
 'use strict';
 const jsforce = require('jsforce');
+
+const version = process.env.JSFORCE_VERSION || '59.0';
 
 // The refresh-token grant twice, as integrations meet it: explicitly through
 // `OAuth2.refreshToken`, and automatically when a Connection holding a refresh token
@@ -17,7 +21,7 @@ async function refresh(loginUrl, clientId, [refreshToken, clientSecret]) {
     instanceUrl: explicit.instance_url,
     accessToken: 'stale-access-token',
     refreshToken,
-    version: '59.0',
+    version,
   });
   let refreshEvents = 0;
   conn.on('refresh', () => { refreshEvents += 1; });
@@ -43,7 +47,7 @@ async function main() {
     return;
   }
   const password = input[0];
-  const options = { loginUrl, version: '59.0' };
+  const options = { loginUrl, version };
   if (mode === 'oauth') {
     options.oauth2 = new jsforce.OAuth2({ loginUrl, clientId, clientSecret: input[1] });
   }
@@ -63,7 +67,7 @@ async function main() {
     const token = conn.accessToken;
     await conn.logout();
     // After logout the old token must be dead: ask the identity URL with it directly.
-    const probe = new jsforce.Connection({ instanceUrl: result.instanceUrl, accessToken: token, version: '59.0' });
+    const probe = new jsforce.Connection({ instanceUrl: result.instanceUrl, accessToken: token, version });
     try {
       await probe.request(`${result.instanceUrl}/id/${info.organizationId}/${info.id}`);
       result.afterLogout = 'still valid';

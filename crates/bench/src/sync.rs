@@ -179,6 +179,7 @@ pub async fn run(args: &Args, config: &Config) -> anyhow::Result<()> {
         login_rate: None,
         public_url: None,
         metrics: Default::default(),
+        api_versions: Default::default(),
     });
     let server = serve_in_background(listener, router);
     config.data_dir = dir.clone();

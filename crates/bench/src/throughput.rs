@@ -217,6 +217,7 @@ pub async fn run(args: &Args, config: &Config) -> anyhow::Result<()> {
         login_rate: None,
         public_url: None,
         metrics: Default::default(),
+        api_versions: Default::default(),
     });
     let server = serve_in_background(listener, router);
 

@@ -397,6 +397,29 @@ impl fmt::Display for Complexity {
 /// Longest password accepted, in bytes (Salesforce documents 16,000).
 pub const MAX_PASSWORD_BYTES: usize = 16_000;
 
+/// The org's switches for the password login flows Salesforce is retiring: SOAP API
+/// `login()` (off by default in Salesforce's new orgs, gone in Summer '27) and the
+/// OAuth username-password flow (blocked by default in new orgs). Both are open by
+/// default here, so that existing integrations keep working; closing one lets an
+/// integrator rehearse the retirement. A closed flow is refused before any password
+/// is checked, so it never counts towards a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFlows {
+    /// SOAP API `login()` is allowed.
+    pub soap_login: bool,
+    /// The OAuth username-password flow (password grant) is allowed.
+    pub oauth_username_password: bool,
+}
+
+impl Default for LoginFlows {
+    fn default() -> Self {
+        Self {
+            soap_login: true,
+            oauth_username_password: true,
+        }
+    }
+}
+
 /// The org-wide password policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordPolicy {

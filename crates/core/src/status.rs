@@ -52,6 +52,10 @@ pub enum LoginStatus {
     InvalidUsername,
     /// A wrong code entered at identity verification.
     InvalidVerificationCode,
+    /// SOAP `login()` attempted in an org that has it switched off.
+    SoapLoginDisabled,
+    /// The OAuth username-password flow attempted in an org that blocks it.
+    PasswordFlowDisabled,
 }
 
 impl LoginStatus {
@@ -68,6 +72,8 @@ impl LoginStatus {
             Self::UserFrozen => "User is Frozen",
             Self::InvalidUsername => "Invalid login",
             Self::InvalidVerificationCode => "Failed: Invalid verification code",
+            Self::SoapLoginDisabled => "Failed: SOAP API login() disabled",
+            Self::PasswordFlowDisabled => "Username-Password Flow Disabled",
         }
     }
 

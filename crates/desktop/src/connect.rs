@@ -124,6 +124,9 @@ impl Attempt<'_> {
                     &self.context(),
                 )))
             }
+            Err(latchkey_sfclient::Error::LoginUnavailable { code, message }) => {
+                Err(DesktopError::Crm(explain::unavailable(&code, &message)))
+            }
             Err(other) => Err(other.into()),
         }
     }

@@ -88,6 +88,16 @@ pub fn rejected(code: &str, message: &str, context: &Context<'_>) -> String {
     )
 }
 
+/// The message for a login the org does not take this way (SOAP `login()` switched
+/// off): nothing was checked, so nothing is remembered; OAuth is the way on.
+pub fn unavailable(code: &str, message: &str) -> String {
+    format!(
+        "The org does not take logins this way ({code}: {message}).\nYour password was not checked, so \
+         nothing counted against your account. Connect by OAuth instead: `latchkey client settings --oauth \
+         --client-id <the org's public connected app>`, or ask the org's administrator to allow SOAP API login()."
+    )
+}
+
 /// The message for a command that sends nothing because the org refused these very
 /// credentials before.
 pub fn refused(code: &str, at: DateTime<Utc>, context: &Context<'_>) -> String {

@@ -42,6 +42,12 @@ use crate::{Hub, HubError};
 pub const REJECTED_MESSAGE: &str = "Suspended: credentials rejected — the CRM rejected the password or security \
                                     token; enter the new ones in Data Source Properties";
 
+/// What a connector says while the CRM does not take its record's way of logging in.
+pub const UNAVAILABLE_MESSAGE: &str = "the CRM does not take logins by SOAP API login() for this org — nothing was \
+                                       counted against the user; give the record the org's connected app (client \
+                                       id and secret, or a JWT key) so the hub logs in by OAuth, or ask the CRM's \
+                                       administrator to allow SOAP API login()";
+
 /// Failed CRM logins the hub causes per credential record in any failure window: one
 /// fewer than the strictest lockout a CRM org may set (3).
 pub const MAX_FAILURES_PER_WINDOW: usize = 2;
@@ -87,6 +93,11 @@ pub enum GuardError {
     /// Try again later.
     #[error("the CRM could not be reached: {0}")]
     Transient(String),
+    /// The CRM does not take the record's way of logging in (SOAP `login()` switched
+    /// off, or absent from the API version): no password was checked, so nothing was
+    /// counted against the user; the connectors wait for a person to act.
+    #[error("{UNAVAILABLE_MESSAGE} (the CRM said: {0})")]
+    LoginUnavailable(String),
     /// The CRM ended the session; logging in again waits for its announcement.
     #[error("the CRM ended the session; waiting for its announcement before logging in again")]
     Waiting,
@@ -407,6 +418,20 @@ impl Hub {
                     .await?;
                 tracing::warn!(credential = %record.id, code = %code, suspended, "credentials rejected; connectors suspended");
                 Ok(GuardError::Rejected(reason))
+            }
+            CrmError::LoginUnavailable { code, message } => {
+                let reason = format!("{code}: {message}");
+                hub::move_connectors(
+                    &mut *self.store.conn().await?,
+                    &record.id,
+                    &[ConnectorState::Enabled],
+                    ConnectorState::BackingOff,
+                    Some(&format!("Waiting: {UNAVAILABLE_MESSAGE} (the CRM said: {reason})")),
+                    now,
+                )
+                .await?;
+                tracing::warn!(credential = %record.id, code = %code, "the CRM does not take this login; connectors wait");
+                Ok(GuardError::LoginUnavailable(reason))
             }
             CrmError::SessionEnded => {
                 self.flights.session_ended(&record.id);

@@ -52,7 +52,7 @@ pub fn backoff(interval: Duration, failures: u32, jitter: f64) -> Duration {
 fn next_run(c: &Connector, outcome: &Result<(), GuardError>, jitter: f64) -> (Duration, i64) {
     let interval = Duration::from_secs(c.interval_secs.max(1).unsigned_abs());
     match outcome {
-        Err(GuardError::Transient(_)) => {
+        Err(GuardError::Transient(_) | GuardError::LoginUnavailable(_)) => {
             let failures = c.failures.saturating_add(1);
             let exponent = u32::try_from(failures).unwrap_or(u32::MAX);
             (backoff(interval, exponent, jitter), failures)

@@ -170,6 +170,9 @@ pub struct Server {
     /// The CPUs the server's own threads run on (`"1"`, `"0-3"`; Linux), hashing
     /// keeping every core; empty: all (see `cpus.rs`).
     pub runtime_cpus: String,
+    /// The newest API version served (REST, SOAP, OAuth identity); 31.0 is the
+    /// oldest. Salesforce's current release's by default.
+    pub newest_api_version: u32,
 }
 
 impl Default for Server {
@@ -181,6 +184,7 @@ impl Default for Server {
             public_url: String::new(),
             metrics: MetricsSetting::Loopback,
             runtime_cpus: String::new(),
+            newest_api_version: latchkey_org::http::versions::NEWEST_DEFAULT,
         }
     }
 }
@@ -198,6 +202,12 @@ pub enum MetricsSetting {
 }
 
 impl Config {
+    /// The API versions the server serves.
+    pub fn api_versions(&self) -> anyhow::Result<latchkey_org::http::versions::ApiVersions> {
+        latchkey_org::http::versions::ApiVersions::through(self.server.newest_api_version)
+            .map_err(|e| anyhow::anyhow!("[server] newest_api_version: {e}"))
+    }
+
     /// The `/metrics` access the server enforces; `token` without a token is an error.
     pub fn metrics_access(&self) -> anyhow::Result<latchkey_org::http::MetricsAccess> {
         use latchkey_org::http::MetricsAccess;

@@ -13,6 +13,17 @@ pub enum Error {
         /// The org's message.
         message: String,
     },
+    /// The org does not take this way of logging in — SOAP `login()` switched off in
+    /// the org, or absent from the API version — so no password was checked and
+    /// nothing counts towards a lock. The same secret works by another way (OAuth);
+    /// a person must choose it, or switch the way on at the org.
+    #[error("login unavailable: {code}: {message}")]
+    LoginUnavailable {
+        /// `INVALID_OPERATION`.
+        code: String,
+        /// The org's message.
+        message: String,
+    },
     /// The network, a timeout, 5xx, 429 or the daily API limit: try again later.
     #[error("temporary failure: {0}")]
     Transient(String),

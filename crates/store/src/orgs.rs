@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{OrgId, ProfileId};
 use latchkey_core::network::IpRange;
-use latchkey_core::policy::{LockoutScope, PasswordExpiry, PasswordPolicy};
+use latchkey_core::policy::{LockoutScope, LoginFlows, PasswordExpiry, PasswordPolicy};
 use sqlx::FromRow;
 
 use crate::time::{flag, from_millis};
@@ -24,6 +24,8 @@ pub struct Org {
     pub policy: PasswordPolicy,
     /// Session idle timeout.
     pub session_timeout_minutes: i64,
+    /// Which password login flows are open.
+    pub login_flows: LoginFlows,
 }
 
 #[derive(FromRow)]
@@ -39,6 +41,8 @@ struct OrgRow {
     lockout_minutes: i64,
     lockout_scope: String,
     session_timeout_minutes: i64,
+    soap_login: i64,
+    oauth_username_password: i64,
 }
 
 impl TryFrom<OrgRow> for Org {
@@ -59,12 +63,17 @@ impl TryFrom<OrgRow> for Org {
             )
             .map_err(|_| StoreError::Corrupt("password policy"))?,
             session_timeout_minutes: r.session_timeout_minutes,
+            login_flows: LoginFlows {
+                soap_login: flag(r.soap_login),
+                oauth_username_password: flag(r.oauth_username_password),
+            },
         })
     }
 }
 
 const ORG_COLUMNS: &str = "id, name, created_at, pw_expiry_days, pw_history, pw_min_length, pw_complexity, \
-                           max_invalid_attempts, lockout_minutes, lockout_scope, session_timeout_minutes";
+                           max_invalid_attempts, lockout_minutes, lockout_scope, session_timeout_minutes, \
+                           soap_login, oauth_username_password";
 
 /// A profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +184,17 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Org>, StoreError> {
         .into_iter()
         .map(Org::try_from)
         .collect()
+}
+
+/// Opens or closes the org's password login flows.
+pub async fn set_login_flows(conn: &mut Conn, org: &OrgId, flows: LoginFlows) -> Result<(), StoreError> {
+    sqlx::query("UPDATE orgs SET soap_login = $2, oauth_username_password = $3 WHERE id = $1")
+        .bind(org.as_str())
+        .bind(i64::from(flows.soap_login))
+        .bind(i64::from(flows.oauth_username_password))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Saves a new password policy. Users' expiry dates only move earlier, or are cleared

@@ -132,6 +132,7 @@ async fn org_behind(dir: &std::path::Path, faults: Arc<Faults>) -> (String, Serv
         login_rate: None,
         public_url: None,
         metrics: Default::default(),
+        api_versions: Default::default(),
     })
     .layer(axum::middleware::from_fn_with_state(faults, inject));
     tokio::spawn(
@@ -914,4 +915,67 @@ async fn typed_secrets_cost_at_most_two_failed_logins_a_window_and_never_lock() 
     assert_eq!(hub.failures_since_accepted("GatorMail", None).await.unwrap(), 0);
     assert_eq!(failed().await, 2);
     sync(&hub).await;
+}
+
+/// An org that switches SOAP `login()` off: the hub's record, which logs in with its
+/// password that way, gets the org's refusal, counts no failed login, suspends
+/// nothing and says what to do — its connectors wait. Given the org's connected app,
+/// the record logs in by OAuth and the connectors run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_soap_login_suspends_nothing_and_oauth_takes_over() {
+    let org_dir = tempfile::tempdir().unwrap();
+    let (url, services) = org_behind(org_dir.path(), Arc::default()).await;
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = hub(hub_dir.path(), &url, "both").await;
+    let acme = services.resolve_org(None).await.unwrap();
+    let closed = latchkey_core::policy::LoginFlows {
+        soap_login: false,
+        oauth_username_password: true,
+    };
+    services.console().set_login_flows(&acme.id, closed).await.unwrap();
+
+    for _ in 0..3 {
+        let error = hub.sync("GatorMail", "Contacts", None, &|_| {}).await.unwrap_err();
+        assert!(matches!(error, GuardError::LoginUnavailable(_)), "{error}");
+        assert!(error.to_string().contains("SOAP API login() is disabled"), "{error}");
+        let c = hub.connector("GatorMail", "Contacts").await.unwrap();
+        assert_eq!(c.state, ConnectorState::BackingOff, "{c:?}");
+        let said = c.last_error.unwrap_or_default();
+        assert!(
+            said.contains("connected app") && said.contains("nothing was counted"),
+            "{said}"
+        );
+    }
+    assert_eq!(hub.failures_since_accepted("GatorMail", None).await.unwrap(), 0);
+    assert_eq!(services.user(USER).await.unwrap().failed_attempts, 0);
+
+    let (app, secret) = services
+        .console()
+        .create_app(&acme.id, "GatorMail Sync", None, None)
+        .await
+        .unwrap();
+    hub.set_credential("GatorMail", password_record(&url, Some((app.client_id, secret))))
+        .await
+        .unwrap();
+    sync(&hub).await;
+    assert_eq!(
+        hub.connector("GatorMail", "Contacts").await.unwrap().state,
+        ConnectorState::Enabled
+    );
+}
+
+/// The sync user's password record, with a connected app's client id and secret when
+/// given (the hub then logs in by the OAuth password grant).
+fn password_record(url: &str, app: Option<(String, SecretString)>) -> CredentialInput {
+    let (client_id, client_secret) = app.unzip();
+    CredentialInput {
+        login_url: url.to_owned(),
+        username: USER.into(),
+        password: Some(SecretString::from(PASSWORD)),
+        security_token: None,
+        client_id,
+        client_secret,
+        refresh_token: None,
+        jwt_private_key: None,
+    }
 }

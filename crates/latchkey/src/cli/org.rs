@@ -33,6 +33,10 @@ pub enum OrgCommand {
     /// The password policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The password login flows Salesforce is retiring (SOAP login(), the OAuth
+    /// username-password flow): close them to rehearse the retirement.
+    #[command(subcommand)]
+    LoginFlows(LoginFlowsCommand),
     /// Network access.
     #[command(subcommand)]
     Network(NetworkCommand),
@@ -404,6 +408,32 @@ pub enum PolicyCommand {
         /// upper-lower-numeric-special or any-3.
         #[arg(long)]
         complexity: Option<String>,
+    },
+}
+
+/// `latchkey org login-flows …`
+#[derive(Debug, Subcommand)]
+pub enum LoginFlowsCommand {
+    /// Show which password login flows are open.
+    Show {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open or close password login flows; unnamed flows keep their state.
+    Set {
+        /// Org (id or name); may be left out when there is one.
+        #[arg(long)]
+        org: Option<String>,
+        /// SOAP API login(): on or off.
+        #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+        soap_login: Option<bool>,
+        /// The OAuth username-password flow (password grant): on or off.
+        #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+        oauth_username_password: Option<bool>,
     },
 }
 

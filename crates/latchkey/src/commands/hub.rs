@@ -237,9 +237,11 @@ async fn deliver(config: &Config) -> Result<(), Failure> {
 fn guard_failure(e: GuardError) -> Failure {
     match e {
         GuardError::Unconfirmed { .. } => usage(format!("not tested: {e} (--confirm)")),
-        GuardError::Suspended(_) | GuardError::Rejected(_) | GuardError::Crm(_) | GuardError::Budget { .. } => {
-            usage(e.to_string())
-        }
+        GuardError::Suspended(_)
+        | GuardError::Rejected(_)
+        | GuardError::LoginUnavailable(_)
+        | GuardError::Crm(_)
+        | GuardError::Budget { .. } => usage(e.to_string()),
         GuardError::Hub(e) => e.into(),
         GuardError::Transient(_) | GuardError::Waiting => Failure::Internal(e.into()),
     }

@@ -11,8 +11,8 @@ use secrecy::ExposeSecret;
 use super::mail::deliver_now;
 use super::{read_password_stdin, usage, Failure};
 use crate::cli::{
-    AppCommand, FieldCommand, LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand, ProfileCommand,
-    TokenCommand, TrustedCommand, UserCommand,
+    AppCommand, FieldCommand, LoginFlowsCommand, LoginRangesCommand, NetworkCommand, OrgCommand, PolicyCommand,
+    ProfileCommand, TokenCommand, TrustedCommand, UserCommand,
 };
 use crate::config::Config;
 use crate::output::{self, OrgView, PolicyView, ProfileView, UserView};
@@ -71,6 +71,7 @@ pub async fn run(cmd: OrgCommand, config: &Config) -> Result<(), Failure> {
             println!("new security token for {} sent to {}", user.username, user.email);
         }
         OrgCommand::Policy(cmd) => policy(cmd, &services).await?,
+        OrgCommand::LoginFlows(cmd) => login_flows(cmd, &services).await?,
         OrgCommand::Network(NetworkCommand::Trusted(cmd)) => trusted(cmd, &services).await?,
         OrgCommand::Profile(cmd) => profile(cmd, &services).await?,
         OrgCommand::Field(cmd) => field(cmd, &services).await?,
@@ -472,6 +473,40 @@ async fn user_list(services: &Services, org: Option<String>, json: bool) -> Resu
     } else {
         for v in &views {
             println!("{}", v.line());
+        }
+    }
+    Ok(())
+}
+
+async fn login_flows(cmd: LoginFlowsCommand, services: &Services) -> Result<(), Failure> {
+    let state = |open: bool| if open { "on" } else { "off" };
+    match cmd {
+        LoginFlowsCommand::Show { org, json } => {
+            let flows = services.resolve_org(org.as_deref()).await?.login_flows;
+            if json {
+                output::json(&serde_json::json!({
+                    "soap_login": flows.soap_login,
+                    "oauth_username_password": flows.oauth_username_password,
+                }))?;
+            } else {
+                println!("SOAP API login():                 {}", state(flows.soap_login));
+                println!(
+                    "OAuth username-password flow:     {}",
+                    state(flows.oauth_username_password)
+                );
+            }
+        }
+        LoginFlowsCommand::Set {
+            org,
+            soap_login,
+            oauth_username_password,
+        } => {
+            let org = services.resolve_org(org.as_deref()).await?;
+            let flows = latchkey_core::policy::LoginFlows {
+                soap_login: soap_login.unwrap_or(org.login_flows.soap_login),
+                oauth_username_password: oauth_username_password.unwrap_or(org.login_flows.oauth_username_password),
+            };
+            services.console().set_login_flows(&org.id, flows).await?;
         }
     }
     Ok(())

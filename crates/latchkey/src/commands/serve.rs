@@ -88,6 +88,7 @@ pub async fn serve(
         login_rate: LoginRateLimit::per_minute(config.server.login_rate_per_minute),
         public_url: Some(public_url(config, scheme, addr)),
         metrics: config.metrics_access()?,
+        api_versions: config.api_versions()?,
     });
     println!("org server: {scheme}://{addr}");
     let acceptor = match tls {

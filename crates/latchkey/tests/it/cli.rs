@@ -352,3 +352,46 @@ fn mail_send_test_reports_what_the_relay_did() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("is not an e-mail address"), "{}", bad.stderr);
 }
+
+/// An administrator closes and reopens the password login flows from the CLI; `show`
+/// reports what the org holds, and bad values are usage errors.
+#[test]
+fn login_flows_are_switched_from_the_cli() {
+    let cli = Cli::new();
+    cli.ok(&["org", "create", "Acme"], None);
+    let show = |cli: &Cli| -> serde_json::Value {
+        serde_json::from_str(&cli.ok(&["org", "login-flows", "show", "--json"], None)).unwrap()
+    };
+    assert_eq!(
+        show(&cli),
+        serde_json::json!({"soap_login": true, "oauth_username_password": true})
+    );
+    cli.ok(&["org", "login-flows", "set", "--soap-login", "off"], None);
+    assert_eq!(
+        show(&cli),
+        serde_json::json!({"soap_login": false, "oauth_username_password": true})
+    );
+    cli.ok(
+        &[
+            "org",
+            "login-flows",
+            "set",
+            "--oauth-username-password",
+            "off",
+            "--soap-login",
+            "on",
+        ],
+        None,
+    );
+    assert_eq!(
+        show(&cli),
+        serde_json::json!({"soap_login": true, "oauth_username_password": false})
+    );
+    let text = cli.ok(&["org", "login-flows", "show"], None);
+    assert!(text.contains("OAuth username-password flow:     off"), "{text}");
+    assert_eq!(
+        cli.run(&["org", "login-flows", "set", "--soap-login", "maybe"], None)
+            .code,
+        2
+    );
+}

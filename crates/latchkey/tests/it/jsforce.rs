@@ -241,3 +241,67 @@ fn jsforce_refreshes_its_session_and_outlives_a_password_reset() {
     assert_eq!(ended["name"], "invalid_grant", "{ended}");
     assert_eq!(ended["message"], "expired access/refresh token", "{ended}");
 }
+
+/// jsforce at a version after the SOAP `login()` retirement (66.0): its SOAP login gets
+/// Salesforce's INVALID_OPERATION, its OAuth login and REST calls work; with the org's
+/// SOAP `login()` switched off, 59.0's SOAP login gets the org's refusal and the
+/// account is none the worse for it.
+#[test]
+fn jsforce_meets_the_soap_login_retirement_by_version_and_by_org() {
+    let cli = Cli::new();
+    cli.ok(&["org", "create", "Acme"], None);
+    cli.ok(&["org", "network", "trusted", "add", "127.0.0.0/8"], None);
+    cli.ok(
+        &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let app: Value =
+        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Data Sync", "--json"], None)).unwrap();
+    let (client_id, client_secret) = (
+        app["client_id"].as_str().unwrap(),
+        app["client_secret"].as_str().unwrap(),
+    );
+    let server = cli.serve();
+    let url = server.url.as_str();
+    let at = |version: &str, args: &[&str], stdin: &str| {
+        run_driver("node", "jsforce_login.js", args, &[("JSFORCE_VERSION", version)], stdin)
+    };
+
+    let refused = at("66.0", &["soap", url, USER], &format!("{PASSWORD}\n"));
+    assert_eq!(error_code(&refused), "INVALID_OPERATION", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not available in the API version specified (66.0)"),
+        "{refused}"
+    );
+    let oauth = at(
+        "66.0",
+        &["oauth", url, USER, client_id],
+        &format!("{PASSWORD}\n{client_secret}\n"),
+    );
+    assert_eq!(oauth["ok"], true, "OAuth at 66.0: {oauth}");
+    assert_eq!(oauth["identityUsername"], USER, "{oauth}");
+
+    cli.ok(&["org", "login-flows", "set", "--soap-login", "off"], None);
+    for _ in 0..4 {
+        let closed = at("59.0", &["soap", url, USER], &format!("{PASSWORD}\n"));
+        assert_eq!(error_code(&closed), "INVALID_OPERATION", "{closed}");
+        assert!(
+            closed["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("SOAP API login() is disabled"),
+            "{closed}"
+        );
+    }
+    let shown: Value = serde_json::from_str(&cli.ok(&["org", "user", "show", USER, "--json"], None)).unwrap();
+    assert_eq!(
+        (&shown["locked"], &shown["failed_attempts"]),
+        (&Value::Bool(false), &Value::from(0)),
+        "no attempt was counted: {shown}"
+    );
+    cli.ok(&["org", "login-flows", "set", "--soap-login", "on"], None);
+    assert_eq!(at("59.0", &["soap", url, USER], &format!("{PASSWORD}\n"))["ok"], true);
+}

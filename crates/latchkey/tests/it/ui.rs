@@ -616,6 +616,24 @@ fn setup_policies_and_network_access() {
     assert!(!org
         .ok(&["org", "network", "trusted", "list"], None)
         .contains("10.0.0.0/8"));
+
+    // OAuth and OpenID Connect Settings: the password login flows, as the CLI sees them.
+    assert_eq!(ada.click("a[href='/setup/login-flows']"), "/setup/login-flows");
+    let checked = |b: &mut Browser, id: &str| {
+        b.send(json!({"op": "eval", "expression": format!("document.getElementById('{id}').checked")}))["value"].clone()
+    };
+    assert_eq!(checked(&mut ada, "soap_login"), json!(true));
+    assert_eq!(checked(&mut ada, "oauth_username_password"), json!(true));
+    ada.send(json!({"op": "eval", "expression": "document.getElementById('soap_login').checked = false"}));
+    assert_eq!(ada.click("#save-flows"), "/setup/login-flows");
+    assert_eq!(
+        ada.text("#flows-notice").as_deref(),
+        Some("The login settings were saved.")
+    );
+    assert_eq!(checked(&mut ada, "soap_login"), json!(false));
+    let flows: Value = serde_json::from_str(&org.ok(&["org", "login-flows", "show", "--json"], None)).unwrap();
+    assert_eq!(flows, json!({"soap_login": false, "oauth_username_password": true}));
+    ada.screenshot("3-login-flows");
 }
 
 /// Setup → Users (a new user gets a temporary password to change at first login),

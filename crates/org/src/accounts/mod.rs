@@ -8,7 +8,7 @@ pub mod reminders;
 
 use latchkey_core::ids::OrgId;
 use latchkey_core::network::IpRange;
-use latchkey_core::policy::{PasswordPolicy, PasswordRejection};
+use latchkey_core::policy::{LoginFlows, PasswordPolicy, PasswordRejection};
 use latchkey_core::secret::{generate_security_token, random_alphanumeric, SecretDigest};
 use latchkey_core::webhooks::EventType::{PasswordChanged, SecurityTokenReset, UserFrozen, UserUnfrozen, UserUnlocked};
 use latchkey_store::orgs::{self, Org, Profile};
@@ -505,6 +505,16 @@ impl Admin {
         let mut tx = self.services.store.begin().await?;
         orgs::set_policy(&mut tx, org, policy).await?;
         commit(tx).await?;
+        self.services.decisions_changed();
+        Ok(())
+    }
+
+    /// Opens or closes the org's password login flows (SOAP `login()`, the OAuth
+    /// username-password flow); logins read the change at once.
+    pub async fn set_login_flows(&self, org: &OrgId, flows: LoginFlows) -> Result<(), AccountError> {
+        self.check(org)?;
+        let mut conn = self.services.store.conn().await?;
+        orgs::set_login_flows(&mut conn, org, flows).await?;
         self.services.decisions_changed();
         Ok(())
     }

@@ -9,6 +9,7 @@ mod rate_limit;
 mod refusal;
 mod rest;
 mod soap;
+pub mod versions;
 
 use std::sync::Arc;
 
@@ -40,6 +41,8 @@ pub struct HttpState {
     pub public_url: Option<String>,
     /// Who may read `/metrics`.
     pub metrics: MetricsAccess,
+    /// The API versions served.
+    pub api_versions: versions::ApiVersions,
 }
 
 /// Who may read `/metrics`: nobody, clients on the loopback interface (a scraper
@@ -97,7 +100,11 @@ pub fn app(state: HttpState) -> Router {
             state.clone(),
             refusal::in_wire_format,
         ));
-    latchkey_web::layers::observed(router).with_state(state)
+    let served = latchkey_web::layers::observed(router).with_state(state);
+    Router::new().fallback_service(tower::Layer::layer(
+        &axum::middleware::from_fn(refusal::method_not_allowed),
+        served,
+    ))
 }
 
 pub(crate) use latchkey_web::layers::route_of;
@@ -137,16 +144,4 @@ pub(crate) fn base_url(state: &HttpState, headers: &axum::http::HeaderMap) -> St
         .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
         .unwrap_or("localhost");
     format!("{}://{host}", state.scheme)
-}
-
-/// Oldest and newest API versions served (SOAP and REST).
-const API_VERSIONS: std::ops::RangeInclusive<u32> = 20..=64;
-
-/// Whether `v` (`59.0`) is a served API version.
-fn valid_version(v: &str) -> bool {
-    v.split_once('.').is_some_and(|(a, b)| {
-        a.parse::<u32>().is_ok_and(|n| API_VERSIONS.contains(&n))
-            && !b.is_empty()
-            && b.chars().all(|c| c.is_ascii_digit())
-    })
 }

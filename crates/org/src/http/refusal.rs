@@ -156,6 +156,34 @@ pub(crate) async fn not_found(State(state): State<HttpState>, uri: axum::http::U
     Refusal::NotFound.respond(&state, Wire::of(path), path)
 }
 
+/// A known REST resource asked with a method it does not take: Salesforce's JSON
+/// error, naming the methods it does take, in place of the router's empty answer. It
+/// wraps the whole router (see [`super::app`]): only there is the router's `Allow`
+/// header on the answer.
+pub(crate) async fn method_not_allowed(request: Request, next: Next) -> Response {
+    let (method, wire) = (request.method().clone(), Wire::of(request.uri().path()));
+    let response = next.run(request).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED || wire != Wire::Rest {
+        return response;
+    }
+    let allowed = response
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .replace(' ', "");
+    let mut answer = super::rest::error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        &format!("HTTP Method '{method}' not allowed. Allowed are {allowed}"),
+        &[],
+    );
+    if let Ok(v) = HeaderValue::from_str(&allowed) {
+        answer.headers_mut().insert(header::ALLOW, v);
+    }
+    answer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

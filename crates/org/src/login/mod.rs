@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use latchkey_core::ids::{OrgId, UserId};
 use latchkey_core::login::{self, Attempt, Conclusion, FailureEffect, LockoutRule, SecretCheck, Step, UserState};
 use latchkey_core::password::Verification;
-use latchkey_core::policy::{LockCounter, LockUntil};
+use latchkey_core::policy::{LockCounter, LockUntil, LoginFlows};
 use latchkey_core::secret::{split_token, SecretDigest};
 use latchkey_core::status::{Channel, LoginStatus};
 use latchkey_core::webhooks::EventType;
@@ -90,6 +90,15 @@ impl Intent<'_> {
             Self::OAuthPassword(app) | Self::Grant(app) => Some(&app.org_id),
             Self::ConfirmPassword { org } => Some(org),
             Self::Soap { .. } | Self::Page { .. } => None,
+        }
+    }
+
+    /// The refusal this intent meets in an org whose `flows` close it, if any.
+    fn closed_by(&self, flows: &LoginFlows) -> Option<LoginStatus> {
+        match self {
+            Self::Soap { .. } if !flows.soap_login => Some(LoginStatus::SoapLoginDisabled),
+            Self::OAuthPassword(_) if !flows.oauth_username_password => Some(LoginStatus::PasswordFlowDisabled),
+            _ => None,
         }
     }
 
@@ -419,6 +428,14 @@ impl Services {
             .filter(|(user, _)| req.intent.org().is_none_or(|org| *org == user.org_id))
             .unzip();
         let context = context.as_deref();
+        // A flow the user's org has closed is refused before anything else is looked
+        // at: no password is checked and nothing counts towards a lock.
+        if let Some((user, status)) = user
+            .as_ref()
+            .zip(context.and_then(|c| req.intent.closed_by(&c.org.login_flows)))
+        {
+            return Ok((self.refuse(req, Some(user), status).await?, None));
+        }
         let state = user.as_ref().map(user_state);
         let address_known = match &user {
             Some(user) => self.address_is_familiar(&user.id, req.ip).await?,

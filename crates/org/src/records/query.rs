@@ -148,6 +148,28 @@ impl Services {
         Ok(self.assemble(caller, &plan, cursor, rows))
     }
 
+    /// How many live records of each of `kinds` the caller's org holds, as
+    /// `limits/recordCount` reports them.
+    pub async fn record_counts(
+        &self,
+        caller: &Caller,
+        kinds: &[ObjectKind],
+    ) -> Result<Vec<(ObjectKind, u64)>, RestError> {
+        let mut counts = Vec::with_capacity(kinds.len());
+        for &kind in kinds {
+            let page = self
+                .query(
+                    caller,
+                    &format!("SELECT COUNT() FROM {}", kind.name()),
+                    false,
+                    DEFAULT_PAGE,
+                )
+                .await?;
+            counts.push((kind, page.total));
+        }
+        Ok(counts)
+    }
+
     /// The page a locator names; only the caller it is issued to may read it.
     pub async fn query_more(&self, caller: &Caller, locator: &str) -> Result<QueryPage, RestError> {
         let cursor = Cursor::decode(locator, &self.fingerprint_key, caller)?;

@@ -6,6 +6,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use latchkey_core::policy::LoginFlows;
 use latchkey_org::http::{app, HttpState, BODY_LIMIT};
 use latchkey_org::mail::folder;
 use secrecy::{ExposeSecret, SecretString};
@@ -32,6 +33,7 @@ pub(crate) async fn stack_with_token() -> (Stack, Router, String) {
         login_rate: None,
         public_url: None,
         metrics: Default::default(),
+        api_versions: Default::default(),
     });
     (stack, router, token)
 }
@@ -155,12 +157,48 @@ async fn soap_faults_are_exact() {
         "<faultstring>INVALID_LOGIN: Invalid username, password, security token; or user locked out.</faultstring>"
     ));
     assert!(body.contains("<sf:LoginFault xsi:type=\"sf:LoginFault\">"));
+    // login() ends with 64.0: later versions answer Salesforce's fault.
+    for (version, code) in [
+        ("65.0", "INVALID_OPERATION"),
+        ("68.0", "INVALID_OPERATION"),
+        ("69.0", "UNSUPPORTED_API_VERSION"),
+        ("30.0", "UNSUPPORTED_API_VERSION"),
+        ("20.0", "UNSUPPORTED_API_VERSION"),
+    ] {
+        let (status, _, body) = send(
+            &router,
+            soap_request(&format!("/services/Soap/u/{version}"), login_envelope(USER, PASSWORD)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{version}: {body}");
+        assert!(
+            body.contains(&format!("<faultcode>sf:{code}</faultcode>")),
+            "{version}: {body}"
+        );
+        assert!(body.contains("<sf:UnexpectedErrorFault"), "{version}: {body}");
+    }
     let (_, _, body) = send(
         &router,
-        soap_request("/services/Soap/u/65.0", login_envelope(USER, PASSWORD)),
+        soap_request("/services/Soap/c/65.0", login_envelope(USER, PASSWORD)),
     )
     .await;
-    assert!(body.contains("UNSUPPORTED_API_VERSION"));
+    assert!(
+        body.contains(
+            "<faultstring>INVALID_OPERATION: The SOAP Login operation is not available in the API version \
+             specified (65.0). Refer to the documentation for supported versions.</faultstring>"
+        ),
+        "{body}"
+    );
+    let (status, _, body) = send(
+        &router,
+        soap_request(
+            "/services/Soap/u/64.0",
+            login_envelope(USER, &format!("{PASSWORD}{token}")),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("<sessionId>"), "{body}");
 }
 
 #[tokio::test]
@@ -665,6 +703,7 @@ async fn login_attempts_over_the_rate_limit_get_429_in_the_wire_format() {
         login_rate: latchkey_org::http::LoginRateLimit::per_minute(2),
         public_url: None,
         metrics: Default::default(),
+        api_versions: Default::default(),
     });
     for n in 0..2 {
         let (status, _, _) = send(
@@ -924,12 +963,13 @@ async fn oversized_bodies_are_refused_in_each_surfaces_own_format() {
             .body(Body::empty())
             .unwrap()
     };
+    // (The session comes first: without one, an unknown REST path is a bad session.)
     let (status, content_type, body) = send(&router, get("/services/data/v59.0/bogus")).await;
     assert_eq!(
         (status, content_type.as_str()),
-        (StatusCode::NOT_FOUND, "application/json;charset=UTF-8")
+        (StatusCode::UNAUTHORIZED, "application/json;charset=UTF-8")
     );
-    assert!(body.contains("\"errorCode\":\"NOT_FOUND\""), "{body}");
+    assert!(body.contains("\"errorCode\":\"INVALID_SESSION_ID\""), "{body}");
     let (status, content_type, body) = send(&router, get("/no-such-page")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(
@@ -949,6 +989,7 @@ async fn metrics_are_off_loopback_only_or_behind_a_bearer_token() {
             login_rate: None,
             public_url: None,
             metrics,
+            api_versions: Default::default(),
         })
     };
     let scrape = |from: &str, token: Option<&str>| {
@@ -1093,6 +1134,7 @@ async fn a_wrong_current_password_counts_like_a_failed_login() {
         login_rate: latchkey_org::http::LoginRateLimit::per_minute(6),
         public_url: None,
         metrics: Default::default(),
+        api_versions: Default::default(),
     });
     let user = stack.services.user(USER).await.unwrap();
     let (user, org) = stack.services.user_and_org(&user.id).await.unwrap();
@@ -1154,4 +1196,71 @@ async fn a_wrong_current_password_counts_like_a_failed_login() {
     send(&router, change("guess-4")).await;
     let (status, _, _) = send(&router, change("guess-5")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// An org that closes SOAP `login()` and the OAuth username-password flow refuses both
+/// with Salesforce's errors, right password or wrong, before any password is checked:
+/// no failure is counted, however often an integration retries, and login history
+/// says why. Reopened, both work again.
+#[tokio::test]
+async fn closed_login_flows_are_refused_with_salesforces_errors_and_lock_nobody_out() {
+    let (stack, router, token) = stack_with_token().await;
+    let (_, form) = password_grant_form(&stack, &token).await;
+    let org = stack.services.resolve_org(None).await.unwrap();
+    let closed = LoginFlows {
+        soap_login: false,
+        oauth_username_password: false,
+    };
+    stack.services.console().set_login_flows(&org.id, closed).await.unwrap();
+    assert_eq!(stack.services.resolve_org(None).await.unwrap().login_flows, closed);
+    let hashes = stack.services.hash_counts().total();
+    for secret in [format!("{PASSWORD}{token}"), "wrong".to_owned()] {
+        for _ in 0..12 {
+            let envelope = login_envelope(USER, &secret);
+            let (status, _, body) = send(&router, soap_request("/services/Soap/u/59.0", envelope)).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(
+                body.contains(
+                    "<faultstring>INVALID_OPERATION: SOAP API login() is disabled by default in this org. \
+                     Contact the org administrator to enable SOAP API login().</faultstring>"
+                ),
+                "{body}"
+            );
+        }
+    }
+    let wrong = form.replace(&enc(&format!("{PASSWORD}{token}")), "wrong");
+    for form in [&form, &wrong] {
+        for _ in 0..12 {
+            let (status, _, body) = send(&router, token_request(form)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            let json: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                (json["error"].as_str(), json["error_description"].as_str()),
+                (Some("invalid_grant"), Some("authentication failure"))
+            );
+        }
+    }
+    let user = stack.services.user(USER).await.unwrap();
+    assert_eq!((user.failed_attempts, user.locked_until), (0, None));
+    assert_eq!(stack.services.hash_counts().total(), hashes, "no password was checked");
+    let statuses: Vec<String> = stack.recent_logins().await.into_iter().map(|r| r.status).collect();
+    assert!(
+        statuses.contains(&"Failed: SOAP API login() disabled".to_owned()),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&"Username-Password Flow Disabled".to_owned()),
+        "{statuses:?}"
+    );
+
+    stack
+        .services
+        .console()
+        .set_login_flows(&org.id, LoginFlows::default())
+        .await
+        .unwrap();
+    let (status, _, body) = soap_login_with_token(&router, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = send(&router, token_request(&form)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

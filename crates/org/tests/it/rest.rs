@@ -6,6 +6,7 @@ use axum::body::{to_bytes, Body};
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use latchkey_core::records::{CustomField, CustomType, ObjectKind};
+use latchkey_org::http::versions::ApiVersions;
 use latchkey_org::http::{app, HttpState};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -23,6 +24,11 @@ struct Api {
 
 impl Api {
     async fn new() -> Self {
+        Self::serving(Default::default()).await
+    }
+
+    /// An API whose server serves `api_versions`.
+    async fn serving(api_versions: ApiVersions) -> Self {
         let stack = Stack::new().await;
         stack.org_with_user(USER).await;
         let user = stack.services.user(USER).await.unwrap();
@@ -50,6 +56,7 @@ impl Api {
             login_rate: None,
             public_url: None,
             metrics: Default::default(),
+            api_versions,
         });
         Self {
             stack,
@@ -124,7 +131,8 @@ async fn every_bad_request_gets_a_json_error_array_and_a_4xx() {
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));
 
     let cases: &[(Method, String, Option<&str>, StatusCode, &str)] = &[
-        (Method::GET, "/services/data/v19.0/sobjects".into(), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
+        (Method::GET, "/services/data/v19.0/sobjects".into(), None, StatusCode::GONE, "GONE"),
+        (Method::GET, "/services/data/v99.0/sobjects".into(), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
         (Method::GET, format!("{V}/sobjects/Opportunity/describe"), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
         (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"LastName\":"), StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"),
         (Method::POST, format!("{V}/sobjects/Contact"), Some("[1,2]"), StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"),
@@ -161,7 +169,7 @@ async fn clients_path_variants_and_plus_encoded_queries_work() {
     let api = Api::new().await;
     let (status, body) = api.call(Method::GET, "/services/data/", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body.as_array().unwrap().last().unwrap()["version"], "64.0");
+    assert_eq!(body.as_array().unwrap().last().unwrap()["version"], "68.0");
     let (status, body) = api.call(Method::GET, &format!("{V}/"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body["identity"].as_str().unwrap().contains("/id/00D"), "{body}");
@@ -602,4 +610,155 @@ async fn sessions_revoked_elsewhere_end_within_one_epoch_poll() {
     tokio::time::sleep(latchkey_org::login::decision_cache::POLL * 2).await;
     let (status, body) = api.call(Method::GET, &format!("{V}/sobjects"), None).await;
     assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));
+}
+
+/// The version list runs from 31.0 (the oldest Salesforce still serves) to the newest,
+/// a setting; every listed version serves; retired ones answer 410 GONE before the
+/// session is looked at; a version never served is a resource that does not exist.
+#[tokio::test]
+async fn versions_are_served_as_salesforce_serves_them() {
+    let api = Api::new().await;
+    let (status, list) = api.call(Method::GET, "/services/data", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 68 - 31 + 1);
+    assert_eq!(
+        list[0],
+        json!({"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"})
+    );
+    assert_eq!(
+        list.last().unwrap(),
+        &json!({"label": "Winter '27", "url": "/services/data/v68.0", "version": "68.0"})
+    );
+    for v in ["31.0", "59.0", "64.0", "65.0", "66.0", "68.0"] {
+        let (status, resources) = api.call(Method::GET, &format!("/services/data/v{v}/"), None).await;
+        assert_eq!(status, StatusCode::OK, "{v}: {resources}");
+        assert_eq!(resources["sobjects"], format!("/services/data/v{v}/sobjects"));
+        let (status, page) = api
+            .call(
+                Method::GET,
+                &format!("/services/data/v{v}/query?q=SELECT+Id+FROM+Contact"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, page["done"].as_bool()),
+            (StatusCode::OK, Some(true)),
+            "{v}: {page}"
+        );
+    }
+    for retired in ["30.0", "21.0", "20.0"] {
+        for token in [Some(api.token.as_str()), None] {
+            let path = format!("/services/data/v{retired}/sobjects/Contact/describe");
+            let (status, body, _) = api.call_as(token, Method::GET, &path, None).await;
+            assert_eq!((status, code(&body)), (StatusCode::GONE, "GONE"), "{path}: {body}");
+        }
+    }
+    let (status, body) = api.call(Method::GET, "/services/data/v69.0/sobjects", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{body}");
+    let (status, body, _) = api
+        .call_as(None, Method::GET, "/services/data/v69.0/sobjects", None)
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));
+
+    let newer = Api::serving(ApiVersions::through(70).unwrap()).await;
+    let (_, list) = newer.call(Method::GET, "/services/data/", None).await;
+    assert_eq!(list.as_array().unwrap().last().unwrap()["version"], "70.0");
+    let (status, _) = newer.call(Method::GET, "/services/data/v70.0/sobjects", None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Any path under the API is checked for its session first; then a resource that does
+/// not exist, or a method a resource does not take, is Salesforce's JSON error.
+#[tokio::test]
+async fn unknown_paths_and_methods_get_salesforces_errors_after_the_session_check() {
+    let api = Api::new().await;
+    for path in [
+        format!("{V}/no/such/resource"),
+        format!("{V}/tooling/nothing-here"),
+        "/services/data/not-a-version/sobjects".to_owned(),
+    ] {
+        let (status, body, content_type) = api.call_as(Some("00D000000000000!bad"), Method::GET, &path, None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"),
+            "{path}"
+        );
+        assert_eq!(content_type, "application/json;charset=UTF-8");
+        let (status, body) = api.call(Method::GET, &path, None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            "{path}: {body}"
+        );
+        assert_eq!(body[0]["message"], "The requested resource does not exist");
+    }
+    let (status, body) = api
+        .call(Method::PUT, &format!("{V}/sobjects/Contact"), Some("{}"))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+        "{body}"
+    );
+    let message = body[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("HTTP Method 'PUT' not allowed. Allowed are "),
+        "{message}"
+    );
+    assert!(message.contains("GET") && message.contains("POST"), "{message}");
+    let (status, body, _) = api
+        .call_as(None, Method::PUT, &format!("{V}/sobjects/Contact"), Some("{}"))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID"));
+}
+
+/// `limits/recordCount` counts each object's live records (every object unless some
+/// are named; names that are no object are left out).
+#[tokio::test]
+async fn record_counts_are_each_objects_live_records() {
+    let api = Api::new().await;
+    for name in ["A", "B", "C"] {
+        let (status, _) = api
+            .call(
+                Method::POST,
+                &format!("{V}/sobjects/Contact"),
+                Some(&format!("{{\"LastName\":\"{name}\"}}")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (_, made) = api
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Account"),
+            Some("{\"Name\":\"Acme\"}"),
+        )
+        .await;
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            &format!("{V}/sobjects/Account/{}", made["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, all) = api.call(Method::GET, &format!("{V}/limits/recordCount"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        all,
+        json!({"sObjects": [
+            {"count": 0, "name": "Account"},
+            {"count": 3, "name": "Contact"},
+            {"count": 0, "name": "Lead"},
+        ]})
+    );
+    let (_, some) = api
+        .call(
+            Method::GET,
+            &format!("{V}/limits/recordCount?sObjects=Contact,Nope__c"),
+            None,
+        )
+        .await;
+    assert_eq!(some, json!({"sObjects": [{"count": 3, "name": "Contact"}]}));
 }

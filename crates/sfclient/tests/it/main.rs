@@ -68,6 +68,7 @@ async fn org() -> Org {
         login_rate: None,
         public_url: None,
         metrics: Default::default(),
+        api_versions: Default::default(),
     });
     tokio::spawn(
         async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await },

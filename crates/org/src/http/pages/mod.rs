@@ -75,6 +75,10 @@ pub(super) fn router() -> Router<HttpState> {
         .route("/settings/apps/revoke", post(settings::revoke_app))
         .route("/setup/users", get(setup::users).post(setup::create))
         .route("/setup/policies", get(policies::page).post(policies::save))
+        .route(
+            "/setup/login-flows",
+            get(policies::login_flows).post(policies::save_login_flows),
+        )
         .route("/setup/network", get(policies::network))
         .route("/setup/network/add", post(policies::add_range))
         .route("/setup/network/remove", post(policies::remove_range))

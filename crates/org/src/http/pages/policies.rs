@@ -1,12 +1,13 @@
-//! Setup → Password Policies and Network Access: the org-wide password policy and the
-//! trusted IP ranges, through the same services as `latchkey org policy|network`.
+//! Setup → Password Policies, OAuth and OpenID Connect Settings and Network Access:
+//! the org-wide password policy, the password login flows and the trusted IP ranges,
+//! through the same services as `latchkey org policy|login-flows|network`.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use latchkey_core::network::IpRange;
-use latchkey_core::policy::PasswordPolicy;
+use latchkey_core::policy::{LoginFlows, PasswordPolicy};
 use serde::Deserialize;
 
 use super::account::{failure, SignedIn};
@@ -201,6 +202,59 @@ pub(super) async fn save(State(state): State<HttpState>, jar: CookieJar, Form(fo
     match admin.set_policy(&me.org.id, &policy).await {
         Ok(()) => policy_page(&state, jar, &policy, Some("The password policy was saved."), None),
         Err(AccountError::Policy(e)) => policy_page(&state, jar, &policy, None, Some(&e.to_string())),
+        Err(e) => failure(&e),
+    }
+}
+
+fn login_flows_page(state: &HttpState, jar: CookieJar, flows: LoginFlows, notice: Option<&str>) -> Response {
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let page = templates::SetupLoginFlows {
+        product: &state.services.mail.product,
+        csrf: &csrf,
+        admin: true,
+        section: "login-flows",
+        soap_login: flows.soap_login,
+        oauth_username_password: flows.oauth_username_password,
+        notice,
+    };
+    (jar, render(&page, axum::http::StatusCode::OK)).into_response()
+}
+
+/// `GET /setup/login-flows`.
+pub(super) async fn login_flows(State(state): State<HttpState>, jar: CookieJar) -> Response {
+    match require_admin(&state, &jar).await {
+        Ok((me, _)) => login_flows_page(&state, jar, me.org.login_flows, None),
+        Err(r) => r,
+    }
+}
+
+/// The login flows form: a checkbox is sent only when ticked.
+#[derive(Deserialize)]
+pub(super) struct LoginFlowsForm {
+    #[serde(default)]
+    soap_login: Option<String>,
+    #[serde(default)]
+    oauth_username_password: Option<String>,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// `POST /setup/login-flows`.
+pub(super) async fn save_login_flows(
+    State(state): State<HttpState>,
+    jar: CookieJar,
+    Form(form): Form<LoginFlowsForm>,
+) -> Response {
+    let (me, admin) = match admin_form(&state, &jar, &form.csrf).await {
+        Ok(pair) => pair,
+        Err(r) => return r,
+    };
+    let flows = LoginFlows {
+        soap_login: form.soap_login.is_some(),
+        oauth_username_password: form.oauth_username_password.is_some(),
+    };
+    match admin.set_login_flows(&me.org.id, flows).await {
+        Ok(()) => login_flows_page(&state, jar, flows, Some("The login settings were saved.")),
         Err(e) => failure(&e),
     }
 }

@@ -285,6 +285,19 @@ pub(super) struct SetupPolicies<'a> {
     pub error: Option<&'a str>,
 }
 
+/// Setup → OAuth and OpenID Connect Settings: the password login flows.
+#[derive(Template)]
+#[template(path = "setup_login_flows.html")]
+pub(super) struct SetupLoginFlows<'a> {
+    pub product: &'a str,
+    pub csrf: &'a str,
+    pub admin: bool,
+    pub section: &'a str,
+    pub soap_login: bool,
+    pub oauth_username_password: bool,
+    pub notice: Option<&'a str>,
+}
+
 /// Setup → Network Access.
 #[derive(Template)]
 #[template(path = "setup_network.html")]

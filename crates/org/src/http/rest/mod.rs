@@ -12,12 +12,14 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
+use axum::routing::{any, get, MethodRouter};
 use axum::Router;
+use latchkey_core::records::ObjectKind;
 use serde_json::{json, Value as Json};
 
 use super::identity::access_token;
-use super::{valid_version, HttpState, API_VERSIONS};
+use super::versions::{release_label, Version};
+use super::HttpState;
 use crate::records::{Caller, RestError, Usage};
 
 /// A JSON response with the content type both clients require.
@@ -75,29 +77,54 @@ pub(super) fn router(state: HttpState) -> Router<HttpState> {
     let mut api = Router::new();
     api = both(api, base, get(resources));
     api = both(api, &format!("{base}/limits"), get(limits));
+    api = both(api, &format!("{base}/limits/recordCount"), get(record_count));
     api = sobjects::routes(api, base);
     api = query::routes(api, base);
     api = collections::routes(api, base);
+    api = api.route(&format!("{base}/{{*rest}}"), any(unknown_resource));
     let api = api.layer(axum::middleware::from_fn_with_state(state, authenticate));
     let public = both(Router::new(), "/services/data", get(versions));
     public.merge(api)
 }
 
-/// The API version of a `/services/data/vNN.N/…` path.
+/// The version a `/services/data/vNN.N/…` path names, as written (not yet checked).
 fn path_version(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/services/data/v")?;
-    let version = rest.split('/').next()?;
-    valid_version(version).then_some(version)
+    rest.split('/').next()
+}
+
+/// The JSON error of a resource that does not exist.
+pub(super) fn not_found() -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "The requested resource does not exist",
+        &[],
+    )
+}
+
+/// Any path under a version that names no resource (behind [`authenticate`], so a bad
+/// session is told so first).
+async fn unknown_resource() -> Response {
+    not_found()
 }
 
 /// Checks the session, the profile's API permission and the org's daily allowance;
 /// passes the [`Caller`] on and reports usage in `Sforce-Limit-Info`.
+///
+/// A retired version is answered `410 GONE` before anything else, as Salesforce
+/// answers it; a version never served is a resource that does not exist, once the
+/// session is known to be good.
 async fn authenticate(State(state): State<HttpState>, mut request: Request, next: Next) -> Response {
-    if path_version(request.uri().path()).is_none() {
+    let version = path_version(request.uri().path()).map(|v| (v.to_owned(), state.api_versions.of(v)));
+    if let Some((v, Version::Retired)) = version {
         return error_response(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "The requested resource does not exist",
+            StatusCode::GONE,
+            "GONE",
+            &format!(
+                "API version {v} is retired. Use version {}.0 or later.",
+                super::versions::OLDEST
+            ),
             &[],
         );
     }
@@ -122,6 +149,9 @@ async fn authenticate(State(state): State<HttpState>, mut request: Request, next
         Ok(None) => return invalid(),
         Err(e) => return RestError::Internal(e).into_response(),
     };
+    if !matches!(version, Some((_, Version::Served(_)))) {
+        return not_found();
+    }
     if caller.restricted {
         // Not 401: clients would log in again and loop (wire-spec §8).
         return error_response(
@@ -162,15 +192,11 @@ async fn authenticate(State(state): State<HttpState>, mut request: Request, next
     response
 }
 
-/// The version label Salesforce gives `v` (`59` → `Winter '24`).
-fn release_label(v: u32) -> String {
-    let k = v.saturating_sub(20);
-    let season = ["Winter", "Spring", "Summer"][(k % 3) as usize];
-    format!("{season} '{:02}", 11 + k / 3)
-}
-
-async fn versions() -> Response {
-    let list: Vec<Json> = API_VERSIONS
+/// `/services/data`: every served version, oldest first.
+async fn versions(State(state): State<HttpState>) -> Response {
+    let list: Vec<Json> = state
+        .api_versions
+        .served()
         .map(|v| {
             json!({
                 "label": release_label(v),
@@ -223,6 +249,35 @@ async fn limits(axum::Extension(usage): axum::Extension<Usage>) -> Response {
     )
 }
 
+/// `limits/recordCount[?sObjects=A,B]`: how many records each object holds (every
+/// object when none is named; names that are no object are left out, as Salesforce
+/// leaves them out).
+async fn record_count(
+    State(state): State<HttpState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    uri: axum::http::Uri,
+) -> Response {
+    let named: Option<String> = uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "sObjects")
+            .map(|(_, v)| v.into_owned())
+    });
+    let kinds: Vec<ObjectKind> = match &named {
+        Some(list) => list.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+        None => ObjectKind::ALL.to_vec(),
+    };
+    match state.services.record_counts(&caller, &kinds).await {
+        Ok(counts) => {
+            let objects: Vec<Json> = counts
+                .into_iter()
+                .map(|(kind, count)| json!({ "count": count, "name": kind.name() }))
+                .collect();
+            json_response(StatusCode::OK, &json!({ "sObjects": objects }))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 /// Parses a JSON request body, or the JSON_PARSER_ERROR Salesforce gives.
 pub(super) fn parse_body(body: &[u8]) -> Result<Json, RestError> {
     serde_json::from_slice(body).map_err(|e| {
@@ -244,17 +299,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn release_labels_follow_salesforce() {
-        assert_eq!(release_label(20), "Winter '11");
-        assert_eq!(release_label(59), "Winter '24");
-        assert_eq!(release_label(64), "Summer '25");
-    }
-
-    #[test]
     fn versions_are_read_from_the_path() {
         assert_eq!(path_version("/services/data/v59.0/query"), Some("59.0"));
         assert_eq!(path_version("/services/data/v59.0"), Some("59.0"));
-        assert_eq!(path_version("/services/data/v19.0/query"), None);
+        assert_eq!(path_version("/services/data/v19.0/query"), Some("19.0"));
         assert_eq!(path_version("/services/data/59.0/query"), None);
     }
 }

@@ -1,0 +1,6 @@
+-- Each org's switches for the password login flows Salesforce is retiring: SOAP API
+-- login() and the OAuth username-password flow. Open by default (existing
+-- integrations keep working); an administrator closes one to rehearse the retirement.
+
+ALTER TABLE orgs ADD COLUMN soap_login INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE orgs ADD COLUMN oauth_username_password INTEGER NOT NULL DEFAULT 1;
