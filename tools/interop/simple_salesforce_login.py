@@ -2,8 +2,9 @@
 
 usage: python3 simple_salesforce_login.py soap  BASE_URL USERNAME   (stdin: password, security token)
        python3 simple_salesforce_login.py oauth BASE_URL USERNAME   (stdin: password, consumer key, consumer secret)
+       python3 simple_salesforce_login.py jwt   BASE_URL USERNAME   (stdin: consumer key, private key file)
 
-SOAP goes through SalesforceLogin(scratch_url=BASE_URL). For OAuth, simple-salesforce
+SOAP goes through SalesforceLogin(scratch_url=BASE_URL). For OAuth and JWT, simple-salesforce
 hard-codes https://login.salesforce.com, so a requests.Session rewrites that prefix to
 BASE_URL (wire-spec §8.1 (b)); nothing else about the client is changed.
 """
@@ -35,6 +36,15 @@ def main() -> None:
         if mode == "soap":
             session_id, instance = SalesforceLogin(
                 username=username, password=lines[0], security_token=lines[1], scratch_url=base
+            )
+        elif mode == "jwt":
+            # The assertion is simple-salesforce's own: aud https://login.salesforce.com,
+            # exp a string of seconds three minutes ahead.
+            session_id, instance = SalesforceLogin(
+                username=username,
+                consumer_key=lines[0],
+                privatekey_file=lines[1],
+                session=Loopback(base),
             )
         else:
             session_id, instance = SalesforceLogin(

@@ -144,3 +144,53 @@ fn https_get(host: &str, ca: &str, path: &str) -> String {
         String::from_utf8_lossy(&response).into_owned()
     })
 }
+
+/// simple-salesforce's own JWT assertion — `aud` https://login.salesforce.com, `exp` a
+/// string of seconds — logs a pre-authorised user in, as Salesforce takes it; a user
+/// who never authorised the app is refused with Salesforce's error.
+#[test]
+fn simple_salesforce_logs_in_by_jwt_as_salesforce_takes_it() {
+    let cli = Cli::new();
+    cli.ok(&["org", "create", "Acme"], None);
+    for user in [USER, "joe@acme.test"] {
+        cli.ok(
+            &["org", "user", "create", user, "--email", user, "--password-stdin"],
+            Some(&format!("{PASSWORD}\n")),
+        );
+    }
+    let app: Value =
+        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Server Sync", "--json"], None)).unwrap();
+    let client_id = app["client_id"].as_str().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
+    let certificate = fixtures.join("jwt_app.crt");
+    cli.ok(
+        &[
+            "org",
+            "app",
+            "certificate",
+            "--name",
+            "Server Sync",
+            "--file",
+            certificate.to_str().unwrap(),
+        ],
+        None,
+    );
+    cli.ok(
+        &["org", "app", "authorize", "--name", "Server Sync", "--user", USER],
+        None,
+    );
+    let server = cli.serve();
+    let url = server.url.as_str();
+    let key = fixtures.join("jwt_app.key");
+    let stdin = format!("{client_id}\n{}\n", key.display());
+    let ok = simple_salesforce_as("jwt", url, USER, None, &stdin);
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["instance"], url.trim_start_matches("http://"));
+    assert_eq!(ok["has_session"], true);
+    let refused = simple_salesforce_as("jwt", url, "joe@acme.test", None, &stdin);
+    assert_eq!(
+        (refused["code"].as_str(), refused["message"].as_str()),
+        (Some("invalid_grant"), Some("user hasn't approved this consumer")),
+        "{refused}"
+    );
+}

@@ -1,7 +1,8 @@
 //! The OAuth 2.0 JWT bearer flow (RFC 7523), as Salesforce runs it: the app signs an
 //! assertion with the private key of the certificate it registered — `iss` its client
-//! id, `sub` the username, `aud` the org's login URL, `exp` at most three minutes
-//! ahead, RS256 — and gets an access token for a user who authorised the app (by
+//! id, `sub` the username, `aud` a login host Salesforce takes (this server's URL,
+//! `https://login.salesforce.com`, `https://test.salesforce.com`), `exp` a few minutes
+//! ahead in any shape the clients write it, RS256 — and gets an access token for a user who authorised the app (by
 //! consent or an administrator's pre-authorisation). No password and no secret travel.
 
 use std::net::IpAddr;
@@ -16,8 +17,18 @@ use crate::accounts::admin::Admin;
 use crate::login::Admitted;
 use crate::{AccountError, Services};
 
-/// The longest an assertion may live ahead of now.
-pub const MAX_LIFETIME_SECONDS: u64 = 180;
+/// The longest an assertion may live ahead of now: Salesforce's guide says three
+/// minutes, the clients it takes assertions from send up to five.
+pub const MAX_LIFETIME_SECONDS: u64 = 300;
+
+/// The login hosts Salesforce takes as an assertion's audience besides the org's own
+/// URL; the Salesforce CLI and simple-salesforce send one of them whatever URL they
+/// log in at.
+pub const SALESFORCE_AUDIENCES: [&str; 2] = ["https://login.salesforce.com", "https://test.salesforce.com"];
+
+/// Above this an `exp` is read as milliseconds: the Salesforce CLI writes
+/// `Date.now() + 300`, and no expiry in seconds is this far off (the year 5138).
+const EXP_IN_MILLISECONDS: u64 = 100_000_000_000;
 
 /// How far the client's clock may be off.
 const LEEWAY_SECONDS: u64 = 5;
@@ -46,7 +57,27 @@ pub enum Bearer {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
-    exp: u64,
+    exp: Exp,
+}
+
+/// An `exp` as the clients write it: seconds as a number or a string of digits
+/// (simple-salesforce), or milliseconds (the Salesforce CLI).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Exp {
+    Number(u64),
+    Text(String),
+}
+
+impl Exp {
+    /// Seconds since the epoch, if the claim is a time at all.
+    fn seconds(&self) -> Option<u64> {
+        let raw = match self {
+            Self::Number(n) => *n,
+            Self::Text(t) => t.trim().parse().ok()?,
+        };
+        Some(if raw > EXP_IN_MILLISECONDS { raw / 1000 } else { raw })
+    }
 }
 
 /// The unverified `iss` of an assertion (to find the app whose key verifies it).
@@ -87,12 +118,16 @@ impl Services {
             return Ok(Bearer::Invalid(INVALID));
         };
         let mut validation = Validation::new(Algorithm::RS256);
-        // Expiry is checked below on the org's clock, not the library's.
+        // Expiry is checked below, on the org's clock and in the shapes the clients
+        // write it.
         validation.validate_exp = false;
         validation.set_issuer(&[client_id.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-        let audience = audience.trim_end_matches('/');
-        validation.set_audience(&[audience, &format!("{audience}/")]);
+        validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+        let audiences: Vec<String> = std::iter::once(audience.trim_end_matches('/'))
+            .chain(SALESFORCE_AUDIENCES)
+            .flat_map(|a| [a.to_owned(), format!("{a}/")])
+            .collect();
+        validation.set_audience(&audiences);
         let claims = match jsonwebtoken::decode::<Claims>(assertion, &key, &validation) {
             Ok(data) => data.claims,
             Err(e) => {
@@ -105,8 +140,9 @@ impl Services {
             }
         };
         let now = u64::try_from(self.clock.now().timestamp()).unwrap_or_default();
-        if claims.exp + LEEWAY_SECONDS < now || claims.exp > now + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS {
-            return Ok(Bearer::Invalid(INVALID));
+        match claims.exp.seconds() {
+            Some(exp) if exp + LEEWAY_SECONDS >= now && exp <= now + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS => {}
+            _ => return Ok(Bearer::Invalid(INVALID)),
         }
         let not_approved = JwtRefusal("invalid_grant", "user hasn't approved this consumer");
         let user = match self.user(&claims.sub).await {

@@ -134,6 +134,30 @@ async fn a_pre_authorised_user_logs_in_by_signed_assertion_and_nothing_else_does
         );
     }
 
+    // The audiences and `exp` shapes the clients send: the Salesforce login hosts
+    // (the CLI, simple-salesforce), `exp` as a string of seconds (simple-salesforce),
+    // in milliseconds (the CLI's `Date.now() + 300`), five minutes ahead.
+    let accepted = [
+        claims(USER, "https://login.salesforce.com", now() + 60),
+        claims(USER, "https://test.salesforce.com/", now() + 60),
+        json!({"iss": app.client_id, "sub": USER, "aud": "https://login.salesforce.com", "exp": (now() + 180).to_string()}),
+        claims(USER, "https://login.salesforce.com", now() * 1000 + 300),
+        claims(USER, AUDIENCE, now() + 300),
+    ];
+    for c in &accepted {
+        let (status, json) = grant(&router, &sign(c, APP_KEY)).await;
+        assert_eq!(status.as_u16(), 200, "{c}: {json}");
+    }
+    let refused = [
+        claims(USER, "https://login.salesforce.com", (now() - 60) * 1000),
+        json!({"iss": app.client_id, "sub": USER, "aud": AUDIENCE, "exp": "soon"}),
+        json!({"iss": app.client_id, "sub": USER, "aud": "https://evil.salesforce.com", "exp": now() + 60}),
+    ];
+    for c in &refused {
+        let (status, _) = grant(&router, &sign(c, APP_KEY)).await;
+        assert_eq!(status.as_u16(), 400, "{c}");
+    }
+
     // A frozen user is refused like any login; revoking the authorisation ends it.
     stack.services.console().set_frozen(USER, true).await.unwrap();
     assert_eq!(grant(&router, &sign(&good, APP_KEY)).await.1["error"], "invalid_grant");
