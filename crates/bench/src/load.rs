@@ -1,6 +1,6 @@
 //! The load generator: keep-alive HTTP/1.1 clients on a thread and runtime of their
-//! own, on loopback, counting what they were answered and what the process spent on
-//! it; and the server they load, the production listener in a task.
+//! own, on loopback, counting the answers they get and what the process spends on
+//! them; and the server they load, the production listener in a task.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

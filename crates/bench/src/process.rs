@@ -96,8 +96,8 @@ mod tests {
 
     #[test]
     fn cpu_time_counts_work_done() {
-        // Spins until 50 ms of CPU time are counted; a reading that never moves fails
-        // after ten seconds of wall time.
+        // Spins until the reading counts a twentieth of a second; a reading that never
+        // moves fails the test instead of hanging it.
         let before = cpu_seconds();
         let spun = spin_until(|| cpu_seconds() - before >= 0.05);
         let spent = cpu_seconds() - before;
@@ -106,8 +106,8 @@ mod tests {
 
     #[test]
     fn hashing_time_counts_only_the_hashing_threads() {
-        // A thread named as the pool names its threads spins for 50 ms of its own CPU
-        // time; the thread that watches it is not counted.
+        // A thread named as the pool names its threads spins for a twentieth of a
+        // second of its own CPU time; the thread that watches it is not counted.
         let before = hashing_cpu_seconds();
         let spun = std::thread::Builder::new()
             .name(format!("{THREAD_NAME_PREFIX}test"))

@@ -78,7 +78,7 @@ fn throughput_reports_every_figure() {
 }
 
 /// The sync benchmark reports every figure, the records each incremental run
-/// read, and its own section of the output file, leaving the others as they were.
+/// read, and its own section of the output file, leaving the others untouched.
 #[test]
 fn sync_reports_every_figure_in_its_own_section() {
     let bench = Bench::new();

@@ -89,7 +89,8 @@ pub fn rejected(code: &str, message: &str, context: &Context<'_>) -> String {
 }
 
 /// The message for a login the org does not take this way (SOAP `login()` switched
-/// off): nothing was checked, so nothing is remembered; OAuth is the way on.
+/// off): the org checks no password, so the client remembers nothing; OAuth is the
+/// way on.
 pub fn unavailable(code: &str, message: &str) -> String {
     format!(
         "The org does not take logins this way ({code}: {message}).\nYour password was not checked, so \

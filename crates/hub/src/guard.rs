@@ -94,8 +94,8 @@ pub enum GuardError {
     #[error("the CRM could not be reached: {0}")]
     Transient(String),
     /// The CRM does not take the record's way of logging in (SOAP `login()` switched
-    /// off, or absent from the API version): no password was checked, so nothing was
-    /// counted against the user; the connectors wait for a person to act.
+    /// off, or absent from the API version): the CRM checks no password, so nothing
+    /// counts against the user; the connectors wait for a person to act.
     #[error("{UNAVAILABLE_MESSAGE} (the CRM said: {0})")]
     LoginUnavailable(String),
     /// The CRM ended the session; logging in again waits for its announcement.

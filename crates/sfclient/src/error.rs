@@ -14,7 +14,7 @@ pub enum Error {
         message: String,
     },
     /// The org does not take this way of logging in — SOAP `login()` switched off in
-    /// the org, or absent from the API version — so no password was checked and
+    /// the org, or absent from the API version — so the org checks no password and
     /// nothing counts towards a lock. The same secret works by another way (OAuth);
     /// a person must choose it, or switch the way on at the org.
     #[error("login unavailable: {code}: {message}")]

@@ -204,7 +204,7 @@ async fn soap(http: &reqwest::Client, login_url: &str, username: &str, secret: &
             "REQUEST_LIMIT_EXCEEDED" | "SERVER_UNAVAILABLE" => Error::Transient(code),
             "UNSUPPORTED_API_VERSION" | "INVALID_SOAP_HEADER" => Error::Protocol(format!("{code}: {message}")),
             // The operation itself is refused (switched off in the org, or not in
-            // this version): the credentials were not looked at.
+            // this version): the org does not look at the credentials.
             "INVALID_OPERATION" => Error::LoginUnavailable { code, message },
             _ => Error::rejected(code, message),
         });

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::support::{run_driver, Browser, Cli};
+use crate::support::{jwt_org, run_driver, Browser, Cli};
 
 const USER: &str = "jane@acme.test";
 const ADMIN: &str = "admin@acme.test";
@@ -216,37 +216,9 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
 
 #[test]
 fn jsforce_logs_in_by_jwt_bearer_for_a_pre_authorised_user_only() {
-    let org = Cli::new();
-    org.ok(&["org", "create", "Acme"], None);
-    for user in [USER, "joe@acme.test"] {
-        org.ok(
-            &["org", "user", "create", user, "--email", user, "--password-stdin"],
-            Some(&format!("{PASSWORD}\n")),
-        );
-    }
-    let created: Value =
-        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "Server Sync", "--json"], None)).unwrap();
-    let client_id = created["client_id"].as_str().unwrap();
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
-    let certificate = fixtures.join("jwt_app.crt");
-    org.ok(
-        &[
-            "org",
-            "app",
-            "certificate",
-            "--name",
-            "Server Sync",
-            "--file",
-            certificate.to_str().unwrap(),
-        ],
-        None,
-    );
-    org.ok(
-        &["org", "app", "authorize", "--name", "Server Sync", "--user", USER],
-        None,
-    );
+    let (org, client_id, key) = jwt_org(&[USER, "joe@acme.test"], PASSWORD, USER);
+    let client_id = client_id.as_str();
     let server = org.serve();
-    let key = fixtures.join("jwt_app.key");
     let login = |user: &str| {
         run_driver(
             "node",

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{run_driver, values_after, Cli};
+use crate::support::{jwt_org, run_driver, values_after, Cli};
 
 const PASSWORD: &str = "violet-kettle-42";
 const USER: &str = "jane@acme.test";
@@ -150,38 +150,9 @@ fn https_get(host: &str, ca: &str, path: &str) -> String {
 /// who never authorised the app is refused with Salesforce's error.
 #[test]
 fn simple_salesforce_logs_in_by_jwt_as_salesforce_takes_it() {
-    let cli = Cli::new();
-    cli.ok(&["org", "create", "Acme"], None);
-    for user in [USER, "joe@acme.test"] {
-        cli.ok(
-            &["org", "user", "create", user, "--email", user, "--password-stdin"],
-            Some(&format!("{PASSWORD}\n")),
-        );
-    }
-    let app: Value =
-        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Server Sync", "--json"], None)).unwrap();
-    let client_id = app["client_id"].as_str().unwrap();
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
-    let certificate = fixtures.join("jwt_app.crt");
-    cli.ok(
-        &[
-            "org",
-            "app",
-            "certificate",
-            "--name",
-            "Server Sync",
-            "--file",
-            certificate.to_str().unwrap(),
-        ],
-        None,
-    );
-    cli.ok(
-        &["org", "app", "authorize", "--name", "Server Sync", "--user", USER],
-        None,
-    );
+    let (cli, client_id, key) = jwt_org(&[USER, "joe@acme.test"], PASSWORD, USER);
     let server = cli.serve();
     let url = server.url.as_str();
-    let key = fixtures.join("jwt_app.key");
     let stdin = format!("{client_id}\n{}\n", key.display());
     let ok = simple_salesforce_as("jwt", url, USER, None, &stdin);
     assert_eq!(ok["ok"], true, "{ok}");

@@ -223,6 +223,42 @@ fn write_fast_config(dir: &Path) -> PathBuf {
     path
 }
 
+/// A CLI org with `users` (password `password`) and the connected app "Server Sync"
+/// holding the suite's JWT certificate, pre-authorised for `authorised`; with the
+/// app's client id and the path of the key that signs its assertions.
+pub fn jwt_org(users: &[&str], password: &str, authorised: &str) -> (Cli, String, PathBuf) {
+    let org = Cli::new();
+    org.ok(&["org", "create", "Acme"], None);
+    for user in users {
+        org.ok(
+            &["org", "user", "create", user, "--email", user, "--password-stdin"],
+            Some(&format!("{password}\n")),
+        );
+    }
+    let created: serde_json::Value =
+        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "Server Sync", "--json"], None)).unwrap();
+    let client_id = created["client_id"].as_str().unwrap().to_owned();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
+    let certificate = fixtures.join("jwt_app.crt");
+    org.ok(
+        &[
+            "org",
+            "app",
+            "certificate",
+            "--name",
+            "Server Sync",
+            "--file",
+            certificate.to_str().unwrap(),
+        ],
+        None,
+    );
+    org.ok(
+        &["org", "app", "authorize", "--name", "Server Sync", "--user", authorised],
+        None,
+    );
+    (org, client_id, fixtures.join("jwt_app.key"))
+}
+
 /// How many of `user`'s logins in the org's login history failed.
 pub fn failed_logins(org: &Cli, user: &str) -> usize {
     let history: serde_json::Value =

@@ -5,8 +5,8 @@
 
 use std::ops::RangeInclusive;
 
-/// The oldest version served: 7.0–20.0 were retired in Summer '22, 21.0–30.0 in
-/// Summer '25.
+/// The oldest version served: Salesforce serves none older (7.0–20.0 retired in
+/// Summer '22, 21.0–30.0 in Summer '25).
 pub const OLDEST: u32 = 31;
 
 /// The newest version by default: Winter '27's.
