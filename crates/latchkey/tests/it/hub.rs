@@ -1147,29 +1147,9 @@ fn contacts_synced_once(hub: &Cli) {
 #[test]
 fn on_jwt_bearer_the_hub_holds_no_password_and_a_reset_changes_nothing() {
     let (org, server) = seeds_org();
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
-    let app: Value =
-        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "GatorMail JWT", "--json"], None)).unwrap();
-    let certificate = fixtures.join("jwt_app.crt");
-    org.ok(
-        &[
-            "org",
-            "app",
-            "certificate",
-            "--name",
-            "GatorMail JWT",
-            "--file",
-            certificate.to_str().unwrap(),
-        ],
-        None,
-    );
-    org.ok(
-        &["org", "app", "authorize", "--name", "GatorMail JWT", "--user", USER],
-        None,
-    );
+    let (client_id, key) = crate::support::jwt_app(&org, "GatorMail JWT", USER);
     let hub = Cli::new();
     hub.ok(&["hub", "workspace", "create", "GatorMail"], None);
-    let key = fixtures.join("jwt_app.key");
     hub.ok(
         &[
             "hub",
@@ -1181,7 +1161,7 @@ fn on_jwt_bearer_the_hub_holds_no_password_and_a_reset_changes_nothing() {
             "--username",
             USER,
             "--client-id",
-            app["client_id"].as_str().unwrap(),
+            &client_id,
             "--jwt-key-file",
             key.to_str().unwrap(),
         ],

@@ -27,6 +27,14 @@ fn error_code(v: &Value) -> String {
         .to_owned()
 }
 
+/// Creates the connected app "Data Sync"; returns its client id and secret.
+fn data_sync_app(cli: &Cli) -> (String, String) {
+    let app: Value =
+        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Data Sync", "--json"], None)).unwrap();
+    let field = |name: &str| app[name].as_str().unwrap().to_owned();
+    (field("client_id"), field("client_secret"))
+}
+
 fn latest_token(cli: &Cli) -> String {
     values_after(&cli.mails().join("\n"), "Security token (case-sensitive): ")
         .pop()
@@ -61,12 +69,8 @@ fn jsforce_logs_in_by_soap_and_oauth_and_meets_every_refusal() {
 
     assert_eq!(error_code(&soap(url, PASSWORD)), "LOGIN_MUST_USE_SECURITY_TOKEN");
 
-    let app: Value =
-        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Data Sync", "--json"], None)).unwrap();
-    let (client_id, client_secret) = (
-        app["client_id"].as_str().unwrap(),
-        app["client_secret"].as_str().unwrap(),
-    );
+    let (client_id, client_secret) = data_sync_app(&cli);
+    let (client_id, client_secret) = (client_id.as_str(), client_secret.as_str());
     let oauth = jsforce(
         &["oauth", url, USER, client_id],
         &format!("{PASSWORD}{token}\n{client_secret}\n"),
@@ -177,12 +181,8 @@ fn jsforce_refreshes_its_session_and_outlives_a_password_reset() {
         &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),
     );
-    let app: Value =
-        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Data Sync", "--json"], None)).unwrap();
-    let (client_id, client_secret) = (
-        app["client_id"].as_str().unwrap(),
-        app["client_secret"].as_str().unwrap(),
-    );
+    let (client_id, client_secret) = data_sync_app(&cli);
+    let (client_id, client_secret) = (client_id.as_str(), client_secret.as_str());
     let authorized: Value = serde_json::from_str(&cli.ok(
         &[
             "org",
@@ -255,12 +255,8 @@ fn jsforce_meets_the_soap_login_retirement_by_version_and_by_org() {
         &["org", "user", "create", USER, "--email", USER, "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),
     );
-    let app: Value =
-        serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "Data Sync", "--json"], None)).unwrap();
-    let (client_id, client_secret) = (
-        app["client_id"].as_str().unwrap(),
-        app["client_secret"].as_str().unwrap(),
-    );
+    let (client_id, client_secret) = data_sync_app(&cli);
+    let (client_id, client_secret) = (client_id.as_str(), client_secret.as_str());
     let server = cli.serve();
     let url = server.url.as_str();
     let at = |version: &str, args: &[&str], stdin: &str| {

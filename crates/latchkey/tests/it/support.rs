@@ -224,8 +224,8 @@ fn write_fast_config(dir: &Path) -> PathBuf {
 }
 
 /// A CLI org with `users` (password `password`) and the connected app "Server Sync"
-/// holding the suite's JWT certificate, pre-authorised for `authorised`; with the
-/// app's client id and the path of the key that signs its assertions.
+/// of [`jwt_app`], pre-authorised for `authorised`; with the app's client id and the
+/// path of the key that signs its assertions.
 pub fn jwt_org(users: &[&str], password: &str, authorised: &str) -> (Cli, String, PathBuf) {
     let org = Cli::new();
     org.ok(&["org", "create", "Acme"], None);
@@ -235,8 +235,16 @@ pub fn jwt_org(users: &[&str], password: &str, authorised: &str) -> (Cli, String
             Some(&format!("{password}\n")),
         );
     }
+    let (client_id, key) = jwt_app(&org, "Server Sync", authorised);
+    (org, client_id, key)
+}
+
+/// Creates the connected app `name` in `org` holding the suite's JWT certificate,
+/// pre-authorised for `authorised`; returns its client id and the path of the key that
+/// signs its assertions.
+pub fn jwt_app(org: &Cli, name: &str, authorised: &str) -> (String, PathBuf) {
     let created: serde_json::Value =
-        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", "Server Sync", "--json"], None)).unwrap();
+        serde_json::from_str(&org.ok(&["org", "app", "create", "--name", name, "--json"], None)).unwrap();
     let client_id = created["client_id"].as_str().unwrap().to_owned();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
     let certificate = fixtures.join("jwt_app.crt");
@@ -246,17 +254,14 @@ pub fn jwt_org(users: &[&str], password: &str, authorised: &str) -> (Cli, String
             "app",
             "certificate",
             "--name",
-            "Server Sync",
+            name,
             "--file",
             certificate.to_str().unwrap(),
         ],
         None,
     );
-    org.ok(
-        &["org", "app", "authorize", "--name", "Server Sync", "--user", authorised],
-        None,
-    );
-    (org, client_id, fixtures.join("jwt_app.key"))
+    org.ok(&["org", "app", "authorize", "--name", name, "--user", authorised], None);
+    (client_id, fixtures.join("jwt_app.key"))
 }
 
 /// How many of `user`'s logins in the org's login history failed.
