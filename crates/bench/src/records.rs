@@ -48,6 +48,7 @@ pub async fn seed(services: &Services, addr: SocketAddr, username: &str) -> anyh
         org_id: org.id.clone(),
         user_id: user.id.clone(),
         api_enabled: true,
+        admin: true,
         restricted: false,
     };
     let mut first = None;

@@ -91,6 +91,7 @@ async fn seed_org(services: &Services, contacts: usize) -> anyhow::Result<(Calle
         org_id: org.id.clone(),
         user_id: user.id.clone(),
         api_enabled: true,
+        admin: true,
         restricted: false,
     };
     let mut ids = Vec::with_capacity(contacts);

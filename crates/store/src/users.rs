@@ -165,8 +165,8 @@ pub struct NewUser<'a> {
 pub async fn insert(conn: &mut Conn, new: &NewUser<'_>, now: DateTime<Utc>) -> Result<User, StoreError> {
     let id = UserId::generate();
     sqlx::query(
-        "INSERT INTO users (id, org_id, profile_id, username, email, first_name, last_name, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO users (id, org_id, profile_id, username, email, first_name, last_name, created_at, modified_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
     )
     .bind(id.as_str())
     .bind(new.org_id.as_str())
@@ -332,20 +332,22 @@ pub async fn unlock(conn: &mut Conn, id: &UserId, now: DateTime<Utc>) -> Result<
 }
 
 /// Freezes or unfreezes a user; `true` when that changed anything.
-pub async fn set_frozen(conn: &mut Conn, id: &UserId, frozen: bool) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE users SET frozen = $2 WHERE id = $1 AND frozen <> $2")
+pub async fn set_frozen(conn: &mut Conn, id: &UserId, frozen: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET frozen = $2, modified_at = $3 WHERE id = $1 AND frozen <> $2")
         .bind(id.as_str())
         .bind(i64::from(frozen))
+        .bind(now.timestamp_millis())
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// Deactivates or reactivates a user; `true` when that changed anything.
-pub async fn set_active(conn: &mut Conn, id: &UserId, active: bool) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE users SET active = $2 WHERE id = $1 AND active <> $2")
+pub async fn set_active(conn: &mut Conn, id: &UserId, active: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET active = $2, modified_at = $3 WHERE id = $1 AND active <> $2")
         .bind(id.as_str())
         .bind(i64::from(active))
+        .bind(now.timestamp_millis())
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() > 0)
@@ -523,14 +525,18 @@ pub async fn update_details(
     first_name: Option<&str>,
     last_name: &str,
     profile_id: &ProfileId,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET email = $2, first_name = $3, last_name = $4, profile_id = $5 WHERE id = $1")
-        .bind(id.as_str())
-        .bind(email)
-        .bind(first_name)
-        .bind(last_name)
-        .bind(profile_id.as_str())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET email = $2, first_name = $3, last_name = $4, profile_id = $5, modified_at = $6 WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(email)
+    .bind(first_name)
+    .bind(last_name)
+    .bind(profile_id.as_str())
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -52,6 +52,14 @@ pub enum RecordError {
     /// A reference to a record that does not exist (or is of another kind).
     #[error("{0}: invalid cross reference id")]
     BadReference(String),
+    /// A write to an object clients only read (LoginHistory, Organization, …).
+    #[error("entity type cannot be {action}: {label}")]
+    ReadOnlyObject {
+        /// The object's label (`Login History`).
+        label: &'static str,
+        /// `inserted`, `updated` or `deleted`.
+        action: &'static str,
+    },
     /// No such (live) record.
     #[error("entity is deleted")]
     Deleted,
@@ -75,6 +83,7 @@ impl RecordError {
             Self::RequiredMissing(_) => "REQUIRED_FIELD_MISSING",
             Self::Duplicate { .. } => "DUPLICATE_VALUE",
             Self::BadReference(_) => "INVALID_CROSS_REFERENCE_KEY",
+            Self::ReadOnlyObject { .. } => "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
             Self::Deleted => "ENTITY_IS_DELETED",
             Self::NotFound => "NOT_FOUND",
         }
@@ -94,7 +103,7 @@ impl RecordError {
             }
             Self::StringTooLong { field, .. } | Self::Duplicate { field, .. } => vec![field.clone()],
             Self::RequiredMissing(fs) => fs.clone(),
-            Self::JsonParse(_) | Self::Deleted | Self::NotFound => Vec::new(),
+            Self::JsonParse(_) | Self::ReadOnlyObject { .. } | Self::Deleted | Self::NotFound => Vec::new(),
         }
     }
 }

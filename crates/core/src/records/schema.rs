@@ -1,10 +1,13 @@
-//! The objects integrations read and write — Account, Contact, Lead — with their
-//! standard fields, plus the custom fields an admin adds. Every field names the
+//! The objects integrations read and write — Account, Contact, Lead, Opportunity, and
+//! the org's users, profiles and login history — with their standard fields, plus the
+//! custom fields an admin adds. Every field names the
 //! storage column it lives in; the store renders SQL from these columns only, never
 //! from client text.
 
 use std::fmt;
 use std::str::FromStr;
+
+mod identity;
 
 /// The type of a field, as `describe` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +172,10 @@ impl Field {
     }
 }
 
-/// The standard objects.
+/// The standard objects. Account, Contact, Lead and Opportunity are records kept in
+/// the records table; User, Organization, Profile, LoginHistory and UserLogin are the
+/// org's own identity data, read through views of its tables and changed only through
+/// the account services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectKind {
     /// Companies.
@@ -178,11 +184,33 @@ pub enum ObjectKind {
     Contact,
     /// Prospects.
     Lead,
+    /// Deals in progress.
+    Opportunity,
+    /// The org's users.
+    User,
+    /// The org itself.
+    Organization,
+    /// The org's profiles.
+    Profile,
+    /// Every login attempt.
+    LoginHistory,
+    /// A user's login state (frozen, locked).
+    UserLogin,
 }
 
 impl ObjectKind {
     /// Every object, in describe order.
-    pub const ALL: [ObjectKind; 3] = [Self::Account, Self::Contact, Self::Lead];
+    pub const ALL: [ObjectKind; 9] = [
+        Self::Account,
+        Self::Contact,
+        Self::Lead,
+        Self::Opportunity,
+        Self::User,
+        Self::Organization,
+        Self::Profile,
+        Self::LoginHistory,
+        Self::UserLogin,
+    ];
 
     /// API name.
     pub fn name(self) -> &'static str {
@@ -190,6 +218,21 @@ impl ObjectKind {
             Self::Account => "Account",
             Self::Contact => "Contact",
             Self::Lead => "Lead",
+            Self::Opportunity => "Opportunity",
+            Self::User => "User",
+            Self::Organization => "Organization",
+            Self::Profile => "Profile",
+            Self::LoginHistory => "LoginHistory",
+            Self::UserLogin => "UserLogin",
+        }
+    }
+
+    /// Label, as describe and error messages give it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::LoginHistory => "Login History",
+            Self::UserLogin => "User Login",
+            other => other.name(),
         }
     }
 
@@ -199,6 +242,12 @@ impl ObjectKind {
             Self::Account => "Accounts",
             Self::Contact => "Contacts",
             Self::Lead => "Leads",
+            Self::Opportunity => "Opportunities",
+            Self::User => "Users",
+            Self::Organization => "Organizations",
+            Self::Profile => "Profiles",
+            Self::LoginHistory => "Login History",
+            Self::UserLogin => "User Logins",
         }
     }
 
@@ -208,13 +257,68 @@ impl ObjectKind {
             Self::Account => "001",
             Self::Contact => "003",
             Self::Lead => "00Q",
+            Self::Opportunity => "006",
+            Self::User => "005",
+            Self::Organization => "00D",
+            Self::Profile => "00e",
+            Self::LoginHistory => "0Ya",
+            Self::UserLogin => "060",
         }
     }
 
     /// Whether `Name` is computed from `FirstName` and `LastName`.
     pub fn is_person(self) -> bool {
-        matches!(self, Self::Contact | Self::Lead)
+        matches!(self, Self::Contact | Self::Lead | Self::User)
     }
+
+    /// Whether its records are kept in the records table, where clients create,
+    /// update and delete them (and admins add custom fields).
+    pub fn is_stored(self) -> bool {
+        matches!(self, Self::Account | Self::Contact | Self::Lead | Self::Opportunity)
+    }
+
+    /// Whether the `updated`/`deleted` replication feeds serve it.
+    pub fn replicateable(self) -> bool {
+        self != Self::LoginHistory
+    }
+
+    /// The table or view its rows are read from (a fixed identifier).
+    pub fn table(self) -> &'static str {
+        match self {
+            Self::Account | Self::Contact | Self::Lead | Self::Opportunity => "records",
+            Self::User => "user_records",
+            Self::Organization => "organization_records",
+            Self::Profile => "profile_records",
+            Self::LoginHistory => "login_history_records",
+            Self::UserLogin => "user_login_records",
+        }
+    }
+
+    /// Whether it has `OwnerId`, `Description` and `IsDeleted` (the records kept in
+    /// the records table do).
+    fn has_record_fields(self) -> bool {
+        self.is_stored()
+    }
+
+    /// Whether it carries the audit fields (`CreatedDate`, `SystemModstamp`, …).
+    fn audit(self) -> Audit {
+        match self {
+            Self::LoginHistory => Audit::None,
+            Self::UserLogin => Audit::Modified,
+            _ => Audit::Full,
+        }
+    }
+}
+
+/// Which audit fields an object has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audit {
+    /// None (LoginHistory is an append-only trail with its own `LoginTime`).
+    None,
+    /// `LastModifiedDate`, `LastModifiedById` and `SystemModstamp` only.
+    Modified,
+    /// Created and modified dates and users, and `SystemModstamp`.
+    Full,
 }
 
 impl fmt::Display for ObjectKind {
@@ -253,41 +357,64 @@ impl ObjectDef {
     /// The standard fields of `kind`.
     pub fn standard(kind: ObjectKind) -> Self {
         use FieldType as T;
-        let mut fields = vec![
-            Field::standard("Id", &format!("{kind} ID"), T::Id, 18, "id").system(),
-            Field::standard("IsDeleted", "Deleted", T::Boolean, 0, "is_deleted").system(),
-        ];
+        let mut fields = vec![Field::standard("Id", &format!("{} ID", kind.label()), T::Id, 18, "id").system()];
+        if kind.has_record_fields() {
+            fields.push(Field::standard("IsDeleted", "Deleted", T::Boolean, 0, "is_deleted").system());
+        }
         match kind {
             ObjectKind::Account => account_fields(&mut fields),
             ObjectKind::Contact => contact_fields(&mut fields),
             ObjectKind::Lead => lead_fields(&mut fields),
+            ObjectKind::Opportunity => opportunity_fields(&mut fields),
+            ObjectKind::User => identity::user_fields(&mut fields),
+            ObjectKind::Organization => identity::organization_fields(&mut fields),
+            ObjectKind::Profile => identity::profile_fields(&mut fields),
+            ObjectKind::LoginHistory => identity::login_history_fields(&mut fields),
+            ObjectKind::UserLogin => identity::user_login_fields(&mut fields),
         }
-        fields.push(Field::standard(
-            "Description",
-            "Description",
-            T::TextArea,
-            32000,
-            "description",
-        ));
-        let mut owner = Field::standard("OwnerId", "Owner ID", T::Reference("User"), 18, "owner_id");
-        owner.relationship = Some("Owner");
-        fields.push(owner);
-        for (name, label, column) in [
-            ("CreatedDate", "Created Date", "created_at"),
-            ("LastModifiedDate", "Last Modified Date", "last_modified_at"),
-            ("SystemModstamp", "System Modstamp", "system_modstamp"),
-        ] {
-            fields.push(Field::standard(name, label, T::DateTime, 0, column).system());
+        if kind.has_record_fields() {
+            fields.push(Field::standard(
+                "Description",
+                "Description",
+                T::TextArea,
+                32000,
+                "description",
+            ));
+            let mut owner = Field::standard("OwnerId", "Owner ID", T::Reference("User"), 18, "owner_id");
+            owner.relationship = Some("Owner");
+            fields.push(owner);
         }
-        for (name, label, column, relationship) in [
-            ("CreatedById", "Created By ID", "created_by", "CreatedBy"),
-            (
+        let audit = kind.audit();
+        if audit == Audit::Full {
+            fields.push(Field::standard("CreatedDate", "Created Date", T::DateTime, 0, "created_at").system());
+        }
+        if audit != Audit::None {
+            for (name, label, column) in [
+                ("LastModifiedDate", "Last Modified Date", "last_modified_at"),
+                ("SystemModstamp", "System Modstamp", "system_modstamp"),
+            ] {
+                fields.push(Field::standard(name, label, T::DateTime, 0, column).system());
+            }
+        }
+        let users: &[(&str, &str, &str, &'static str)] = match audit {
+            Audit::None => &[],
+            Audit::Modified => &[(
                 "LastModifiedById",
                 "Last Modified By ID",
                 "last_modified_by",
                 "LastModifiedBy",
-            ),
-        ] {
+            )],
+            Audit::Full => &[
+                ("CreatedById", "Created By ID", "created_by", "CreatedBy"),
+                (
+                    "LastModifiedById",
+                    "Last Modified By ID",
+                    "last_modified_by",
+                    "LastModifiedBy",
+                ),
+            ],
+        };
+        for &(name, label, column, relationship) in users {
             let mut f = Field::standard(name, label, T::Reference("User"), 18, column).system();
             f.relationship = Some(relationship);
             fields.push(f);
@@ -395,6 +522,40 @@ fn lead_fields(fields: &mut Vec<Field>) {
     fields.push(Field::standard("Country", "Country", T::String, 80, "country"));
 }
 
+/// The standard fields only an opportunity has.
+fn opportunity_fields(fields: &mut Vec<Field>) {
+    use FieldType as T;
+    fields.push(Field::standard("Name", "Name", T::String, 120, "name").required());
+    let mut account = Field::standard("AccountId", "Account ID", T::Reference("Account"), 18, "account_id");
+    account.relationship = Some("Account");
+    fields.push(account);
+    fields.push(Field::standard("StageName", "Stage", T::Picklist, 255, "stage_name").required());
+    fields.push(Field::standard("CloseDate", "Close Date", T::Date, 0, "close_date").required());
+    fields.push(Field::standard("Amount", "Amount", T::Double, 0, "amount"));
+    fields.push(Field::standard(
+        "Probability",
+        "Probability (%)",
+        T::Double,
+        0,
+        "probability",
+    ));
+    fields.push(Field::standard(
+        "Type",
+        "Opportunity Type",
+        T::Picklist,
+        255,
+        "opportunity_type",
+    ));
+    fields.push(Field::standard(
+        "LeadSource",
+        "Lead Source",
+        T::Picklist,
+        255,
+        "lead_source",
+    ));
+    fields.push(Field::standard("NextStep", "Next Step", T::String, 255, "next_step"));
+}
+
 /// The objects of one org: the standard fields plus the org's custom fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrgSchema {
@@ -408,8 +569,12 @@ impl OrgSchema {
             .into_iter()
             .map(|kind| {
                 let mut def = ObjectDef::standard(kind);
-                def.fields
-                    .extend(custom.iter().filter(|c| c.object == kind).map(CustomField::to_field));
+                def.fields.extend(
+                    custom
+                        .iter()
+                        .filter(|c| c.object == kind && kind.is_stored())
+                        .map(CustomField::to_field),
+                );
                 def
             })
             .collect();
@@ -634,6 +799,7 @@ mod tests {
         assert_eq!(c.field("lastname").map(|f| f.column.as_str()), Some("last_name"));
         assert_eq!(c.relationship("account").map(|f| f.name.as_str()), Some("AccountId"));
         assert!(c.field("Company").is_none());
-        assert!("Opportunity".parse::<ObjectKind>().is_err());
+        assert!("Opportunities".parse::<ObjectKind>().is_err());
+        assert_eq!("userlogin".parse::<ObjectKind>(), Ok(ObjectKind::UserLogin));
     }
 }

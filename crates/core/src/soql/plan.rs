@@ -20,11 +20,11 @@ pub struct Relationship {
     pub target: ObjectKind,
 }
 
-/// A column of the queried object or of its parent.
+/// A column of the queried object or of one of its parents.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
-    /// `true`: the parent's column.
-    pub parent: bool,
+    /// `Some(i)`: a column of the parent `plan.relationships[i]`.
+    pub parent: Option<usize>,
     /// The field.
     pub field: Field,
 }
@@ -92,8 +92,8 @@ pub enum Output {
 pub struct Plan {
     /// The object.
     pub object: ObjectKind,
-    /// The parent, when any column or filter uses it.
-    pub relationship: Option<Relationship>,
+    /// The parents the columns and filters use, each joined once.
+    pub relationships: Vec<Relationship>,
     /// What to return.
     pub output: Output,
     /// Filter.
@@ -116,7 +116,7 @@ fn error(kind: SoqlErrorKind, pos: usize, detail: String) -> SoqlError {
 struct Planner<'a> {
     schema: &'a OrgSchema,
     object: ObjectKind,
-    relationship: Option<Relationship>,
+    relationships: Vec<Relationship>,
     today: NaiveDate,
 }
 
@@ -125,7 +125,7 @@ impl Planner<'_> {
         let def = self.schema.object(self.object);
         let invalid = |detail: String| error(SoqlErrorKind::InvalidField, path.pos(), detail);
         match path.parts.as_slice() {
-            [single] => def.field(&single.text).cloned().map(|field| Column { parent: false, field }).ok_or_else(|| {
+            [single] => def.field(&single.text).cloned().map(|field| Column { parent: None, field }).ok_or_else(|| {
                 invalid(format!(
                     "No such column '{}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.",
                     single.text, self.object
@@ -147,12 +147,21 @@ impl Planner<'_> {
                 let field = self.schema.object(target).field(&leaf.text).cloned().ok_or_else(|| {
                     invalid(format!("No such column '{}' on entity '{}'.", leaf.text, target))
                 })?;
-                self.relationship = Some(Relationship {
-                    name: reference.relationship.unwrap_or_default().to_owned(),
-                    column: reference.column.clone(),
-                    target,
-                });
-                Ok(Column { parent: true, field })
+                let index = match self.relationships.iter().position(|r| r.column == reference.column) {
+                    Some(i) => i,
+                    None => {
+                        self.relationships.push(Relationship {
+                            name: reference.relationship.unwrap_or_default().to_owned(),
+                            column: reference.column.clone(),
+                            target,
+                        });
+                        self.relationships.len() - 1
+                    }
+                };
+                Ok(Column {
+                    parent: Some(index),
+                    field,
+                })
             }
             _ => Err(invalid(format!("Didn't understand relationship in field path '{}'", path.dotted()))),
         }
@@ -312,22 +321,40 @@ impl Planner<'_> {
     }
 }
 
+/// The error for a `FROM` object that does not exist (or that the caller may not see).
+pub fn unsupported_object(query: &Query) -> SoqlError {
+    error(
+        SoqlErrorKind::InvalidType,
+        query.from.pos,
+        format!(
+            "sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name.",
+            query.from.text
+        ),
+    )
+}
+
+impl Plan {
+    /// Narrows the plan to rows whose `field` equals `value` (a caller's own rows).
+    pub fn narrow(&mut self, field: Field, value: Value) {
+        let own = Filter::Compare(Column { parent: None, field }, Op::Eq, value);
+        self.filter = Some(match self.filter.take() {
+            None => own,
+            Some(f) => Filter::And(vec![own, f]),
+        });
+    }
+}
+
 /// Checks `query` against `schema`; `now` anchors relative dates (UTC days).
 pub fn plan(query: &Query, schema: &OrgSchema, now: DateTime<Utc>) -> Result<Plan, SoqlError> {
-    let object = query.from.text.parse::<ObjectKind>().map_err(|_| {
-        error(
-            SoqlErrorKind::InvalidType,
-            query.from.pos,
-            format!(
-                "sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name.",
-                query.from.text
-            ),
-        )
-    })?;
+    let object = query
+        .from
+        .text
+        .parse::<ObjectKind>()
+        .map_err(|_| unsupported_object(query))?;
     let mut planner = Planner {
         schema,
         object,
-        relationship: None,
+        relationships: Vec::new(),
         today: now.date_naive(),
     };
     let output = if query.select == [SelectItem::Count] {
@@ -362,7 +389,7 @@ pub fn plan(query: &Query, schema: &OrgSchema, now: DateTime<Utc>) -> Result<Pla
     }
     Ok(Plan {
         object,
-        relationship: planner.relationship,
+        relationships: planner.relationships,
         output,
         filter,
         order,

@@ -159,13 +159,13 @@ fn plan_resolves_fields_case_insensitively_and_types_values() {
     assert_eq!(
         names,
         [
-            (false, "Id"),
-            (false, "LastName"),
-            (true, "Name"),
-            (false, "Gator_Score__c")
+            (None, "Id"),
+            (None, "LastName"),
+            (Some(0), "Name"),
+            (None, "Gator_Score__c")
         ]
     );
-    assert_eq!(p.relationship.as_ref().map(|r| r.column.as_str()), Some("account_id"));
+    assert_eq!(p.relationships.first().map(|r| r.column.as_str()), Some("account_id"));
     let Some(Filter::And(terms)) = &p.filter else { panic!() };
     let [a, b] = &terms[..] else { panic!("two terms") };
     assert!(matches!(*a, Filter::Compare(_, Op::Gt, Value::Number(n)) if n == 3.0));
@@ -173,14 +173,45 @@ fn plan_resolves_fields_case_insensitively_and_types_values() {
 }
 
 #[test]
+fn owners_and_profiles_are_parents_like_accounts() {
+    let plan = planned("SELECT Id, Owner.Username, Account.Name FROM Contact WHERE Owner.IsActive = true").unwrap();
+    let rels: Vec<_> = plan
+        .relationships
+        .iter()
+        .map(|r| (r.name.as_str(), r.column.as_str(), r.target))
+        .collect();
+    assert_eq!(
+        rels,
+        [
+            ("Owner", "owner_id", ObjectKind::User),
+            ("Account", "account_id", ObjectKind::Account)
+        ]
+    );
+    let Output::Fields(cols) = &plan.output else {
+        panic!("fields")
+    };
+    let parents: Vec<_> = cols.iter().map(|c| c.parent).collect();
+    assert_eq!(parents, [None, Some(0), Some(1)]);
+    let plan = planned("SELECT Username, Profile.Name FROM User").unwrap();
+    assert_eq!(plan.relationships[0].target, ObjectKind::Profile);
+    let plan = planned("SELECT IsSandbox FROM Organization").unwrap();
+    assert_eq!(plan.object, ObjectKind::Organization);
+}
+
+#[test]
 fn plan_errors_name_the_field_and_position() {
     let err = planned("SELECT Id, Nope FROM Contact").unwrap_err();
     assert_eq!((err.kind, err.pos), (SoqlErrorKind::InvalidField, 11));
     assert!(err.detail.contains("No such column 'Nope' on entity 'Contact'"));
-    let err = planned("SELECT Id FROM Opportunity").unwrap_err();
+    let err = planned("SELECT Id FROM Opportunities").unwrap_err();
     assert_eq!(err.kind, SoqlErrorKind::InvalidType);
-    let err = planned("SELECT Owner.Name FROM Contact").unwrap_err();
+    let err = planned("SELECT Owner.Nope FROM Contact").unwrap_err();
     assert_eq!(err.kind, SoqlErrorKind::InvalidField);
+    assert!(
+        err.detail.contains("No such column 'Nope' on entity 'User'"),
+        "{}",
+        err.detail
+    );
     for bad in [
         "SELECT Id FROM Contact WHERE LastName = 3",
         "SELECT Id FROM Contact WHERE Gator_Score__c = '3'",

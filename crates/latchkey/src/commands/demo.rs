@@ -95,6 +95,7 @@ async fn seed_records(services: &Services, username: &str) -> Result<(), Failure
         org_id: user.org_id.clone(),
         user_id: user.id.clone(),
         api_enabled: true,
+        admin: true,
         restricted: false,
     };
     let internal =

@@ -403,7 +403,16 @@ impl Admin {
             .await?
             .ok_or_else(|| AccountError::NotFound(format!("profile {:?}", edit.profile.trim())))?;
         let first_name = edit.first_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-        users::update_details(&mut tx, &user.id, email, first_name, last_name, &profile.id).await?;
+        users::update_details(
+            &mut tx,
+            &user.id,
+            email,
+            first_name,
+            last_name,
+            &profile.id,
+            self.services.clock.now(),
+        )
+        .await?;
         commit(tx).await?;
         self.services.decisions_changed();
         self.services.forget_tokens(&user.id);
@@ -461,7 +470,7 @@ impl Admin {
     pub async fn set_frozen(&self, username: &str, frozen: bool) -> Result<bool, AccountError> {
         let user = self.member(username).await?;
         let mut tx = self.services.store.begin().await?;
-        let changed = users::set_frozen(&mut tx, &user.id, frozen).await?;
+        let changed = users::set_frozen(&mut tx, &user.id, frozen, self.services.clock.now()).await?;
         if frozen {
             sessions::delete_for_user(&mut tx, &user.id).await?;
             refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;
@@ -486,7 +495,7 @@ impl Admin {
     pub async fn set_active(&self, username: &str, active: bool) -> Result<bool, AccountError> {
         let user = self.member(username).await?;
         let mut tx = self.services.store.begin().await?;
-        let changed = users::set_active(&mut tx, &user.id, active).await?;
+        let changed = users::set_active(&mut tx, &user.id, active, self.services.clock.now()).await?;
         if !active {
             sessions::delete_for_user(&mut tx, &user.id).await?;
             refresh_tokens::delete_for_user(&mut tx, &user.id, Revocation::All).await?;

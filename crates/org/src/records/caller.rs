@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use latchkey_core::ids::{OrgId, UserId};
+use latchkey_core::records::ObjectKind;
 use latchkey_core::secret::SecretDigest;
 
 use crate::{AccountError, Services};
@@ -29,6 +30,9 @@ pub struct Caller {
     pub user_id: UserId,
     /// The user's profile allows API access.
     pub api_enabled: bool,
+    /// The user's profile is an administrator's: it reads every user's login history
+    /// and login state, where a standard user reads only its own.
+    pub admin: bool,
     /// Expired-password session: only a password change is allowed.
     pub restricted: bool,
 }
@@ -83,6 +87,20 @@ impl SessionCache {
     }
 }
 
+impl Caller {
+    /// Whether this caller may read `kind` at all: `UserLogin` is for administrators
+    /// (Salesforce asks for Manage Users), as if it did not exist for anyone else.
+    pub fn sees(&self, kind: ObjectKind) -> bool {
+        self.admin || kind != ObjectKind::UserLogin
+    }
+
+    /// Whether this caller reads only its own rows of `kind`: a standard user's
+    /// `LoginHistory` is its own logins.
+    pub fn reads_own_only(&self, kind: ObjectKind) -> bool {
+        !self.admin && kind == ObjectKind::LoginHistory
+    }
+}
+
 impl Services {
     /// The caller behind a session id, or `None` when the session is unknown or expired.
     pub async fn api_caller(&self, token: &str) -> Result<Option<Caller>, AccountError> {
@@ -101,6 +119,7 @@ impl Services {
             org_id: session.org_id,
             user_id: session.user_id,
             api_enabled: profile.api_enabled,
+            admin: profile.is_admin,
             restricted: session.restricted,
         };
         self.caches.sessions.put(*digest.as_bytes(), caller.clone());

@@ -116,6 +116,12 @@ impl Admin {
     pub async fn add_custom_field(&self, org: &OrgId, field: &CustomField) -> Result<(), AccountError> {
         self.check(org)?;
         field.validate().map_err(|e| AccountError::Invalid(e.to_string()))?;
+        if !field.object.is_stored() {
+            return Err(AccountError::Invalid(format!(
+                "{} takes no custom fields here (only Account, Contact, Lead and Opportunity do)",
+                field.object
+            )));
+        }
         if OrgSchema::new(&[]).object(field.object).field(&field.name).is_some() {
             return Err(AccountError::Duplicate("field"));
         }

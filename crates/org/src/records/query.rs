@@ -7,7 +7,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use latchkey_core::records::ObjectKind;
+use latchkey_core::records::{ObjectKind, Value};
 use latchkey_core::secret::FingerprintKey;
 use latchkey_core::soql::plan::{Column, Output, Relationship};
 use latchkey_core::soql::{self, Plan};
@@ -32,8 +32,8 @@ pub struct QueryPage {
     pub next: Option<String>,
     /// The object queried.
     pub object: ObjectKind,
-    /// The parent joined, if any.
-    pub relationship: Option<Relationship>,
+    /// The parents joined.
+    pub relationships: Vec<Relationship>,
     /// The output columns (empty for `COUNT()`).
     pub columns: Vec<Column>,
     /// The rows.
@@ -103,8 +103,11 @@ impl Cursor {
 }
 
 impl Services {
+    /// The plan of `text` for `caller`: objects it may not see do not exist, and
+    /// objects it reads only its own rows of are narrowed to those.
     fn plan_for(
         &self,
+        caller: &Caller,
         schema: &latchkey_core::records::OrgSchema,
         text: &str,
         at: DateTime<Utc>,
@@ -114,14 +117,24 @@ impl Services {
             query: text.to_owned(),
         };
         let parsed = soql::parse(text).map_err(soql_error)?;
-        soql::plan(&parsed, schema, at).map_err(soql_error)
+        let mut plan = soql::plan(&parsed, schema, at).map_err(soql_error)?;
+        let hidden = |kind| !caller.sees(kind);
+        if hidden(plan.object) || plan.relationships.iter().any(|r| hidden(r.target)) {
+            return Err(soql_error(soql::plan::unsupported_object(&parsed)));
+        }
+        if caller.reads_own_only(plan.object) {
+            if let Some(user) = schema.object(plan.object).field("UserId") {
+                plan.narrow(user.clone(), Value::Text(caller.user_id.as_str().to_owned()));
+            }
+        }
+        Ok(plan)
     }
 
     /// The first page of a query (`all_rows`: include recycled records, as `queryAll`).
     pub async fn query(&self, caller: &Caller, text: &str, all_rows: bool, page: u64) -> Result<QueryPage, RestError> {
         let schema = self.schema(&caller.org_id).await?;
         let now = self.clock.now();
-        let plan = self.plan_for(&schema, text, now)?;
+        let plan = self.plan_for(caller, &schema, text, now)?;
         let mut conn = self.store.conn().await?;
         let start = plan.offset.unwrap_or(0);
         let page = page.clamp(MIN_PAGE, DEFAULT_PAGE);
@@ -156,7 +169,7 @@ impl Services {
         kinds: &[ObjectKind],
     ) -> Result<Vec<(ObjectKind, u64)>, RestError> {
         let mut counts = Vec::with_capacity(kinds.len());
-        for &kind in kinds {
+        for &kind in kinds.iter().filter(|k| caller.sees(**k)) {
             let page = self
                 .query(
                     caller,
@@ -176,7 +189,7 @@ impl Services {
         let schema = self.schema(&caller.org_id).await?;
         let at = DateTime::from_timestamp_millis(cursor.at).ok_or(RestError::BadLocator)?;
         let plan = self
-            .plan_for(&schema, &cursor.q, at)
+            .plan_for(caller, &schema, &cursor.q, at)
             .map_err(|_| RestError::BadLocator)?;
         let mut conn = self.store.conn().await?;
         self.page(&mut conn, caller, &plan, cursor).await
@@ -216,7 +229,7 @@ impl Services {
             total: cursor.total,
             next,
             object: plan.object,
-            relationship: plan.relationship.clone(),
+            relationships: plan.relationships.clone(),
             columns,
             rows,
         }
@@ -234,6 +247,7 @@ mod tests {
             org_id: org.parse::<OrgId>().unwrap(),
             user_id: user.parse::<UserId>().unwrap(),
             api_enabled: true,
+            admin: true,
             restricted: false,
         }
     }

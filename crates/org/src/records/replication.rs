@@ -38,6 +38,16 @@ fn minute(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(Duration::minutes(1)).unwrap_or(t)
 }
 
+/// Refuses the feeds of an object the caller may not see or that is not replicated
+/// (LoginHistory, an append-only trail read by `LoginTime`).
+fn replicated(caller: &Caller, kind: ObjectKind) -> Result<(), RestError> {
+    if caller.sees(kind) && kind.replicateable() {
+        Ok(())
+    } else {
+        Err(RestError::UnknownObject(kind.name().to_owned()))
+    }
+}
+
 impl Services {
     /// The window `[start, end)` clamped to now and checked against how far back
     /// records are kept.
@@ -70,6 +80,7 @@ impl Services {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Updated, RestError> {
+        replicated(caller, kind)?;
         let (start, end) = self.window(start, end, UPDATED_DAYS)?;
         let mut conn = self.store.conn().await?;
         let ids = records::updated(&mut conn, &caller.org_id, kind, start, end).await?;
@@ -92,6 +103,7 @@ impl Services {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Deleted, RestError> {
+        replicated(caller, kind)?;
         let (start, end) = self.window(start, end, RECYCLE_DAYS)?;
         let mut conn = self.store.conn().await?;
         let records = records::deleted(&mut conn, &caller.org_id, kind, start, end).await?;

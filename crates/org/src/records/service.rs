@@ -55,6 +55,19 @@ pub fn record_id(kind: ObjectKind, raw: &str) -> Result<String, RestError> {
     Ok(id)
 }
 
+/// Refuses a write to an object clients only read (its rows change through the
+/// account services).
+fn check_writable(kind: ObjectKind, action: &'static str) -> Result<(), RecordError> {
+    if kind.is_stored() {
+        Ok(())
+    } else {
+        Err(RecordError::ReadOnlyObject {
+            label: kind.label(),
+            action,
+        })
+    }
+}
+
 fn check_required(schema_fields: &[Field], values: &[(Field, Value)], creating: bool) -> Result<(), RecordError> {
     let missing: Vec<String> = schema_fields
         .iter()
@@ -133,6 +146,7 @@ impl Services {
         kind: ObjectKind,
         body: &Map<String, Json>,
     ) -> Result<String, RestError> {
+        check_writable(kind, "inserted")?;
         let def = schema.object(kind);
         let mut values = decode_fields(def, body)?;
         if kind == ObjectKind::Lead && !values.iter().any(|(f, v)| f.name == "Status" && !v.is_null()) {
@@ -159,6 +173,7 @@ impl Services {
         id: &str,
         body: &Map<String, Json>,
     ) -> Result<(), RestError> {
+        check_writable(kind, "updated")?;
         let def = schema.object(kind);
         let values = decode_fields(def, body)?;
         check_required(&def.fields, &values, false)?;
@@ -178,6 +193,7 @@ impl Services {
         kind: ObjectKind,
         id: &str,
     ) -> Result<(), RestError> {
+        check_writable(kind, "deleted")?;
         if records::delete(conn, &self.change(caller, kind), id).await? {
             Ok(())
         } else {
@@ -249,6 +265,9 @@ impl Services {
         id: &str,
         fields: Option<&str>,
     ) -> Result<Retrieved, RestError> {
+        if !caller.sees(kind) {
+            return Err(RestError::UnknownObject(kind.name().to_owned()));
+        }
         let schema = self.schema(&caller.org_id).await?;
         let def = schema.object(kind);
         let indices: Vec<usize> = match fields {
@@ -268,13 +287,21 @@ impl Services {
                 })
                 .collect::<Result<_, _>>()?,
         };
-        let wanted: Vec<&Field> = indices.iter().map(|i| &def.fields[*i]).collect();
+        let mut wanted: Vec<&Field> = indices.iter().map(|i| &def.fields[*i]).collect();
+        let owner = def.field("UserId").filter(|_| caller.reads_own_only(kind));
+        wanted.extend(owner);
         let mut conn = self.store.conn().await?;
-        let values = match records::get(&mut conn, &caller.org_id, kind, id, &wanted).await? {
+        let mut values = match records::get(&mut conn, &caller.org_id, kind, id, &wanted).await? {
             None => return Err(RecordError::NotFound.into()),
             Some(r) if r.is_deleted => return Err(RecordError::Deleted.into()),
             Some(r) => r.values,
         };
+        if owner.is_some() {
+            let own = Value::Text(caller.user_id.as_str().to_owned());
+            if values.pop() != Some(own) {
+                return Err(RecordError::NotFound.into());
+            }
+        }
         drop(wanted);
         Ok(Retrieved {
             schema,

@@ -6,6 +6,8 @@ use axum::body::{to_bytes, Body};
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use latchkey_core::records::{CustomField, CustomType, ObjectKind};
+use latchkey_core::status::Channel;
+use latchkey_org::accounts::CreateUser;
 use latchkey_org::http::versions::ApiVersions;
 use latchkey_org::http::{app, HttpState};
 use secrecy::ExposeSecret;
@@ -133,7 +135,7 @@ async fn every_bad_request_gets_a_json_error_array_and_a_4xx() {
     let cases: &[(Method, String, Option<&str>, StatusCode, &str)] = &[
         (Method::GET, "/services/data/v19.0/sobjects".into(), None, StatusCode::GONE, "GONE"),
         (Method::GET, "/services/data/v99.0/sobjects".into(), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
-        (Method::GET, format!("{V}/sobjects/Opportunity/describe"), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
+        (Method::GET, format!("{V}/sobjects/Invoice__c/describe"), None, StatusCode::NOT_FOUND, "NOT_FOUND"),
         (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"LastName\":"), StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"),
         (Method::POST, format!("{V}/sobjects/Contact"), Some("[1,2]"), StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"),
         (Method::POST, format!("{V}/sobjects/Contact"), Some("{\"Bogus\":1}"), StatusCode::BAD_REQUEST, "INVALID_FIELD"),
@@ -745,14 +747,19 @@ async fn record_counts_are_each_objects_live_records() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, all) = api.call(Method::GET, &format!("{V}/limits/recordCount"), None).await;
     assert_eq!(status, StatusCode::OK);
+    let counts: Vec<(String, u64)> = all["sObjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["name"].as_str().unwrap().to_owned(), o["count"].as_u64().unwrap()))
+        .collect();
+    let count_of = |name: &str| counts.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
     assert_eq!(
-        all,
-        json!({"sObjects": [
-            {"count": 0, "name": "Account"},
-            {"count": 3, "name": "Contact"},
-            {"count": 0, "name": "Lead"},
-        ]})
+        ["Account", "Contact", "Lead", "Opportunity", "User", "Organization"].map(count_of),
+        [Some(0), Some(3), Some(0), Some(0), Some(1), Some(1)]
     );
+    // A standard user is not shown UserLogin, which is for administrators.
+    assert_eq!(count_of("UserLogin"), None);
     let (_, some) = api
         .call(
             Method::GET,
@@ -761,4 +768,223 @@ async fn record_counts_are_each_objects_live_records() {
         )
         .await;
     assert_eq!(some, json!({"sObjects": [{"count": 3, "name": "Contact"}]}));
+}
+
+/// An administrator's session in the API's org: `admin@acme.test`, System Administrator.
+async fn admin_token(api: &Api) -> String {
+    let console = api.stack.services.console();
+    console
+        .create_user(CreateUser {
+            org: None,
+            username: "admin@acme.test".into(),
+            email: "admin@acme.test".into(),
+            first_name: Some("Ada".into()),
+            last_name: Some("Admin".into()),
+            profile: Some("System Administrator".into()),
+            password: Some(secrecy::SecretString::from(crate::support::PASSWORD)),
+        })
+        .await
+        .unwrap();
+    let admin = api.stack.services.user("admin@acme.test").await.unwrap();
+    let org = api.stack.services.resolve_org(None).await.unwrap();
+    let issued = api
+        .stack
+        .services
+        .issue_session(&admin, &org, None, false)
+        .await
+        .unwrap();
+    issued.id.expose_secret().to_owned()
+}
+
+fn records(page: &Value) -> &Vec<Value> {
+    page["records"].as_array().unwrap()
+}
+
+#[tokio::test]
+async fn users_the_org_and_opportunities_read_like_contacts() {
+    let api = Api::new().await;
+    let user = api.stack.services.user(USER).await.unwrap();
+    let (status, me) = api
+        .call(Method::GET, &format!("{V}/sobjects/User/{}", user.id), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(
+        (&me["attributes"]["type"], &me["Username"], &me["Name"], &me["IsActive"]),
+        (&json!("User"), &json!(USER), &json!("Jane Doe"), &json!(true))
+    );
+    let (_, org) = api
+        .call(
+            Method::GET,
+            &query_path("SELECT Id, Name, IsSandbox, OrganizationType FROM Organization"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&org["totalSize"], &records(&org)[0]["IsSandbox"]),
+        (&json!(1), &json!(false))
+    );
+    assert_eq!(records(&org)[0]["Name"], "Acme");
+    let (_, profile) = api
+        .call(
+            Method::GET,
+            &query_path("SELECT Username, Profile.Name FROM User WHERE Profile.PermissionsApiEnabled = true"),
+            None,
+        )
+        .await;
+    assert_eq!(records(&profile)[0]["Profile"]["Name"], "Standard User", "{profile}");
+
+    let (_, account) = api
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Account"),
+            Some(r#"{"Name":"Acme"}"#),
+        )
+        .await;
+    let body = json!({"Name": "Renewal", "StageName": "Prospecting", "CloseDate": "2027-03-31",
+                      "Amount": 12000.5, "AccountId": account["id"]})
+    .to_string();
+    let (status, made) = api
+        .call(Method::POST, &format!("{V}/sobjects/Opportunity"), Some(&body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert!(made["id"].as_str().unwrap().starts_with("006"));
+    let (status, missing) = api
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Opportunity"),
+            Some(r#"{"Name":"No stage"}"#),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&missing)),
+        (StatusCode::BAD_REQUEST, "REQUIRED_FIELD_MISSING")
+    );
+    let (_, opps) = api
+        .call(
+            Method::GET,
+            &query_path("SELECT Name, Amount, CloseDate, Account.Name, Owner.Name FROM Opportunity"),
+            None,
+        )
+        .await;
+    let opp = &records(&opps)[0];
+    assert_eq!(
+        (
+            &opp["Amount"],
+            &opp["CloseDate"],
+            &opp["Account"]["Name"],
+            &opp["Owner"]["Name"]
+        ),
+        (
+            &json!(12000.5),
+            &json!("2027-03-31"),
+            &json!("Acme"),
+            &json!("Jane Doe")
+        ),
+        "{opps}"
+    );
+    let (_, described) = api
+        .call(Method::GET, &format!("{V}/sobjects/Account/describe"), None)
+        .await;
+    let children: Vec<&str> = described["childRelationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["relationshipName"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, ["Contacts", "Opportunities"]);
+}
+
+#[tokio::test]
+async fn identity_objects_are_read_only_with_salesforces_errors() {
+    let api = Api::new().await;
+    let user = api.stack.services.user(USER).await.unwrap();
+    let org = api.stack.services.resolve_org(None).await.unwrap();
+    for (method, path, body, message) in [
+        (
+            Method::POST,
+            format!("{V}/sobjects/LoginHistory"),
+            Some(r#"{"Status":"Success"}"#),
+            "entity type cannot be inserted: Login History",
+        ),
+        (
+            Method::PATCH,
+            format!("{V}/sobjects/User/{}", user.id),
+            Some(r#"{"LastName":"Roe"}"#),
+            "entity type cannot be updated: User",
+        ),
+        (
+            Method::DELETE,
+            format!("{V}/sobjects/Organization/{}", org.id),
+            None,
+            "entity type cannot be deleted: Organization",
+        ),
+    ] {
+        let (status, err) = api.call(method, &path, body).await;
+        assert_eq!(
+            (status, code(&err), err[0]["message"].as_str().unwrap()),
+            (StatusCode::BAD_REQUEST, "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", message),
+            "{path}"
+        );
+    }
+    let (_, me) = api
+        .call(Method::GET, &format!("{V}/sobjects/User/{}", user.id), None)
+        .await;
+    assert_eq!(me["LastName"], "Doe", "a refused write changes nothing");
+    let (_, d) = api
+        .call(Method::GET, &format!("{V}/sobjects/LoginHistory/describe"), None)
+        .await;
+    assert_eq!(
+        (&d["label"], &d["createable"]),
+        (&json!("Login History"), &json!(false))
+    );
+}
+
+#[tokio::test]
+async fn a_standard_user_reads_only_its_own_login_history_and_no_user_logins() {
+    let api = Api::new().await;
+    let admin = admin_token(&api).await;
+    api.stack
+        .login(USER, "wrong-password-1", Channel::Soap, "127.0.0.1")
+        .await;
+    for _ in 0..2 {
+        api.stack
+            .login("admin@acme.test", "wrong-password-2", Channel::Soap, "127.0.0.1")
+            .await;
+    }
+    let jane = api.stack.services.user(USER).await.unwrap();
+    let ada = api.stack.services.user("admin@acme.test").await.unwrap();
+    let history = query_path("SELECT UserId, Status, LoginType, SourceIp FROM LoginHistory ORDER BY LoginTime");
+    let (status, own) = api.call(Method::GET, &history, None).await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    let users: Vec<&str> = records(&own).iter().map(|r| r["UserId"].as_str().unwrap()).collect();
+    assert_eq!(users, [jane.id.as_str()]);
+    assert_eq!(records(&own)[0]["SourceIp"], "127.0.0.1");
+    let (_, all, _) = api.call_as(Some(&admin), Method::GET, &history, None).await;
+    assert_eq!(all["totalSize"], 3, "{all}");
+    assert!(records(&all).iter().any(|r| r["UserId"] == ada.id.as_str()));
+    // One of Ada's rows, by id: hers to read, not Jane's.
+    let ada_row = records(&all).iter().find(|r| r["UserId"] == ada.id.as_str()).unwrap()["attributes"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = api.call(Method::GET, &ada_row, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = api.call_as(Some(&admin), Method::GET, &ada_row, None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let logins = query_path(&format!(
+        "SELECT UserId, IsFrozen FROM UserLogin WHERE UserId = '{}'",
+        jane.id
+    ));
+    let (status, refused) = api.call(Method::GET, &logins, None).await;
+    assert_eq!((status, code(&refused)), (StatusCode::BAD_REQUEST, "INVALID_TYPE"));
+    let (status, _) = api
+        .call(Method::GET, &format!("{V}/sobjects/UserLogin/describe"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, before, _) = api.call_as(Some(&admin), Method::GET, &logins, None).await;
+    assert_eq!(records(&before)[0]["IsFrozen"], false, "{before}");
+    api.stack.services.console().set_frozen(USER, true).await.unwrap();
+    let (_, after, _) = api.call_as(Some(&admin), Method::GET, &logins, None).await;
+    assert_eq!(records(&after)[0]["IsFrozen"], true);
 }

@@ -1,6 +1,8 @@
-//! Records of Account, Contact and Lead: create, read, update, soft delete (a recycle
-//! state kept for 15 days), SOQL plans, the `updated`/`deleted` replication feeds and
-//! per-org daily API counts. Column names always come from the schema.
+//! Records of the standard objects: create, read, update, soft delete (a recycle state
+//! kept for 15 days) of those kept in the records table, and for every object (the
+//! identity objects through their views) reads, SOQL plans, the `updated`/`deleted`
+//! replication feeds and per-org daily API counts. Table and column names always come
+//! from the schema.
 
 pub mod custom;
 mod render;
@@ -29,8 +31,8 @@ pub struct Stored {
 pub struct QueryRow {
     /// The record's id.
     pub id: String,
-    /// The joined parent's id (`None`: no parent, or no parent joined).
-    pub parent_id: Option<String>,
+    /// Each joined parent's id, in the plan's order (`None`: no parent).
+    pub parent_ids: Vec<Option<String>>,
     /// The output columns, in plan order.
     pub values: Vec<Value>,
 }
@@ -199,7 +201,10 @@ pub async fn get(
     } else {
         format!(", {}", columns.join(", "))
     };
-    let sql = format!("SELECT org_id, object, is_deleted{select} FROM records WHERE id = $1");
+    let sql = format!(
+        "SELECT org_id, object, is_deleted{select} FROM {} WHERE id = $1",
+        object.table()
+    );
     let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
@@ -234,7 +239,8 @@ pub async fn find_by(
         (field.column.clone(), "$3")
     };
     let sql = format!(
-        "SELECT id FROM records WHERE org_id = $1 AND object = $2 AND is_deleted = 0 AND {col} = {p} ORDER BY id LIMIT 10"
+        "SELECT id FROM {} WHERE org_id = $1 AND object = $2 AND is_deleted = 0 AND {col} = {p} ORDER BY id LIMIT 10",
+        object.table()
     );
     let params = [
         Param::text(org.as_str()),
@@ -294,7 +300,8 @@ async fn fetch(
         latchkey_core::soql::plan::Output::Fields(c) => c,
         latchkey_core::soql::plan::Output::Count => &[],
     };
-    let first = if plan.relationship.is_some() { 2 } else { 1 };
+    let parents = plan.relationships.len();
+    let first = 1 + parents;
     let total = match rows.first() {
         Some(row) if counted => Some(u64::try_from(row.try_get::<i64, _>(first + columns.len())?).unwrap_or(0)),
         _ => None,
@@ -309,7 +316,7 @@ async fn fetch(
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(QueryRow {
                 id: row.try_get(0)?,
-                parent_id: if first == 2 { row.try_get(1)? } else { None },
+                parent_ids: (1..first).map(|i| row.try_get(i)).collect::<Result<_, _>>()?,
                 values,
             })
         })
@@ -325,16 +332,18 @@ pub async fn updated(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
-    let rows = planned(
-        "SELECT id FROM records WHERE org_id = $1 AND object = $2 AND is_deleted = 0 \
+    let sql = format!(
+        "SELECT id FROM {} WHERE org_id = $1 AND object = $2 AND is_deleted = 0 \
          AND system_modstamp >= $3 AND system_modstamp < $4 ORDER BY system_modstamp, id",
-    )
-    .bind(org.as_str())
-    .bind(object.name())
-    .bind(start.timestamp_millis())
-    .bind(end.timestamp_millis())
-    .fetch_all(&mut *conn)
-    .await?;
+        object.table()
+    );
+    let rows = planned(&sql)
+        .bind(org.as_str())
+        .bind(object.name())
+        .bind(start.timestamp_millis())
+        .bind(end.timestamp_millis())
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
 }
 
@@ -346,16 +355,18 @@ pub async fn deleted(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
-    let rows = planned(
-        "SELECT id, deleted_at FROM records WHERE org_id = $1 AND object = $2 AND is_deleted = 1 \
+    let sql = format!(
+        "SELECT id, deleted_at FROM {} WHERE org_id = $1 AND object = $2 AND is_deleted = 1 \
          AND deleted_at >= $3 AND deleted_at < $4 ORDER BY deleted_at, id",
-    )
-    .bind(org.as_str())
-    .bind(object.name())
-    .bind(start.timestamp_millis())
-    .bind(end.timestamp_millis())
-    .fetch_all(&mut *conn)
-    .await?;
+        object.table()
+    );
+    let rows = planned(&sql)
+        .bind(org.as_str())
+        .bind(object.name())
+        .bind(start.timestamp_millis())
+        .bind(end.timestamp_millis())
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|r| {
             let at: i64 = r.try_get(1)?;

@@ -46,9 +46,14 @@ impl Sql {
     }
 }
 
-/// `r.col` / `p.col`, lower-cased when the field folds case.
+/// The alias of a plan's `i`-th parent.
+fn parent_alias(i: usize) -> String {
+    format!("p{i}")
+}
+
+/// `r.col` / `p{i}.col`, lower-cased when the field folds case.
 fn column_expr(c: &Column, fold: bool) -> String {
-    let table = if c.parent { "p" } else { "r" };
+    let table = c.parent.map_or_else(|| "r".to_owned(), parent_alias);
     let raw = format!("{table}.{}", c.field.column);
     if fold && c.field.field_type.folds_case() {
         format!("LOWER({raw})")
@@ -134,10 +139,12 @@ fn filter(sql: &mut Sql, f: &Filter) -> String {
 fn from_where(sql: &mut Sql, plan: &Plan, org: &str, all_rows: bool) -> String {
     let org = sql.param(Param::text(org));
     let object = sql.param(Param::text(plan.object.name()));
-    let mut text = String::from(" FROM records r");
-    if let Some(rel) = &plan.relationship {
+    let mut text = format!(" FROM {} r", plan.object.table());
+    for (i, rel) in plan.relationships.iter().enumerate() {
+        let p = parent_alias(i);
         text.push_str(&format!(
-            " LEFT JOIN records p ON p.id = r.{} AND p.org_id = r.org_id AND p.is_deleted = 0",
+            " LEFT JOIN {} {p} ON {p}.id = r.{} AND {p}.org_id = r.org_id AND {p}.is_deleted = 0",
+            rel.target.table(),
             rel.column
         ));
     }
@@ -161,17 +168,15 @@ pub(crate) fn count(backend: Backend, plan: &Plan, org: &str, all_rows: bool) ->
     sql
 }
 
-/// The rows `[skip, skip + take)` of the plan: `r.id`, the parent's id when a parent
-/// is joined, then the output columns. Ties are broken by id so pages never overlap.
+/// The rows `[skip, skip + take)` of the plan: `r.id`, each joined parent's id, then
+/// the output columns. Ties are broken by id so pages never overlap.
 /// With `counted`, a last column `COUNT(*) OVER ()` carries the number of matches, so
 /// the first page needs no second, counting scan.
 pub(crate) fn rows(backend: Backend, plan: &Plan, org: &str, window: (bool, u64, u64), counted: bool) -> Sql {
     let (all_rows, skip, take) = window;
     let mut sql = Sql::new(backend);
     let mut select = vec!["r.id".to_owned()];
-    if plan.relationship.is_some() {
-        select.push("p.id".to_owned());
-    }
+    select.extend((0..plan.relationships.len()).map(|i| format!("{}.id", parent_alias(i))));
     if let Output::Fields(columns) = &plan.output {
         select.extend(columns.iter().map(|c| column_expr(c, false)));
     }

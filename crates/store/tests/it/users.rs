@@ -94,13 +94,13 @@ async fn token_freeze_and_unlock(store: &Store) {
     let digest = SecretDigest::of("ABCDEFGHIJKLMNOPQRSTUVWX");
     users::set_token(&mut c, &user.id, &digest).await.unwrap();
     assert_eq!(users::get(&mut c, &user.id).await.unwrap().token_digest, Some(digest));
-    assert!(users::set_frozen(&mut c, &user.id, true).await.unwrap());
+    assert!(users::set_frozen(&mut c, &user.id, true, t0()).await.unwrap());
     assert!(
-        !users::set_frozen(&mut c, &user.id, true).await.unwrap(),
+        !users::set_frozen(&mut c, &user.id, true, t0()).await.unwrap(),
         "already frozen"
     );
     assert!(users::get(&mut c, &user.id).await.unwrap().frozen);
-    assert!(users::set_frozen(&mut c, &user.id, false).await.unwrap());
+    assert!(users::set_frozen(&mut c, &user.id, false, t0()).await.unwrap());
     assert!(!users::unlock(&mut c, &user.id, t0()).await.unwrap(), "was not locked");
 }
 
@@ -265,7 +265,7 @@ async fn expiring_passwords_and_reminders_claimed_once(store: &Store) {
             .is_empty(),
         "expired already"
     );
-    users::set_frozen(&mut c, &user.id, true).await.unwrap();
+    users::set_frozen(&mut c, &user.id, true, t0()).await.unwrap();
     assert!(
         users::expiring(&mut c, t0(), t0() + chrono::Duration::days(7))
             .await

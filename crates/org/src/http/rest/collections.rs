@@ -87,7 +87,7 @@ async fn upsert(
     Path((_, object, field)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let (records, all_or_none) = records_and_flag(&body)?;
     let results = state
         .services
@@ -128,7 +128,7 @@ async fn retrieve(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let body = parse_body(&body)?;
     let ids: Vec<String> = body
         .get("ids")

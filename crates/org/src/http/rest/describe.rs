@@ -8,19 +8,20 @@ use serde_json::{json, Value as Json};
 pub(super) fn summary(kind: ObjectKind, version: &str) -> Json {
     let name = kind.name();
     let base = format!("/services/data/v{version}/sobjects/{name}");
+    let writable = kind.is_stored();
     json!({
         "name": name,
-        "label": name,
+        "label": kind.label(),
         "labelPlural": kind.label_plural(),
         "keyPrefix": kind.key_prefix(),
         "custom": false,
-        "createable": true,
-        "updateable": true,
-        "deletable": true,
+        "createable": writable,
+        "updateable": writable,
+        "deletable": writable,
         "queryable": true,
         "retrieveable": true,
         "searchable": false,
-        "replicateable": true,
+        "replicateable": kind.replicateable(),
         "layoutable": false,
         "triggerable": false,
         "undeletable": false,
@@ -77,7 +78,7 @@ fn field(f: &Field, kind: ObjectKind) -> Json {
         T::Reference(t) => vec![t],
         _ => Vec::new(),
     };
-    let system = !f.writable();
+    let system = !f.writable() || !kind.is_stored();
     let text = f.field_type.is_text();
     let length = if text { f.length } else { 0 };
     let extra_type = match f.field_type {
@@ -157,21 +158,39 @@ fn fixed_attributes() -> Json {
     })
 }
 
+/// The objects that point at `kind` through a standard lookup named after it
+/// (`Contact.AccountId` → Account), with that field's name.
+fn children(kind: ObjectKind) -> impl Iterator<Item = (ObjectKind, String)> {
+    ObjectKind::ALL
+        .into_iter()
+        .filter(|c| c.is_stored())
+        .filter_map(move |child| {
+            ObjectDef::standard(child)
+                .fields
+                .into_iter()
+                .find(|f| f.field_type == FieldType::Reference(kind.name()) && f.relationship == Some(kind.name()))
+                .map(|f| (child, f.name))
+        })
+}
+
 /// The full describe of one object.
 pub(super) fn object(def: &ObjectDef, version: &str) -> Json {
     let mut out = summary(def.kind, version);
     out["fields"] = Json::Array(def.fields.iter().map(|f| field(f, def.kind)).collect());
-    out["childRelationships"] = match def.kind {
-        ObjectKind::Account => json!([{
-            "childSObject": "Contact",
-            "field": "AccountId",
-            "relationshipName": "Contacts",
-            "cascadeDelete": false,
-            "deprecatedAndHidden": false,
-            "restrictedDelete": false,
-        }]),
-        _ => json!([]),
-    };
+    out["childRelationships"] = Json::Array(
+        children(def.kind)
+            .map(|(child, field)| {
+                json!({
+                    "childSObject": child.name(),
+                    "field": field,
+                    "relationshipName": child.label_plural(),
+                    "cascadeDelete": false,
+                    "deprecatedAndHidden": false,
+                    "restrictedDelete": false,
+                })
+            })
+            .collect(),
+    );
     out["recordTypeInfos"] = json!([]);
     out
 }
@@ -297,6 +316,38 @@ mod tests {
         for kind in ObjectKind::ALL {
             assert_eq!(keys(&summary(kind, "59.0")), want, "{kind}");
         }
+    }
+
+    #[test]
+    fn identity_objects_are_read_only_and_parents_list_their_children() {
+        for kind in [ObjectKind::LoginHistory, ObjectKind::Organization, ObjectKind::User] {
+            let d = object(&ObjectDef::standard(kind), "66.0");
+            for flag in ["createable", "updateable", "deletable"] {
+                assert_eq!(d[flag], false, "{kind} {flag}");
+            }
+            let fields = d["fields"].as_array().unwrap();
+            assert!(
+                fields
+                    .iter()
+                    .all(|f| f["createable"] == false && f["updateable"] == false),
+                "{kind}"
+            );
+        }
+        let account = object(&ObjectDef::standard(ObjectKind::Account), "66.0");
+        assert_eq!(account["createable"], true);
+        let children: Vec<(&str, &str)> = account["childRelationships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["childSObject"].as_str().unwrap(),
+                    c["relationshipName"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(children, [("Contact", "Contacts"), ("Opportunity", "Opportunities")]);
+        assert_eq!(summary(ObjectKind::LoginHistory, "66.0")["replicateable"], false);
     }
 
     #[test]

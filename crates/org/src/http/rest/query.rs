@@ -123,11 +123,12 @@ impl Serialize for FieldValue<'_> {
     }
 }
 
-/// The parent's fields of one row (`{"attributes": …, "Name": …}`).
+/// One parent's fields of one row (`{"attributes": …, "Name": …}`).
 struct Parent<'a> {
     row: &'a QueryRow,
     page: &'a QueryPage,
     version: &'a str,
+    index: usize,
     target: &'a str,
     parent_id: &'a str,
 }
@@ -141,7 +142,13 @@ impl Serialize for Parent<'_> {
             version: self.version,
         };
         m.serialize_entry("attributes", &attributes)?;
-        for (column, value) in self.page.columns.iter().zip(&self.row.values).filter(|(c, _)| c.parent) {
+        for (column, value) in self
+            .page
+            .columns
+            .iter()
+            .zip(&self.row.values)
+            .filter(|(c, _)| c.parent == Some(self.index))
+        {
             m.serialize_entry(&column.field.name, &FieldValue(column, value))?;
         }
         m.end()
@@ -170,23 +177,22 @@ impl Serialize for Record<'_> {
             .columns
             .iter()
             .zip(&self.row.values)
-            .filter(|(c, _)| !c.parent)
+            .filter(|(c, _)| c.parent.is_none())
         {
             m.serialize_entry(&column.field.name, &FieldValue(column, value))?;
         }
-        if let Some(rel) = self
-            .page
-            .relationship
-            .as_ref()
-            .filter(|_| self.page.columns.iter().any(|c| c.parent))
-        {
-            match &self.row.parent_id {
+        for (index, rel) in self.page.relationships.iter().enumerate() {
+            if !self.page.columns.iter().any(|c| c.parent == Some(index)) {
+                continue;
+            }
+            match self.row.parent_ids.get(index).and_then(Option::as_deref) {
                 Some(parent_id) => m.serialize_entry(
                     &rel.name,
                     &Parent {
                         row: self.row,
                         page: self.page,
                         version: self.version,
+                        index,
                         target: rel.target.name(),
                         parent_id,
                     },

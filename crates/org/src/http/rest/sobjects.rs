@@ -35,9 +35,12 @@ pub(super) fn routes(mut api: Router<HttpState>, base: &str) -> Router<HttpState
     )
 }
 
-/// The object named in a path.
-pub(super) fn kind(name: &str) -> Result<ObjectKind, RestError> {
-    name.parse().map_err(|_| RestError::UnknownObject(name.to_owned()))
+/// The object named in a path, if the caller may see it.
+pub(super) fn kind(caller: &Caller, name: &str) -> Result<ObjectKind, RestError> {
+    name.parse()
+        .ok()
+        .filter(|k| caller.sees(*k))
+        .ok_or_else(|| RestError::UnknownObject(name.to_owned()))
 }
 
 /// A record as JSON with its `attributes`.
@@ -65,17 +68,25 @@ fn object_body(body: &[u8]) -> Result<Map<String, Json>, RestError> {
     }
 }
 
-async fn global(uri: Uri) -> Response {
+async fn global(Extension(caller): Extension<Caller>, uri: Uri) -> Response {
     let v = version_of(&uri);
-    let list: Vec<Json> = ObjectKind::ALL.iter().map(|k| describe::summary(*k, &v)).collect();
+    let list: Vec<Json> = ObjectKind::ALL
+        .iter()
+        .filter(|k| caller.sees(**k))
+        .map(|k| describe::summary(*k, &v))
+        .collect();
     json_response(
         StatusCode::OK,
         &json!({ "encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list }),
     )
 }
 
-async fn object_info(Path((_, object)): Path<(String, String)>, uri: Uri) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+async fn object_info(
+    Extension(caller): Extension<Caller>,
+    Path((_, object)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, RestError> {
+    let kind = kind(&caller, &object)?;
     Ok(json_response(
         StatusCode::OK,
         &json!({ "objectDescribe": describe::summary(kind, &version_of(&uri)), "recentItems": [] }),
@@ -88,7 +99,7 @@ async fn object_describe(
     Path((_, object)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let schema = state.services.schema(&caller.org_id).await?;
     Ok(json_response(
         StatusCode::OK,
@@ -102,7 +113,7 @@ async fn create(
     Path((_, object)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let fields = object_body(&body)?;
     let id = state.services.create_record(&caller, kind, &fields).await?;
     Ok(json_response(
@@ -123,7 +134,7 @@ async fn retrieve(
     Query(params): Query<FieldsParam>,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let id = record_id(kind, &raw_id)?;
     record_response(&state, &caller, kind, &id, params.fields.as_deref(), &uri).await
 }
@@ -150,7 +161,7 @@ async fn update(
     Path((_, object, raw_id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let id = record_id(kind, &raw_id)?;
     let fields = object_body(&body)?;
     state.services.update_record(&caller, kind, &id, &fields).await?;
@@ -162,7 +173,7 @@ async fn destroy(
     Extension(caller): Extension<Caller>,
     Path((_, object, raw_id)): Path<(String, String, String)>,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let id = record_id(kind, &raw_id)?;
     state.services.delete_record(&caller, kind, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -175,7 +186,7 @@ async fn retrieve_by(
     Query(params): Query<FieldsParam>,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let id = state
         .services
         .find_by_external_id(&caller, kind, &field, &value)
@@ -189,7 +200,7 @@ async fn upsert(
     Path((_, object, field, value)): Path<(String, String, String, String)>,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let fields = object_body(&body)?;
     let done = state
         .services
@@ -232,7 +243,7 @@ async fn updated(
     Path((_, object)): Path<(String, String)>,
     Query(w): Query<Window>,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let (start, end) = window(&w)?;
     let result = state.services.updated_records(&caller, kind, start, end).await?;
     Ok(json_response(
@@ -250,7 +261,7 @@ async fn deleted(
     Path((_, object)): Path<(String, String)>,
     Query(w): Query<Window>,
 ) -> Result<Response, RestError> {
-    let kind = kind(&object)?;
+    let kind = kind(&caller, &object)?;
     let (start, end) = window(&w)?;
     let result = state.services.deleted_records(&caller, kind, start, end).await?;
     let records: Vec<Json> = result
