@@ -63,6 +63,22 @@ def main() -> None:
     out["describe_name"] = describe["name"]
     out["describe_has_email"] = any(f["name"] == "Email" for f in describe["fields"])
 
+    out["is_sandbox"] = sf.is_sandbox()
+    user_describe = sf.User.describe()
+    out["user_describe"] = {
+        "name": user_describe["name"],
+        "createable": user_describe["createable"],
+        "has_username": any(f["name"] == "Username" for f in user_describe["fields"]),
+    }
+    layout = sf.Contact.describe_layout("012000000000000AAA")
+    out["layout_fields"] = [
+        item["layoutComponents"][0]["value"]
+        for row in layout["detailLayoutSections"][0]["layoutRows"]
+        for item in row["layoutItems"]
+    ]
+    owned = sf.query(f"SELECT Owner.Username FROM Contact WHERE Id = '{cid}'")
+    out["owner_username"] = owned["records"][0]["Owner"]["Username"]
+
     out["delete_status"] = sf.Contact.delete(cid)
     deleted = sf.Contact.deleted(start, end)
     out["deleted_ids"] = [d["id"] for d in deleted["deletedRecords"]]

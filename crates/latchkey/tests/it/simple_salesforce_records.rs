@@ -35,6 +35,14 @@ fn simple_salesforce_manages_contacts_over_tls() {
     assert_eq!(out["updated_has_created"], true);
     assert_eq!(out["describe_name"], "Contact");
     assert_eq!(out["describe_has_email"], true);
+    assert_eq!(out["is_sandbox"], false, "is_sandbox() reads Organization");
+    assert_eq!(
+        out["user_describe"],
+        json!({"name": "User", "createable": false, "has_username": true})
+    );
+    let layout_fields = out["layout_fields"].as_array().unwrap();
+    assert!(layout_fields.contains(&json!("LastName")) && layout_fields.contains(&json!("Email")));
+    assert_eq!(out["owner_username"], "user@demo.latchkey.test");
     assert_eq!(out["delete_status"], 204);
     assert_eq!(out["deleted_ids"], json!([out["created"]["id"]]));
     assert_eq!(out["malformed_id"], "SalesforceMalformedRequest:MALFORMED_ID");

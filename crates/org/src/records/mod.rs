@@ -5,6 +5,7 @@
 mod caller;
 pub mod collections;
 mod error;
+pub mod listviews;
 mod query;
 mod replication;
 mod service;

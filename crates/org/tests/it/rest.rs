@@ -988,3 +988,99 @@ async fn a_standard_user_reads_only_its_own_login_history_and_no_user_logins() {
     let (_, after, _) = api.call_as(Some(&admin), Method::GET, &logins, None).await;
     assert_eq!(records(&after)[0]["IsFrozen"], true);
 }
+
+#[tokio::test]
+async fn layouts_and_list_views_are_served_for_every_object_with_them() {
+    let api = Api::new().await;
+    for name in ["Zed", "Ann", "Bob"] {
+        let body = json!({ "LastName": name, "Email": format!("{name}@example.org") }).to_string();
+        api.call(Method::POST, &format!("{V}/sobjects/Contact"), Some(&body))
+            .await;
+    }
+    let (status, layouts) = api
+        .call(Method::GET, &format!("{V}/sobjects/Contact/describe/layouts"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{layouts}");
+    let master = layouts["recordTypeMappings"][0]["urls"]["layout"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, layout) = api.call(Method::GET, &master, None).await;
+    assert_eq!((status, &layout["id"]), (StatusCode::OK, &layouts["layouts"][0]["id"]));
+    let (status, _) = api
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Contact/describe/layouts/012000000000001AAA"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, compact) = api
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Contact/describe/compactLayouts"),
+            None,
+        )
+        .await;
+    assert_eq!(compact["compactLayouts"][0]["name"], "SYSTEM");
+    let (_, approval) = api
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Contact/describe/approvalLayouts/"),
+            None,
+        )
+        .await;
+    assert_eq!(approval, json!({ "approvalLayouts": [] }));
+
+    let (status, views) = api
+        .call(Method::GET, &format!("{V}/sobjects/Contact/listviews"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{views}");
+    let view = &views["listviews"][0];
+    assert_eq!(
+        (&view["developerName"], &views["size"]),
+        (&json!("AllContacts"), &json!(1))
+    );
+    let (_, described) = api.call(Method::GET, view["describeUrl"].as_str().unwrap(), None).await;
+    assert!(described["query"]
+        .as_str()
+        .unwrap()
+        .starts_with("SELECT Name, Title, Phone, Email, Id FROM Contact"));
+    let (status, results) = api
+        .call(
+            Method::GET,
+            &format!("{}?limit=2", view["resultsUrl"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{results}");
+    let names: Vec<&Value> = results["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["columns"][0]["value"])
+        .collect();
+    assert_eq!(names, [&json!("Ann"), &json!("Bob")], "sorted by the first column");
+    assert_eq!((&results["size"], &results["done"]), (&json!(2), &json!(false)));
+    let (_, rest) = api
+        .call(
+            Method::GET,
+            &format!("{}?offset=2", view["resultsUrl"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!((&rest["size"], &rest["done"]), (&json!(1), &json!(true)));
+    assert_eq!(rest["records"][0]["columns"][0]["value"], "Zed");
+    let (status, none) = api
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Contact/listviews/00B000000000000"),
+            None,
+        )
+        .await;
+    assert_eq!((status, code(&none)), (StatusCode::NOT_FOUND, "NOT_FOUND"));
+    let (_, history_views) = api
+        .call(Method::GET, &format!("{V}/sobjects/LoginHistory/listviews"), None)
+        .await;
+    assert_eq!(history_views["listviews"], json!([]));
+}

@@ -22,7 +22,7 @@ pub(super) fn summary(kind: ObjectKind, version: &str) -> Json {
         "retrieveable": true,
         "searchable": false,
         "replicateable": kind.replicateable(),
-        "layoutable": false,
+        "layoutable": true,
         "triggerable": false,
         "undeletable": false,
         "mergeable": false,
@@ -41,6 +41,10 @@ pub(super) fn summary(kind: ObjectKind, version: &str) -> Json {
             "sobject": base,
             "describe": format!("{base}/describe"),
             "rowTemplate": format!("{base}/{{ID}}"),
+            "layouts": format!("{base}/describe/layouts"),
+            "compactLayouts": format!("{base}/describe/compactLayouts"),
+            "approvalLayouts": format!("{base}/describe/approvalLayouts"),
+            "listviews": format!("{base}/listviews"),
         },
     })
 }
@@ -72,7 +76,7 @@ fn compound_of(f: &Field, kind: ObjectKind) -> Option<String> {
 
 /// One field's describe, with every attribute Salesforce's has (wire-spec additions,
 /// "Describe"): clients read some of each, and some stop on a missing one.
-fn field(f: &Field, kind: ObjectKind) -> Json {
+pub(super) fn field(f: &Field, kind: ObjectKind) -> Json {
     use FieldType as T;
     let reference_to: Vec<&str> = match f.field_type {
         T::Reference(t) => vec![t],
@@ -160,7 +164,7 @@ fn fixed_attributes() -> Json {
 
 /// The objects that point at `kind` through a standard lookup named after it
 /// (`Contact.AccountId` → Account), with that field's name.
-fn children(kind: ObjectKind) -> impl Iterator<Item = (ObjectKind, String)> {
+pub(super) fn children(kind: ObjectKind) -> impl Iterator<Item = (ObjectKind, String)> {
     ObjectKind::ALL
         .into_iter()
         .filter(|c| c.is_stored())

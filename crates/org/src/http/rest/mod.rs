@@ -5,6 +5,8 @@
 
 mod collections;
 mod describe;
+mod layouts;
+mod listviews;
 mod query;
 mod sobjects;
 
@@ -79,6 +81,7 @@ pub(super) fn router(state: HttpState) -> Router<HttpState> {
     api = both(api, &format!("{base}/limits"), get(limits));
     api = both(api, &format!("{base}/limits/recordCount"), get(record_count));
     api = sobjects::routes(api, base);
+    api = listviews::routes(api, base);
     api = query::routes(api, base);
     api = collections::routes(api, base);
     api = api.route(&format!("{base}/{{*rest}}"), any(unknown_resource));

@@ -12,7 +12,7 @@ use latchkey_core::records::{Field, ObjectKind, RecordError, Value};
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 
-use super::{both, describe, json_response, parse_body, version_of};
+use super::{both, describe, json_response, layouts, parse_body, version_of};
 use crate::http::HttpState;
 use crate::records::{record_id, Caller, RestError};
 
@@ -21,6 +21,22 @@ pub(super) fn routes(mut api: Router<HttpState>, base: &str) -> Router<HttpState
     api = both(api, &s, get(global));
     api = both(api, &format!("{s}/{{object}}"), get(object_info).post(create));
     api = both(api, &format!("{s}/{{object}}/describe"), get(object_describe));
+    api = both(api, &format!("{s}/{{object}}/describe/layouts"), get(layouts));
+    api = both(
+        api,
+        &format!("{s}/{{object}}/describe/layouts/{{record_type}}"),
+        get(layout),
+    );
+    api = both(
+        api,
+        &format!("{s}/{{object}}/describe/compactLayouts"),
+        get(compact_layouts),
+    );
+    api = both(
+        api,
+        &format!("{s}/{{object}}/describe/approvalLayouts"),
+        get(approval_layouts),
+    );
     api = both(api, &format!("{s}/{{object}}/updated"), get(updated));
     api = both(api, &format!("{s}/{{object}}/deleted"), get(deleted));
     api = both(
@@ -105,6 +121,56 @@ async fn object_describe(
         StatusCode::OK,
         &describe::object(schema.object(kind), &version_of(&uri)),
     ))
+}
+
+async fn layouts(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, RestError> {
+    let kind = kind(&caller, &object)?;
+    let schema = state.services.schema(&caller.org_id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &layouts::layouts(schema.object(kind), &version_of(&uri)),
+    ))
+}
+
+/// One record type's layout: the master record type's (15 or 18 characters).
+async fn layout(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, record_type)): Path<(String, String, String)>,
+) -> Result<Response, RestError> {
+    let kind = kind(&caller, &object)?;
+    if !layouts::MASTER_RECORD_TYPE.starts_with(record_type.get(..15).unwrap_or("-")) {
+        return Err(RecordError::NotFound.into());
+    }
+    let schema = state.services.schema(&caller.org_id).await?;
+    Ok(json_response(StatusCode::OK, &layouts::layout(schema.object(kind))))
+}
+
+async fn compact_layouts(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object)): Path<(String, String)>,
+    uri: Uri,
+) -> Result<Response, RestError> {
+    let kind = kind(&caller, &object)?;
+    let schema = state.services.schema(&caller.org_id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &layouts::compact_layouts(schema.object(kind), &version_of(&uri)),
+    ))
+}
+
+async fn approval_layouts(
+    Extension(caller): Extension<Caller>,
+    Path((_, object)): Path<(String, String)>,
+) -> Result<Response, RestError> {
+    kind(&caller, &object)?;
+    Ok(json_response(StatusCode::OK, &layouts::approval_layouts()))
 }
 
 async fn create(
