@@ -13,6 +13,7 @@ mod jsforce;
 mod jsforce_records;
 mod lockout;
 mod oauth_flow;
+mod salesforce_cli;
 mod secrets;
 mod simple_salesforce;
 mod simple_salesforce_records;

@@ -101,10 +101,41 @@ pub fn app(state: HttpState) -> Router {
             refusal::in_wire_format,
         ));
     let served = latchkey_web::layers::observed(router).with_state(state);
+    let refused = tower::Layer::layer(&axum::middleware::from_fn(refusal::method_not_allowed), served);
     Router::new().fallback_service(tower::Layer::layer(
-        &axum::middleware::from_fn(refusal::method_not_allowed),
-        served,
+        &axum::middleware::from_fn(collapse_slashes),
+        refused,
     ))
+}
+
+/// Collapses repeated slashes in a request path (`//services/data` is
+/// `/services/data`), as Salesforce's servers do: the Salesforce CLI keeps instance
+/// URLs with a trailing slash and joins paths to them.
+async fn collapse_slashes(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let uri = request.uri();
+    if uri.path().contains("//") {
+        let mut path = String::with_capacity(uri.path().len());
+        for c in uri.path().chars() {
+            if !(c == '/' && path.ends_with('/')) {
+                path.push(c);
+            }
+        }
+        if let Some(q) = uri.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        let mut parts = uri.clone().into_parts();
+        if let Ok(pq) = path.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(collapsed) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = collapsed;
+            }
+        }
+    }
+    next.run(request).await
 }
 
 pub(crate) use latchkey_web::layers::route_of;

@@ -130,6 +130,13 @@ impl Services {
         Ok(plan)
     }
 
+    /// The checked plan of a query, for `columns=true` (the columns it selects, with
+    /// the same checks and visibility as running it).
+    pub async fn query_plan(&self, caller: &Caller, text: &str) -> Result<Plan, RestError> {
+        let schema = self.schema(&caller.org_id).await?;
+        self.plan_for(caller, &schema, text, self.clock.now())
+    }
+
     /// The first page of a query (`all_rows`: include recycled records, as `queryAll`).
     pub async fn query(&self, caller: &Caller, text: &str, all_rows: bool, page: u64) -> Result<QueryPage, RestError> {
         let schema = self.schema(&caller.org_id).await?;

@@ -9,6 +9,7 @@ use axum::{Extension, Router};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Deserialize;
 use serde::Serialize;
+use serde_json::{json, Value as Json};
 
 use super::{both, json_text_response, version_of};
 use crate::http::HttpState;
@@ -29,6 +30,74 @@ pub(super) fn routes(mut api: Router<HttpState>, base: &str) -> Router<HttpState
 #[derive(Deserialize)]
 struct Q {
     q: Option<String>,
+    /// `columns=true`: describe the query's columns instead of running it.
+    columns: Option<String>,
+}
+
+/// The `apexType` of a column of `field`'s type.
+fn apex_type(field: &latchkey_core::records::Field) -> &'static str {
+    use latchkey_core::records::FieldType as T;
+    match field.field_type {
+        T::Id | T::Reference(_) => "Id",
+        T::Boolean => "Boolean",
+        T::Double => "Double",
+        T::Date => "Date",
+        T::DateTime => "Datetime",
+        _ => "String",
+    }
+}
+
+fn column_metadata(name: &str, field: Option<&latchkey_core::records::Field>, joins: Vec<Json>) -> Json {
+    let writable = field.is_some_and(latchkey_core::records::Field::writable);
+    json!({
+        "aggregate": false,
+        "apexType": field.map(apex_type),
+        "booleanType": field.is_some_and(|f| f.field_type == latchkey_core::records::FieldType::Boolean),
+        "columnName": name,
+        "custom": field.is_some_and(|f| f.custom),
+        "displayName": name,
+        "foreignKeyName": null,
+        "insertable": writable,
+        "joinColumns": joins,
+        "numberType": field.is_some_and(|f| f.field_type == latchkey_core::records::FieldType::Double),
+        "textType": field.is_some_and(|f| f.field_type.is_text() && !matches!(f.field_type, latchkey_core::records::FieldType::Id | latchkey_core::records::FieldType::Reference(_))),
+        "updatable": writable,
+    })
+}
+
+/// The `columns=true` answer: each selected column in order, a parent's columns
+/// nested under its relationship where the first of them appears.
+fn columns_response(plan: &latchkey_core::soql::Plan) -> Json {
+    use latchkey_core::soql::plan::Output;
+    let columns = match &plan.output {
+        Output::Fields(c) => c.as_slice(),
+        Output::Count => &[],
+    };
+    let mut out: Vec<Json> = Vec::new();
+    let mut placed: Vec<usize> = Vec::new();
+    for c in columns {
+        match c.parent {
+            None => out.push(column_metadata(&c.field.name, Some(&c.field), Vec::new())),
+            Some(i) if !placed.contains(&i) => {
+                placed.push(i);
+                let joins = columns
+                    .iter()
+                    .filter(|o| o.parent == Some(i))
+                    .map(|o| column_metadata(&o.field.name, Some(&o.field), Vec::new()))
+                    .collect();
+                let name = plan.relationships.get(i).map_or("", |r| r.name.as_str());
+                out.push(column_metadata(name, None, joins));
+            }
+            Some(_) => {}
+        }
+    }
+    json!({
+        "columnMetadata": out,
+        "entityName": plan.object.name(),
+        "groupBy": false,
+        "idSelected": columns.iter().any(|c| c.parent.is_none() && c.field.name == "Id"),
+        "keyPrefix": plan.object.key_prefix(),
+    })
 }
 
 /// `Sforce-Query-Options: batchSize=N`.
@@ -63,6 +132,10 @@ async fn run(
             query: String::new(),
         });
     };
+    if q.columns.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("true")) {
+        let plan = state.services.query_plan(caller, &text).await?;
+        return Ok(super::json_response(StatusCode::OK, &columns_response(&plan)));
+    }
     let page = state.services.query(caller, &text, all, batch_size(headers)).await?;
     Ok(page_response(&page, &version_of(uri)))
 }
