@@ -188,3 +188,102 @@ fn the_salesforce_cli_logs_in_by_access_token_and_works_with_records() {
         "{gone}"
     );
 }
+
+#[test]
+fn the_salesforce_cli_logs_in_by_jwt_and_by_sfdx_url() {
+    let cli = Cli::new();
+    let demo = cli.start(&["demo", "--org-listen", "127.0.0.1:0"]);
+    let sf = Sf {
+        home: tempfile::tempdir().unwrap(),
+        ca: demo.ca.clone().expect("the demo prints its CA"),
+    };
+    let user = "user@demo.latchkey.test";
+    let app: Value = serde_json::from_str(&cli.ok(&["org", "app", "create", "--name", "CLI", "--json"], None)).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../org/tests/fixtures");
+    let crt = fixtures.join("jwt_app.crt");
+    cli.ok(
+        &[
+            "org",
+            "app",
+            "certificate",
+            "--name",
+            "CLI",
+            "--file",
+            crt.to_str().unwrap(),
+        ],
+        None,
+    );
+    let client_id = app["client_id"].as_str().unwrap();
+    let key = fixtures.join("jwt_app.key");
+    let jwt_args = [
+        "org",
+        "login",
+        "jwt",
+        "--client-id",
+        client_id,
+        "--jwt-key-file",
+        key.to_str().unwrap(),
+        "--username",
+        user,
+        "--instance-url",
+        &demo.url,
+    ];
+    let refused = sf.run(&jwt_args, None);
+    assert_eq!(refused["status"], 1);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("user hasn't approved this consumer"),
+        "Salesforce's words before the user is authorised: {refused}"
+    );
+    let authorized: Value = serde_json::from_str(&cli.ok(
+        &["org", "app", "authorize", "--name", "CLI", "--user", user, "--json"],
+        None,
+    ))
+    .unwrap();
+    let jwt = sf.run(&jwt_args, None);
+    assert_eq!(
+        (&jwt["status"], &jwt["result"]["username"]),
+        (&Value::from(0), &Value::from(user)),
+        "{jwt}"
+    );
+
+    let host = demo.url.trim_start_matches("https://");
+    let url_file = sf.home.path().join("auth-url.txt");
+    std::fs::write(
+        &url_file,
+        format!(
+            "force://{client_id}:{}:{}@{host}",
+            app["client_secret"].as_str().unwrap(),
+            authorized["refresh_token"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let by_url = sf.run(
+        &[
+            "org",
+            "login",
+            "sfdx-url",
+            "-f",
+            url_file.to_str().unwrap(),
+            "-a",
+            "by-url",
+        ],
+        None,
+    );
+    assert_eq!(by_url["status"], 0, "{by_url}");
+    assert_eq!(by_url["result"]["username"], user);
+    let whoami = sf.run(
+        &[
+            "data",
+            "query",
+            "-q",
+            "SELECT Username FROM User WHERE Username = 'user@demo.latchkey.test'",
+            "--target-org",
+            "by-url",
+        ],
+        None,
+    );
+    assert_eq!(whoami["result"]["totalSize"], 1, "{whoami}");
+}
