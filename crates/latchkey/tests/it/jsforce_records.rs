@@ -70,7 +70,20 @@ fn jsforce_creates_reads_updates_deletes_queries_and_pages() {
     }
     assert_eq!(out["describeScore"]["type"], "double");
     assert_eq!(out["describeScore"]["custom"], true);
-    assert_eq!(out["globalNames"], serde_json::json!(["Account", "Contact", "Lead"]));
+    // A standard user's global describe: every object but UserLogin (administrators').
+    assert_eq!(
+        out["globalNames"],
+        serde_json::json!([
+            "Account",
+            "Contact",
+            "Lead",
+            "Opportunity",
+            "User",
+            "Organization",
+            "Profile",
+            "LoginHistory"
+        ])
+    );
     assert_eq!(
         out["parent"], "Analytical Engines",
         "parent fields nest under the relationship"
