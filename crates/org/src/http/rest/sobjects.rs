@@ -109,18 +109,26 @@ async fn object_info(
     ))
 }
 
+/// One describe document of the object named in the path, drawn from its definition
+/// in the caller's org (custom fields included).
+async fn described(
+    state: &HttpState,
+    caller: &Caller,
+    object: &str,
+    render: impl FnOnce(&latchkey_core::records::ObjectDef) -> Json,
+) -> Result<Response, RestError> {
+    let kind = kind(caller, object)?;
+    let schema = state.services.schema(&caller.org_id).await?;
+    Ok(json_response(StatusCode::OK, &render(schema.object(kind))))
+}
+
 async fn object_describe(
     State(state): State<HttpState>,
     Extension(caller): Extension<Caller>,
     Path((_, object)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    let kind = kind(&caller, &object)?;
-    let schema = state.services.schema(&caller.org_id).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &describe::object(schema.object(kind), &version_of(&uri)),
-    ))
+    described(&state, &caller, &object, |def| describe::object(def, &version_of(&uri))).await
 }
 
 async fn layouts(
@@ -129,12 +137,7 @@ async fn layouts(
     Path((_, object)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    let kind = kind(&caller, &object)?;
-    let schema = state.services.schema(&caller.org_id).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &layouts::layouts(schema.object(kind), &version_of(&uri)),
-    ))
+    described(&state, &caller, &object, |def| layouts::layouts(def, &version_of(&uri))).await
 }
 
 /// One record type's layout: the master record type's (15 or 18 characters).
@@ -143,12 +146,11 @@ async fn layout(
     Extension(caller): Extension<Caller>,
     Path((_, object, record_type)): Path<(String, String, String)>,
 ) -> Result<Response, RestError> {
-    let kind = kind(&caller, &object)?;
+    kind(&caller, &object)?;
     if !layouts::MASTER_RECORD_TYPE.starts_with(record_type.get(..15).unwrap_or("-")) {
         return Err(RecordError::NotFound.into());
     }
-    let schema = state.services.schema(&caller.org_id).await?;
-    Ok(json_response(StatusCode::OK, &layouts::layout(schema.object(kind))))
+    described(&state, &caller, &object, layouts::layout).await
 }
 
 async fn compact_layouts(
@@ -157,12 +159,10 @@ async fn compact_layouts(
     Path((_, object)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    let kind = kind(&caller, &object)?;
-    let schema = state.services.schema(&caller.org_id).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &layouts::compact_layouts(schema.object(kind), &version_of(&uri)),
-    ))
+    described(&state, &caller, &object, |def| {
+        layouts::compact_layouts(def, &version_of(&uri))
+    })
+    .await
 }
 
 async fn approval_layouts(
