@@ -435,6 +435,11 @@ impl ObjectDef {
     }
 }
 
+/// `LeadSource`, which contacts, leads and opportunities share.
+fn lead_source() -> Field {
+    Field::standard("LeadSource", "Lead Source", FieldType::Picklist, 255, "lead_source")
+}
+
 /// The fields of a person (contact, lead): name, first name, last name.
 fn person(fields: &mut Vec<Field>) {
     use FieldType as T;
@@ -478,13 +483,7 @@ fn contact_fields(fields: &mut Vec<Field>) {
     ));
     fields.push(Field::standard("Title", "Title", T::String, 128, "title"));
     fields.push(Field::standard("Department", "Department", T::String, 80, "department"));
-    fields.push(Field::standard(
-        "LeadSource",
-        "Lead Source",
-        T::Picklist,
-        255,
-        "lead_source",
-    ));
+    fields.push(lead_source());
     fields.push(Field::standard("MailingCity", "Mailing City", T::String, 40, "city"));
     fields.push(Field::standard(
         "MailingCountry",
@@ -511,13 +510,7 @@ fn lead_fields(fields: &mut Vec<Field>) {
     ));
     fields.push(Field::standard("Title", "Title", T::String, 128, "title"));
     fields.push(Field::standard("Status", "Lead Status", T::Picklist, 255, "status"));
-    fields.push(Field::standard(
-        "LeadSource",
-        "Lead Source",
-        T::Picklist,
-        255,
-        "lead_source",
-    ));
+    fields.push(lead_source());
     fields.push(Field::standard("City", "City", T::String, 40, "city"));
     fields.push(Field::standard("Country", "Country", T::String, 80, "country"));
 }
@@ -546,13 +539,7 @@ fn opportunity_fields(fields: &mut Vec<Field>) {
         255,
         "opportunity_type",
     ));
-    fields.push(Field::standard(
-        "LeadSource",
-        "Lead Source",
-        T::Picklist,
-        255,
-        "lead_source",
-    ));
+    fields.push(lead_source());
     fields.push(Field::standard("NextStep", "Next Step", T::String, 255, "next_step"));
 }
 
