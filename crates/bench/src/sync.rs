@@ -85,6 +85,7 @@ async fn seed_org(services: &Services, contacts: usize) -> anyhow::Result<(Calle
             last_name: Some("Sync".into()),
             profile: None,
             password: Some(SecretString::from(PASSWORD)),
+            settings: Default::default(),
         })
         .await?;
     let caller = Caller {

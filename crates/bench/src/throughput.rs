@@ -154,6 +154,7 @@ async fn seed(services: &Services) -> anyhow::Result<Seeded> {
                 last_name: None,
                 profile: None,
                 password: Some(SecretString::from(PASSWORD)),
+                settings: Default::default(),
             })
             .await?;
     }

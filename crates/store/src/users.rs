@@ -191,6 +191,16 @@ pub async fn get(conn: &mut Conn, id: &UserId) -> Result<User, StoreError> {
         .try_into()
 }
 
+/// The user with `id`, if any.
+pub async fn find(conn: &mut Conn, id: &UserId) -> Result<Option<User>, StoreError> {
+    sqlx::query_as::<_, UserRow>(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
 /// The user with `username` (case-insensitive), if any.
 pub async fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<User>, StoreError> {
     if crate::text::unstorable(username) {
@@ -535,6 +545,46 @@ pub async fn update_details(
     .bind(first_name)
     .bind(last_name)
     .bind(profile_id.as_str())
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A user's alias and locale settings as the User object carries them; `None` keeps
+/// what the user has (or the default the User view shows).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSettings {
+    /// Short name shown in lists (up to 8 characters).
+    pub alias: Option<String>,
+    /// IANA time zone (`TimeZoneSidKey`).
+    pub time_zone: Option<String>,
+    /// Locale (`LocaleSidKey`).
+    pub locale: Option<String>,
+    /// Language (`LanguageLocaleKey`).
+    pub language: Option<String>,
+    /// Mail encoding (`EmailEncodingKey`).
+    pub email_encoding: Option<String>,
+}
+
+/// Saves the settings given (the others stay as they are).
+pub async fn set_settings(
+    conn: &mut Conn,
+    id: &UserId,
+    settings: &UserSettings,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE users SET alias = COALESCE($2, alias), time_zone_sid_key = COALESCE($3, time_zone_sid_key), \
+         locale_sid_key = COALESCE($4, locale_sid_key), language_locale_key = COALESCE($5, language_locale_key), \
+         email_encoding_key = COALESCE($6, email_encoding_key), modified_at = $7 WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(settings.alias.as_deref())
+    .bind(settings.time_zone.as_deref())
+    .bind(settings.locale.as_deref())
+    .bind(settings.language.as_deref())
+    .bind(settings.email_encoding.as_deref())
     .bind(now.timestamp_millis())
     .execute(&mut *conn)
     .await?;

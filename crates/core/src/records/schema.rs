@@ -277,6 +277,12 @@ impl ObjectKind {
         matches!(self, Self::Account | Self::Contact | Self::Lead | Self::Opportunity)
     }
 
+    /// Whether clients create and update its records: the stored objects, and User,
+    /// whose writes go through the account services.
+    pub fn writable(self) -> bool {
+        self.is_stored() || self == Self::User
+    }
+
     /// Whether the `updated`/`deleted` replication feeds serve it.
     pub fn replicateable(self) -> bool {
         self != Self::LoginHistory

@@ -121,6 +121,7 @@ async fn org_behind(dir: &std::path::Path, faults: Arc<Faults>) -> (String, Serv
             last_name: Some("Sync".into()),
             profile: None,
             password: Some(SecretString::from(PASSWORD)),
+            settings: Default::default(),
         })
         .await
         .unwrap();

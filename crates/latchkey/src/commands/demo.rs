@@ -67,6 +67,7 @@ async fn seed(services: &Services, config: &Config) -> Result<(String, String, S
                         last_name: Some(last.into()),
                         profile: Some(profile.into()),
                         password: Some(SecretString::from(DEMO_PASSWORD)),
+                        settings: Default::default(),
                     })
                     .await?;
             }

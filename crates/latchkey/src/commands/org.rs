@@ -371,6 +371,7 @@ async fn user(cmd: UserCommand, services: &Services, config: &Config) -> Result<
                 last_name,
                 profile: Some(profile),
                 password: None,
+                settings: Default::default(),
             };
             user_create(services, config, req, password_stdin, json).await?
         }

@@ -276,7 +276,13 @@ fn a_two_way_sync_killed_twenty_times_ends_identical_on_both_sides() {
     let finishing = Instant::now();
     let done = hub.run_with_env(&sync, &env);
     eprintln!("the last run took {:?}", finishing.elapsed());
-    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(
+        done.code,
+        0,
+        "{}\norg server's log:\n{}",
+        done.stderr,
+        org.server_logs()
+    );
     let again: Value =
         serde_json::from_str(&hub.ok(&["hub", "connector", "sync", "GatorMail", "Contacts", "--json"], None)).unwrap();
     assert_eq!(

@@ -49,6 +49,16 @@ impl Services {
         )
     }
 
+    /// The administrator an API caller proves, or `None`: a full session (not one that
+    /// may only change an expired password) of a user whose profile administers the
+    /// org, and only for that org (Salesforce's "Manage Users").
+    pub fn api_admin(&self, caller: &crate::records::Caller) -> Option<Admin> {
+        (caller.admin && !caller.restricted).then(|| Admin {
+            services: self.clone(),
+            scope: Scope::Org(caller.org_id.clone()),
+        })
+    }
+
     /// The administrator at the server's console (the `latchkey` command line), who
     /// holds the database and the configuration and so every org.
     pub fn console(&self) -> Admin {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod housekeeping;
 pub mod password_reset;
+pub mod provisioning;
 pub mod reminders;
 
 use latchkey_core::ids::OrgId;
@@ -15,7 +16,7 @@ use latchkey_store::orgs::{self, Org, Profile};
 use latchkey_store::password_resets;
 use latchkey_store::refresh_tokens::{self, Revocation};
 use latchkey_store::sessions;
-use latchkey_store::users::{self, NewUser, PasswordChange, User};
+use latchkey_store::users::{self, NewUser, PasswordChange, User, UserSettings};
 use latchkey_store::{commit, Conn};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -41,6 +42,8 @@ pub struct CreateUser {
     pub profile: Option<String>,
     /// Initial password, if any; checked against the policy.
     pub password: Option<SecretString>,
+    /// Alias and locale settings (unset: the defaults).
+    pub settings: UserSettings,
 }
 
 /// New details of a user.
@@ -378,6 +381,9 @@ impl Admin {
             };
             users::set_password(&mut tx, &user.id, &change).await?;
         }
+        if req.settings != UserSettings::default() {
+            users::set_settings(&mut tx, &user.id, &req.settings, now).await?;
+        }
         self.services.issue_token(&mut tx, &user, TokenReason::NewUser).await?;
         let user = users::get(&mut tx, &user.id).await?;
         commit(tx).await?;
@@ -423,6 +429,12 @@ impl Admin {
     /// Administrator reset: a temporary password (expired at once, so it must be
     /// changed at next login) and a new token are mailed; a lock is lifted.
     pub async fn reset_password(&self, username: &str) -> Result<User, AccountError> {
+        Ok(self.reset_to_temporary(username).await?.0)
+    }
+
+    /// [`Admin::reset_password`], also answering the temporary password (for the
+    /// callers Salesforce answers it to: the REST reset of `sobjects/User/{id}/password`).
+    pub async fn reset_to_temporary(&self, username: &str) -> Result<(User, SecretString), AccountError> {
         let user = self.member(username).await?;
         if user.frozen {
             return Err(AccountError::Invalid(format!(
@@ -463,7 +475,7 @@ impl Admin {
         self.services.decisions_changed();
         self.services.forget_tokens(&user.id);
         tracing::info!(user_id = %user.id, "password reset by administrator");
-        self.member(username).await
+        Ok((self.member(username).await?, temporary))
     }
 
     /// Freezes or unfreezes; `true` when that changed anything.

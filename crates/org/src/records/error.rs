@@ -38,6 +38,19 @@ pub enum RestError {
     /// Several records match an external id.
     #[error("more than one record found for external id field")]
     Ambiguous(Vec<String>),
+    /// The caller may not read or change a user's password (403, as Salesforce).
+    #[error("You do not have permission to view this record.")]
+    InsufficientAccess,
+    /// The account services refused a User write, with Salesforce's code.
+    #[error("{message}")]
+    UserRefused {
+        /// The `errorCode`.
+        code: &'static str,
+        /// The message.
+        message: String,
+        /// The fields it is about.
+        fields: Vec<String>,
+    },
     /// The store failed.
     #[error(transparent)]
     Internal(#[from] AccountError),
@@ -63,6 +76,8 @@ impl RestError {
             Self::BadCollection(_) => (400, "INVALID_FIELD"),
             Self::TooMany(_) => (400, "EXCEEDED_ID_LIMIT"),
             Self::Ambiguous(_) => (300, "MULTIPLE_CHOICES"),
+            Self::InsufficientAccess => (403, "INSUFFICIENT_ACCESS"),
+            Self::UserRefused { code, .. } => (400, *code),
             Self::Internal(_) => (500, "UNKNOWN_EXCEPTION"),
         }
     }
@@ -71,6 +86,7 @@ impl RestError {
     pub fn fields(&self) -> Vec<String> {
         match self {
             Self::Record(e) => e.fields(),
+            Self::UserRefused { fields, .. } => fields.clone(),
             _ => Vec::new(),
         }
     }

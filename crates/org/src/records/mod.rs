@@ -10,6 +10,7 @@ mod query;
 mod replication;
 mod service;
 mod usage;
+mod users;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -68,7 +68,11 @@ fn check_writable(kind: ObjectKind, action: &'static str) -> Result<(), RecordEr
     }
 }
 
-fn check_required(schema_fields: &[Field], values: &[(Field, Value)], creating: bool) -> Result<(), RecordError> {
+pub(super) fn check_required(
+    schema_fields: &[Field],
+    values: &[(Field, Value)],
+    creating: bool,
+) -> Result<(), RecordError> {
     let missing: Vec<String> = schema_fields
         .iter()
         .filter(|f| f.required && f.writable())

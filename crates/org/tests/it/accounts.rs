@@ -18,6 +18,7 @@ fn user(username: &str, password: Option<&str>) -> CreateUser {
         last_name: None,
         profile: None,
         password: password.map(SecretString::from),
+        settings: Default::default(),
     }
 }
 

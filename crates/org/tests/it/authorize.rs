@@ -643,6 +643,7 @@ async fn another_orgs_user_is_refused_before_consent() {
             last_name: Some("Beta".into()),
             profile: None,
             password: Some(secrecy::SecretString::from(crate::support::PASSWORD)),
+            settings: Default::default(),
         })
         .await
         .unwrap();

@@ -517,6 +517,7 @@ async fn identity_userinfo_and_revoke() {
             last_name: None,
             profile: None,
             password: None,
+            settings: Default::default(),
         })
         .await
         .unwrap();

@@ -455,6 +455,7 @@ impl Api {
                 last_name: Some("Other".into()),
                 profile: None,
                 password: Some(secrecy::SecretString::from(crate::support::PASSWORD)),
+                settings: Default::default(),
             })
             .await
             .unwrap();
@@ -782,6 +783,7 @@ async fn admin_token(api: &Api) -> String {
             last_name: Some("Admin".into()),
             profile: Some("System Administrator".into()),
             password: Some(secrecy::SecretString::from(crate::support::PASSWORD)),
+            settings: Default::default(),
         })
         .await
         .unwrap();
@@ -908,9 +910,15 @@ async fn identity_objects_are_read_only_with_salesforces_errors() {
         ),
         (
             Method::PATCH,
+            format!("{V}/sobjects/Profile/{}", user.profile_id),
+            Some(r#"{"Name":"Boss"}"#),
+            "entity type cannot be updated: Profile",
+        ),
+        (
+            Method::DELETE,
             format!("{V}/sobjects/User/{}", user.id),
-            Some(r#"{"LastName":"Roe"}"#),
-            "entity type cannot be updated: User",
+            None,
+            "entity type cannot be deleted: User",
         ),
         (
             Method::DELETE,
@@ -1083,4 +1091,250 @@ async fn layouts_and_list_views_are_served_for_every_object_with_them() {
         .call(Method::GET, &format!("{V}/sobjects/LoginHistory/listviews"), None)
         .await;
     assert_eq!(history_views["listviews"], json!([]));
+}
+
+/// A User body as provisioning tools send it.
+fn new_user_body(username: &str, profile: &str) -> String {
+    json!({
+        "Username": username, "Email": username, "LastName": "Lovelace", "FirstName": "Ada",
+        "Alias": "alove", "TimeZoneSidKey": "Europe/London", "LocaleSidKey": "en_GB",
+        "LanguageLocaleKey": "en_US", "EmailEncodingKey": "UTF-8", "ProfileId": profile
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn administrators_provision_users_through_the_account_services() {
+    let api = Api::new().await;
+    let admin = admin_token(&api).await;
+    let org = api.stack.services.resolve_org(None).await.unwrap();
+    let standard = api.stack.services.profiles(&org.id).await.unwrap();
+    let standard = standard.iter().find(|p| p.name == "Standard User").unwrap().id.clone();
+    let as_admin = |method, path: String, body: Option<String>| {
+        let (api, admin) = (&api, admin.clone());
+        async move {
+            let (s, v, _) = api.call_as(Some(&admin), method, &path, body.as_deref()).await;
+            (s, v)
+        }
+    };
+    let users = format!("{V}/sobjects/User");
+
+    // Salesforce's required fields, and only administrators create users.
+    let (status, err) = as_admin(
+        Method::POST,
+        users.clone(),
+        Some(r#"{"Username":"x@acme.test"}"#.into()),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::BAD_REQUEST, "REQUIRED_FIELD_MISSING"),
+        "{err}"
+    );
+    let missing: Vec<&str> = err[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for field in [
+        "LastName",
+        "Email",
+        "Alias",
+        "TimeZoneSidKey",
+        "LocaleSidKey",
+        "ProfileId",
+    ] {
+        assert!(missing.contains(&field), "{field} in {missing:?}");
+    }
+    let body = new_user_body("ada@acme.test", standard.as_str());
+    let (status, err) = api.call(Method::POST, &users, Some(&body)).await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::BAD_REQUEST, "INSUFFICIENT_ACCESS_OR_READONLY"),
+        "a standard user: {err}"
+    );
+
+    let (status, created) = as_admin(Method::POST, users.clone(), Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("005"), "{id}");
+    let (_, ada) = as_admin(Method::GET, format!("{users}/{id}"), None).await;
+    assert_eq!(
+        (
+            &ada["Username"],
+            &ada["Alias"],
+            &ada["TimeZoneSidKey"],
+            &ada["LocaleSidKey"],
+            &ada["IsActive"]
+        ),
+        (
+            &json!("ada@acme.test"),
+            &json!("alove"),
+            &json!("Europe/London"),
+            &json!("en_GB"),
+            &json!(true)
+        )
+    );
+    api.stack.deliver().await;
+    let mails = latchkey_org::mail::folder::list(&api.stack.mail_dir()).unwrap();
+    let first_token = mails
+        .iter()
+        .filter(|m| m.to.contains("ada@acme.test"))
+        .find_map(|m| crate::support::token_in(&m.text))
+        .expect("the new user's security token is mailed");
+
+    let (status, err) = as_admin(Method::POST, users.clone(), Some(body.replace("Lovelace", "Byron"))).await;
+    assert_eq!(
+        (status, code(&err), err[0]["fields"].clone()),
+        (StatusCode::BAD_REQUEST, "DUPLICATE_USERNAME", json!(["Username"])),
+        "{err}"
+    );
+
+    // Updates change the fields given, in one go; deactivation ends the user's access.
+    let (status, _) = as_admin(
+        Method::PATCH,
+        format!("{users}/{id}"),
+        Some(r#"{"FirstName":"Augusta","TimeZoneSidKey":"America/New_York"}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, ada) = as_admin(
+        Method::GET,
+        format!("{users}/{id}?fields=FirstName,LastName,TimeZoneSidKey,Alias"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            &ada["FirstName"],
+            &ada["LastName"],
+            &ada["TimeZoneSidKey"],
+            &ada["Alias"]
+        ),
+        (
+            &json!("Augusta"),
+            &json!("Lovelace"),
+            &json!("America/New_York"),
+            &json!("alove")
+        )
+    );
+    let (status, err) = as_admin(
+        Method::PATCH,
+        format!("{users}/{id}"),
+        Some(r#"{"Email":"not-an-address"}"#.into()),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::BAD_REQUEST, "INVALID_EMAIL_ADDRESS"),
+        "{err}"
+    );
+
+    // The password resource: status, set (policy enforced, token reset), reset.
+    let password = format!("{users}/{id}/password");
+    let (status, v) = as_admin(Method::GET, password.clone(), None).await;
+    assert_eq!((status, v), (StatusCode::OK, json!({"isExpired": false})));
+    let (status, err) = api.call(Method::GET, &password, None).await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS"),
+        "{err}"
+    );
+    let (status, err) = as_admin(
+        Method::POST,
+        password.clone(),
+        Some(r#"{"NewPassword":"short"}"#.into()),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::BAD_REQUEST, "INVALID_NEW_PASSWORD"),
+        "{err}"
+    );
+    let (status, _) = as_admin(
+        Method::POST,
+        password.clone(),
+        Some(r#"{"NewPassword":"Analytical-Engine-1843"}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    api.stack.deliver().await;
+    let mails = latchkey_org::mail::folder::list(&api.stack.mail_dir()).unwrap();
+    let token = mails
+        .iter()
+        .rev()
+        .filter(|m| m.to.contains("ada@acme.test"))
+        .find_map(|m| crate::support::token_in(&m.text))
+        .unwrap();
+    assert_ne!(token, first_token, "a password change resets the security token");
+    let outcome = api
+        .stack
+        .login(
+            "ada@acme.test",
+            &format!("Analytical-Engine-1843{token}"),
+            Channel::Soap,
+            crate::support::UNTRUSTED,
+        )
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            latchkey_org::login::LoginOutcome::Success {
+                password_expired: false,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    let (status, reset) = as_admin(Method::DELETE, password.clone(), None).await;
+    assert_eq!(status, StatusCode::OK, "{reset}");
+    let temporary = reset["NewPassword"].as_str().unwrap().to_owned();
+    let (_, v) = as_admin(Method::GET, password.clone(), None).await;
+    assert_eq!(
+        v,
+        json!({"isExpired": true}),
+        "a reset password must be changed at the next login"
+    );
+    api.stack.deliver().await;
+    let mails = latchkey_org::mail::folder::list(&api.stack.mail_dir()).unwrap();
+    let token = mails
+        .iter()
+        .rev()
+        .filter(|m| m.to.contains("ada@acme.test"))
+        .find_map(|m| crate::support::token_in(&m.text))
+        .unwrap();
+    let outcome = api
+        .stack
+        .login(
+            "ada@acme.test",
+            &format!("{temporary}{token}"),
+            Channel::Soap,
+            crate::support::UNTRUSTED,
+        )
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            latchkey_org::login::LoginOutcome::Success {
+                password_expired: true,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+
+    let (status, _) = as_admin(
+        Method::PATCH,
+        format!("{users}/{id}"),
+        Some(r#"{"IsActive":false}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(!api.stack.services.user("ada@acme.test").await.unwrap().active);
+    let (_, d) = as_admin(Method::GET, format!("{users}/describe"), None).await;
+    assert_eq!(
+        (&d["createable"], &d["updateable"], &d["deletable"]),
+        (&json!(true), &json!(true), &json!(false))
+    );
 }

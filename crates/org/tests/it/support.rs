@@ -93,6 +93,7 @@ impl Stack {
                 last_name: Some("Doe".into()),
                 profile: None,
                 password: Some(SecretString::from(PASSWORD)),
+                settings: Default::default(),
             })
             .await
             .expect("user");
@@ -111,6 +112,7 @@ impl Stack {
                 last_name: Some("Beta".into()),
                 profile: None,
                 password: Some(SecretString::from(PASSWORD)),
+                settings: Default::default(),
             })
             .await
             .expect("user");

@@ -57,6 +57,7 @@ async fn org() -> Org {
             last_name: Some("Sync".into()),
             profile: None,
             password: Some(SecretString::from(PASSWORD)),
+            settings: Default::default(),
         })
         .await
         .unwrap();

@@ -19,16 +19,16 @@ pub(super) fn user_fields(fields: &mut Vec<Field>) {
     fields.push(Field::standard("FirstName", "First Name", T::String, 40, "first_name"));
     fields.push(Field::standard("Name", "Full Name", T::String, 121, "name").system());
     fields.push(Field::standard("Email", "Email", T::Email, 128, "email").required());
-    fields.push(Field::standard("Alias", "Alias", T::String, 8, "alias").system());
+    fields.push(Field::standard("Alias", "Alias", T::String, 8, "alias").required());
     fields.push(flag("IsActive", "Active", "is_active"));
     let mut profile = Field::standard("ProfileId", "Profile ID", T::Reference("Profile"), 18, "profile_id").required();
     profile.relationship = Some("Profile");
     fields.push(profile);
     fields.push(picklist("UserType", "User Type", "user_type").system());
-    fields.push(picklist("TimeZoneSidKey", "Time Zone", "time_zone_sid_key").system());
-    fields.push(picklist("LocaleSidKey", "Locale", "locale_sid_key").system());
-    fields.push(picklist("LanguageLocaleKey", "Language", "language_locale_key").system());
-    fields.push(picklist("EmailEncodingKey", "Email Encoding", "email_encoding_key").system());
+    fields.push(picklist("TimeZoneSidKey", "Time Zone", "time_zone_sid_key").required());
+    fields.push(picklist("LocaleSidKey", "Locale", "locale_sid_key").required());
+    fields.push(picklist("LanguageLocaleKey", "Language", "language_locale_key").required());
+    fields.push(picklist("EmailEncodingKey", "Email Encoding", "email_encoding_key").required());
     fields.push(Field::standard("LastLoginDate", "Last Login", T::DateTime, 0, "last_login_at").system());
 }
 

@@ -177,6 +177,7 @@ pub(super) async fn create(State(state): State<HttpState>, jar: CookieJar, Form(
         last_name: Some(form.last_name.trim().to_owned()).filter(|n| !n.is_empty()),
         profile: Some(form.profile.trim().to_owned()),
         password: None,
+        settings: Default::default(),
     };
     let created = match admin.create_user(request).await {
         Ok(user) => admin.reset_password(&user.username).await,

@@ -8,7 +8,7 @@ use serde_json::{json, Value as Json};
 pub(super) fn summary(kind: ObjectKind, version: &str) -> Json {
     let name = kind.name();
     let base = format!("/services/data/v{version}/sobjects/{name}");
-    let writable = kind.is_stored();
+    let writable = kind.writable();
     json!({
         "name": name,
         "label": kind.label(),
@@ -17,7 +17,7 @@ pub(super) fn summary(kind: ObjectKind, version: &str) -> Json {
         "custom": false,
         "createable": writable,
         "updateable": writable,
-        "deletable": writable,
+        "deletable": kind.is_stored(),
         "queryable": true,
         "retrieveable": true,
         "searchable": false,
@@ -82,7 +82,7 @@ pub(super) fn field(f: &Field, kind: ObjectKind) -> Json {
         T::Reference(t) => vec![t],
         _ => Vec::new(),
     };
-    let system = !f.writable() || !kind.is_stored();
+    let system = !f.writable() || !kind.writable();
     let text = f.field_type.is_text();
     let length = if text { f.length } else { 0 };
     let extra_type = match f.field_type {
@@ -323,8 +323,8 @@ mod tests {
     }
 
     #[test]
-    fn identity_objects_are_read_only_and_parents_list_their_children() {
-        for kind in [ObjectKind::LoginHistory, ObjectKind::Organization, ObjectKind::User] {
+    fn identity_objects_are_read_only_users_writable_and_parents_list_their_children() {
+        for kind in [ObjectKind::LoginHistory, ObjectKind::Organization, ObjectKind::Profile] {
             let d = object(&ObjectDef::standard(kind), "66.0");
             for flag in ["createable", "updateable", "deletable"] {
                 assert_eq!(d[flag], false, "{kind} {flag}");
@@ -337,6 +337,23 @@ mod tests {
                 "{kind}"
             );
         }
+        let user = object(&ObjectDef::standard(ObjectKind::User), "66.0");
+        assert_eq!(
+            (&user["createable"], &user["updateable"], &user["deletable"]),
+            (&json!(true), &json!(true), &json!(false)),
+            "users are provisioned, never deleted"
+        );
+        let writable: Vec<&str> = user["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["createable"] == true)
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            writable.contains(&"TimeZoneSidKey") && !writable.contains(&"LastLoginDate"),
+            "{writable:?}"
+        );
         let account = object(&ObjectDef::standard(ObjectKind::Account), "66.0");
         assert_eq!(account["createable"], true);
         let children: Vec<(&str, &str)> = account["childRelationships"]

@@ -23,7 +23,7 @@ fn shown(def: &ObjectDef) -> impl Iterator<Item = &Field> {
 }
 
 fn item(f: &Field, kind: ObjectKind, tab_order: usize) -> Json {
-    let editable = f.writable() && kind.is_stored();
+    let editable = f.writable() && kind.writable();
     json!({
         "editableForNew": editable,
         "editableForUpdate": editable,
@@ -78,7 +78,7 @@ pub(super) fn layout(def: &ObjectDef) -> Json {
     let editable: Vec<&Field> = all
         .iter()
         .copied()
-        .filter(|f| f.writable() && kind.is_stored())
+        .filter(|f| f.writable() && kind.writable())
         .collect();
     let related: Vec<Json> = describe::children(kind)
         .map(|(child, field)| {

@@ -44,6 +44,14 @@ pub(super) fn routes(mut api: Router<HttpState>, base: &str) -> Router<HttpState
         &format!("{s}/{{object}}/{{id}}"),
         get(retrieve).patch(update).delete(destroy),
     );
+    api = both(
+        api,
+        &format!("{s}/{{object}}/{{field}}/password"),
+        get(password_status)
+            .post(password_set)
+            .delete(password_reset)
+            .patch(password_upsert),
+    );
     both(
         api,
         &format!("{s}/{{object}}/{{field}}/{{value}}"),
@@ -181,7 +189,11 @@ async fn create(
 ) -> Result<Response, RestError> {
     let kind = kind(&caller, &object)?;
     let fields = object_body(&body)?;
-    let id = state.services.create_record(&caller, kind, &fields).await?;
+    let id = if kind == ObjectKind::User {
+        state.services.create_user_record(&caller, &fields).await?
+    } else {
+        state.services.create_record(&caller, kind, &fields).await?
+    };
     Ok(json_response(
         StatusCode::CREATED,
         &json!({ "id": id, "success": true, "errors": [] }),
@@ -230,7 +242,11 @@ async fn update(
     let kind = kind(&caller, &object)?;
     let id = record_id(kind, &raw_id)?;
     let fields = object_body(&body)?;
-    state.services.update_record(&caller, kind, &id, &fields).await?;
+    if kind == ObjectKind::User {
+        state.services.update_user_record(&caller, &id, &fields).await?;
+    } else {
+        state.services.update_record(&caller, kind, &id, &fields).await?;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -252,12 +268,22 @@ async fn retrieve_by(
     Query(params): Query<FieldsParam>,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    let kind = kind(&caller, &object)?;
-    let id = state
-        .services
-        .find_by_external_id(&caller, kind, &field, &value)
-        .await?;
-    record_response(&state, &caller, kind, &id, params.fields.as_deref(), &uri).await
+    found_by(&state, &caller, &object, &field, &value, params.fields.as_deref(), &uri).await
+}
+
+/// The record whose external id `field` is `value`.
+async fn found_by(
+    state: &HttpState,
+    caller: &Caller,
+    object: &str,
+    field: &str,
+    value: &str,
+    fields: Option<&str>,
+    uri: &Uri,
+) -> Result<Response, RestError> {
+    let kind = kind(caller, object)?;
+    let id = state.services.find_by_external_id(caller, kind, field, value).await?;
+    record_response(state, caller, kind, &id, fields, uri).await
 }
 
 async fn upsert(
@@ -266,11 +292,23 @@ async fn upsert(
     Path((_, object, field, value)): Path<(String, String, String, String)>,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    let kind = kind(&caller, &object)?;
-    let fields = object_body(&body)?;
+    upserted(&state, &caller, &object, &field, &value, &body).await
+}
+
+/// Upserts the record whose external id `field` is `value`.
+async fn upserted(
+    state: &HttpState,
+    caller: &Caller,
+    object: &str,
+    field: &str,
+    value: &str,
+    body: &[u8],
+) -> Result<Response, RestError> {
+    let kind = kind(caller, object)?;
+    let fields = object_body(body)?;
     let done = state
         .services
-        .upsert_record(&caller, kind, &field, &value, &fields)
+        .upsert_record(caller, kind, field, value, &fields)
         .await?;
     let status = if done.created {
         StatusCode::CREATED
@@ -280,6 +318,82 @@ async fn upsert(
     Ok(json_response(
         status,
         &json!({ "id": done.id, "success": true, "errors": [], "created": done.created }),
+    ))
+}
+
+/// `sobjects/User/{id}/password` GET: whether the password has expired. On any other
+/// object the path is a retrieve by an external id whose value is `password`.
+async fn password_status(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, id)): Path<(String, String, String)>,
+    Query(params): Query<FieldsParam>,
+    uri: Uri,
+) -> Result<Response, RestError> {
+    if kind(&caller, &object)? != ObjectKind::User {
+        return found_by(
+            &state,
+            &caller,
+            &object,
+            &id,
+            "password",
+            params.fields.as_deref(),
+            &uri,
+        )
+        .await;
+    }
+    let expired = state.services.user_password_expired(&caller, &id).await?;
+    Ok(json_response(StatusCode::OK, &json!({ "isExpired": expired })))
+}
+
+/// The same path's PATCH: an upsert by an external id whose value is `password`.
+async fn password_upsert(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, field)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, RestError> {
+    upserted(&state, &caller, &object, &field, "password", &body).await
+}
+
+/// The User whose password the path names (other objects have no password).
+fn password_user(caller: &Caller, object: &str) -> Result<(), RestError> {
+    if kind(caller, object)? == ObjectKind::User {
+        Ok(())
+    } else {
+        Err(RecordError::NotFound.into())
+    }
+}
+
+/// `sobjects/User/{id}/password` POST `{"NewPassword": …}`: sets it; 204.
+async fn password_set(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, RestError> {
+    password_user(&caller, &object)?;
+    let fields = object_body(&body)?;
+    let Some(Json::String(password)) = fields.get("NewPassword") else {
+        return Err(RecordError::RequiredMissing(vec!["NewPassword".into()]).into());
+    };
+    let password = secrecy::SecretString::from(password.clone());
+    state.services.set_user_password(&caller, &id, &password).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `sobjects/User/{id}/password` DELETE: resets it to a temporary password, which is
+/// answered (and mailed) and must be changed at the next login.
+async fn password_reset(
+    State(state): State<HttpState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, object, id)): Path<(String, String, String)>,
+) -> Result<Response, RestError> {
+    password_user(&caller, &object)?;
+    let temporary = state.services.reset_user_password(&caller, &id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "NewPassword": secrecy::ExposeSecret::expose_secret(&temporary) }),
     ))
 }
 
