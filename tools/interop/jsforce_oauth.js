@@ -3,8 +3,8 @@
 // usage: node jsforce_oauth.js url   LOGIN_URL CLIENT_ID REDIRECT_URI   (client secret on stdin)
 //          -> {"ok":true,"url":AUTHORIZATION_URL,"verifier":PKCE_VERIFIER}
 //        node jsforce_oauth.js token LOGIN_URL CLIENT_ID REDIRECT_URI   (client secret, code, verifier on stdin lines)
-//          -> {"ok":true,...} after requestToken(code), a call with the access token,
-//             and refreshToken(refresh_token)
+//          -> {"ok":true,...} after Connection.authorize(code) at API 66.0, calls with
+//             the session it established, and refreshToken(refresh_token)
 'use strict';
 const jsforce = require('jsforce');
 
@@ -18,17 +18,17 @@ async function main() {
     return;
   }
   oauth2.codeVerifier = verifier;
+  let step = 'authorize';
   try {
-    const tokens = await oauth2.requestToken(code);
-    const conn = new jsforce.Connection({
-      oauth2,
-      instanceUrl: tokens.instance_url,
-      accessToken: tokens.access_token,
-      refreshToken: tokens.refresh_token,
-      version: '59.0',
-    });
+    const conn = new jsforce.Connection({ oauth2, version: '66.0' });
+    const userInfo = await conn.authorize(code);
+    step = 'identity';
     const identity = await conn.identity();
-    const refreshed = await oauth2.refreshToken(tokens.refresh_token);
+    step = 'query';
+    const contacts = (await conn.query('SELECT COUNT() FROM Contact')).totalSize;
+    step = 'refreshToken';
+    const refreshed = await oauth2.refreshToken(conn.refreshToken);
+    step = 'replay';
     let replay;
     try {
       await oauth2.requestToken(code);
@@ -36,16 +36,28 @@ async function main() {
     } catch (err) {
       replay = `${err.name}: ${err.message}`;
     }
+    // A replayed code revokes what it issued (RFC 6749 §4.1.2).
+    let afterReplay;
+    try {
+      await conn.query('SELECT COUNT() FROM Contact');
+      afterReplay = 'accepted';
+    } catch (err) {
+      afterReplay = err.message;
+    }
     console.log(JSON.stringify({
       ok: true,
-      scope: tokens.scope,
-      hasRefreshToken: typeof tokens.refresh_token === 'string' && tokens.refresh_token.length > 20,
+      hasRefreshToken: typeof conn.refreshToken === 'string' && conn.refreshToken.length > 20,
+      userId: userInfo.id,
+      organizationId: userInfo.organizationId,
+      version: conn.version,
+      contacts,
+      afterReplay,
       identityUsername: identity.username,
       refreshedHasAccessToken: typeof refreshed.access_token === 'string' && refreshed.access_token.length > 20,
       replay,
     }));
   } catch (err) {
-    console.log(JSON.stringify({ ok: false, name: err.name, errorCode: err.errorCode, message: err.message }));
+    console.log(JSON.stringify({ ok: false, step, name: err.name, errorCode: err.errorCode, message: err.message }));
   }
 }
 

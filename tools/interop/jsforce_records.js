@@ -33,6 +33,26 @@ async function main() {
   const global = await conn.describeGlobal();
   out.globalNames = global.sobjects.map((s) => s.name);
 
+  // The session at the current API version (66.0 refuses SOAP login(), not sessions):
+  // every object's describe, and Contact's list views with their results.
+  const current = new jsforce.Connection({ instanceUrl: conn.instanceUrl, accessToken: conn.accessToken, version: '66.0' });
+  out.describedAll = {};
+  for (const { name } of (await current.describeGlobal()).sobjects) {
+    const d = await current.sobject(name).describe();
+    out.describedAll[name] = { fields: d.fields.length, keyPrefix: d.keyPrefix, createable: d.createable };
+  }
+  const views = await current.sobject('Contact').listviews();
+  const all = views.listviews.find((v) => v.developerName === 'AllContacts');
+  const viewDescribe = await current.sobject('Contact').listview(all.id).describe();
+  const viewResults = await current.sobject('Contact').listview(all.id).results();
+  out.listView = {
+    label: all.label,
+    query: viewDescribe.query,
+    size: viewResults.size,
+    columns: viewResults.columns.map((c) => c.fieldNameOrPath),
+    firstRowHasId: viewResults.records.length > 0 && viewResults.records[0].columns.some((c) => c.fieldNameOrPath === 'Id'),
+  };
+
   const account = await conn.sobject('Account').create({ Name: 'Analytical Engines' });
   const child = await contacts.create({ LastName: 'Babbage', AccountId: account.id });
   const joined = await conn.query(`SELECT Name, Account.Name FROM Contact WHERE Id = '${child.id}'`);

@@ -84,6 +84,29 @@ fn jsforce_creates_reads_updates_deletes_queries_and_pages() {
             "LoginHistory"
         ])
     );
+    // At API 66.0: every object jsforce lists describes, with its key prefix.
+    let described = out["describedAll"].as_object().unwrap();
+    assert_eq!(described.len(), 8, "{out}");
+    for (name, d) in described {
+        assert!(d["fields"].as_u64().unwrap() >= 5, "{name}: {d}");
+        assert_eq!(d["keyPrefix"].as_str().map(str::len), Some(3), "{name}: {d}");
+    }
+    assert_eq!(described["Contact"]["createable"], true);
+    assert_eq!(described["LoginHistory"]["createable"], false);
+    assert_eq!(out["listView"]["label"], "All Contacts", "{out}");
+    assert!(
+        out["listView"]["query"].as_str().unwrap().contains("FROM Contact"),
+        "{out}"
+    );
+    assert!(out["listView"]["size"].as_u64().unwrap() >= 1, "{out}");
+    assert!(
+        out["listView"]["columns"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("Id")),
+        "{out}"
+    );
+    assert_eq!(out["listView"]["firstRowHasId"], true, "{out}");
     assert_eq!(
         out["parent"], "Analytical Engines",
         "parent fields nest under the relationship"

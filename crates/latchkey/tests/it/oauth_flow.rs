@@ -128,15 +128,22 @@ fn jsforce_and_a_browser_walk_the_web_server_flow() {
     );
     let code = query_value(&landed, "code").unwrap();
 
-    // jsforce exchanges the code (with its verifier), calls the API, refreshes, and
-    // cannot use the code twice.
+    // jsforce's Connection.authorize exchanges the code (with its verifier) at API
+    // 66.0, calls the API, refreshes, and cannot use the code twice.
     let done = jsforce(&args("token"), &format!("{client_secret}\n{code}\n{verifier}\n"));
     assert_eq!(done["ok"], true, "{done}");
-    assert_eq!(done["scope"], "api refresh_token");
     assert_eq!(done["hasRefreshToken"], true);
+    assert_eq!(done["version"], "66.0");
+    assert!(done["userId"].as_str().unwrap().starts_with("005"), "{done}");
+    assert!(done["organizationId"].as_str().unwrap().starts_with("00D"), "{done}");
+    assert!(done["contacts"].is_u64(), "a query on the established session: {done}");
     assert_eq!(done["identityUsername"], USER);
     assert_eq!(done["refreshedHasAccessToken"], true);
     assert_eq!(done["replay"], "invalid_grant: invalid authorization code", "{done}");
+    assert_eq!(
+        done["afterReplay"], "Unable to refresh session due to: expired access/refresh token",
+        "a replayed code revokes the session and refresh token it issued: {done}"
+    );
 
     // Deny.
     browser.goto(authorization_url);
