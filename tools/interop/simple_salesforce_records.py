@@ -8,7 +8,9 @@ Salesforce(session_id=…, instance_url=…) — wire-spec §8.1 (a) and (c). Ov
 demo CA comes from REQUESTS_CA_BUNDLE.
 """
 
+import csv
 import datetime
+import io
 import json
 import sys
 
@@ -49,6 +51,19 @@ def main() -> None:
         ]
         results = sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": records})
         assert all(r["success"] for r in results), results
+
+    # Bulk API 2.0: a query job, polled until complete, its results paged by locator.
+    sets = list(
+        sf.bulk2.Contact.query("SELECT Id, LastName, Email FROM Contact WHERE Email LIKE 'py%'", max_records=1000, wait=1)
+    )
+    rows = [row for s in sets for row in csv.DictReader(io.StringIO(s))]
+    out["bulk2"] = {
+        "sets": len(sets),
+        "rows": len(rows),
+        "distinct": len({r["Id"] for r in rows}),
+        "first": sorted(r["LastName"] for r in rows)[0] if rows else None,
+        "columns": sorted(rows[0].keys()) if rows else [],
+    }
 
     everything = sf.query_all("SELECT Id, Name FROM Contact WHERE Email LIKE 'py%'")
     out["query_all_total"] = everything["totalSize"]

@@ -5,6 +5,7 @@
 //! handlers translate wire to service and back, and never decide or reach the store.
 
 pub mod accounts;
+pub mod bulk;
 pub mod error;
 pub mod http;
 pub mod login;
@@ -40,6 +41,8 @@ pub struct Services {
     pub(crate) caches: Arc<records::Caches>,
     /// Webhook signing and the delivery worker's wake-up.
     pub(crate) webhooks: webhooks::Signing,
+    /// Wakes this server's bulk job worker when a job is created.
+    pub(crate) bulk_wake: Arc<tokio::sync::Notify>,
 }
 
 /// What [`Services`] are made of.
@@ -77,6 +80,7 @@ impl Services {
             mail,
             caches: Arc::default(),
             webhooks,
+            bulk_wake: Arc::default(),
         }
     }
 
@@ -86,6 +90,7 @@ impl Services {
         Self {
             caches: Arc::default(),
             webhooks: self.webhooks.detached(),
+            bulk_wake: Arc::default(),
             ..self.clone()
         }
     }

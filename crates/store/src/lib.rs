@@ -6,6 +6,7 @@
 pub mod app_authorizations;
 pub mod apps;
 pub mod authorization_codes;
+pub mod bulk_jobs;
 pub mod challenges;
 pub mod engine;
 pub mod hub;

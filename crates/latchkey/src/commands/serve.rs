@@ -80,6 +80,7 @@ pub async fn serve(
     let mail_worker = tokio::spawn(deliverer.run(MAIL_INTERVAL, stop_rx.clone()));
     let webhooks = WebhookDeliverer::new(services.clone(), None)?;
     let webhook_worker = tokio::spawn(webhooks.run(WEBHOOK_INTERVAL, stop_rx.clone()));
+    let bulk_worker = tokio::spawn(services.clone().run_bulk_jobs(stop_rx.clone()));
     let housekeeping = tokio::spawn(services.clone().run_housekeeping(HOUSEKEEPING_INTERVAL, stop_rx));
     let flusher = services.clone();
     let router = app(HttpState {
@@ -103,6 +104,7 @@ pub async fn serve(
     let _ = mail_worker.await;
     let _ = webhook_worker.await;
     let _ = housekeeping.await;
+    let _ = bulk_worker.await;
     // Refusals' login-history rows are queued, not waited for: commit the last ones.
     if let Err(e) = flusher.flush().await {
         tracing::error!(error = %e, "committing the last login-history rows");

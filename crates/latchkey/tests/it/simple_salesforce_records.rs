@@ -32,6 +32,11 @@ fn simple_salesforce_manages_contacts_over_tls() {
     assert_eq!(out["query_all_total"], BULK, "{out}");
     assert_eq!(out["query_all_records"], BULK, "query_all follows nextRecordsUrl");
     assert_eq!(out["query_all_done"], true);
+    assert_eq!(
+        out["bulk2"],
+        json!({"sets": 3, "rows": BULK, "distinct": BULK, "first": "Py 0", "columns": ["Email", "Id", "LastName"]}),
+        "bulk2.Contact.query: a Bulk API 2.0 job, its results in sets of 1,000"
+    );
     assert_eq!(out["updated_has_created"], true);
     assert_eq!(out["describe_name"], "Contact");
     assert_eq!(out["describe_has_email"], true);

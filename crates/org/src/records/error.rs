@@ -38,6 +38,9 @@ pub enum RestError {
     /// Several records match an external id.
     #[error("more than one record found for external id field")]
     Ambiguous(Vec<String>),
+    /// A Bulk API job's results asked for before it completed.
+    #[error("{0}")]
+    JobNotComplete(String),
     /// The caller may not read or change a user's password (403, as Salesforce).
     #[error("You do not have permission to view this record.")]
     InsufficientAccess,
@@ -77,6 +80,7 @@ impl RestError {
             Self::TooMany(_) => (400, "EXCEEDED_ID_LIMIT"),
             Self::Ambiguous(_) => (300, "MULTIPLE_CHOICES"),
             Self::InsufficientAccess => (403, "INSUFFICIENT_ACCESS"),
+            Self::JobNotComplete(_) => (412, "JOB_NOT_COMPLETE"),
             Self::UserRefused { code, .. } => (400, *code),
             Self::Internal(_) => (500, "UNKNOWN_EXCEPTION"),
         }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod authorize;
+mod bulk;
 mod challenges;
 mod http;
 mod jwt_bearer;

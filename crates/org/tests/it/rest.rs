@@ -18,14 +18,14 @@ use crate::support::Stack;
 
 const USER: &str = "rest@acme.test";
 
-struct Api {
-    stack: Stack,
+pub(crate) struct Api {
+    pub(crate) stack: Stack,
     router: Router,
-    token: String,
+    pub(crate) token: String,
 }
 
 impl Api {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::serving(Default::default()).await
     }
 
@@ -67,7 +67,7 @@ impl Api {
         }
     }
 
-    async fn call_as(
+    pub(crate) async fn call_as(
         &self,
         token: Option<&str>,
         method: Method,
@@ -104,17 +104,41 @@ impl Api {
         (status, value, content_type)
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<&str>) -> (StatusCode, Value) {
+    /// A call answering the status, the headers and the body as text.
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "acme.example")
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        let bytes = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<&str>) -> (StatusCode, Value) {
         let (s, v, _) = self.call_as(Some(&self.token.clone()), method, path, body).await;
         (s, v)
     }
 }
 
-fn code(v: &Value) -> &str {
+pub(crate) fn code(v: &Value) -> &str {
     v[0]["errorCode"].as_str().unwrap_or("<none>")
 }
 
-const V: &str = "/services/data/v59.0";
+pub(crate) const V: &str = "/services/data/v59.0";
 
 #[tokio::test]
 async fn every_bad_request_gets_a_json_error_array_and_a_4xx() {
@@ -772,7 +796,7 @@ async fn record_counts_are_each_objects_live_records() {
 }
 
 /// An administrator's session in the API's org: `admin@acme.test`, System Administrator.
-async fn admin_token(api: &Api) -> String {
+pub(crate) async fn admin_token(api: &Api) -> String {
     let console = api.stack.services.console();
     console
         .create_user(CreateUser {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bulk_jobs;
 mod epoch;
 mod failures;
 mod group_commit;

@@ -5,6 +5,7 @@
 
 mod collections;
 mod describe;
+mod jobs;
 mod layouts;
 mod listviews;
 mod query;
@@ -84,6 +85,7 @@ pub(super) fn router(state: HttpState) -> Router<HttpState> {
     api = listviews::routes(api, base);
     api = query::routes(api, base);
     api = collections::routes(api, base);
+    api = jobs::routes(api, base);
     api = api.route(&format!("{base}/{{*rest}}"), any(unknown_resource));
     let api = api.layer(axum::middleware::from_fn_with_state(state, authenticate));
     let public = both(Router::new(), "/services/data", get(versions));

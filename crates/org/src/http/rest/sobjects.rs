@@ -92,12 +92,28 @@ fn object_body(body: &[u8]) -> Result<Map<String, Json>, RestError> {
     }
 }
 
+/// A describe document as the caller's permissions make it, as Salesforce's are:
+/// only administrators (Manage Users) create and update users.
+fn as_seen_by(caller: &Caller, kind: ObjectKind, mut doc: Json) -> Json {
+    if kind == ObjectKind::User && !caller.admin {
+        doc["createable"] = json!(false);
+        doc["updateable"] = json!(false);
+        if let Some(fields) = doc.get_mut("fields").and_then(Json::as_array_mut) {
+            for f in fields {
+                f["createable"] = json!(false);
+                f["updateable"] = json!(false);
+            }
+        }
+    }
+    doc
+}
+
 async fn global(Extension(caller): Extension<Caller>, uri: Uri) -> Response {
     let v = version_of(&uri);
     let list: Vec<Json> = ObjectKind::ALL
         .iter()
         .filter(|k| caller.sees(**k))
-        .map(|k| describe::summary(*k, &v))
+        .map(|k| as_seen_by(&caller, *k, describe::summary(*k, &v)))
         .collect();
     json_response(
         StatusCode::OK,
@@ -113,7 +129,7 @@ async fn object_info(
     let kind = kind(&caller, &object)?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "objectDescribe": describe::summary(kind, &version_of(&uri)), "recentItems": [] }),
+        &json!({ "objectDescribe": as_seen_by(&caller, kind, describe::summary(kind, &version_of(&uri))), "recentItems": [] }),
     ))
 }
 
@@ -136,7 +152,10 @@ async fn object_describe(
     Path((_, object)): Path<(String, String)>,
     uri: Uri,
 ) -> Result<Response, RestError> {
-    described(&state, &caller, &object, |def| describe::object(def, &version_of(&uri))).await
+    described(&state, &caller, &object, |def| {
+        as_seen_by(&caller, def.kind, describe::object(def, &version_of(&uri)))
+    })
+    .await
 }
 
 async fn layouts(

@@ -1,0 +1,345 @@
+//! Bulk API 2.0 query jobs and their result rows. Servers lease pending jobs; each
+//! chunk of rows is saved together with the cursor of the next chunk, so a job whose
+//! server died is resumed by the next lease exactly where its last chunk ended.
+
+use chrono::{DateTime, Duration, Utc};
+use latchkey_core::ids::{OrgId, UserId};
+use sqlx::FromRow;
+
+use crate::{Backend, Conn, StoreError};
+
+/// A job's state, with Salesforce's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Created, waiting for a server.
+    UploadComplete,
+    /// A server is producing its results.
+    InProgress,
+    /// Every result row is saved.
+    JobComplete,
+    /// The query failed; `error_message` says why.
+    Failed,
+    /// Its owner aborted it.
+    Aborted,
+}
+
+impl JobState {
+    /// Salesforce's name (`JobComplete`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UploadComplete => "UploadComplete",
+            Self::InProgress => "InProgress",
+            Self::JobComplete => "JobComplete",
+            Self::Failed => "Failed",
+            Self::Aborted => "Aborted",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "UploadComplete" => Self::UploadComplete,
+            "InProgress" => Self::InProgress,
+            "JobComplete" => Self::JobComplete,
+            "Failed" => Self::Failed,
+            "Aborted" => Self::Aborted,
+            _ => return Err(StoreError::Corrupt("bulk job state")),
+        })
+    }
+
+    /// Whether no server will touch the job again.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::JobComplete | Self::Failed | Self::Aborted)
+    }
+}
+
+/// A query job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkJob {
+    /// `750…`.
+    pub id: String,
+    /// Its org.
+    pub org_id: OrgId,
+    /// Who created it (and whose access its query runs with).
+    pub user_id: UserId,
+    /// `query` or `queryAll`.
+    pub operation: String,
+    /// The object queried.
+    pub object: String,
+    /// The SOQL text.
+    pub query: String,
+    /// The API version it was created with (`66.0`).
+    pub api_version: String,
+    /// `COMMA`, `TAB`, …
+    pub column_delimiter: String,
+    /// `LF` or `CRLF`.
+    pub line_ending: String,
+    /// Its state.
+    pub state: JobState,
+    /// Why it failed.
+    pub error_message: Option<String>,
+    /// The CSV header line, once the first chunk is saved.
+    pub header: Option<String>,
+    /// Where the next chunk starts; `None` before the first.
+    pub cursor: Option<String>,
+    /// Rows saved so far.
+    pub records_processed: i64,
+    /// Time spent producing rows, in milliseconds.
+    pub processing_ms: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub modified_at: DateTime<Utc>,
+}
+
+/// A job to create.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    /// `750…`.
+    pub id: &'a str,
+    /// Its org.
+    pub org_id: &'a OrgId,
+    /// Its creator.
+    pub user_id: &'a UserId,
+    /// `query` or `queryAll`.
+    pub operation: &'a str,
+    /// The object queried.
+    pub object: &'a str,
+    /// The SOQL text.
+    pub query: &'a str,
+    /// The API version.
+    pub api_version: &'a str,
+    /// `COMMA`, `TAB`, …
+    pub column_delimiter: &'a str,
+    /// `LF` or `CRLF`.
+    pub line_ending: &'a str,
+}
+
+#[derive(FromRow)]
+struct JobRow {
+    id: String,
+    org_id: String,
+    user_id: String,
+    operation: String,
+    object: String,
+    query: String,
+    api_version: String,
+    column_delimiter: String,
+    line_ending: String,
+    state: String,
+    error_message: Option<String>,
+    header: Option<String>,
+    cursor: Option<String>,
+    records_processed: i64,
+    processing_ms: i64,
+    created_at: i64,
+    modified_at: i64,
+}
+
+impl TryFrom<JobRow> for BulkJob {
+    type Error = StoreError;
+
+    fn try_from(r: JobRow) -> Result<Self, StoreError> {
+        let time = |ms| DateTime::from_timestamp_millis(ms).ok_or(StoreError::Corrupt("bulk job time"));
+        Ok(Self {
+            org_id: r.org_id.parse().map_err(|_| StoreError::Corrupt("bulk job org"))?,
+            user_id: r.user_id.parse().map_err(|_| StoreError::Corrupt("bulk job user"))?,
+            state: JobState::parse(&r.state)?,
+            created_at: time(r.created_at)?,
+            modified_at: time(r.modified_at)?,
+            id: r.id,
+            operation: r.operation,
+            object: r.object,
+            query: r.query,
+            api_version: r.api_version,
+            column_delimiter: r.column_delimiter,
+            line_ending: r.line_ending,
+            error_message: r.error_message,
+            header: r.header,
+            cursor: r.cursor,
+            records_processed: r.records_processed,
+            processing_ms: r.processing_ms,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, user_id, operation, object, query, api_version, column_delimiter, line_ending, \
+                       state, error_message, header, cursor, records_processed, processing_ms, created_at, modified_at";
+
+/// Creates a job in state `UploadComplete`.
+pub async fn insert(conn: &mut Conn, job: &NewJob<'_>, now: DateTime<Utc>) -> Result<BulkJob, StoreError> {
+    sqlx::query(
+        "INSERT INTO bulk_jobs (id, org_id, user_id, operation, object, query, api_version, column_delimiter, \
+         line_ending, state, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'UploadComplete', $10, $10)",
+    )
+    .bind(job.id)
+    .bind(job.org_id.as_str())
+    .bind(job.user_id.as_str())
+    .bind(job.operation)
+    .bind(job.object)
+    .bind(job.query)
+    .bind(job.api_version)
+    .bind(job.column_delimiter)
+    .bind(job.line_ending)
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await?;
+    get(conn, job.org_id, job.id)
+        .await?
+        .ok_or(StoreError::Corrupt("bulk job"))
+}
+
+/// The job `id` of `org`, if any.
+pub async fn get(conn: &mut Conn, org: &OrgId, id: &str) -> Result<Option<BulkJob>, StoreError> {
+    sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {COLUMNS} FROM bulk_jobs WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org.as_str())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(TryInto::try_into)
+    .transpose()
+}
+
+/// Up to `limit` jobs of `org` from the `skip`th, oldest first.
+pub async fn list(conn: &mut Conn, org: &OrgId, skip: i64, limit: i64) -> Result<Vec<BulkJob>, StoreError> {
+    sqlx::query_as::<_, JobRow>(&format!(
+        "SELECT {COLUMNS} FROM bulk_jobs WHERE org_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
+    ))
+    .bind(org.as_str())
+    .bind(limit)
+    .bind(skip)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(TryInto::try_into)
+    .collect()
+}
+
+/// Leases the oldest job no server holds (new, or in progress under a lapsed lease)
+/// until `now + lease`, and marks it in progress.
+pub async fn lease_next(conn: &mut Conn, now: DateTime<Utc>, lease: Duration) -> Result<Option<BulkJob>, StoreError> {
+    let skip_locked = Backend::skip_locked(conn);
+    let pending = "state IN ('UploadComplete', 'InProgress') AND (leased_until IS NULL OR leased_until <= $1)";
+    let sql = format!(
+        "UPDATE bulk_jobs SET state = 'InProgress', leased_until = $2 \
+         WHERE id IN (SELECT id FROM bulk_jobs WHERE {pending} ORDER BY created_at, id LIMIT 1 {skip_locked}) \
+           AND {pending} \
+         RETURNING {COLUMNS}"
+    );
+    sqlx::query_as::<_, JobRow>(&sql)
+        .bind(now.timestamp_millis())
+        .bind((now + lease).timestamp_millis())
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(TryInto::try_into)
+        .transpose()
+}
+
+/// One chunk of a job's results: its rows, and where the next chunk starts.
+#[derive(Debug, Clone)]
+pub struct Chunk<'a> {
+    /// The CSV header line.
+    pub header: &'a str,
+    /// The rows' CSV lines, in result order.
+    pub lines: &'a [String],
+    /// The cursor of the next chunk; `None`: this was the last.
+    pub next: Option<&'a str>,
+    /// Time spent producing it, in milliseconds.
+    pub processing_ms: i64,
+}
+
+/// Saves a chunk of a job a lease holds (call in a transaction) and renews the lease;
+/// `false` when the job is no longer in progress (aborted meanwhile) and nothing was
+/// saved.
+pub async fn save_chunk(
+    conn: &mut Conn,
+    job: &BulkJob,
+    chunk: &Chunk<'_>,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<bool, StoreError> {
+    let state = if chunk.next.is_some() {
+        "InProgress"
+    } else {
+        "JobComplete"
+    };
+    let done = sqlx::query(
+        "UPDATE bulk_jobs SET header = $3, cursor = $4, records_processed = records_processed + $5, \
+         processing_ms = processing_ms + $6, state = $7, leased_until = $8, modified_at = $9 \
+         WHERE id = $1 AND records_processed = $2 AND state = 'InProgress'",
+    )
+    .bind(&job.id)
+    .bind(job.records_processed)
+    .bind(chunk.header)
+    .bind(chunk.next)
+    .bind(chunk.lines.len() as i64)
+    .bind(chunk.processing_ms)
+    .bind(state)
+    .bind(chunk.next.map(|_| (now + lease).timestamp_millis()))
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for (i, line) in chunk.lines.iter().enumerate() {
+        sqlx::query("INSERT INTO bulk_query_rows (job_id, n, line) VALUES ($1, $2, $3)")
+            .bind(&job.id)
+            .bind(job.records_processed + i as i64)
+            .bind(line)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// Ends a job that is not final yet in `state` (`Failed` with a message, `Aborted`);
+/// `false` when it had already ended.
+pub async fn finish(
+    conn: &mut Conn,
+    org: &OrgId,
+    id: &str,
+    state: JobState,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE bulk_jobs SET state = $3, error_message = $4, leased_until = NULL, modified_at = $5 \
+         WHERE org_id = $1 AND id = $2 AND state IN ('UploadComplete', 'InProgress')",
+    )
+    .bind(org.as_str())
+    .bind(id)
+    .bind(state.name())
+    .bind(error)
+    .bind(now.timestamp_millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a job and its results; `false` when there is no such job.
+pub async fn delete(conn: &mut Conn, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM bulk_jobs WHERE org_id = $1 AND id = $2")
+        .bind(org.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM bulk_query_rows WHERE job_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Up to `take` result lines of job `id` from row `skip`, in order.
+pub async fn rows(conn: &mut Conn, id: &str, skip: i64, take: i64) -> Result<Vec<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT line FROM bulk_query_rows WHERE job_id = $1 AND n >= $2 ORDER BY n LIMIT $3")
+            .bind(id)
+            .bind(skip)
+            .bind(take)
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
