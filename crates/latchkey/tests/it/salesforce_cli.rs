@@ -156,6 +156,26 @@ fn the_salesforce_cli_logs_in_by_access_token_and_works_with_records() {
     let total = sf.ok(&["data", "query", "-q", "SELECT COUNT() FROM Contact"])["totalSize"].clone();
     let counts = sf.ok(&["org", "list", "sobject", "record-counts", "-s", "Contact"]);
     assert_eq!(counts[0]["count"], total, "{counts}");
+    // `data export bulk` runs a Bulk API 2.0 query job and writes its results.
+    let file = sf.home.path().join("contacts.csv");
+    let exported = sf.ok(&[
+        "data",
+        "export",
+        "bulk",
+        "--query",
+        "SELECT Id, LastName, Title FROM Contact",
+        "--output-file",
+        file.to_str().unwrap(),
+        "--result-format",
+        "csv",
+        "--wait",
+        "5",
+    ]);
+    assert_eq!(exported["totalSize"], total, "{exported}");
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(csv.lines().next(), Some(r#""Id","LastName","Title""#), "{csv}");
+    assert_eq!(csv.lines().count() as u64, total.as_u64().unwrap() + 1, "{csv}");
+    assert!(csv.contains(&format!(r#""{id}","Lovelace","Countess""#)), "{csv}");
     let org = sf.ok(&[
         "api",
         "request",
