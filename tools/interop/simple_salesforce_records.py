@@ -65,6 +65,25 @@ def main() -> None:
         "columns": sorted(rows[0].keys()) if rows else [],
     }
 
+    # Bulk API 2.0 ingest: a job, its CSV upload, polled to the end, its results.
+    loaded = sf.bulk2.Contact.insert(
+        records=[{"LastName": f"Bulk2 {i}", "Email": f"b2_{i}@example.org"} for i in range(3000)]
+        + [{"LastName": "", "Email": "nolast@example.org"}],
+        wait=1,
+    )
+    job_id = loaded[0]["job_id"]
+    failed = list(csv.DictReader(io.StringIO(sf.bulk2.Contact.get_failed_records(job_id))))
+    succeeded = list(csv.DictReader(io.StringIO(sf.bulk2.Contact.get_successful_records(job_id))))
+    out["bulk2_insert"] = {
+        "jobs": len(loaded),
+        "processed": loaded[0]["numberRecordsProcessed"],
+        "failed": loaded[0]["numberRecordsFailed"],
+        "failed_error": failed[0]["sf__Error"] if failed else None,
+        "succeeded": len(succeeded),
+        "created": all(r["sf__Created"] == "true" for r in succeeded),
+        "counted": sf.query("SELECT COUNT() FROM Contact WHERE Email LIKE 'b2_%'")["totalSize"],
+    }
+
     everything = sf.query_all("SELECT Id, Name FROM Contact WHERE Email LIKE 'py%'")
     out["query_all_total"] = everything["totalSize"]
     out["query_all_records"] = len(everything["records"])

@@ -30,6 +30,7 @@ impl Sf {
         let mut cmd = Command::new(bin.join("sf"));
         cmd.args(args)
             .arg("--json")
+            .current_dir(self.home.path())
             .env("PATH", path)
             .env("HOME", self.home.path())
             .env("NODE_EXTRA_CA_CERTS", &self.ca)
@@ -176,6 +177,54 @@ fn the_salesforce_cli_logs_in_by_access_token_and_works_with_records() {
     assert_eq!(csv.lines().next(), Some(r#""Id","LastName","Title""#), "{csv}");
     assert_eq!(csv.lines().count() as u64, total.as_u64().unwrap() + 1, "{csv}");
     assert!(csv.contains(&format!(r#""{id}","Lovelace","Countess""#)), "{csv}");
+    // `data import bulk` runs a Bulk API 2.0 ingest job; a bad row fails alone.
+    let import = sf.home.path().join("import.csv");
+    let mut rows = String::from("LastName,Email\n");
+    for i in 0..500 {
+        rows.push_str(&format!("Imported {i},imported{i}@example.org\n"));
+    }
+    rows.push_str(",nobody@example.org\n");
+    std::fs::write(&import, rows).unwrap();
+    let imported = sf.run(
+        &[
+            "data",
+            "import",
+            "bulk",
+            "--file",
+            import.to_str().unwrap(),
+            "--sobject",
+            "Contact",
+            "--wait",
+            "5",
+            "--target-org",
+            ADMIN,
+        ],
+        None,
+    );
+    assert_eq!(
+        (&imported["name"], &imported["data"]["state"]),
+        (&Value::from("FailedRecordDetailsError"), &Value::from("JobComplete")),
+        "the job completes, one record failed: {imported}"
+    );
+    let job = imported["data"]["jobId"].as_str().unwrap();
+    let results = sf.run(&["data", "bulk", "results", "--job-id", job, "--target-org", ADMIN], None);
+    assert_eq!(
+        (
+            &results["result"]["processedRecords"],
+            &results["result"]["successfulRecords"],
+            &results["result"]["failedRecords"]
+        ),
+        (&Value::from(501), &Value::from(500), &Value::from(1)),
+        "{results}"
+    );
+    let failed_file = sf.home.path().join(results["result"]["failedFilePath"].as_str().unwrap());
+    let failed = std::fs::read_to_string(failed_file).unwrap();
+    assert!(
+        failed.contains("REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --"),
+        "{failed}"
+    );
+    let counted = sf.ok(&["data", "query", "-q", "SELECT COUNT() FROM Contact WHERE Email LIKE 'imported%'"]);
+    assert_eq!(counted["totalSize"], 500, "{imported}");
     let org = sf.ok(&[
         "api",
         "request",

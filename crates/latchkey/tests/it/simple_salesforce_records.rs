@@ -33,6 +33,13 @@ fn simple_salesforce_manages_contacts_over_tls() {
     assert_eq!(out["query_all_records"], BULK, "query_all follows nextRecordsUrl");
     assert_eq!(out["query_all_done"], true);
     assert_eq!(
+        out["bulk2_insert"],
+        json!({"jobs": 1, "processed": 3001, "failed": 1,
+               "failed_error": "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --",
+               "succeeded": 3000, "created": true, "counted": 3000}),
+        "bulk2.Contact.insert: a Bulk API 2.0 ingest job, records counted against the org"
+    );
+    assert_eq!(
         out["bulk2"],
         json!({"sets": 3, "rows": BULK, "distinct": BULK, "first": "Py 0", "columns": ["Email", "Id", "LastName"]}),
         "bulk2.Contact.query: a Bulk API 2.0 job, its results in sets of 1,000"

@@ -1,8 +1,8 @@
-//! Bulk API 2.0 query jobs. A REST caller creates a job; a worker on any server leases
-//! it in the database and runs its query page by page with the caller's access,
-//! saving each page as CSV rows together with the cursor of the next page, so a job
-//! whose server is killed resumes where its last saved page ended, never losing or
-//! repeating a row. Results are read back in sets addressed by a locator.
+//! Bulk API 2.0 jobs. A REST caller creates a job (and for ingest uploads its CSV and
+//! closes it); a worker on any server leases it in the database and runs it chunk by
+//! chunk with the caller's access, committing each chunk with the job's progress, so
+//! a job whose server is killed resumes where its last chunk ended, never losing or
+//! repeating a row. Query results are read back in sets addressed by a locator.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -18,9 +18,18 @@ use tokio::sync::watch;
 use crate::records::{Caller, QueryPage, RestError};
 use crate::{AccountError, Services};
 
+mod ingest;
+
+pub use ingest::{Results, MAX_UPLOAD_BYTES};
+
+/// The job type of query jobs.
+pub const QUERY: &str = "V2Query";
+/// The job type of ingest jobs.
+pub const INGEST: &str = "V2Ingest";
+
 /// Rows a worker reads and saves at a time (one query page).
 const CHUNK: u64 = 2000;
-/// How long a lease lasts without a saved chunk.
+/// Seconds a lease lasts without a saved chunk.
 const LEASE_SECS: i64 = 30;
 /// Most result rows one results call answers.
 pub const MAX_RESULT_SET: i64 = 100_000;
@@ -37,6 +46,37 @@ const DELIMITERS: [(&str, u8); 6] = [
     ("BACKQUOTE", b'`'),
 ];
 
+/// How long a lease lasts without a saved chunk.
+fn lease() -> Duration {
+    Duration::seconds(LEASE_SECS)
+}
+
+fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The delimiter byte of a job's format.
+fn delimiter_of(job: &BulkJob) -> u8 {
+    DELIMITERS
+        .iter()
+        .find(|(name, _)| *name == job.column_delimiter)
+        .map_or(b',', |(_, d)| *d)
+}
+
+/// Checks a job's format: its delimiter and line ending are Salesforce's.
+fn check_format(column_delimiter: &str, line_ending: &str) -> Result<(), RestError> {
+    if !DELIMITERS.iter().any(|(name, _)| *name == column_delimiter) {
+        return Err(refusal(
+            "INVALIDJOB",
+            format!("Invalid column delimiter: {column_delimiter}"),
+        ));
+    }
+    if !matches!(line_ending, "LF" | "CRLF") {
+        return Err(refusal("INVALIDJOB", format!("Invalid line ending: {line_ending}")));
+    }
+    Ok(())
+}
+
 /// A refusal of a job request, with Salesforce's code.
 fn refusal(code: &'static str, message: impl Into<String>) -> RestError {
     RestError::UserRefused {
@@ -49,6 +89,7 @@ fn refusal(code: &'static str, message: impl Into<String>) -> RestError {
 /// A job's state as Salesforce writes it in messages (`IN_PROGRESS`).
 fn shouting(state: JobState) -> &'static str {
     match state {
+        JobState::Open => "OPEN",
         JobState::UploadComplete => "UPLOAD_COMPLETE",
         JobState::InProgress => "IN_PROGRESS",
         JobState::JobComplete => "JOB_COMPLETE",
@@ -170,9 +211,11 @@ impl Services {
                 id: &id,
                 org_id: &caller.org_id,
                 user_id: &caller.user_id,
+                job_type: QUERY,
                 operation,
                 object: plan.object.name(),
-                query,
+                query: Some(query),
+                external_id_field: None,
                 api_version: version,
                 column_delimiter,
                 line_ending,
@@ -185,23 +228,36 @@ impl Services {
         Ok(job)
     }
 
-    /// The caller's org's job `id`.
-    pub async fn query_job(&self, caller: &Caller, id: &str) -> Result<BulkJob, RestError> {
+    /// The caller's org's job `id` of `job_type`.
+    pub async fn bulk_job(&self, caller: &Caller, job_type: &str, id: &str) -> Result<BulkJob, RestError> {
         let mut conn = self.store.conn().await?;
         bulk_jobs::get(&mut conn, &caller.org_id, id.trim())
             .await?
+            .filter(|j| j.job_type == job_type)
             .ok_or_else(|| latchkey_core::records::RecordError::NotFound.into())
     }
 
-    /// Up to `limit` of the caller's org's jobs from the `skip`th, oldest first.
-    pub async fn query_jobs(&self, caller: &Caller, skip: i64, limit: i64) -> Result<Vec<BulkJob>, RestError> {
-        let mut conn = self.store.conn().await?;
-        Ok(bulk_jobs::list(&mut conn, &caller.org_id, skip, limit).await?)
+    /// The caller's org's query job `id`.
+    pub async fn query_job(&self, caller: &Caller, id: &str) -> Result<BulkJob, RestError> {
+        self.bulk_job(caller, QUERY, id).await
     }
 
-    /// Aborts a job that has not ended.
-    pub async fn abort_query_job(&self, caller: &Caller, id: &str) -> Result<BulkJob, RestError> {
-        let job = self.query_job(caller, id).await?;
+    /// Up to `limit` of the caller's org's jobs of `job_type` from the `skip`th,
+    /// oldest first.
+    pub async fn bulk_jobs(
+        &self,
+        caller: &Caller,
+        job_type: &str,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<BulkJob>, RestError> {
+        let mut conn = self.store.conn().await?;
+        Ok(bulk_jobs::list(&mut conn, &caller.org_id, job_type, skip, limit).await?)
+    }
+
+    /// Aborts a job of `job_type` that has not ended.
+    pub async fn abort_bulk_job(&self, caller: &Caller, job_type: &str, id: &str) -> Result<BulkJob, RestError> {
+        let job = self.bulk_job(caller, job_type, id).await?;
         let mut conn = self.store.conn().await?;
         if !bulk_jobs::finish(
             &mut conn,
@@ -219,12 +275,12 @@ impl Services {
             ));
         }
         drop(conn);
-        self.query_job(caller, id).await
+        self.bulk_job(caller, job_type, id).await
     }
 
-    /// Deletes a job that no server is running, and its results.
-    pub async fn delete_query_job(&self, caller: &Caller, id: &str) -> Result<(), RestError> {
-        let job = self.query_job(caller, id).await?;
+    /// Deletes a job of `job_type` that no server is running, and its data.
+    pub async fn delete_bulk_job(&self, caller: &Caller, job_type: &str, id: &str) -> Result<(), RestError> {
+        let job = self.bulk_job(caller, job_type, id).await?;
         if job.state == JobState::InProgress {
             return Err(refusal(
                 "INVALIDJOBSTATE",
@@ -315,9 +371,8 @@ impl Services {
     /// Like [`Services::run_one_bulk_job`], leaving the job between two chunks when
     /// `stop` turns true (its lease lapses and a server resumes it).
     async fn run_bulk_job_until(&self, stop: &watch::Receiver<bool>) -> Result<bool, AccountError> {
-        let lease = Duration::seconds(LEASE_SECS);
         let mut conn = self.store.conn().await?;
-        let Some(mut job) = bulk_jobs::lease_next(&mut conn, self.clock.now(), lease).await? else {
+        let Some(mut job) = bulk_jobs::lease_next(&mut conn, self.clock.now(), lease()).await? else {
             return Ok(false);
         };
         drop(conn);
@@ -325,21 +380,19 @@ impl Services {
             self.fail_job(&job, "the job's user can no longer use the API").await?;
             return Ok(true);
         };
-        let delimiter = DELIMITERS
-            .iter()
-            .find(|(name, _)| *name == job.column_delimiter)
-            .map_or(b',', |(_, d)| *d);
+        if job.job_type == INGEST {
+            return self.run_ingest_job(job, &caller, stop).await;
+        }
+        let delimiter = delimiter_of(&job);
         let crlf = job.line_ending == "CRLF";
+        let query = job.query.clone().unwrap_or_default();
         loop {
             if *stop.borrow() {
                 return Ok(true);
             }
             let started = Instant::now();
             let page = match &job.cursor {
-                None => {
-                    self.query(&caller, &job.query, job.operation == "queryAll", CHUNK)
-                        .await
-                }
+                None => self.query(&caller, &query, job.operation == "queryAll", CHUNK).await,
                 Some(cursor) => self.query_more(&caller, cursor).await,
             };
             let page = match page {
@@ -355,10 +408,10 @@ impl Services {
                 header: &header,
                 lines: &lines,
                 next: page.next.as_deref(),
-                processing_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+                processing_ms: elapsed_ms(started),
             };
             let mut tx = self.store.begin().await?;
-            let saved = bulk_jobs::save_chunk(&mut tx, &job, &chunk, self.clock.now(), lease).await?;
+            let saved = bulk_jobs::save_chunk(&mut tx, &job, &chunk, self.clock.now(), lease()).await?;
             commit(tx).await?;
             if !saved {
                 tracing::info!(job_id = %job.id, "bulk query job ended elsewhere (aborted or taken over)");

@@ -79,7 +79,8 @@ impl MetricsAccess {
 }
 
 /// The org server's router with its layers (request id → trace → refusals in the
-/// wire format → timeout → body limit → login rate limit).
+/// wire format → timeout → body limit → login rate limit); Bulk API uploads have
+/// their own body limit.
 pub fn app(state: HttpState) -> Router {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -95,6 +96,7 @@ pub fn app(state: HttpState) -> Router {
             rate_limit::limit_logins,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .merge(rest::upload_router(state.clone()).layer(RequestBodyLimitLayer::new(crate::bulk::MAX_UPLOAD_BYTES)))
         .layer(latchkey_web::layers::timeout())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -316,7 +316,7 @@ impl Services {
     }
 
     /// The external-id field `name` of `kind` (or `Id`).
-    pub(super) fn external_id_field(schema: &OrgSchema, kind: ObjectKind, name: &str) -> Result<Field, RestError> {
+    pub(crate) fn external_id_field(schema: &OrgSchema, kind: ObjectKind, name: &str) -> Result<Field, RestError> {
         schema
             .object(kind)
             .field(name)

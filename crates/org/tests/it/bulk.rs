@@ -226,3 +226,187 @@ async fn bad_jobs_are_refused_aborted_jobs_never_run_and_lapsed_leases_are_taken
         (&json!("JobComplete"), &json!(11))
     );
 }
+
+/// A PUT of CSV to an ingest job's `batches`.
+async fn upload(api: &Api, id: &str, csv: &str) -> (StatusCode, String) {
+    let req = axum::http::Request::builder()
+        .method(Method::PUT)
+        .uri(format!("{V}/jobs/ingest/{id}/batches"))
+        .header("host", "acme.example")
+        .header("authorization", format!("Bearer {}", api.token))
+        .header("content-type", "text/csv")
+        .body(axum::body::Body::from(csv.to_owned()))
+        .unwrap();
+    let (status, _, body) = api.send(req).await;
+    (status, body)
+}
+
+async fn ingest_job(api: &Api, body: Value) -> String {
+    let (status, job) = api
+        .call(Method::POST, &format!("{V}/jobs/ingest"), Some(&body.to_string()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    assert_eq!(job["state"], "Open", "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        job["contentUrl"],
+        format!("services/data/v59.0/jobs/ingest/{id}/batches")
+    );
+    id
+}
+
+/// Closes a job, lets the worker run it, and answers its state.
+async fn run(api: &Api, id: &str) -> Value {
+    let close = r#"{"state":"UploadComplete"}"#;
+    let (status, closed) = api
+        .call(Method::PATCH, &format!("{V}/jobs/ingest/{id}"), Some(close))
+        .await;
+    assert_eq!(
+        (status, &closed["state"]),
+        (StatusCode::OK, &json!("UploadComplete")),
+        "{closed}"
+    );
+    assert!(api.stack.services.run_one_bulk_job().await.unwrap());
+    api.call(Method::GET, &format!("{V}/jobs/ingest/{id}"), None).await.1
+}
+
+async fn csv_rows(api: &Api, id: &str, which: &str) -> Vec<Vec<String>> {
+    let (status, _, body) = api
+        .raw(Method::GET, &format!("{V}/jobs/ingest/{id}/{which}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn ingest_jobs_insert_upsert_and_delete_through_the_record_rules() {
+    let api = Api::new().await;
+    let org = api.stack.services.resolve_org(None).await.unwrap();
+    api.stack
+        .services
+        .console()
+        .add_custom_field(
+            &org.id,
+            &latchkey_core::records::CustomField {
+                object: latchkey_core::records::ObjectKind::Account,
+                name: "Acct_Key__c".into(),
+                label: "Key".into(),
+                custom_type: latchkey_core::records::CustomType::Text,
+                length: 20,
+                required: false,
+                external_id: true,
+                unique: false,
+            },
+        )
+        .await
+        .unwrap();
+    let (_, account) = api
+        .call(
+            Method::POST,
+            &format!("{V}/sobjects/Account"),
+            Some(r#"{"Name":"Engines","Acct_Key__c":"ENG"}"#),
+        )
+        .await;
+
+    // 2,000 rows (past the server's small body limit), one without a last name.
+    let id = ingest_job(&api, json!({"object": "Contact", "operation": "insert"})).await;
+    let mut csv = String::from("FirstName,LastName,Email,Description,Account.Acct_Key__c,Ext_Id__c\n");
+    for i in 0..1_999 {
+        csv.push_str(&format!("Ada,L{i:04},l{i}@bulk.test,,ENG,X{i}\n"));
+    }
+    csv.push_str("Nobody,,nobody@bulk.test,\"a, \"\"quoted\"\"\nvalue\",,\n");
+    assert!(csv.len() > 64 * 1024);
+    let (status, body) = upload(&api, &id, &csv).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let done = run(&api, &id).await;
+    assert_eq!(
+        (
+            &done["state"],
+            &done["numberRecordsProcessed"],
+            &done["numberRecordsFailed"],
+            &done["jobType"]
+        ),
+        (&json!("JobComplete"), &json!(2_000), &json!(1), &json!("V2Ingest")),
+        "{done}"
+    );
+    let ok = csv_rows(&api, &id, "successfulResults").await;
+    assert_eq!(ok[0][..3], ["sf__Id", "sf__Created", "FirstName"]);
+    assert_eq!(ok.len(), 2_000);
+    assert_eq!((&ok[1][1][..], &ok[1][3][..]), ("true", "L0000"));
+    let failed = csv_rows(&api, &id, "failedResults").await;
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0][..2], ["sf__Id", "sf__Error"]);
+    assert_eq!(
+        failed[1][1], "REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --",
+        "{failed:?}"
+    );
+    assert_eq!(failed[1][5], "a, \"quoted\"\nvalue", "the row comes back as uploaded");
+    assert_eq!(
+        csv_rows(&api, &id, "unprocessedrecords").await.len(),
+        1,
+        "the header alone"
+    );
+    let first = ok[1][0].clone();
+    let (_, contact) = api
+        .call(
+            Method::GET,
+            &format!("{V}/sobjects/Contact/{first}?fields=LastName,AccountId"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&contact["LastName"], &contact["AccountId"]),
+        (&json!("L0000"), &account["id"])
+    );
+
+    // Upsert by external id: one match updated, one new; then delete by id.
+    let id = ingest_job(
+        &api,
+        json!({"object": "Contact", "operation": "upsert", "externalIdFieldName": "Ext_Id__c"}),
+    )
+    .await;
+    upload(
+        &api,
+        &id,
+        "Ext_Id__c,LastName,Title\nX0,L0000,Countess\nNEW,Newby,Newcomer\n",
+    )
+    .await;
+    let done = run(&api, &id).await;
+    assert_eq!(done["numberRecordsFailed"], 0, "{done}");
+    let ok = csv_rows(&api, &id, "successfulResults").await;
+    assert_eq!((&ok[1][0], &ok[1][1][..], &ok[2][1][..]), (&first, "false", "true"));
+    let id = ingest_job(&api, json!({"object": "Contact", "operation": "delete"})).await;
+    upload(&api, &id, &format!("Id\n{first}\n")).await;
+    assert_eq!(run(&api, &id).await["numberRecordsFailed"], 0);
+    let (status, _) = api
+        .call(Method::GET, &format!("{V}/sobjects/Contact/{first}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "deleted");
+
+    // A closed job takes no uploads; a column that names nothing fails the job.
+    let (status, body) = upload(&api, &id, "Id\n").await;
+    assert!(
+        status == StatusCode::BAD_REQUEST && body.contains("INVALIDJOBSTATE"),
+        "{body}"
+    );
+    let id = ingest_job(&api, json!({"object": "Contact", "operation": "insert"})).await;
+    upload(&api, &id, "LastName,Nope\nX,1\n").await;
+    let failed = run(&api, &id).await;
+    assert_eq!(
+        (&failed["state"], &failed["errorMessage"]),
+        (&json!("Failed"), &json!("InvalidBatch : Field name not found : Nope"))
+    );
+    let (status, err) = api
+        .call(
+            Method::POST,
+            &format!("{V}/jobs/ingest"),
+            Some(r#"{"object":"LoginHistory","operation":"insert"}"#),
+        )
+        .await;
+    assert_eq!((status, code(&err)), (StatusCode::BAD_REQUEST, "INVALIDJOB"), "{err}");
+}

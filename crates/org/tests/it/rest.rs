@@ -104,6 +104,14 @@ impl Api {
         (status, value, content_type)
     }
 
+    /// Sends a request as built; the status, the headers and the body as text.
+    pub(crate) async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        let bytes = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
     /// A call answering the status, the headers and the body as text.
     pub(crate) async fn raw(
         &self,

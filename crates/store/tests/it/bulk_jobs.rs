@@ -17,9 +17,11 @@ async fn jobs_are_leased_once_saved_by_chunk_and_resumed_after_a_lapse(store: &S
             id: "750000000000001AAA",
             org_id: &org,
             user_id: &user,
+            job_type: "V2Query",
             operation: "query",
             object: "Contact",
-            query: "SELECT Id FROM Contact",
+            query: Some("SELECT Id FROM Contact"),
+            external_id_field: None,
             api_version: "66.0",
             column_delimiter: "COMMA",
             line_ending: "LF",
@@ -111,4 +113,116 @@ async fn jobs_are_leased_once_saved_by_chunk_and_resumed_after_a_lapse(store: &S
         bulk_jobs::rows(&mut c, &job.id, 0, 10).await.unwrap().is_empty(),
         "results go with the job"
     );
+}
+
+store_test!(ingest_rows_are_uploaded_while_open_then_processed_in_chunks);
+async fn ingest_rows_are_uploaded_while_open_then_processed_in_chunks(store: &Store) {
+    let org = OrgId::generate();
+    let user = UserId::generate();
+    let mut c = store.conn().await.unwrap();
+    let new = NewJob {
+        id: "750000000000002AAA",
+        org_id: &org,
+        user_id: &user,
+        job_type: "V2Ingest",
+        operation: "insert",
+        object: "Contact",
+        query: None,
+        external_id_field: None,
+        api_version: "66.0",
+        column_delimiter: "COMMA",
+        line_ending: "LF",
+    };
+    let job = bulk_jobs::insert(&mut c, &new, t0()).await.unwrap();
+    assert_eq!(job.state, JobState::Open);
+    assert!(
+        bulk_jobs::lease_next(&mut c, t0(), Duration::seconds(30))
+            .await
+            .unwrap()
+            .is_none(),
+        "open jobs wait"
+    );
+    let lines: Vec<String> = (0..3).map(|i| format!("L{i}\n")).collect();
+    assert!(bulk_jobs::upload(&mut c, &job, "LastName\n", &lines).await.unwrap());
+    let job = bulk_jobs::get(&mut c, &org, &job.id).await.unwrap().unwrap();
+    assert!(
+        !bulk_jobs::upload(&mut c, &job, "Email\n", &lines).await.unwrap(),
+        "one header per job"
+    );
+    assert!(bulk_jobs::close(&mut c, &org, &job.id, t0()).await.unwrap());
+    assert!(
+        !bulk_jobs::upload(&mut c, &job, "LastName\n", &lines).await.unwrap(),
+        "closed"
+    );
+
+    let held = bulk_jobs::lease_next(&mut c, t0(), Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.records_uploaded, 3);
+    let ok = [
+        bulk_jobs::Outcome {
+            n: 0,
+            record_id: Some("003A"),
+            created: true,
+            error: None,
+        },
+        bulk_jobs::Outcome {
+            n: 1,
+            record_id: None,
+            created: false,
+            error: Some("REQUIRED_FIELD_MISSING:x:LastName --"),
+        },
+    ];
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        bulk_jobs::save_outcomes(&mut tx, &held, &ok, t0(), Duration::seconds(30), 2)
+            .await
+            .unwrap()
+    );
+    commit(tx).await.unwrap();
+    let now = bulk_jobs::get(&mut c, &org, &job.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.state, now.records_processed, now.records_failed),
+        (JobState::InProgress, 2, 1)
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        !bulk_jobs::save_outcomes(&mut tx, &held, &ok, t0(), Duration::seconds(30), 2)
+            .await
+            .unwrap(),
+        "stale"
+    );
+    commit(tx).await.unwrap();
+    let last = [bulk_jobs::Outcome {
+        n: 2,
+        record_id: Some("003B"),
+        created: false,
+        error: None,
+    }];
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        bulk_jobs::save_outcomes(&mut tx, &now, &last, t0(), Duration::seconds(30), 1)
+            .await
+            .unwrap()
+    );
+    commit(tx).await.unwrap();
+    let done = bulk_jobs::get(&mut c, &org, &job.id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state, done.records_processed, done.records_failed),
+        (JobState::JobComplete, 3, 1)
+    );
+    let ok_rows = bulk_jobs::ingest_rows_with(&mut c, &job.id, Some("ok")).await.unwrap();
+    assert_eq!(
+        ok_rows.iter().map(|r| (r.n, r.created)).collect::<Vec<_>>(),
+        vec![(0, Some(1)), (2, Some(0))]
+    );
+    let failed = bulk_jobs::ingest_rows_with(&mut c, &job.id, Some("failed"))
+        .await
+        .unwrap();
+    assert_eq!(failed[0].error.as_deref(), Some("REQUIRED_FIELD_MISSING:x:LastName --"));
+    assert!(bulk_jobs::ingest_rows_with(&mut c, &job.id, None)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -92,6 +92,13 @@ pub(super) fn router(state: HttpState) -> Router<HttpState> {
     public.merge(api)
 }
 
+/// The routes whose bodies are large (Bulk API uploads), behind [`authenticate`]; the
+/// caller layers their own body limit.
+pub(super) fn upload_router(state: HttpState) -> Router<HttpState> {
+    jobs::upload_routes(Router::new(), "/services/data/{version}")
+        .layer(axum::middleware::from_fn_with_state(state, authenticate))
+}
+
 /// The version a `/services/data/vNN.N/…` path names, as written (not yet checked).
 fn path_version(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/services/data/v")?;
