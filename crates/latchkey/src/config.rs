@@ -173,6 +173,9 @@ pub struct Server {
     /// The newest API version served (REST, SOAP, OAuth identity); 31.0 is the
     /// oldest. Salesforce's current release's by default.
     pub newest_api_version: u32,
+    /// Seconds a server's lease on a Bulk API job lasts without a saved chunk (renewed
+    /// by every chunk); a server that dies delays its job at most this long.
+    pub bulk_lease_secs: u64,
 }
 
 impl Default for Server {
@@ -185,6 +188,7 @@ impl Default for Server {
             metrics: MetricsSetting::Loopback,
             runtime_cpus: String::new(),
             newest_api_version: latchkey_org::http::versions::NEWEST_DEFAULT,
+            bulk_lease_secs: 30,
         }
     }
 }
@@ -386,6 +390,9 @@ impl Config {
         }
         if let Some(v) = env("LATCHKEY_SECRET_KEY_FILE") {
             self.secrets.secret_key_file = v;
+        }
+        if let Some(v) = env("LATCHKEY_BULK_LEASE_SECS") {
+            self.server.bulk_lease_secs = v.parse().context("LATCHKEY_BULK_LEASE_SECS")?;
         }
         if let Some(v) = env("LATCHKEY_HUB_SYNC_LEASE_SECS") {
             self.hub.sync_lease_secs = v.parse().context("LATCHKEY_HUB_SYNC_LEASE_SECS")?;

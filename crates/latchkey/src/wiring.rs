@@ -116,7 +116,10 @@ pub fn services_on(config: &Config, store: Store) -> anyhow::Result<Services> {
         fingerprint_key: FingerprintKey::derive(&secret, "latchkey failed-secret fingerprint v1"),
         mail: config.mail.identity(),
         webhooks: latchkey_org::webhooks::Signing::new(FingerprintKey::derive(&secret, "latchkey webhook signing v1")),
-    }))
+    })
+    .with_bulk_lease(chrono::Duration::seconds(
+        i64::try_from(config.server.bulk_lease_secs.max(1)).unwrap_or(i64::MAX),
+    )))
 }
 
 /// Where the hub's vault keys come from.

@@ -43,6 +43,8 @@ pub struct Services {
     pub(crate) webhooks: webhooks::Signing,
     /// Wakes this server's bulk job worker when a job is created.
     pub(crate) bulk_wake: Arc<tokio::sync::Notify>,
+    /// How long this server's lease on a bulk job lasts without a saved chunk.
+    pub(crate) bulk_lease: chrono::Duration,
 }
 
 /// What [`Services`] are made of.
@@ -81,6 +83,7 @@ impl Services {
             caches: Arc::default(),
             webhooks,
             bulk_wake: Arc::default(),
+            bulk_lease: chrono::Duration::seconds(bulk::DEFAULT_LEASE_SECS),
         }
     }
 
@@ -92,6 +95,14 @@ impl Services {
             webhooks: self.webhooks.detached(),
             bulk_wake: Arc::default(),
             ..self.clone()
+        }
+    }
+
+    /// The same services leasing bulk jobs for `lease` at a time.
+    pub fn with_bulk_lease(self, lease: chrono::Duration) -> Self {
+        Self {
+            bulk_lease: lease,
+            ..self
         }
     }
 

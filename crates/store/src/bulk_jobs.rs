@@ -192,6 +192,23 @@ const COLUMNS: &str = "id, org_id, user_id, job_type, operation, object, query, 
                        column_delimiter, line_ending, state, error_message, header, cursor, records_uploaded, \
                        records_processed, records_failed, processing_ms, created_at, modified_at";
 
+/// Rows one INSERT carries (three parameters each, within both backends' limits).
+const INSERT_BATCH: usize = 500;
+
+/// Inserts `lines` as rows `first…` of job `id` into `table` (a fixed identifier),
+/// many rows per statement.
+async fn insert_lines(conn: &mut Conn, table: &str, id: &str, first: i64, lines: &[String]) -> Result<(), StoreError> {
+    for (batch, chunk) in lines.chunks(INSERT_BATCH).enumerate() {
+        let start = first + (batch * INSERT_BATCH) as i64;
+        let mut insert = sqlx::QueryBuilder::<sqlx::Any>::new(format!("INSERT INTO {table} (job_id, n, line) "));
+        insert.push_values(chunk.iter().enumerate(), |mut row, (i, line)| {
+            row.push_bind(id).push_bind(start + i as i64).push_bind(line.as_str());
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Creates a job: a query job `UploadComplete` (ready to run), an ingest job `Open`.
 pub async fn insert(conn: &mut Conn, job: &NewJob<'_>, now: DateTime<Utc>) -> Result<BulkJob, StoreError> {
     let state = if job.job_type == "V2Ingest" {
@@ -326,14 +343,7 @@ pub async fn save_chunk(
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    for (i, line) in chunk.lines.iter().enumerate() {
-        sqlx::query("INSERT INTO bulk_query_rows (job_id, n, line) VALUES ($1, $2, $3)")
-            .bind(&job.id)
-            .bind(job.records_processed + i as i64)
-            .bind(line)
-            .execute(&mut *conn)
-            .await?;
-    }
+    insert_lines(conn, "bulk_query_rows", &job.id, job.records_processed, chunk.lines).await?;
     Ok(true)
 }
 
@@ -405,14 +415,7 @@ pub async fn upload(conn: &mut Conn, job: &BulkJob, header: &str, lines: &[Strin
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    for (i, line) in lines.iter().enumerate() {
-        sqlx::query("INSERT INTO bulk_ingest_rows (job_id, n, line) VALUES ($1, $2, $3)")
-            .bind(&job.id)
-            .bind(job.records_uploaded + i as i64)
-            .bind(line)
-            .execute(&mut *conn)
-            .await?;
-    }
+    insert_lines(conn, "bulk_ingest_rows", &job.id, job.records_uploaded, lines).await?;
     Ok(true)
 }
 

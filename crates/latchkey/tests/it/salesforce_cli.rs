@@ -207,7 +207,10 @@ fn the_salesforce_cli_logs_in_by_access_token_and_works_with_records() {
         "the job completes, one record failed: {imported}"
     );
     let job = imported["data"]["jobId"].as_str().unwrap();
-    let results = sf.run(&["data", "bulk", "results", "--job-id", job, "--target-org", ADMIN], None);
+    let results = sf.run(
+        &["data", "bulk", "results", "--job-id", job, "--target-org", ADMIN],
+        None,
+    );
     assert_eq!(
         (
             &results["result"]["processedRecords"],
@@ -217,13 +220,21 @@ fn the_salesforce_cli_logs_in_by_access_token_and_works_with_records() {
         (&Value::from(501), &Value::from(500), &Value::from(1)),
         "{results}"
     );
-    let failed_file = sf.home.path().join(results["result"]["failedFilePath"].as_str().unwrap());
+    let failed_file = sf
+        .home
+        .path()
+        .join(results["result"]["failedFilePath"].as_str().unwrap());
     let failed = std::fs::read_to_string(failed_file).unwrap();
     assert!(
         failed.contains("REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --"),
         "{failed}"
     );
-    let counted = sf.ok(&["data", "query", "-q", "SELECT COUNT() FROM Contact WHERE Email LIKE 'imported%'"]);
+    let counted = sf.ok(&[
+        "data",
+        "query",
+        "-q",
+        "SELECT COUNT() FROM Contact WHERE Email LIKE 'imported%'",
+    ]);
     assert_eq!(counted["totalSize"], 500, "{imported}");
     let org = sf.ok(&[
         "api",

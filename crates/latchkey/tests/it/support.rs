@@ -104,7 +104,7 @@ impl Cli {
 
     /// Starts a long-running `latchkey ARGS…` with stdout piped and stderr logged where
     /// [`Cli::server_logs`] reads.
-    fn launch(&self, args: &[&str]) -> std::process::Child {
+    fn launch(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
         Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .args(self.base_args())
             .args(args)
@@ -112,6 +112,7 @@ impl Cli {
             .env_remove("LATCHKEY_DATABASE_URL")
             .env("LATCHKEY_CONFIG", write_fast_config(self.dir.path()))
             .env("LATCHKEY_LOG", "trace")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(
                 std::fs::File::create(self.dir.path().join(format!("server-{}.log", rand_suffix())))
@@ -129,7 +130,12 @@ impl Cli {
     /// Starts a long-running command (`serve`, `demo`) whose output ends with the
     /// `org server: URL` line, and waits until the server is healthy.
     pub fn start(&self, args: &[&str]) -> Server {
-        let mut child = self.launch(args);
+        self.start_with(args, &[])
+    }
+
+    /// Like [`Cli::start`], with more environment variables.
+    pub fn start_with(&self, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = self.launch(args, env);
         let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
         let mut printed = String::new();
         let url = loop {
@@ -170,7 +176,7 @@ impl Cli {
 
     /// Like [`Cli::start_worker`], also returning the first line it printed.
     pub fn start_printing(&self, args: &[&str]) -> (Process, String) {
-        let mut child = self.launch(args);
+        let mut child = self.launch(args, &[]);
         let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         std::io::BufRead::read_line(&mut stdout, &mut line).expect("read output");

@@ -11,7 +11,7 @@ use latchkey_store::bulk_jobs::{self, BulkJob, IngestRow, JobState, NewJob, Outc
 use latchkey_store::{commit, Conn};
 use serde_json::{Map, Value as Json};
 
-use super::{check_format, delimiter_of, elapsed_ms, lease, refusal, INGEST};
+use super::{check_format, delimiter_of, elapsed_ms, refusal, INGEST};
 use crate::records::{record_id, Caller, RestError};
 use crate::{AccountError, Services};
 
@@ -36,26 +36,60 @@ pub enum Results {
     Unprocessed,
 }
 
-/// One CSV line of `cells` in a job's format (quoted where needed, `always`: every
-/// cell), ending in LF.
-fn line_of<'a>(cells: impl IntoIterator<Item = &'a str>, delimiter: u8, always: bool) -> String {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .quote_style(if always {
-            csv::QuoteStyle::Always
-        } else {
-            csv::QuoteStyle::Necessary
-        })
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let cells: Vec<&str> = cells.into_iter().collect();
-    let written = writer
-        .write_record(&cells)
-        .and_then(|()| writer.flush().map_err(csv::Error::from));
-    match (written, writer.into_inner()) {
-        (Ok(()), Ok(bytes)) => String::from_utf8(bytes).unwrap_or_default(),
-        _ => String::new(),
+/// The buffer a [`Lines`] writer fills and each line is taken from.
+#[derive(Clone, Default)]
+struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
     }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes CSV lines in a job's format, one at a time, with one writer.
+struct Lines {
+    writer: csv::Writer<Shared>,
+    buffer: Shared,
+}
+
+impl Lines {
+    /// Lines with `delimiter`, every cell quoted when `always` (else where needed),
+    /// each ending in LF.
+    fn new(delimiter: u8, always: bool) -> Self {
+        let buffer = Shared::default();
+        let writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .quote_style(if always {
+                csv::QuoteStyle::Always
+            } else {
+                csv::QuoteStyle::Necessary
+            })
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(buffer.clone());
+        Self { writer, buffer }
+    }
+
+    fn line<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> String {
+        let written = self
+            .writer
+            .write_record(cells)
+            .and_then(|()| self.writer.flush().map_err(csv::Error::from));
+        let bytes = std::mem::take(&mut *self.buffer.0.borrow_mut());
+        match written {
+            Ok(()) => String::from_utf8(bytes).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// One CSV line of `cells` (see [`Lines`]).
+fn line_of<'a>(cells: impl IntoIterator<Item = &'a str>, delimiter: u8, always: bool) -> String {
+    Lines::new(delimiter, always).line(cells)
 }
 
 /// The cells of one stored line.
@@ -368,9 +402,15 @@ impl Services {
                     },
                 })
                 .collect();
-            let saved =
-                bulk_jobs::save_outcomes(&mut tx, &job, &outcomes, self.clock.now(), lease(), elapsed_ms(started))
-                    .await?;
+            let saved = bulk_jobs::save_outcomes(
+                &mut tx,
+                &job,
+                &outcomes,
+                self.clock.now(),
+                self.bulk_lease,
+                elapsed_ms(started),
+            )
+            .await?;
             if !saved {
                 tx.rollback().await.map_err(latchkey_store::StoreError::from)?;
                 tracing::info!(job_id = %job.id, "bulk ingest job ended elsewhere (aborted or taken over)");

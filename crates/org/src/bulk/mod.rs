@@ -8,7 +8,6 @@ use std::time::{Duration as StdDuration, Instant};
 
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
-use chrono::Duration;
 use latchkey_core::soql::plan::Output;
 use latchkey_store::bulk_jobs::{self, BulkJob, Chunk, JobState, NewJob};
 use latchkey_store::{commit, users};
@@ -29,8 +28,8 @@ pub const INGEST: &str = "V2Ingest";
 
 /// Rows a worker reads and saves at a time (one query page).
 const CHUNK: u64 = 2000;
-/// Seconds a lease lasts without a saved chunk.
-const LEASE_SECS: i64 = 30;
+/// Seconds a lease lasts without a saved chunk, unless configured otherwise.
+pub const DEFAULT_LEASE_SECS: i64 = 30;
 /// Most result rows one results call answers.
 pub const MAX_RESULT_SET: i64 = 100_000;
 /// How often an idle worker looks for jobs other servers created.
@@ -45,11 +44,6 @@ const DELIMITERS: [(&str, u8); 6] = [
     ("CARET", b'^'),
     ("BACKQUOTE", b'`'),
 ];
-
-/// How long a lease lasts without a saved chunk.
-fn lease() -> Duration {
-    Duration::seconds(LEASE_SECS)
-}
 
 fn elapsed_ms(started: Instant) -> i64 {
     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
@@ -372,7 +366,7 @@ impl Services {
     /// `stop` turns true (its lease lapses and a server resumes it).
     async fn run_bulk_job_until(&self, stop: &watch::Receiver<bool>) -> Result<bool, AccountError> {
         let mut conn = self.store.conn().await?;
-        let Some(mut job) = bulk_jobs::lease_next(&mut conn, self.clock.now(), lease()).await? else {
+        let Some(mut job) = bulk_jobs::lease_next(&mut conn, self.clock.now(), self.bulk_lease).await? else {
             return Ok(false);
         };
         drop(conn);
@@ -411,7 +405,7 @@ impl Services {
                 processing_ms: elapsed_ms(started),
             };
             let mut tx = self.store.begin().await?;
-            let saved = bulk_jobs::save_chunk(&mut tx, &job, &chunk, self.clock.now(), lease()).await?;
+            let saved = bulk_jobs::save_chunk(&mut tx, &job, &chunk, self.clock.now(), self.bulk_lease).await?;
             commit(tx).await?;
             if !saved {
                 tracing::info!(job_id = %job.id, "bulk query job ended elsewhere (aborted or taken over)");

@@ -27,6 +27,9 @@ pub use rate_limit::LoginRateLimit;
 /// Largest request body accepted (a password may be 16,000 bytes; XML adds little).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// How long a Bulk API upload (up to 150 MB) may take.
+pub const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct HttpState {
@@ -80,7 +83,7 @@ impl MetricsAccess {
 
 /// The org server's router with its layers (request id → trace → refusals in the
 /// wire format → timeout → body limit → login rate limit); Bulk API uploads have
-/// their own body limit.
+/// their own body limit and timeout.
 pub fn app(state: HttpState) -> Router {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -96,8 +99,15 @@ pub fn app(state: HttpState) -> Router {
             rate_limit::limit_logins,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .merge(rest::upload_router(state.clone()).layer(RequestBodyLimitLayer::new(crate::bulk::MAX_UPLOAD_BYTES)))
         .layer(latchkey_web::layers::timeout())
+        .merge(
+            rest::upload_router(state.clone())
+                .layer(RequestBodyLimitLayer::new(crate::bulk::MAX_UPLOAD_BYTES))
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    UPLOAD_TIMEOUT,
+                )),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             refusal::in_wire_format,
