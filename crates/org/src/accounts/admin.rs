@@ -49,14 +49,13 @@ impl Services {
         )
     }
 
-    /// The administrator an API caller proves, or `None`: a full session (not one that
-    /// may only change an expired password) of a user whose profile administers the
-    /// org, and only for that org (Salesforce's "Manage Users").
-    pub fn api_admin(&self, caller: &crate::records::Caller) -> Option<Admin> {
-        (caller.admin && !caller.restricted).then(|| Admin {
+    /// The administrator of `org` that an API session of an administrator's profile
+    /// proves (Salesforce's "Manage Users"); the caller checks the session first.
+    pub(crate) fn org_admin(&self, org: &OrgId) -> Admin {
+        Admin {
             services: self.clone(),
-            scope: Scope::Org(caller.org_id.clone()),
-        })
+            scope: Scope::Org(org.clone()),
+        }
     }
 
     /// The administrator at the server's console (the `latchkey` command line), who

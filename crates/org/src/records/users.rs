@@ -85,6 +85,11 @@ fn user_id(raw: &str) -> Result<UserId, RestError> {
 }
 
 impl Services {
+    /// The administrator a full API session of an administrator's profile is.
+    fn api_admin(&self, caller: &Caller) -> Option<Admin> {
+        (caller.admin && !caller.restricted).then(|| self.org_admin(&caller.org_id))
+    }
+
     /// The administrator the caller is, or the refusal of a User write.
     fn user_admin(&self, caller: &Caller) -> Result<Admin, RestError> {
         self.api_admin(caller).ok_or_else(|| RestError::UserRefused {
