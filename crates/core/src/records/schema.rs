@@ -277,6 +277,28 @@ impl ObjectKind {
         matches!(self, Self::Account | Self::Contact | Self::Lead | Self::Opportunity)
     }
 
+    /// The stored objects that point at this one through a standard lookup named
+    /// after it (`Contact.AccountId` for Account), each with that field: the child
+    /// relationships describe lists, named by the child's plural label.
+    pub fn children(self) -> impl Iterator<Item = (ObjectKind, String)> {
+        Self::ALL
+            .into_iter()
+            .filter(|c| c.is_stored())
+            .filter_map(move |child| {
+                ObjectDef::standard(child)
+                    .fields
+                    .into_iter()
+                    .find(|f| f.field_type == FieldType::Reference(self.name()) && f.relationship == Some(self.name()))
+                    .map(|f| (child, f.name))
+            })
+    }
+
+    /// The child relationship called `name` (`Contacts`): its object and lookup field.
+    pub fn child(self, name: &str) -> Option<(ObjectKind, String)> {
+        self.children()
+            .find(|(c, _)| c.label_plural().eq_ignore_ascii_case(name))
+    }
+
     /// Whether clients create and update its records: the stored objects, and User,
     /// whose writes go through the account services.
     pub fn writable(self) -> bool {

@@ -177,6 +177,35 @@ fn the_salesforce_cli_logs_in_by_access_token_and_works_with_records() {
     assert_eq!(csv.lines().next(), Some(r#""Id","LastName","Title""#), "{csv}");
     assert_eq!(csv.lines().count() as u64, total.as_u64().unwrap() + 1, "{csv}");
     assert!(csv.contains(&format!(r#""{id}","Lovelace","Countess""#)), "{csv}");
+    // `data import tree` sends sObject trees: accounts with their contacts.
+    let tree = sf.home.path().join("accounts.json");
+    std::fs::write(
+        &tree,
+        serde_json::json!({"records": [
+            {"attributes": {"type": "Account", "referenceId": "AccRef1"}, "Name": "Tree Works",
+             "Contacts": {"records": [
+                 {"attributes": {"type": "Contact", "referenceId": "ConRef1"}, "LastName": "Leaf", "Email": "leaf@tree.test"}
+             ]}}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let planted = sf.ok(&["data", "import", "tree", "--files", tree.to_str().unwrap()]);
+    let refs: Vec<&str> = planted
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["refId"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(refs, ["AccRef1", "ConRef1"], "{planted}");
+    let leaf = sf.ok(&[
+        "data",
+        "query",
+        "-q",
+        "SELECT Account.Name FROM Contact WHERE Email = 'leaf@tree.test'",
+    ]);
+    assert_eq!(leaf["records"][0]["Account"]["Name"], "Tree Works", "{leaf}");
+
     // `data import bulk` runs a Bulk API 2.0 ingest job; a bad row fails alone.
     let import = sf.home.path().join("import.csv");
     let mut rows = String::from("LastName,Email\n");

@@ -9,6 +9,7 @@ pub mod listviews;
 mod query;
 mod replication;
 mod service;
+pub mod tree;
 mod usage;
 mod users;
 

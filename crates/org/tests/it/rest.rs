@@ -1370,3 +1370,97 @@ async fn administrators_provision_users_through_the_account_services() {
         (&json!(true), &json!(true), &json!(false))
     );
 }
+
+#[tokio::test]
+async fn sobject_trees_insert_parents_and_children_together_or_not_at_all() {
+    let api = Api::new().await;
+    let tree = format!("{V}/composite/tree/Account");
+    let body = json!({"records": [
+        {"attributes": {"type": "Account", "referenceId": "acme"}, "Name": "Acme",
+         "Contacts": {"records": [
+             {"attributes": {"type": "Contact", "referenceId": "ada"}, "LastName": "Lovelace", "Email": "ada@acme.test"},
+             {"attributes": {"type": "Contact", "referenceId": "bob"}, "LastName": "Babbage"}
+         ]},
+         "Opportunities": {"records": [
+             {"attributes": {"type": "Opportunity", "referenceId": "deal"}, "Name": "Engines",
+              "StageName": "Prospecting", "CloseDate": "2026-12-31"}
+         ]}},
+        {"attributes": {"type": "Account", "referenceId": "globex"}, "Name": "Globex"}
+    ]});
+    let (status, done) = api.call(Method::POST, &tree, Some(&body.to_string())).await;
+    assert_eq!(status, StatusCode::CREATED, "{done}");
+    assert_eq!(done["hasErrors"], false);
+    let refs: Vec<&str> = done["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["referenceId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs,
+        ["acme", "ada", "bob", "deal", "globex"],
+        "parents before their children"
+    );
+    let acme = done["results"][0]["id"].as_str().unwrap();
+    let (_, children) = api
+        .call(
+            Method::GET,
+            &query_path(&format!(
+                "SELECT LastName FROM Contact WHERE AccountId = '{acme}' ORDER BY LastName"
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(children["totalSize"], 2, "{children}");
+
+    // One bad child: nothing is kept, and the failure names its record.
+    let bad = json!({"records": [
+        {"attributes": {"type": "Account", "referenceId": "initech"}, "Name": "Initech",
+         "Contacts": {"records": [
+             {"attributes": {"type": "Contact", "referenceId": "peter"}, "LastName": "Gibbons", "Email": "not-an-address"}
+         ]}}
+    ]});
+    let (status, failed) = api.call(Method::POST, &tree, Some(&bad.to_string())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{failed}");
+    assert_eq!(
+        (
+            &failed["hasErrors"],
+            &failed["results"][0]["referenceId"],
+            &failed["results"][0]["errors"][0]["statusCode"]
+        ),
+        (&json!(true), &json!("peter"), &json!("INVALID_EMAIL_ADDRESS")),
+        "{failed}"
+    );
+    let (_, none) = api
+        .call(
+            Method::GET,
+            &query_path("SELECT Id FROM Account WHERE Name = 'Initech'"),
+            None,
+        )
+        .await;
+    assert_eq!(none["totalSize"], 0, "the parent was rolled back");
+
+    let dup = json!({"records": [
+        {"attributes": {"type": "Account", "referenceId": "x"}, "Name": "One"},
+        {"attributes": {"type": "Account", "referenceId": "x"}, "Name": "Two"}
+    ]});
+    let (status, failed) = api.call(Method::POST, &tree, Some(&dup.to_string())).await;
+    assert_eq!(
+        (status, &failed["results"][0]["errors"][0]["message"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!("Duplicate ReferenceId provided in the request.")
+        )
+    );
+    let many: Vec<Value> = (0..201)
+        .map(|i| json!({"attributes": {"type": "Account", "referenceId": format!("a{i}")}, "Name": format!("A{i}")}))
+        .collect();
+    let (status, err) = api
+        .call(Method::POST, &tree, Some(&json!({"records": many}).to_string()))
+        .await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::BAD_REQUEST, "EXCEEDED_ID_LIMIT"),
+        "{err}"
+    );
+}

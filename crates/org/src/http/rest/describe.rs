@@ -162,27 +162,13 @@ fn fixed_attributes() -> Json {
     })
 }
 
-/// The objects that point at `kind` through a standard lookup named after it
-/// (`Contact.AccountId` → Account), with that field's name.
-pub(super) fn children(kind: ObjectKind) -> impl Iterator<Item = (ObjectKind, String)> {
-    ObjectKind::ALL
-        .into_iter()
-        .filter(|c| c.is_stored())
-        .filter_map(move |child| {
-            ObjectDef::standard(child)
-                .fields
-                .into_iter()
-                .find(|f| f.field_type == FieldType::Reference(kind.name()) && f.relationship == Some(kind.name()))
-                .map(|f| (child, f.name))
-        })
-}
-
 /// The full describe of one object.
 pub(super) fn object(def: &ObjectDef, version: &str) -> Json {
     let mut out = summary(def.kind, version);
     out["fields"] = Json::Array(def.fields.iter().map(|f| field(f, def.kind)).collect());
     out["childRelationships"] = Json::Array(
-        children(def.kind)
+        def.kind
+            .children()
             .map(|(child, field)| {
                 json!({
                     "childSObject": child.name(),

@@ -80,7 +80,8 @@ pub(super) fn layout(def: &ObjectDef) -> Json {
         .copied()
         .filter(|f| f.writable() && kind.writable())
         .collect();
-    let related: Vec<Json> = describe::children(kind)
+    let related: Vec<Json> = kind
+        .children()
         .map(|(child, field)| {
             json!({
                 "accessLevelRequiredForCreate": null,

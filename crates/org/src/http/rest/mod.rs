@@ -10,6 +10,7 @@ mod layouts;
 mod listviews;
 mod query;
 mod sobjects;
+mod tree;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -86,6 +87,7 @@ pub(super) fn router(state: HttpState) -> Router<HttpState> {
     api = query::routes(api, base);
     api = collections::routes(api, base);
     api = jobs::routes(api, base);
+    api = tree::routes(api, base);
     api = api.route(&format!("{base}/{{*rest}}"), any(unknown_resource));
     let api = api.layer(axum::middleware::from_fn_with_state(state, authenticate));
     let public = both(Router::new(), "/services/data", get(versions));
