@@ -54,6 +54,66 @@ struct Pending<'a> {
     depth: usize,
 }
 
+/// A pending record's `referenceId` and fields, or why it cannot be created: not an
+/// object, no or a repeated `referenceId`, or a type other than its level's.
+fn named<'a>(p: &Pending<'a>, seen: &mut HashSet<String>) -> Result<(String, &'a Map<String, Json>), TreeResult> {
+    let fields = p
+        .record
+        .as_object()
+        .ok_or_else(|| invalid("", "Each record must be a JSON object"))?;
+    let attributes = fields.get("attributes");
+    let reference_id = attributes
+        .and_then(|a| a.get("referenceId"))
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if reference_id.is_empty() {
+        return Err(invalid("", "Include a reference ID for each record in the request."));
+    }
+    if !seen.insert(reference_id.clone()) {
+        return Err(invalid(&reference_id, "Duplicate ReferenceId provided in the request."));
+    }
+    let named = attributes.and_then(|a| a.get("type")).and_then(Json::as_str);
+    if named.is_none_or(|t| !t.eq_ignore_ascii_case(p.kind.name())) {
+        return Err(invalid(
+            &reference_id,
+            &format!("The type of this record must be {}", p.kind.name()),
+        ));
+    }
+    Ok((reference_id, fields))
+}
+
+/// Nested records under a child relationship: the records, their object and lookup.
+type Children<'a> = Vec<(&'a Vec<Json>, ObjectKind, String)>;
+
+/// A record's own field values (with the lookup to its parent) and its children.
+fn split<'a>(p: &Pending<'a>, fields: &'a Map<String, Json>) -> Result<(Map<String, Json>, Children<'a>), RestError> {
+    let mut body = Map::new();
+    let mut children = Vec::new();
+    for (name, value) in fields {
+        if name == "attributes" {
+            continue;
+        }
+        match (value.get("records").and_then(Json::as_array), p.kind.child(name)) {
+            (Some(nested), Some((child, field))) => children.push((nested, child, field)),
+            (Some(_), None) => {
+                return Err(RecordError::NoSuchField {
+                    object: p.kind.name().to_owned(),
+                    field: name.clone(),
+                }
+                .into())
+            }
+            (None, _) => {
+                body.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    if let Some((field, parent_id)) = &p.parent {
+        body.insert(field.clone(), Json::String(parent_id.clone()));
+    }
+    Ok((body, children))
+}
+
 impl Services {
     /// Creates a tree of records of `kind` (and their children); the results in the
     /// order the records were created, and whether any failed (then none is kept and
@@ -85,55 +145,14 @@ impl Services {
             })
             .collect();
         while let Some(p) = stack.pop() {
-            let Some(fields) = p.record.as_object() else {
-                results.push(invalid("", "Each record must be a JSON object"));
-                continue;
-            };
-            let attributes = fields.get("attributes");
-            let reference_id = attributes
-                .and_then(|a| a.get("referenceId"))
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_owned();
-            if reference_id.is_empty() {
-                results.push(invalid("", "Include a reference ID for each record in the request."));
-                continue;
-            }
-            if !seen.insert(reference_id.clone()) {
-                results.push(invalid(&reference_id, "Duplicate ReferenceId provided in the request."));
-                continue;
-            }
-            let named = attributes.and_then(|a| a.get("type")).and_then(Json::as_str);
-            if named.is_none_or(|t| !t.eq_ignore_ascii_case(p.kind.name())) {
-                results.push(invalid(
-                    &reference_id,
-                    &format!("The type of this record must be {}", p.kind.name()),
-                ));
-                continue;
-            }
-            let mut body = Map::new();
-            let mut children = Vec::new();
-            for (name, value) in fields {
-                if name == "attributes" {
+            let (reference_id, fields) = match named(&p, &mut seen) {
+                Ok(named) => named,
+                Err(refused) => {
+                    results.push(refused);
                     continue;
                 }
-                match (value.get("records").and_then(Json::as_array), p.kind.child(name)) {
-                    (Some(nested), Some((child, field))) => children.push((nested, child, field)),
-                    (Some(_), None) => {
-                        return Err(RecordError::NoSuchField {
-                            object: p.kind.name().to_owned(),
-                            field: name.clone(),
-                        }
-                        .into())
-                    }
-                    (None, _) => {
-                        body.insert(name.clone(), value.clone());
-                    }
-                }
-            }
-            if let Some((field, parent_id)) = &p.parent {
-                body.insert(field.clone(), Json::String(parent_id.clone()));
-            }
+            };
+            let (body, children) = split(&p, fields)?;
             match self.create_on(&mut tx, caller, &schema, p.kind, &body).await {
                 Ok(id) => {
                     if !children.is_empty() && p.depth >= MAX_DEPTH {
