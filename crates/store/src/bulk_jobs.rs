@@ -196,15 +196,19 @@ const COLUMNS: &str = "id, org_id, user_id, job_type, operation, object, query, 
 const INSERT_BATCH: usize = 500;
 
 /// Inserts `lines` as rows `first…` of job `id` into `table` (a fixed identifier),
-/// many rows per statement.
+/// many rows per statement (numbered placeholders, as both backends take them).
 async fn insert_lines(conn: &mut Conn, table: &str, id: &str, first: i64, lines: &[String]) -> Result<(), StoreError> {
     for (batch, chunk) in lines.chunks(INSERT_BATCH).enumerate() {
         let start = first + (batch * INSERT_BATCH) as i64;
-        let mut insert = sqlx::QueryBuilder::<sqlx::Any>::new(format!("INSERT INTO {table} (job_id, n, line) "));
-        insert.push_values(chunk.iter().enumerate(), |mut row, (i, line)| {
-            row.push_bind(id).push_bind(start + i as i64).push_bind(line.as_str());
-        });
-        insert.build().execute(&mut *conn).await?;
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
+        let sql = format!("INSERT INTO {table} (job_id, n, line) VALUES {}", values.join(", "));
+        let mut insert = sqlx::query(&sql);
+        for (i, line) in chunk.iter().enumerate() {
+            insert = insert.bind(id).bind(start + i as i64).bind(line.as_str());
+        }
+        insert.execute(&mut *conn).await?;
     }
     Ok(())
 }

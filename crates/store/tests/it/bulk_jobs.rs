@@ -225,4 +225,23 @@ async fn ingest_rows_are_uploaded_while_open_then_processed_in_chunks(store: &St
         .await
         .unwrap()
         .is_empty());
+
+    // Uploads past one INSERT's worth of rows keep their order and numbers.
+    let big = bulk_jobs::insert(
+        &mut c,
+        &NewJob {
+            id: "750000000000003AAA",
+            ..new
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    let lines: Vec<String> = (0..1_201).map(|i| format!("L{i}\n")).collect();
+    assert!(bulk_jobs::upload(&mut c, &big, "LastName\n", &lines).await.unwrap());
+    let tail = bulk_jobs::ingest_rows(&mut c, &big.id, 1_199, 5).await.unwrap();
+    assert_eq!(
+        tail.iter().map(|r| (r.n, r.line.as_str())).collect::<Vec<_>>(),
+        vec![(1_199, "L1199\n"), (1_200, "L1200\n")]
+    );
 }
