@@ -76,7 +76,7 @@ pub struct BulkJob {
     pub query: Option<String>,
     /// An upsert's external id field.
     pub external_id_field: Option<String>,
-    /// The API version it was created with (`66.0`).
+    /// The API version of the request that created it (`66.0`).
     pub api_version: String,
     /// `COMMA`, `TAB`, …
     pub column_delimiter: String,
@@ -99,7 +99,7 @@ pub struct BulkJob {
     pub records_failed: i64,
     /// Time spent producing rows, in milliseconds.
     pub processing_ms: i64,
-    /// When it was created.
+    /// Its creation time.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub modified_at: DateTime<Utc>,
@@ -307,14 +307,14 @@ pub struct Chunk<'a> {
     pub header: &'a str,
     /// The rows' CSV lines, in result order.
     pub lines: &'a [String],
-    /// The cursor of the next chunk; `None`: this was the last.
+    /// The cursor of the next chunk; `None`: this is the last.
     pub next: Option<&'a str>,
     /// Time spent producing it, in milliseconds.
     pub processing_ms: i64,
 }
 
 /// Saves a chunk of a job a lease holds (call in a transaction) and renews the lease;
-/// `false` when the job is no longer in progress (aborted meanwhile) and nothing was
+/// `false` when the job is no longer in progress (aborted meanwhile): nothing is
 /// saved.
 pub async fn save_chunk(
     conn: &mut Conn,
@@ -423,7 +423,7 @@ pub async fn upload(conn: &mut Conn, job: &BulkJob, header: &str, lines: &[Strin
     Ok(true)
 }
 
-/// Closes an open ingest job for uploads: it waits for a server; `false` when it was
+/// Closes an open ingest job for uploads: it waits for a server; `false` when it is
 /// not open.
 pub async fn close(conn: &mut Conn, org: &OrgId, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
     let done = sqlx::query(
@@ -448,7 +448,7 @@ pub struct IngestRow {
     pub outcome: Option<String>,
     /// The record written.
     pub record_id: Option<String>,
-    /// Whether the record was created (1) or updated (0).
+    /// Whether the record is new (1) or updated (0).
     pub created: Option<i64>,
     /// Why it failed (`CODE:message:fields --`).
     pub error: Option<String>,
@@ -486,7 +486,7 @@ pub struct Outcome<'a> {
     pub n: i64,
     /// The record written (success).
     pub record_id: Option<&'a str>,
-    /// Whether it was created.
+    /// Whether it is new.
     pub created: bool,
     /// Why it failed.
     pub error: Option<&'a str>,

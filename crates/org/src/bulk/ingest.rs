@@ -2,7 +2,7 @@
 //! worker 200 rows at a time through the same record services as REST (validation,
 //! references, unique values, external ids). Each chunk's writes commit in one
 //! transaction with the rows' outcomes and the job's progress, so a killed server's
-//! job resumes at the first row whose outcome was not committed.
+//! job resumes at the first row whose outcome is not committed.
 
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ const CHUNK: i64 = 200;
 /// The operations of ingest jobs.
 const OPERATIONS: [&str; 5] = ["insert", "update", "upsert", "delete", "hardDelete"];
 
-/// A row's outcome: the record written and whether it was created, or the error.
+/// A row's outcome: the record written and whether it is new, or the error.
 type RowResult = Result<(String, bool), String>;
 
 /// Which records of a job a results call reads.
@@ -425,7 +425,7 @@ impl Services {
         }
     }
 
-    /// Writes one uploaded row; the record's id and whether it was created.
+    /// Writes one uploaded row; the record's id and whether it is new.
     #[allow(clippy::too_many_arguments)]
     async fn ingest_row(
         &self,

@@ -356,7 +356,7 @@ impl Services {
     }
 
     /// Leases one pending job (new, or left by a server whose lease lapsed) and runs
-    /// it to its end; `false` when there was none.
+    /// it to its end; `false` when none waits.
     pub async fn run_one_bulk_job(&self) -> Result<bool, AccountError> {
         let (_keep, running) = watch::channel(false);
         self.run_bulk_job_until(&running).await

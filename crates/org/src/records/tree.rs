@@ -21,7 +21,7 @@ const MAX_DEPTH: usize = 5;
 pub struct TreeResult {
     /// The request's name for the record.
     pub reference_id: String,
-    /// Its id, or why it was not created.
+    /// Its id, or why it cannot be created.
     pub outcome: Result<String, (String, String, Vec<String>)>,
 }
 
