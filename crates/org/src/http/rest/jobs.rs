@@ -93,16 +93,46 @@ fn job_json(job: &BulkJob, detail: bool) -> Json {
     out
 }
 
+/// The body of a job creation, query or ingest (each reads the fields it has).
 #[derive(Deserialize)]
 struct NewJob {
     operation: Option<String>,
     query: Option<String>,
+    object: Option<String>,
+    #[serde(rename = "externalIdFieldName")]
+    external_id_field: Option<String>,
     #[serde(rename = "columnDelimiter")]
     column_delimiter: Option<String>,
     #[serde(rename = "lineEnding")]
     line_ending: Option<String>,
     #[serde(rename = "contentType")]
     content_type: Option<String>,
+}
+
+impl NewJob {
+    /// The request of a creation body: JSON, and CSV if it names a content type.
+    fn parse(body: &[u8]) -> Result<Self, RestError> {
+        let new: Self =
+            serde_json::from_value(parse_body(body)?).map_err(|e| invalid_job(&format!("Invalid job: {e}")))?;
+        if new.content_type.as_deref().is_some_and(|c| c != "CSV") {
+            return Err(invalid_job("contentType must be CSV"));
+        }
+        Ok(new)
+    }
+
+    fn operation(&self) -> Result<&str, RestError> {
+        self.operation
+            .as_deref()
+            .ok_or_else(|| invalid_job("operation is required"))
+    }
+
+    fn column_delimiter(&self) -> &str {
+        self.column_delimiter.as_deref().unwrap_or("COMMA")
+    }
+
+    fn line_ending(&self) -> &str {
+        self.line_ending.as_deref().unwrap_or("LF")
+    }
 }
 
 fn invalid_job(message: &str) -> RestError {
@@ -119,21 +149,16 @@ async fn create(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    let new: NewJob =
-        serde_json::from_value(parse_body(&body)?).map_err(|e| invalid_job(&format!("Invalid job: {e}")))?;
-    if new.content_type.as_deref().is_some_and(|c| c != "CSV") {
-        return Err(invalid_job("contentType must be CSV"));
-    }
-    let operation = new.operation.ok_or_else(|| invalid_job("operation is required"))?;
-    let query = new.query.ok_or_else(|| invalid_job("query is required"))?;
+    let new = NewJob::parse(&body)?;
+    let query = new.query.as_deref().ok_or_else(|| invalid_job("query is required"))?;
     let job = state
         .services
         .create_query_job(
             &caller,
-            &operation,
-            &query,
-            new.column_delimiter.as_deref().unwrap_or("COMMA"),
-            new.line_ending.as_deref().unwrap_or("LF"),
+            new.operation()?,
+            query,
+            new.column_delimiter(),
+            new.line_ending(),
             &version_of(&uri),
         )
         .await?;
@@ -280,42 +305,23 @@ pub(super) fn upload_routes(api: Router<HttpState>, base: &str) -> Router<HttpSt
     )
 }
 
-#[derive(Deserialize)]
-struct NewIngestJob {
-    object: Option<String>,
-    operation: Option<String>,
-    #[serde(rename = "externalIdFieldName")]
-    external_id_field: Option<String>,
-    #[serde(rename = "columnDelimiter")]
-    column_delimiter: Option<String>,
-    #[serde(rename = "lineEnding")]
-    line_ending: Option<String>,
-    #[serde(rename = "contentType")]
-    content_type: Option<String>,
-}
-
 async fn ingest_create(
     State(state): State<HttpState>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, RestError> {
-    let new: NewIngestJob =
-        serde_json::from_value(parse_body(&body)?).map_err(|e| invalid_job(&format!("Invalid job: {e}")))?;
-    if new.content_type.as_deref().is_some_and(|c| c != "CSV") {
-        return Err(invalid_job("contentType must be CSV"));
-    }
-    let object = new.object.ok_or_else(|| invalid_job("object is required"))?;
-    let operation = new.operation.ok_or_else(|| invalid_job("operation is required"))?;
+    let new = NewJob::parse(&body)?;
+    let object = new.object.as_deref().ok_or_else(|| invalid_job("object is required"))?;
     let job = state
         .services
         .create_ingest_job(
             &caller,
-            &object,
-            &operation,
+            object,
+            new.operation()?,
             new.external_id_field.as_deref(),
-            new.column_delimiter.as_deref().unwrap_or("COMMA"),
-            new.line_ending.as_deref().unwrap_or("LF"),
+            new.column_delimiter(),
+            new.line_ending(),
             &version_of(&uri),
         )
         .await?;
