@@ -531,7 +531,7 @@ fn an_announced_password_reset_suspends_every_connector_before_any_failed_login(
         "{shown_record}"
     );
 
-    wait_until("a first run of every connector and the push", 60, || {
+    wait_until("a first run of every connector and the push", 120, || {
         CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1) && pushed(&hub, "Before")
     });
     org.ok(&["org", "user", "reset-password", USER], None);
@@ -610,7 +610,7 @@ fn scheduled_connectors_survive_a_password_reset_and_an_org_outage() {
     let latest_token = || latest_token(&org);
 
     let mut scheduler = hub.start_worker(&["hub", "run", "--tick", "1s"]);
-    wait_until("a first run of every connector and the push", 60, || {
+    wait_until("a first run of every connector and the push", 120, || {
         connectors.iter().all(|(name, _)| ok_runs(name) >= 1) && pushed("Before")
     });
 
@@ -1008,7 +1008,7 @@ fn on_oauth_a_password_reset_leaves_every_connector_syncing() {
         &["hub", "credential", "webhook", "GatorMail"],
         Some(&format!("{}\n", added["secret"].as_str().unwrap())),
     );
-    wait_until("a first run of every connector and the push", 60, || {
+    wait_until("a first run of every connector and the push", 120, || {
         CONNECTORS.iter().all(|(name, _)| ok_runs(&hub, name) >= 1) && pushed(&hub, "Before")
     });
 
