@@ -422,6 +422,7 @@ impl Services {
                 tracing::info!(job_id = %job.id, records = job.records_processed, "bulk ingest job complete");
                 return Ok(true);
             }
+            self.between_chunks().await;
         }
     }
 

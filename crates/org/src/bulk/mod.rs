@@ -32,6 +32,10 @@ const CHUNK: u64 = 2000;
 pub const DEFAULT_LEASE_SECS: i64 = 30;
 /// Most result rows one results call answers.
 pub const MAX_RESULT_SET: i64 = 100_000;
+/// How long a worker on SQLite leaves the database's one writer free after each
+/// chunk, so requests waiting to write are not starved by the next chunk.
+const SQLITE_PAUSE: StdDuration = StdDuration::from_millis(100);
+
 /// How often an idle worker looks for jobs other servers created.
 const POLL: StdDuration = StdDuration::from_secs(1);
 
@@ -340,6 +344,13 @@ impl Services {
         }))
     }
 
+    /// After a chunk: on SQLite, a pause that lets other writers in.
+    async fn between_chunks(&self) {
+        if self.store.backend() == latchkey_store::Backend::Sqlite {
+            tokio::time::sleep(SQLITE_PAUSE).await;
+        }
+    }
+
     async fn fail_job(&self, job: &BulkJob, why: &str) -> Result<(), AccountError> {
         let mut conn = self.store.conn().await?;
         bulk_jobs::finish(
@@ -417,6 +428,7 @@ impl Services {
                 tracing::info!(job_id = %job.id, records = job.records_processed, "bulk query job complete");
                 return Ok(true);
             }
+            self.between_chunks().await;
         }
     }
 
