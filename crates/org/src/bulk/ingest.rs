@@ -173,6 +173,27 @@ fn json_of(field: &Field, cell: &str) -> Json {
     }
 }
 
+/// The outcomes of a chunk's rows, as the store saves them.
+fn outcomes(results: &[(i64, RowResult)]) -> Vec<Outcome<'_>> {
+    results
+        .iter()
+        .map(|(n, r)| match r {
+            Ok((id, created)) => Outcome {
+                n: *n,
+                record_id: Some(id),
+                created: *created,
+                error: None,
+            },
+            Err(why) => Outcome {
+                n: *n,
+                record_id: None,
+                created: false,
+                error: Some(why),
+            },
+        })
+        .collect()
+}
+
 /// Salesforce's `sf__Error` text: `CODE:message:Field1,Field2 --`.
 fn error_text(e: &RestError) -> String {
     let (_, code) = e.status_and_code();
@@ -385,23 +406,7 @@ impl Services {
                     Err(e) => results.push((row.n, Err(error_text(&e)))),
                 }
             }
-            let outcomes: Vec<Outcome<'_>> = results
-                .iter()
-                .map(|(n, r)| match r {
-                    Ok((id, created)) => Outcome {
-                        n: *n,
-                        record_id: Some(id),
-                        created: *created,
-                        error: None,
-                    },
-                    Err(why) => Outcome {
-                        n: *n,
-                        record_id: None,
-                        created: false,
-                        error: Some(why),
-                    },
-                })
-                .collect();
+            let outcomes = outcomes(&results);
             let saved = bulk_jobs::save_outcomes(
                 &mut tx,
                 &job,
